@@ -29,7 +29,7 @@ from .registry import (
 )
 
 # Infrastructure modules; every other module in the package is a family.
-_INFRASTRUCTURE = {"notation", "proof", "registry", "claims"}
+_INFRASTRUCTURE = {"notation", "proof", "registry", "claims", "schedules"}
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _INFRASTRUCTURE and not _module.startswith("_"):

@@ -176,13 +176,30 @@ x_prev = base("x_prev", "x_{t-1}", "sample at step t-1", REAL, real=True)
 eps = base("eps", r"\varepsilon", "standard normal noise", REAL, real=True)
 
 # --------------------------------------------------------------------------
-# Discrete: VE, DDIM, ELBO, Tweedie, score matching (added with those families)
+# Discrete: VE (SMLD), DDIM, ELBO and KL terms (ve.*, ddim.*, elbo.*, gaussian.kl/w2)
 # --------------------------------------------------------------------------
 
+
 # --------------------------------------------------------------------------
-# Continuous time: OU, VP/VE/sub-VP SDEs, Itô, Fokker-Planck, Langevin
+# Tweedie and score matching (tweedie.*, score.*)
 # --------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------
+# Continuous time: OU, VP/VE/sub-VP SDEs, Ito calculus (ou.*, sde.*, ito.*)
+# --------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------
+# Fokker-Planck, reverse-time SDEs, probability-flow ODE, Langevin (fp.*, langevin.*)
+# --------------------------------------------------------------------------
+
 
 # --------------------------------------------------------------------------
 # Exact Gaussian-data solutions and discretized samplers (gauss_exact.*)
+# --------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------
+# Reverse samplers of the Monte Carlo engine (samplers.*)
 # --------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The registered Monte Carlo checks, one module per family (discovered, not listed)."""

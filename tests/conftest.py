@@ -1,0 +1,22 @@
+"""Shared fixtures: every list of ids comes from the registries."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import checks
+import derivations
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+DERIVATION_IDS = [d.id for d in derivations.all()]
+CHECK_IDS = [c.id for c in checks.all()]
