@@ -188,6 +188,17 @@ eps = base("eps", r"\varepsilon", "standard normal noise", REAL, real=True)
 # --------------------------------------------------------------------------
 # Continuous time: OU, VP/VE/sub-VP SDEs, Ito calculus (ou.*, sde.*, ito.*)
 # --------------------------------------------------------------------------
+time = base("t", "t", "time", Domain(0.05, 1.0), positive=True)
+B_t = base("B_t", r"B(t)", "integrated schedule int_0^t beta(u) du", Domain(0.01, 8.0), positive=True)
+beta_min = base("beta_min", r"\beta_{\min}", "VP schedule at t = 0", Domain(0.05, 0.5), positive=True)
+beta_max = base("beta_max", r"\beta_{\max}", "VP schedule at t = 1", Domain(5.0, 20.0), positive=True)
+sigma_min = base("sigma_min", r"\sigma_{\min}", "VE noise level at t = 0", Domain(0.01, 0.5), positive=True)
+sigma_max = base("sigma_max", r"\sigma_{\max}", "VE noise level at t = 1", Domain(1.0, 50.0), positive=True)
+var_data = base("var_data", r"\lambda", "data variance (an eigenvalue of Sigma)", Domain(0.0, 3.0), positive=True)
+B_linear = defined("B_linear", r"B_{\mathrm{lin}}(t)", "integrated linear schedule",
+                   beta_min * time + (beta_max - beta_min) * time**2 / 2, positive=True)
+sigma_ve = defined("sigma_ve", r"\sigma(t)", "VE geometric noise level sigma_min (sigma_max/sigma_min)^t",
+                   sigma_min * (sigma_max / sigma_min) ** time, positive=True)
 
 
 # --------------------------------------------------------------------------
