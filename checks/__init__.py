@@ -1,19 +1,43 @@
 """Monte Carlo checks of the derived closed forms, in torch (CUDA when present).
 
-Importing the package registers every check module under ``checks.suite``::
+The check API is loaded on first use, so that ``diffverify list`` and other
+commands that need no simulation do not pay for importing torch::
 
     import checks
     result = checks.run("ddpm.forward_chain.posterior", device="auto")
     result.passed, result.statistics
 """
 
+from __future__ import annotations
+
 import importlib
 import pkgutil
+from typing import Any
 
-from . import suite
-from .registry import Check, CheckContext, CheckResult, all, check, for_derivation, get, run, run_variants, seed_for
+_API = ("Check", "CheckContext", "CheckResult", "all", "check", "for_derivation", "get", "run", "run_variants",
+        "seed_for")
+_loaded = False
 
-for _module in sorted(m.name for m in pkgutil.iter_modules(suite.__path__)):
-    importlib.import_module(f"{suite.__name__}.{_module}")
 
-__all__ = ["Check", "CheckContext", "CheckResult", "all", "check", "for_derivation", "get", "run", "run_variants", "seed_for"]
+def load() -> None:
+    """Import the registry and register every module under ``checks.suite``."""
+    global _loaded
+    if _loaded:
+        return
+    from . import suite
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(suite.__path__)):
+        importlib.import_module(f"{suite.__name__}.{module}")
+    _loaded = True
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'checks' has no attribute {name!r}")
+    load()
+    from . import registry
+
+    return getattr(registry, name)
+
+
+__all__ = list(_API) + ["load"]

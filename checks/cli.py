@@ -8,6 +8,7 @@ Subcommands live one per module in ``checks/commands/`` and register with
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from derivations.registry import UnknownId
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(error).split())  # one line
         print(f"diffverify: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except KeyboardInterrupt:
         print("diffverify: interrupted", file=sys.stderr)
         return 130

@@ -13,9 +13,10 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import matplotlib.figure
+if TYPE_CHECKING:  # matplotlib is imported by the studies themselves, not by the CLI's start
+    import matplotlib.figure
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class StudyPage:
     """What a study renders: markdown (figures referenced by file name) and the figures."""
 
     markdown: str
-    figures: dict[str, matplotlib.figure.Figure] = field(default_factory=dict)
+    figures: dict[str, "matplotlib.figure.Figure"] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

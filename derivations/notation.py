@@ -120,6 +120,21 @@ def expand_definitions(expr: sp.Expr) -> sp.Expr:
     raise RecursionError("notation: circular definitions")
 
 
+def tidy(expr: sp.Expr) -> sp.Expr:
+    """A readable form of ``expr`` for display: factored, with defined names put back.
+
+    Display only: callers compare the tidy form with the original before using it.
+    """
+    tidied = sp.factor(sp.cancel(expand_definitions(expr)))
+    for entry in _NAMES.values():
+        if entry.definition is None:
+            continue
+        pattern = expand_definitions(entry.definition)
+        if isinstance(pattern, (sp.Add, sp.Mul)) and len(pattern.args) <= 3:
+            tidied = tidied.subs(pattern, entry.symbol).subs(-pattern, -entry.symbol)
+    return tidied
+
+
 def undeclared(expr: sp.Expr) -> list[str]:
     """Free symbols of ``expr`` that the notation does not know (a defect)."""
     return sorted(s.name for s in sp.sympify(expr).free_symbols if s.name not in _NAMES)

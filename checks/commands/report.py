@@ -1,0 +1,27 @@
+"""``diffverify report``: regenerate the markdown report (runs every check)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..plugins import command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    from ..report import DEFAULT_OUT
+
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--device", default="auto", help="device for the Monte Carlo checks")
+    parser.add_argument("--samples", type=int, default=None, help="sample size for every check (default: own)")
+    parser.add_argument("--no-checks", action="store_true", help="symbolic pages only; skip the Monte Carlo checks")
+
+
+@command("report", "write reports/index.md, one page per derivation, study pages and figures", _arguments)
+def run(args: argparse.Namespace) -> int:
+    from ..report import build, write
+
+    pending = build(device=args.device, samples=args.samples, run_checks=not args.no_checks)
+    written = write(pending, args.out)
+    print(f"wrote {len(written)} files under {args.out}")
+    return 0
