@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args._run(args) or 0)
-    except (UsageError, UnknownId, ValueError) as error:
+    except (UsageError, UnknownId) as error:
         message = " ".join(str(error).split())  # one line
         print(f"diffverify: error: {message}", file=sys.stderr)
         return 2

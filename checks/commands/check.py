@@ -7,14 +7,13 @@ import json
 
 import derivations
 
-from ..errors import UsageError
 from ..plugins import command
+from ._options import add_run_options, validate_run_options
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ids", nargs="*", metavar="ID", help="derivation or check ids (default: every check)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    parser.add_argument("--samples", type=int, default=None, help="sample size (default: each check's own)")
+    add_run_options(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed offset; 0 gives the seeds derived from the ids")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--details", action="store_true", help="print every statistic")
@@ -42,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..render import check_summary, check_table
 
-    if args.samples is not None and args.samples < 1000:
-        raise UsageError(f"--samples must be at least 1000, got {args.samples}")
+    validate_run_options(args)
     selected = selected_checks(args.ids)
     if not selected:
         print("no Monte Carlo check tests these ids (their proofs are symbolic only)")

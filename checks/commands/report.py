@@ -6,14 +6,14 @@ import argparse
 from pathlib import Path
 
 from ..plugins import command
+from ._options import add_run_options, validate_run_options
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     from ..report import DEFAULT_OUT
 
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
-    parser.add_argument("--device", default="auto", help="device for the Monte Carlo checks")
-    parser.add_argument("--samples", type=int, default=None, help="sample size for every check (default: own)")
+    add_run_options(parser)
     parser.add_argument("--no-checks", action="store_true", help="symbolic pages only; skip the Monte Carlo checks")
 
 
@@ -21,6 +21,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..report import build, write
 
+    validate_run_options(args)
     pending = build(device=args.device, samples=args.samples, run_checks=not args.no_checks)
     written = write(pending, args.out)
     print(f"wrote {len(written)} files under {args.out}")

@@ -1,0 +1,52 @@
+"""The generated report: committed pages match the code, writes are atomic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import derivations
+from checks import report
+
+from .conftest import DERIVATION_IDS
+
+COMMITTED = Path(__file__).resolve().parent.parent / "reports"
+
+
+@pytest.mark.parametrize("derivation_id", DERIVATION_IDS)
+def test_committed_page_matches_the_code(derivation_id):
+    """Regenerate a page's symbolic section and compare it with the committed one (`make report` refreshes)."""
+    page = COMMITTED / report.page_path(derivation_id)
+    assert page.exists(), f"no committed page for {derivation_id}: run `make report`"
+    committed = report.extract_symbolic(page.read_text())
+    assert committed == report.symbolic_section(derivations.get(derivation_id)), (
+        f"{page} is stale: run `make report` and commit reports/")
+
+
+def test_index_lists_every_derivation():
+    index = (COMMITTED / "index.md").read_text()
+    for derivation_id in DERIVATION_IDS:
+        assert f"[`{derivation_id}`]" in index
+
+
+def test_atomic_write_leaves_old_content_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "page.md"
+    report.atomic_write(target, b"old")
+
+    def broken_replace(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report.os, "replace", broken_replace)
+    with pytest.raises(KeyboardInterrupt):
+        report.atomic_write(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["page.md"], "no temporary file is left behind"
+
+
+def test_symbolic_report_writes_index_and_pages(tmp_path):
+    pending = report.build(run_checks=False)
+    written = report.write(pending, tmp_path)
+    assert (tmp_path / "index.md") in written
+    for derivation_id in DERIVATION_IDS:
+        assert (tmp_path / report.page_path(derivation_id)).exists()
