@@ -1,0 +1,26 @@
+"""Run every benchmark script in this folder, one after the other (``make bench``).
+
+Each script times its subject against a baseline in the same process and
+prints ratios; speed is never asserted in the test suite.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    sys.path.insert(0, str(HERE.parent))
+    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_"))
+    for script in scripts:
+        print(f"== {script.name}", flush=True)
+        runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
