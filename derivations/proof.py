@@ -104,10 +104,13 @@ def numeric_agreement(
             if checked == points:
                 break
             point = draw(rng)
-            lhs_value = _as_number(lhs_full.evalf(NUMERIC_DIGITS, subs=point))
-            rhs_value = _as_number(rhs_full.evalf(NUMERIC_DIGITS, subs=point))
+            # Coordinates placed in the tree as working-precision Floats: the same values as
+            # evalf(subs=point), many times faster on long expressions.
+            at = {s: sp.Float(v, NUMERIC_DIGITS + 10) for s, v in point.items()}
+            lhs_value = _as_number(lhs_full.xreplace(at).evalf(NUMERIC_DIGITS))
+            rhs_value = _as_number(rhs_full.xreplace(at).evalf(NUMERIC_DIGITS))
             if lhs_value is None or rhs_value is None:
-                continue  # a singular point of both forms says nothing
+                continue  # a point where either form is singular says nothing
             scale = max(mpmath.mpf(1), abs(lhs_value), abs(rhs_value))
             if abs(lhs_value - rhs_value) > NUMERIC_RELATIVE_TOLERANCE * scale:
                 return Proof(
