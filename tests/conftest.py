@@ -18,5 +18,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+def _grouped(ids: list[str]) -> list:
+    # Tests of one id share an xdist group (run with --dist loadgroup), so each
+    # worker derives a given identity at most once: derivations are cached per process.
+    return [pytest.param(i, marks=pytest.mark.xdist_group(i), id=i) for i in ids]
+
+
 DERIVATION_IDS = [d.id for d in derivations.all()]
 CHECK_IDS = [c.id for c in checks.all()]
+BY_DERIVATION = _grouped(DERIVATION_IDS)
+BY_CHECK = _grouped(CHECK_IDS)

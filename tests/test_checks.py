@@ -7,7 +7,7 @@ import pytest
 import checks
 import derivations
 
-from .conftest import CHECK_IDS
+from .conftest import BY_CHECK
 
 pytestmark = pytest.mark.mc
 
@@ -23,7 +23,7 @@ def _wrong_variants(check):
     return out
 
 
-@pytest.mark.parametrize("check_id", CHECK_IDS)
+@pytest.mark.parametrize("check_id", BY_CHECK)
 def test_check_passes_and_rejects_visible_wrong_variants(check_id):
     check = checks.get(check_id)
     wrong = _wrong_variants(check)
@@ -44,7 +44,7 @@ def test_check_passes_and_rejects_visible_wrong_variants(check_id):
         assert any(rejected_per_derivation.values()), f"{check_id} cannot fail: no wrong variant is rejected"
 
 
-@pytest.mark.parametrize("check_id", CHECK_IDS)
+@pytest.mark.parametrize("check_id", BY_CHECK)
 def test_check_declares_what_it_tests(check_id):
     check = checks.get(check_id)
     for derivation_id, name in check.uses:

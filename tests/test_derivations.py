@@ -9,10 +9,10 @@ import derivations
 from derivations import Tier, notation, prove
 from derivations.registry import Body, Relation, Result
 
-from .conftest import DERIVATION_IDS
+from .conftest import BY_DERIVATION, DERIVATION_IDS
 
 
-@pytest.mark.parametrize("derivation_id", DERIVATION_IDS)
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
 def test_reaches_its_declared_tier(derivation_id):
     d = derivations.get(derivation_id)
     failed = [v.description for v in d.verdicts if not v.proof.holds]
@@ -20,7 +20,7 @@ def test_reaches_its_declared_tier(derivation_id):
     assert d.tier is d.declared_tier, f"{derivation_id} declares {d.declared_tier.value}, reaches {d.tier.value}"
 
 
-@pytest.mark.parametrize("derivation_id", DERIVATION_IDS)
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
 def test_every_wrong_variant_is_rejected(derivation_id):
     d = derivations.get(derivation_id)
     assert d.body.wrong_variants, f"{derivation_id} has no negative test"
@@ -30,7 +30,7 @@ def test_every_wrong_variant_is_rejected(derivation_id):
         assert proof.counterexample, "a rejection names its counterexample point"
 
 
-@pytest.mark.parametrize("derivation_id", DERIVATION_IDS)
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
 def test_results_compile_for_numpy_and_torch(derivation_id):
     import numpy as np
     import torch
@@ -50,7 +50,7 @@ def _assumptions(expr, name):
     return next(s for s in expr.free_symbols if s.name == name).assumptions0
 
 
-@pytest.mark.parametrize("derivation_id", DERIVATION_IDS)
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
 def test_metadata_is_complete(derivation_id):
     d = derivations.get(derivation_id)
     assert d.title and d.statement and d.references

@@ -9,12 +9,12 @@ import pytest
 import derivations
 from checks import report
 
-from .conftest import DERIVATION_IDS
+from .conftest import BY_DERIVATION, DERIVATION_IDS
 
 COMMITTED = Path(__file__).resolve().parent.parent / "reports"
 
 
-@pytest.mark.parametrize("derivation_id", DERIVATION_IDS)
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
 def test_committed_page_matches_the_code(derivation_id):
     """Regenerate a page's symbolic section and compare it with the committed one (`make report` refreshes)."""
     page = COMMITTED / report.page_path(derivation_id)
