@@ -1,0 +1,213 @@
+r"""elbo.*: the variational bound of diffusion models and its KL terms.
+
+The forward chain :math:`q(x_t \mid x_{t-1}) = \mathcal N(\sqrt{\alpha_t}x_{t-1}, \beta_t)`, the reverse
+model :math:`p(x_T) = \mathcal N(0, 1)`, :math:`p_\theta(x_{t-1} \mid x_t) = \mathcal N(a_t x_t + b_t, v_t)`,
+and
+
+.. math::
+
+    \mathrm{ELBO} = E_q \log p_\theta(x_0 \mid x_1) - \mathrm{KL}(q(x_T\mid x_0)\,\|\,p(x_T))
+    - \sum_{t\ge2} E_q \mathrm{KL}(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)).
+
+Every term is built from the derived closed forms (``gaussian.kl``, ``gaussian.linear_bayes``,
+``ddpm.posterior``) by :func:`bound_terms`, once with SymPy (``elbo.decomposition``, :math:`T = 2`)
+and once with numpy float64 (any :math:`T`; ``tests/test_elbo.py`` uses :math:`T = 1000`).
+Expectations of quadratics under a Gaussian use the two-point rule :func:`gauss_expect`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from .gaussian import KL_REFERENCES, kl, log_density
+from .notation import alpha_bar_prev, alpha_bar_t, alpha_t, beta_t, cond_score_t, cond_score_ve, eps, eps_hat
+from .notation import rev_gain_1, rev_gain_2, rev_offset_1, rev_offset_2, rev_var_1, rev_var_2, score_hat
+from .notation import snr_prev, snr_t, v_hat, v_t, vae_mean, vae_std, var_model, var_ve_prev, var_ve_step
+from .notation import var_ve_t, x0_hat, x_0, x_t
+from .proof import Tier
+from .registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+
+HO_2020_ELBO = "J. Ho, A. Jain, P. Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020, eqs. (3), (5), (8), (10)"
+SOHL_DICKSTEIN_2015 = ("J. Sohl-Dickstein et al., Deep Unsupervised Learning using Nonequilibrium Thermodynamics, "
+                       "ICML 2015, §2.4 and App. B")
+KINGMA_2021 = "D. P. Kingma, T. Salimans, B. Poole, J. Ho, Variational Diffusion Models, NeurIPS 2021, eq. (13) and App. E"
+KINGMA_WELLING_2014 = "D. P. Kingma, M. Welling, Auto-Encoding Variational Bayes, ICLR 2014, App. B"
+SALIMANS_HO_2022 = "T. Salimans, J. Ho, Progressive Distillation for Fast Sampling of Diffusion Models, ICLR 2022, §4"
+
+
+# --- the bound's terms, for a SymPy or a numpy back end -----------------------------------------
+
+class Backend:
+    """Elementary functions and the derived closed forms, in SymPy or numpy."""
+
+    def __init__(self, name: str):
+        if name not in ("sympy", "numpy"):
+            raise ValueError(f"unknown back end {name!r}; known: sympy, numpy")
+        self.name = name
+        self.sqrt, self.log, self.pi = (sp.sqrt, sp.log, sp.pi) if name == "sympy" else (np.sqrt, np.log, np.pi)
+
+    def closed_form(self, derivation_id: str, result: str) -> Callable[..., Any]:
+        """The derived ``result``, called with keyword values by notation name."""
+        if self.name == "numpy":
+            return get(derivation_id).function(result, "numpy")
+        expr = get(derivation_id).result(result)
+        by_name = {s.name: s for s in expr.free_symbols}
+        return lambda **values: expr.xreplace({by_name[k]: v for k, v in values.items() if k in by_name})
+
+    def log_normal(self, value: Any, mean: Any, var: Any) -> Any:
+        return -self.log(2 * self.pi * var) / 2 - (value - mean) ** 2 / (2 * var)
+
+
+def gauss_expect(f: Callable[[Any], Any], mean: Any, var: Any, backend: Backend) -> Any:
+    r""":math:`E f(X)`, :math:`X \sim \mathcal N(m, v)`, by the two-point rule
+    :math:`\tfrac12[f(m + \sqrt v) + f(m - \sqrt v)]`: its nodes :math:`\pm 1` with weights
+    :math:`\tfrac12` match the standard normal's moments :math:`1, 0, 1, 0` of order 0..3, so it is
+    exact for every polynomial of degree at most 3 (every log-density and KL here is quadratic)."""
+    spread = backend.sqrt(var)
+    return (f(mean + spread) + f(mean - spread)) / 2
+
+
+def bound_terms(alphas: Sequence[Any], kernels: Sequence[tuple[Any, Any, Any]], x0: Any,
+                backend: Backend) -> dict[str, Any]:
+    r"""Every term of the bound at the data point ``x0``.
+
+    ``alphas[t-1]`` is :math:`\alpha_t` and ``kernels[t-1]`` is :math:`(a_t, b_t, v_t)` of
+    :math:`p_\theta(x_{t-1}\mid x_t)`, :math:`t = 1..T`. Returns ``log_evidence``
+    (:math:`\log p_\theta(x_0)`), ``elbo_direct`` (:math:`E_q[\log p_\theta(x_{0:T}) - \log q(x_{1:T}\mid x_0)]`),
+    ``reconstruction``, ``prior_kl``, ``step_kls`` (:math:`t = 2..T`), ``elbo`` (the decomposed form) and
+    ``joint_kl`` (:math:`\mathrm{KL}(q(x_{1:T}\mid x_0)\,\|\,p_\theta(x_{1:T}\mid x_0))` by the chain rule).
+    """
+    steps = len(alphas)
+    if steps < 1 or len(kernels) != steps:
+        raise ValueError("need T >= 1 alphas and one reverse kernel per step")
+    kl_ = backend.closed_form("gaussian.kl", "kl")
+    post_x0 = backend.closed_form("ddpm.posterior", "coef_x0")
+    post_xt = backend.closed_form("ddpm.posterior", "coef_xt")
+    post_var = backend.closed_form("ddpm.posterior", "var")
+    pushed_mean = backend.closed_form("gaussian.linear_bayes", "marginal_mean")
+    pushed_var = backend.closed_form("gaussian.linear_bayes", "marginal_var")
+    cond_mean = backend.closed_form("gaussian.linear_bayes", "posterior_mean")
+    cond_var = backend.closed_form("gaussian.linear_bayes", "posterior_var")
+
+    alpha_bar = [1]  # alpha_bar[t], t = 0..T
+    for a in alphas:
+        alpha_bar.append(alpha_bar[-1] * a)
+    q_mean = [backend.sqrt(ab) * x0 for ab in alpha_bar]  # q(x_t | x_0), ddpm.marginal
+    q_var = [1 - ab for ab in alpha_bar]
+
+    model_mean, model_var = [None] * (steps + 1), [None] * (steps + 1)  # model marginals p_theta(x_t)
+    model_mean[steps], model_var[steps] = 0, 1
+    for t in range(steps, 0, -1):
+        gain_, offset_, var_ = kernels[t - 1]
+        push = dict(mu_x=model_mean[t], var_x=model_var[t], gain=gain_, offset=offset_, var_noise=var_)
+        model_mean[t - 1], model_var[t - 1] = pushed_mean(**push), pushed_var(**push)
+
+    def expect_pair(f: Callable[[Any, Any], Any], t: int) -> Any:
+        """E f(x_{t-1}, x_t) along the forward chain: x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) z."""
+        a = alphas[t - 1]
+        return gauss_expect(lambda prev: gauss_expect(lambda noise: f(prev, backend.sqrt(a) * prev + noise),
+                                                      0, 1 - a, backend), q_mean[t - 1], q_var[t - 1], backend)
+
+    elbo_direct = gauss_expect(lambda xT: backend.log_normal(xT, 0, 1), q_mean[steps], q_var[steps], backend)
+    joint_kl = 0
+    for t in range(1, steps + 1):
+        gain_, offset_, var_ = kernels[t - 1]
+        a = alphas[t - 1]
+        elbo_direct += expect_pair(lambda prev, cur: backend.log_normal(prev, gain_ * cur + offset_, var_)
+                                   - backend.log_normal(cur, backend.sqrt(a) * prev, 1 - a), t)
+        # p_theta(x_t | x_{t-1}): the model marginal of x_t conditioned on the kernel's output x_{t-1}.
+        model = dict(mu_x=model_mean[t], var_x=model_var[t], gain=gain_, offset=offset_, var_noise=var_)
+        joint_kl += gauss_expect(
+            lambda prev: kl_(mean_p=backend.sqrt(a) * prev, var_p=1 - a,
+                             mean_q=cond_mean(**model, y=prev), var_q=cond_var(**model)),
+            q_mean[t - 1], q_var[t - 1], backend)
+
+    gain_, offset_, var_ = kernels[0]
+    reconstruction = gauss_expect(lambda x1: backend.log_normal(x0, gain_ * x1 + offset_, var_), q_mean[1], q_var[1],
+                                  backend)
+    prior_kl = kl_(mean_p=q_mean[steps], var_p=q_var[steps], mean_q=0, var_q=1)
+    step_kls = []
+    for t in range(2, steps + 1):
+        gain_, offset_, var_ = kernels[t - 1]
+        at = dict(alpha_t=alphas[t - 1], alpha_bar_prev=alpha_bar[t - 1])
+        c0, ct, pv = post_x0(**at), post_xt(**at), post_var(**at)
+        step_kls.append(gauss_expect(
+            lambda xt, c0=c0, ct=ct, pv=pv, g=gain_, o=offset_, v=var_:
+            kl_(mean_p=c0 * x0 + ct * xt, var_p=pv, mean_q=g * xt + o, var_q=v),
+            q_mean[t], q_var[t], backend))
+    elbo = reconstruction - prior_kl - sum(step_kls)
+    return dict(log_evidence=backend.log_normal(x0, model_mean[0], model_var[0]), elbo_direct=elbo_direct,
+                reconstruction=reconstruction, prior_kl=prior_kl, step_kls=step_kls, elbo=elbo, joint_kl=joint_kl)
+
+
+# --- derivations --------------------------------------------------------------------------------
+
+@derivation(
+    id="elbo.vae_kl",
+    title="KL of a Gaussian VAE encoder to the standard normal prior",
+    statement=r"$\mathrm{KL}(\mathcal N(\mu, \mathrm{diag}\,\sigma^2)\,\|\,\mathcal N(0, I)) = "
+    r"\tfrac12\sum_j(\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2)$, from `gaussian.kl` (one coordinate; "
+    r"the diagonal case is the sum over coordinates, as `gaussian.kl` shows).",
+    tier=Tier.EXACT,
+    assumptions=(r"$\sigma_j > 0$; diagonal encoder covariance",),
+    references=(KINGMA_WELLING_2014, *KL_REFERENCES),
+)
+def vae_kl() -> Body:
+    divergence = kl(vae_mean, vae_std**2, 0, 1)
+    return Body(
+        steps=(
+            Relation(r"the encoder equal to the prior costs nothing: $\mu = 0$, $\sigma = 1$ gives 0",
+                     divergence.subs({vae_mean: 0, vae_std: 1}), 0),
+            Relation(r"and is the minimum: $\partial_\sigma \mathrm{KL} = \sigma - 1/\sigma$ vanishes at $\sigma = 1$",
+                     sp.diff(divergence, vae_std), vae_std - 1 / vae_std),
+        ),
+        results=(Result("kl", divergence, "KL(N(mu, sigma^2) || N(0, 1)) per coordinate"),),
+        claims=(Claim("kl", (vae_mean**2 + vae_std**2 - 1 - sp.log(vae_std**2)) / 2,
+                      "Kingma & Welling (2014), App. B"),),
+        wrong_variants=(
+            WrongVariant("kl", (vae_mean**2 + vae_std**2 - 1) / 2, "missing the log term"),
+            WrongVariant("kl", (vae_mean**2 + vae_std - 1 - sp.log(vae_std)) / 2, "sigma in place of sigma^2"),
+            WrongVariant("kl", (vae_mean**2 + vae_std**2 - 1 + sp.log(vae_std**2)) / 2, "sign of the log flipped"),
+        ),
+    )
+
+
+@derivation(
+    id="elbo.prior_term",
+    title="Prior term of the bound: KL(q(x_T | x_0) || N(0, 1))",
+    statement=r"$\mathrm{KL}(q(x_T\mid x_0)\,\|\,\mathcal N(0, I)) = \tfrac12\big[\bar\alpha_T(\|x_0\|^2 - d) - "
+    r"d\log(1-\bar\alpha_T)\big]$ (here per dimension, $\bar\alpha_t$ read at $t = T$). At $T = 1000$: "
+    r"linear $\beta$ 1e-4..0.02 has $\bar\alpha_T = 4.036\times10^{-5}$, the term is "
+    r"$4.072\times10^{-10} + 2.018\times10^{-5} x_0^2$; scaled-linear 0.00085..0.012 has "
+    r"$\bar\alpha_T = 4.660\times10^{-3}$ and $5.446\times10^{-6} + 2.330\times10^{-3} x_0^2$ "
+    r"(`tests/test_elbo.py` recomputes them).",
+    tier=Tier.EXACT,
+    assumptions=(r"$0 < \bar\alpha_T < 1$; prior $p(x_T) = \mathcal N(0, I)$",),
+    references=(HO_2020_ELBO, *KL_REFERENCES),
+)
+def prior_term() -> Body:
+    from .ddpm import marginal_form
+
+    mean, var = marginal_form(alpha_bar_t)
+    divergence = kl(mean, var, 0, 1)
+    at_zero = divergence.subs(x_0, 0)
+    return Body(
+        steps=(Relation(r"the term is $\bar\alpha_T x_0^2/2$ above its value at $x_0 = 0$",
+                        divergence - at_zero, alpha_bar_t * x_0**2 / 2),),
+        results=(
+            Result("kl", divergence, "KL(q(x_T | x_0) || N(0, 1)) per dimension"),
+            Result("kl_at_zero", at_zero, "the term at x_0 = 0"),
+        ),
+        claims=(Claim("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(1 - alpha_bar_t)) / 2,
+                      "gaussian.kl with ddpm.marginal; Ho et al. (2020), L_T"),),
+        wrong_variants=(
+            WrongVariant("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(alpha_bar_t)) / 2, "log(alpha_bar_T) for log(1 - alpha_bar_T)"),
+            WrongVariant("kl", (alpha_bar_t**2 * x_0**2 - alpha_bar_t - sp.log(1 - alpha_bar_t)) / 2,
+                         "mean coefficient alpha_bar_T without the square root"),
+            WrongVariant("kl_at_zero", -sp.log(1 - alpha_bar_t) / 2, "missing the trace term -alpha_bar_T/2"),
+        ),
+    )
