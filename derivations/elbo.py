@@ -24,10 +24,10 @@ import numpy as np
 import sympy as sp
 
 from .gaussian import KL_REFERENCES, kl, log_density
-from .notation import alpha_bar_prev, alpha_bar_t, alpha_t, beta_t, cond_score_t, cond_score_ve, eps, eps_hat
+from .notation import alpha_bar_prev, alpha_bar_t, alpha_t, beta_t, beta_tilde_t, cond_score_t, cond_score_ve, eps, eps_hat
 from .notation import rev_gain_1, rev_gain_2, rev_offset_1, rev_offset_2, rev_var_1, rev_var_2, score_hat
 from .notation import snr_prev, snr_t, v_hat, v_t, vae_mean, vae_std, var_model, var_ve_prev, var_ve_step
-from .notation import var_ve_t, x0_hat, x_0, x_t
+from .notation import expand_definitions, var_ve_t, x0_hat, x_0, x_t
 from .proof import Tier
 from .registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
 
@@ -334,3 +334,129 @@ def bound_terms_moments_at(alphas: Sequence[sp.Expr], t: int) -> tuple[sp.Expr, 
     from .ddpm import marginal_form
 
     return marginal_form(sp.Mul(*alphas[:t]))
+
+
+def _weight(kl_minus_const: sp.Expr, target: sp.Expr, prediction: sp.Expr) -> sp.Expr:
+    r"""The coefficient :math:`w` in :math:`\mathrm{KL} - C = w\,(\text{target} - \text{prediction})^2`,
+    read off as the coefficient of :math:`\text{target}^2` (a relation then proves the whole form)."""
+    coefficient = sp.Poly(sp.expand(kl_minus_const), target, prediction).coeff_monomial(target**2)
+    return sp.factor(sp.cancel(expand_definitions(coefficient)))
+
+
+@derivation(
+    id="elbo.weights",
+    title="Per-step KL as a weighted regression loss in the x_0, eps, score and v parameterizations",
+    statement=r"With $p_\theta(x_{t-1}\mid x_t) = \mathcal N(\mu_\theta, \sigma_t^2)$, "
+    r"$\mathrm{KL}(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta) = \frac{(\tilde\mu_t - \mu_\theta)^2}{2\sigma_t^2} + C$, "
+    r"$C = \tfrac12[\log(\sigma_t^2/\tilde\beta_t) + \tilde\beta_t/\sigma_t^2 - 1]$ ($= 0$ at $\sigma_t^2 = \tilde\beta_t$). "
+    r"With $\mu_\theta = \tilde\mu_t$ evaluated at the prediction, the weights of the squared errors are "
+    r"$\frac{\bar\alpha_{t-1}\beta_t^2}{2\sigma_t^2(1-\bar\alpha_t)^2}$ ($x_0$), "
+    r"$\frac{\beta_t^2}{2\sigma_t^2\alpha_t(1-\bar\alpha_t)}$ ($\varepsilon$), "
+    r"$\frac{\beta_t^2}{2\sigma_t^2\alpha_t}$ (score), $\frac{\bar\alpha_{t-1}\beta_t^2}{2\sigma_t^2(1-\bar\alpha_t)}$ "
+    r"($v = \sqrt{\bar\alpha_t}\varepsilon - \sqrt{1-\bar\alpha_t}x_0$). At $\sigma_t^2 = \tilde\beta_t$ the $x_0$ weight "
+    r"is $\tfrac12(\mathrm{SNR}_{t-1} - \mathrm{SNR}_t)$ and the $\varepsilon$ weight $\tfrac12\lambda_t$, "
+    r"$\lambda_t = \mathrm{SNR}_{t-1}/\mathrm{SNR}_t - 1$. VE (posterior of `ve.posterior`): "
+    r"$\frac{(\sigma_i^2-\sigma_{i-1}^2)^2}{2\sigma_t^2\sigma_i^4}$ ($x_0$), times $\sigma_i^2$ ($\varepsilon$, "
+    r"$x_0 = x_i - \sigma_i\varepsilon$), times $\sigma_i^4$ (score, $x_0 = x_i + \sigma_i^2 s$); at the posterior "
+    r"variance the $x_0$ weight is $\tfrac12(1/\sigma_{i-1}^2 - 1/\sigma_i^2)$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$t \ge 2$; one dimension (the squared norm sums coordinates)",
+                 r"the model's mean is the posterior mean with the prediction in place of the truth"),
+    references=(HO_2020_ELBO, KINGMA_2021, SALIMANS_HO_2022),
+)
+def weights() -> Body:
+    from .ve import SONG_ERMON_2019  # noqa: F401 - the VE posterior's family
+
+    post = get("ddpm.posterior")
+    mean, mean_eps, post_var = post.result("mean"), post.result("mean_eps"), post.result("var")
+    const = kl(0, post_var, 0, var_model)
+
+    def excess(true_mean: sp.Expr, model_mean: sp.Expr, var: sp.Expr = post_var, c: sp.Expr = const) -> sp.Expr:
+        return kl(true_mean, var, model_mean, var_model) - c
+
+    kl_x0 = excess(mean, mean.subs(x_0, x0_hat))
+    kl_eps = excess(mean_eps, mean_eps.subs(eps, eps_hat))
+    to_score = {eps: -sp.sqrt(1 - alpha_bar_t) * cond_score_t}
+    kl_score = excess(mean_eps.subs(to_score), mean_eps.subs(eps, -sp.sqrt(1 - alpha_bar_t) * score_hat))
+    # x_0 from (x_t, v): solve x_t = sqrt(ab) x_0 + sqrt(1-ab) eps, v = sqrt(ab) eps - sqrt(1-ab) x_0.
+    solved = sp.solve([sp.Eq(x_t, sp.sqrt(alpha_bar_t) * x_0 + sp.sqrt(1 - alpha_bar_t) * eps),
+                       sp.Eq(v_t, sp.sqrt(alpha_bar_t) * eps - sp.sqrt(1 - alpha_bar_t) * x_0)], [x_0, eps], dict=True)[0]
+    x0_from_v = sp.simplify(solved[x_0])
+    kl_v = excess(mean.subs(x_0, x0_from_v), mean.subs(x_0, x0_from_v.subs(v_t, v_hat)))
+    w_x0, w_eps = _weight(kl_x0, x_0, x0_hat), _weight(kl_eps, eps, eps_hat)
+    w_score, w_v = _weight(kl_score, cond_score_t, score_hat), _weight(kl_v, v_t, v_hat)
+    at_tilde = {var_model: post_var}
+
+    ve = get("ve.posterior")
+    ve_mean, ve_var = ve.result("mean"), ve.result("var")
+    ve_const = kl(0, ve_var, 0, var_model)
+    ve_x0 = excess(ve_mean, ve_mean.subs(x_0, x0_hat), ve_var, ve_const)
+    from_eps = lambda e: x_t - sp.sqrt(var_ve_t) * e  # noqa: E731 - x_0 = x_i - sigma_i eps
+    from_score = lambda s: x_t + var_ve_t * s  # noqa: E731 - x_0 = x_i + sigma_i^2 s
+    ve_eps = excess(ve_mean.subs(x_0, from_eps(eps)), ve_mean.subs(x_0, from_eps(eps_hat)), ve_var, ve_const)
+    ve_score = excess(ve_mean.subs(x_0, from_score(cond_score_ve)), ve_mean.subs(x_0, from_score(score_hat)),
+                      ve_var, ve_const)
+    wv_x0, wv_eps = _weight(ve_x0, x_0, x0_hat), _weight(ve_eps, eps, eps_hat)
+    wv_score = _weight(ve_score, cond_score_ve, score_hat)
+    return Body(
+        steps=(
+            Relation(r"KL $- C$ is the squared mean error over $2\sigma_t^2$",
+                     kl(mean, post_var, mean.subs(x_0, x0_hat), var_model) - const,
+                     (mean - mean.subs(x_0, x0_hat)) ** 2 / (2 * var_model)),
+            Relation(r"$x_0$ form: KL $- C = w_{x_0}(x_0 - \hat x_0)^2$", kl_x0, w_x0 * (x_0 - x0_hat) ** 2),
+            Relation(r"$\varepsilon$ form: KL $- C = w_\varepsilon(\varepsilon - \hat\varepsilon)^2$",
+                     kl_eps, w_eps * (eps - eps_hat) ** 2),
+            Relation(r"score form: KL $- C = w_s(s - \hat s)^2$", kl_score, w_score * (cond_score_t - score_hat) ** 2),
+            Relation(r"$v$ form: $x_0 = \sqrt{\bar\alpha_t}x_t - \sqrt{1-\bar\alpha_t}v$",
+                     x0_from_v, sp.sqrt(alpha_bar_t) * x_t - sp.sqrt(1 - alpha_bar_t) * v_t),
+            Relation(r"$v$ form: KL $- C = w_v(v - \hat v)^2$", kl_v, w_v * (v_t - v_hat) ** 2),
+            Relation(r"$C = 0$ when $\sigma_t^2 = \tilde\beta_t$", const.subs(at_tilde), 0),
+            Relation(r"VE, $x_0$ form", ve_x0, wv_x0 * (x_0 - x0_hat) ** 2),
+            Relation(r"VE, $\varepsilon$ form", ve_eps, wv_eps * (eps - eps_hat) ** 2),
+            Relation(r"VE, score form", ve_score, wv_score * (cond_score_ve - score_hat) ** 2),
+        ),
+        results=(
+            Result("kl_const", canonical_logs(const), "C: the KL at a perfect prediction"),
+            Result("weight_x0", w_x0, "weight of (x_0 - x0_hat)^2"),
+            Result("weight_eps", w_eps, "weight of (eps - eps_hat)^2"),
+            Result("weight_score", w_score, "weight of (s - s_hat)^2"),
+            Result("weight_v", w_v, "weight of (v - v_hat)^2"),
+            Result("weight_x0_posterior_var", sp.factor(sp.cancel(expand_definitions(w_x0.subs(at_tilde)))),
+                   "x_0 weight at sigma_t^2 = beta_tilde_t"),
+            Result("lambda_t", sp.factor(sp.cancel(expand_definitions(2 * w_eps.subs(at_tilde)))),
+                   "twice the eps weight at beta_tilde_t"),
+            Result("weight_ve_x0", wv_x0, "VE weight of (x_0 - x0_hat)^2"),
+            Result("weight_ve_eps", wv_eps, "VE weight of (eps - eps_hat)^2"),
+            Result("weight_ve_score", wv_score, "VE weight of (s - s_hat)^2"),
+            Result("weight_ve_x0_posterior_var", sp.factor(sp.cancel(wv_x0.subs(var_model, ve_var))),
+                   "VE x_0 weight at the posterior variance"),
+        ),
+        claims=(
+            Claim("kl_const", canonical_logs((sp.log(var_model / beta_tilde_t) + beta_tilde_t / var_model - 1) / 2),
+                  "gaussian.kl with equal means (logs split by factor)"),
+            Claim("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t) ** 2),
+                  "Ho et al. (2020), eq. (8) with eq. (7)"),
+            Claim("weight_eps", beta_t**2 / (2 * var_model * alpha_t * (1 - alpha_bar_t)), "Ho et al. (2020), eq. (12)"),
+            Claim("weight_score", beta_t**2 / (2 * var_model * alpha_t), "eps weight times 1 - alpha_bar_t"),
+            Claim("weight_v", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t)),
+                  "Salimans & Ho (2022): x_0 weight times 1 - alpha_bar_t"),
+            Claim("weight_x0_posterior_var", (snr_prev - snr_t) / 2, "Kingma et al. (2021), eq. (13)"),
+            Claim("lambda_t", snr_prev / snr_t - 1, "Kingma et al. (2021), App. E"),
+            Claim("weight_ve_x0", var_ve_step**2 / (2 * var_model * var_ve_t**2), "ve.posterior mean coefficient squared"),
+            Claim("weight_ve_score", var_ve_step**2 / (2 * var_model), "Song & Ermon (2019): sigma^2-weighted score loss"),
+            Claim("weight_ve_x0_posterior_var", (1 / var_ve_prev - 1 / var_ve_t) / 2, "SNR difference with SNR = 1/sigma^2"),
+        ),
+        wrong_variants=(
+            WrongVariant("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model**2 * (1 - alpha_bar_t) ** 2),
+                         "squared variance in the weight"),
+            WrongVariant("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t)),
+                         "1 - alpha_bar_t not squared"),
+            WrongVariant("weight_eps", beta_t**2 / (2 * var_model * (1 - alpha_bar_t)), "missing alpha_t"),
+            WrongVariant("weight_eps", beta_t / (2 * var_model * alpha_t * (1 - alpha_bar_t)), "beta_t not squared"),
+            WrongVariant("kl_const", (sp.log(beta_tilde_t / var_model) + beta_tilde_t / var_model - 1) / 2,
+                         "log ratio inverted"),
+            WrongVariant("lambda_t", snr_t / snr_prev - 1, "SNR ratio inverted"),
+            WrongVariant("weight_x0_posterior_var", snr_prev - snr_t, "missing the factor 1/2"),
+            WrongVariant("weight_ve_score", var_ve_step / (2 * var_model), "increment not squared"),
+        ),
+    )
