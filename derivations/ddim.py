@@ -125,6 +125,7 @@ def family() -> Body:
             Relation(r"admissible: $\sigma^2(\eta)/(1-\bar\alpha_{\tau_{i-1}}) = \eta^2(1-r)/(1-r\bar\alpha_{\tau_{i-1}})$",
                      var_eta / (1 - alpha_bar_tau_prev),
                      eta_ddim**2 * (1 - alpha_ratio_tau) / (1 - alpha_ratio_tau * alpha_bar_tau_prev)),
+            Relation(r"$\eta = 0$: the kernel's variance vanishes (a deterministic map)", var_eta.subs(eta_ddim, 0), 0),
             Relation(r"$\varepsilon$ form: substitute $x_0 = (x_{\tau_i} - \sqrt{1-\bar\alpha_{\tau_i}}\varepsilon)"
                      r"/\sqrt{\bar\alpha_{\tau_i}}$", mean.subs(noised), mean_eps),
         ),

@@ -17,24 +17,25 @@ Expectations of quadratics under a Gaussian use the two-point rule :func:`gauss_
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy as sp
 
 from .gaussian import KL_REFERENCES, kl, log_density
-from .notation import alpha_bar_prev, alpha_bar_t, alpha_t, beta_t, beta_tilde_t, cond_score_t, cond_score_ve, eps, eps_hat
-from .notation import rev_gain_1, rev_gain_2, rev_offset_1, rev_offset_2, rev_var_1, rev_var_2, score_hat
-from .notation import snr_prev, snr_t, v_hat, v_t, vae_mean, vae_std, var_model, var_ve_prev, var_ve_step
-from .notation import expand_definitions, var_ve_t, x0_hat, x_0, x_t
+from .notation import (alpha_bar_prev, alpha_bar_t, alpha_t, beta_t, beta_tilde_t, cond_score_t, cond_score_ve, eps,
+                       eps_hat, expand_definitions, rev_gain_1, rev_gain_2, rev_offset_1, rev_offset_2, rev_var_1,
+                       rev_var_2, score_hat, snr_prev, snr_t, v_hat, v_t, vae_mean, vae_std, var_model, var_ve_prev,
+                       var_ve_step, var_ve_t, x0_hat, x_0, x_t)
 from .proof import Tier
 from .registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
 
-HO_2020_ELBO = "J. Ho, A. Jain, P. Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020, eqs. (3), (5), (8), (10)"
+HO_2020_ELBO = ("J. Ho, A. Jain, P. Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020, "
+                "eqs. (3), (5), (8), (10)")
 SOHL_DICKSTEIN_2015 = ("J. Sohl-Dickstein et al., Deep Unsupervised Learning using Nonequilibrium Thermodynamics, "
                        "ICML 2015, §2.4 and App. B")
-KINGMA_2021 = "D. P. Kingma, T. Salimans, B. Poole, J. Ho, Variational Diffusion Models, NeurIPS 2021, eq. (13) and App. E"
+KINGMA_2021 = ("D. P. Kingma, T. Salimans, B. Poole, J. Ho, Variational Diffusion Models, NeurIPS 2021, "
+               "eq. (13) and App. E")
 KINGMA_WELLING_2014 = "D. P. Kingma, M. Welling, Auto-Encoding Variational Bayes, ICLR 2014, App. B"
 SALIMANS_HO_2022 = "T. Salimans, J. Ho, Progressive Distillation for Fast Sampling of Diffusion Models, ICLR 2022, §4"
 
@@ -56,7 +57,7 @@ class Backend:
             return get(derivation_id).function(result, "numpy")
         expr = get(derivation_id).result(result)
         by_name = {s.name: s for s in expr.free_symbols}
-        return lambda **values: expr.xreplace({by_name[k]: v for k, v in values.items() if k in by_name})
+        return lambda **values: expr.xreplace({by_name[k]: sp.sympify(v) for k, v in values.items() if k in by_name})
 
     def log_normal(self, value: Any, mean: Any, var: Any) -> Any:
         return -self.log(2 * self.pi * var) / 2 - (value - mean) ** 2 / (2 * var)
@@ -247,7 +248,8 @@ def prior_term() -> Body:
         claims=(Claim("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(1 - alpha_bar_t)) / 2,
                       "gaussian.kl with ddpm.marginal; Ho et al. (2020), L_T"),),
         wrong_variants=(
-            WrongVariant("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(alpha_bar_t)) / 2, "log(alpha_bar_T) for log(1 - alpha_bar_T)"),
+            WrongVariant("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(alpha_bar_t)) / 2,
+                         "log(alpha_bar_T) for log(1 - alpha_bar_T)"),
             WrongVariant("kl", (alpha_bar_t**2 * x_0**2 - alpha_bar_t - sp.log(1 - alpha_bar_t)) / 2,
                          "mean coefficient alpha_bar_T without the square root"),
             WrongVariant("kl_at_zero", -sp.log(1 - alpha_bar_t) / 2, "missing the trace term -alpha_bar_T/2"),
@@ -294,7 +296,7 @@ def decomposition() -> Body:
     # The step term with the KL's arguments swapped, a plausible misprint.
     posterior = get("ddpm.posterior")
     coef_x0, coef_xt, post_var = (posterior.result(k) for k in ("coef_x0", "coef_xt", "var"))
-    start = bound_terms_moments_at(alphas, 2)
+    start = _forward_moments(alphas, 2)
     swapped = canonical_logs(gauss_expect(
         lambda xt: kl(rev_gain_2 * xt + rev_offset_2, rev_var_2, coef_x0 * x_0 + coef_xt * xt, post_var),
         start[0], start[1], Backend("sympy")))
@@ -329,7 +331,7 @@ def decomposition() -> Body:
     )
 
 
-def bound_terms_moments_at(alphas: Sequence[sp.Expr], t: int) -> tuple[sp.Expr, sp.Expr]:
+def _forward_moments(alphas: Sequence[sp.Expr], t: int) -> tuple[sp.Expr, sp.Expr]:
     r"""Mean and variance of :math:`q(x_t \mid x_0)` for the chain with ``alphas`` (``ddpm.marginal``)."""
     from .ddpm import marginal_form
 
@@ -365,8 +367,6 @@ def _weight(kl_minus_const: sp.Expr, target: sp.Expr, prediction: sp.Expr) -> sp
     references=(HO_2020_ELBO, KINGMA_2021, SALIMANS_HO_2022),
 )
 def weights() -> Body:
-    from .ve import SONG_ERMON_2019  # noqa: F401 - the VE posterior's family
-
     post = get("ddpm.posterior")
     mean, mean_eps, post_var = post.result("mean"), post.result("mean_eps"), post.result("var")
     const = kl(0, post_var, 0, var_model)

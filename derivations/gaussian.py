@@ -4,7 +4,9 @@ The rules here (push a Gaussian through a linear-Gaussian kernel; condition
 on a linear-Gaussian observation by completing the square) are the two
 operations every discrete family is derived with. ``gaussian.linear_bayes``
 proves the rules themselves: moments by SymPy's probability integrals, the
-conditional by Bayes' rule with all normalizing constants.
+conditional by Bayes' rule with all normalizing constants. ``gaussian.kl`` and
+``gaussian.w2`` derive the two distances between Gaussians that the bound's
+terms and the samplers' errors are measured in.
 
 Scalar model: :math:`x \sim \mathcal N(\mu_x, \sigma_x^2)`,
 :math:`y \mid x \sim \mathcal N(a x + b, s^2)`.
