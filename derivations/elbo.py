@@ -338,6 +338,13 @@ def _forward_moments(alphas: Sequence[sp.Expr], t: int) -> tuple[sp.Expr, sp.Exp
     return marginal_form(sp.Mul(*alphas[:t]))
 
 
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """Log terms kept apart, the rest over one factored denominator (for reading)."""
+    terms = sp.Add.make_args(sp.expand(expr))
+    logs = sp.Add(*[term for term in terms if term.has(sp.log)])
+    return logs + sp.factor(sp.cancel(expand_definitions(sp.Add(*[term for term in terms if not term.has(sp.log)]))))
+
+
 def _weight(kl_minus_const: sp.Expr, target: sp.Expr, prediction: sp.Expr) -> sp.Expr:
     r"""The coefficient :math:`w` in :math:`\mathrm{KL} - C = w\,(\text{target} - \text{prediction})^2`,
     read off as the coefficient of :math:`\text{target}^2` (a relation then proves the whole form)."""
@@ -416,7 +423,7 @@ def weights() -> Body:
             Relation(r"VE, score form", ve_score, wv_score * (cond_score_ve - score_hat) ** 2),
         ),
         results=(
-            Result("kl_const", canonical_logs(const), "C: the KL at a perfect prediction"),
+            Result("kl_const", _tidy(canonical_logs(const)), "C: the KL at a perfect prediction"),
             Result("weight_x0", w_x0, "weight of (x_0 - x0_hat)^2"),
             Result("weight_eps", w_eps, "weight of (eps - eps_hat)^2"),
             Result("weight_score", w_score, "weight of (s - s_hat)^2"),
