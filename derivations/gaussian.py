@@ -4,7 +4,9 @@ The rules here (push a Gaussian through a linear-Gaussian kernel; condition
 on a linear-Gaussian observation by completing the square) are the two
 operations every discrete family is derived with. ``gaussian.linear_bayes``
 proves the rules themselves: moments by SymPy's probability integrals, the
-conditional by Bayes' rule with all normalizing constants.
+conditional by Bayes' rule with all normalizing constants. ``gaussian.kl`` and
+``gaussian.w2`` derive the two distances between Gaussians that the bound's
+terms and the samplers' errors are measured in.
 
 Scalar model: :math:`x \sim \mathcal N(\mu_x, \sigma_x^2)`,
 :math:`y \mid x \sim \mathcal N(a x + b, s^2)`.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .notation import gain, mu_x, offset, var_noise, var_x, x, y
+from .notation import coupling_corr, gain, mean_p, mean_p2, mean_q, mean_q2, mu_x, offset, var_noise, var_p, var_p2
+from .notation import var_q, var_q2, var_x, x, y
 from .proof import Tier
 from .registry import Body, Claim, Relation, Result, WrongVariant, derivation
 
@@ -109,5 +112,137 @@ def linear_bayes() -> Body:
                          "gain not squared in the Schur complement"),
             WrongVariant("posterior_mean", mu_x + var_x * (y - gain * mu_x - offset) / (var_noise + gain**2 * var_x),
                          "gain missing from the Kalman gain"),
+        ),
+    )
+
+
+KL_REFERENCES = (
+    "S. Kullback, Information Theory and Statistics (1959), ch. 9",
+    "C. Rasmussen, C. Williams, Gaussian Processes for Machine Learning (2006), §A.5",
+)
+
+
+def kl(mean_1: sp.Expr, var_1: sp.Expr, mean_2: sp.Expr, var_2: sp.Expr) -> sp.Expr:
+    r""":math:`\mathrm{KL}(\mathcal N(m_1, v_1) \,\|\, \mathcal N(m_2, v_2))`, the form derived in ``gaussian.kl``."""
+    from .registry import get
+
+    derived = get("gaussian.kl").result("kl")
+    return derived.xreplace({mean_p: mean_1, var_p: var_1, mean_q: mean_2, var_q: var_2})
+
+
+def _expected_log_ratio(coordinates: list[tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
+    r""":math:`E_P[\log p(X) - \log q(X)]` by SymPy's integrals, :math:`P = \otimes_i \mathcal N(m_i, v_i)`,
+    :math:`Q = \otimes_i \mathcal N(m'_i, v'_i)` (product densities: the logs add)."""
+    from sympy import stats
+
+    log_ratio = 0
+    for i, (m_p, v_p, m_q, v_q) in enumerate(coordinates):
+        coordinate = stats.Normal(f"X{i}", m_p, sp.sqrt(v_p))
+        log_ratio += log_density(coordinate, m_p, v_p) - log_density(coordinate, m_q, v_q)
+    return sp.expand(stats.E(sp.expand(log_ratio)))
+
+
+@derivation(
+    id="gaussian.kl",
+    title="Kullback-Leibler divergence between two Gaussians",
+    statement=r"$\mathrm{KL}(\mathcal N(\mu_1,\Sigma_1)\,\|\,\mathcal N(\mu_2,\Sigma_2)) = \tfrac12\big[\log"
+    r"\frac{|\Sigma_2|}{|\Sigma_1|} + \mathrm{tr}(\Sigma_2^{-1}\Sigma_1) + (\mu_2-\mu_1)^\top\Sigma_2^{-1}"
+    r"(\mu_2-\mu_1) - d\big]$, derived as $E_P[\log p - \log q]$ by integration: scalar, and "
+    r"$d = 2$ with diagonal covariances, where it is the sum of the coordinates' divergences.",
+    tier=Tier.EXACT,
+    assumptions=(r"positive variances; diagonal (or commuting, in a common eigenbasis) covariances for $d > 1$",),
+    references=KL_REFERENCES,
+)
+def kl_divergence() -> Body:
+    scalar = _expected_log_ratio([(mean_p, var_p, mean_q, var_q)])
+    second = _expected_log_ratio([(mean_p2, var_p2, mean_q2, var_q2)])
+    diagonal = _expected_log_ratio([(mean_p, var_p, mean_q, var_q), (mean_p2, var_p2, mean_q2, var_q2)])
+    cov_p, cov_q = sp.diag(var_p, var_p2), sp.diag(var_q, var_q2)
+    shift = sp.Matrix([mean_q - mean_p, mean_q2 - mean_p2])
+    matrix_form = (sp.log(cov_q.det() / cov_p.det()) + (cov_q.inv() * cov_p).trace()
+                   + (shift.T * cov_q.inv() * shift)[0, 0] - 2) / 2
+    return Body(
+        steps=(
+            Relation(r"$d = 2$, diagonal: the divergence of the product is the sum over coordinates",
+                     diagonal, scalar + second),
+        ),
+        results=(
+            Result("kl", scalar, "KL(N(mean_p, var_p) || N(mean_q, var_q))"),
+            Result("kl_diag2", diagonal, "KL between two-dimensional Gaussians with diagonal covariances"),
+        ),
+        claims=(
+            Claim("kl", (sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1) / 2,
+                  "scalar form; Kullback (1959)"),
+            Claim("kl_diag2", matrix_form, "matrix form with log-determinants, trace and quadratic term"),
+        ),
+        wrong_variants=(
+            WrongVariant("kl", (sp.log(var_p / var_q) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1) / 2,
+                         "log ratio of the variances inverted"),
+            WrongVariant("kl", (sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q) / 2,
+                         "missing the - d term"),
+            WrongVariant("kl", (sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_p - 1) / 2,
+                         "mean difference weighted by the first law's variance"),
+            WrongVariant("kl", sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1,
+                         "missing the factor 1/2"),
+        ),
+    )
+
+
+@derivation(
+    id="gaussian.w2",
+    title="Wasserstein-2 distance between Gaussians (scalar and commuting covariances)",
+    statement=r"$W_2^2(\mathcal N(\mu_1,\sigma_1^2), \mathcal N(\mu_2,\sigma_2^2)) = (\mu_1-\mu_2)^2 + "
+    r"(\sigma_1-\sigma_2)^2$, attained by the monotone map $T(x) = \mu_2 + \frac{\sigma_2}{\sigma_1}(x-\mu_1)$. "
+    r"With commuting covariances (eigenvalues $\lambda_i$, $\mu_i$) the Bures form "
+    r"$\|m_1-m_2\|^2 + \mathrm{tr}(\Sigma_1 + \Sigma_2 - 2(\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2})^{1/2})$ "
+    r"is $\|m_1-m_2\|^2 + \sum_i(\sqrt{\lambda_i}-\sqrt{\mu_i})^2$.",
+    tier=Tier.EXACT,
+    assumptions=(
+        r"positive variances",
+        r"the cost $E(X-Y)^2 = (\mu_1-\mu_2)^2 + \sigma_1^2 + \sigma_2^2 - 2\,\mathrm{Cov}(X,Y)$ of any coupling "
+        r"depends on it only through $\mathrm{Cov}(X,Y) \le \sigma_1\sigma_2$ (Cauchy-Schwarz), so Gaussian "
+        r"couplings with correlation $\rho \in [-1, 1]$ cover every attainable cost",
+    ),
+    references=(
+        "C. R. Givens, R. M. Shortt, A class of Wasserstein metrics for probability distributions, "
+        "Michigan Math. J. 31 (1984)",
+        "C. Villani, Optimal Transport: Old and New (2009), ch. 2",
+    ),
+)
+def wasserstein_2() -> Body:
+    from sympy import stats
+
+    first, other = stats.Normal("Z1", 0, 1), stats.Normal("Z2", 0, 1)
+    x_p = mean_p + sp.sqrt(var_p) * first
+    x_q = mean_q + sp.sqrt(var_q) * (coupling_corr * first + sp.sqrt(1 - coupling_corr**2) * other)
+    cost = sp.expand(stats.E(sp.expand((x_p - x_q) ** 2)))
+    monotone_map = mean_q + sp.sqrt(var_q / var_p) * (x_p - mean_p)
+    monotone_cost = sp.expand(stats.E(sp.expand((x_p - monotone_map) ** 2)))
+    w2_sq = cost.subs(coupling_corr, 1)
+    cov_p, cov_q = sp.diag(var_p, var_p2), sp.diag(var_q, var_q2)
+    root_p = cov_p.applyfunc(sp.sqrt)  # a diagonal matrix's square root acts on its eigenvalues
+    cross = (root_p * cov_q * root_p).applyfunc(sp.sqrt)
+    bures = (mean_p - mean_q) ** 2 + (mean_p2 - mean_q2) ** 2 + (cov_p + cov_q - 2 * cross).trace()
+    second = w2_sq.xreplace({mean_p: mean_p2, var_p: var_p2, mean_q: mean_q2, var_q: var_q2})
+    return Body(
+        steps=(
+            Relation(r"the cost of a coupling decreases in $\rho$: $\partial_\rho E(X-Y)^2 = -2\sigma_1\sigma_2$, "
+                     r"so the minimum is at $\rho = 1$", sp.diff(cost, coupling_corr), -2 * sp.sqrt(var_p * var_q)),
+            Relation(r"the monotone map attains the cost at $\rho = 1$", monotone_cost, w2_sq),
+            Relation(r"commuting covariances: the Bures form is the sum over eigen-directions", bures, w2_sq + second),
+        ),
+        results=(
+            Result("w2_sq", w2_sq, "W2^2 between N(mean_p, var_p) and N(mean_q, var_q)"),
+            Result("coupling_cost", cost, "E(X - Y)^2 under the Gaussian coupling with correlation rho"),
+            Result("w2_sq_diag2", bures, "W2^2 between two-dimensional Gaussians with diagonal covariances"),
+        ),
+        claims=(
+            Claim("w2_sq", (mean_p - mean_q) ** 2 + (sp.sqrt(var_p) - sp.sqrt(var_q)) ** 2, "Givens & Shortt (1984)"),
+        ),
+        wrong_variants=(
+            WrongVariant("w2_sq", (mean_p - mean_q) ** 2 + (var_p - var_q) ** 2, "variances in place of standard deviations"),
+            WrongVariant("w2_sq", (mean_p - mean_q) ** 2 + var_p + var_q, "independent coupling (rho = 0)"),
+            WrongVariant("w2_sq", (mean_p - mean_q) ** 2 + (sp.sqrt(var_p) + sp.sqrt(var_q)) ** 2,
+                         "antitone coupling (rho = -1)"),
         ),
     )

@@ -193,6 +193,60 @@ eps = base("eps", r"\varepsilon", "standard normal noise", REAL, real=True)
 # --------------------------------------------------------------------------
 # Discrete: VE (SMLD), DDIM, ELBO and KL terms (ve.*, ddim.*, elbo.*, gaussian.kl/w2)
 # --------------------------------------------------------------------------
+# Two scalar Gaussian laws P = N(mean_p, var_p), Q = N(mean_q, var_q), and a
+# second coordinate (suffix 2) for the two-dimensional diagonal case.
+mean_p = base("mean_p", r"\mu_P", "mean of the Gaussian law P", REAL, real=True)
+var_p = base("var_p", r"\sigma_P^2", "variance of the Gaussian law P", POSITIVE, positive=True)
+mean_q = base("mean_q", r"\mu_Q", "mean of the Gaussian law Q", REAL, real=True)
+var_q = base("var_q", r"\sigma_Q^2", "variance of the Gaussian law Q", POSITIVE, positive=True)
+mean_p2 = base("mean_p2", r"\mu_{P,2}", "second coordinate of the mean of P", REAL, real=True)
+var_p2 = base("var_p2", r"\sigma_{P,2}^2", "second diagonal variance of P", POSITIVE, positive=True)
+mean_q2 = base("mean_q2", r"\mu_{Q,2}", "second coordinate of the mean of Q", REAL, real=True)
+var_q2 = base("var_q2", r"\sigma_{Q,2}^2", "second diagonal variance of Q", POSITIVE, positive=True)
+coupling_corr = base("coupling_corr", r"\rho", "correlation of a Gaussian coupling of P and Q",
+                     Domain(-0.99, 0.99), real=True)
+# VAE encoder q(z | x) = N(vae_mean, vae_std^2) against the prior N(0, 1).
+vae_mean = base("vae_mean", r"\mu", "mean of the VAE encoder", REAL, real=True)
+vae_std = base("vae_std", r"\sigma", "standard deviation of the VAE encoder", POSITIVE, positive=True)
+# VE (SMLD/NCSN) chain x_i = x_{i-1} + sqrt(sigma_i^2 - sigma_{i-1}^2) z; x_t, x_prev name x_i, x_{i-1}.
+var_ve_prev = base("var_ve_prev", r"\sigma_{i-1}^2", "VE noise variance at step i-1", POSITIVE, positive=True)
+var_ve_step = base("var_ve_step", r"\sigma_i^2 - \sigma_{i-1}^2", "VE variance added by step i", POSITIVE,
+                   positive=True)
+var_ve_t = defined("var_ve_t", r"\sigma_i^2", "VE noise variance at step i", var_ve_prev + var_ve_step,
+                   positive=True)
+cond_score_ve = defined("cond_score_ve", r"\nabla\log q_{\mathrm{VE}}(x_i\mid x_0)",
+                        "score of the VE kernel at x_i = x_0 + sigma_i eps", -eps / sp.sqrt(var_ve_t), real=True)
+# DDIM between two retained timesteps tau_{i-1} < tau_i (steps may be skipped).
+alpha_bar_tau_prev = base("alpha_bar_tau_prev", r"\bar\alpha_{\tau_{i-1}}", "cumulative product at tau_{i-1}",
+                          POSITIVE_UNIT, positive=True)
+alpha_ratio_tau = base("alpha_ratio_tau", r"\bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}",
+                       "product of the alphas of the steps from tau_{i-1} + 1 to tau_i", POSITIVE_UNIT, positive=True)
+alpha_bar_tau = defined("alpha_bar_tau", r"\bar\alpha_{\tau_i}", "cumulative product at tau_i",
+                        alpha_ratio_tau * alpha_bar_tau_prev, positive=True)
+ddim_rho = base("ddim_rho", r"\rho", "DDIM kernel variance as a fraction of 1 - alpha_bar_{tau_{i-1}}",
+                POSITIVE_UNIT, positive=True)
+var_ddim = defined("var_ddim", r"\sigma_{\tau_i}^2", "variance of the DDIM kernel",
+                   ddim_rho * (1 - alpha_bar_tau_prev), positive=True)
+eta_ddim = base("eta_ddim", r"\eta", "DDIM stochasticity (0: deterministic, 1: DDPM)", POSITIVE_UNIT,
+                positive=True)
+# ELBO: the reverse model p_theta(x_{t-1} | x_t) = N(mu_theta, var_model) and its predictions.
+var_model = base("var_model", r"\sigma_t^2", "variance of the reverse kernel p_theta(x_{t-1} | x_t)", POSITIVE,
+                 positive=True)
+x0_hat = base("x0_hat", r"\hat x_0", "model prediction of x_0", REAL, real=True)
+eps_hat = base("eps_hat", r"\hat\varepsilon", "model prediction of the noise", REAL, real=True)
+score_hat = base("score_hat", r"\hat s", "model prediction of the score", REAL, real=True)
+v_hat = base("v_hat", r"\hat v", "model prediction of v", REAL, real=True)
+v_t = defined("v_t", "v", "velocity target sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0",
+              sp.sqrt(alpha_bar_t) * eps - sp.sqrt(1 - alpha_bar_t) * x_0, real=True)
+cond_score_t = defined("cond_score_t", r"\nabla\log q(x_t\mid x_0)", "score of the VP kernel at the sample",
+                       -eps / sp.sqrt(1 - alpha_bar_t), real=True)
+# A two-step (T = 2) model: x_2 ~ N(0, 1), x_1 | x_2 ~ N(a_2 x_2 + b_2, v_2), x_0 | x_1 ~ N(a_1 x_1 + b_1, v_1).
+rev_gain_1 = base("rev_gain_1", "a_1", "gain of the reverse kernel p_theta(x_0 | x_1)", REAL, real=True)
+rev_offset_1 = base("rev_offset_1", "b_1", "offset of the reverse kernel p_theta(x_0 | x_1)", REAL, real=True)
+rev_var_1 = base("rev_var_1", "v_1", "variance of the reverse kernel p_theta(x_0 | x_1)", POSITIVE, positive=True)
+rev_gain_2 = base("rev_gain_2", "a_2", "gain of the reverse kernel p_theta(x_1 | x_2)", REAL, real=True)
+rev_offset_2 = base("rev_offset_2", "b_2", "offset of the reverse kernel p_theta(x_1 | x_2)", REAL, real=True)
+rev_var_2 = base("rev_var_2", "v_2", "variance of the reverse kernel p_theta(x_1 | x_2)", POSITIVE, positive=True)
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+r"""Monte Carlo checks of the KL terms of the variational bound.
+
+A KL divergence is an expectation, :math:`\mathrm{KL}(P\|Q) = E_P[\log p - \log q]`; each check
+draws from :math:`P` and compares the sample mean of the log-ratio with the derived closed form.
+The per-step term of the bound is checked along the simulated forward chain (linear schedule,
+T = 1000), with a deliberately imperfect linear predictor of :math:`x_0` and the model variance
+:math:`\sigma_t^2 = \beta_t`, so both the weight and the constant :math:`C` matter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from derivations import schedules
+
+from .. import stats
+from ..forward import ddpm_forward_chain
+from ..registry import CheckContext, check
+
+SCHEDULE = schedules.make("linear", 1000)
+# Small t: beta_tilde_t is about beta_t / 2, so C and the weights differ most from misprints.
+KL_STEPS = (2, 10, 100)
+DATA_MEAN, DATA_STD = 0.5, 0.8
+PREDICTOR_SHRINK = 0.7  # x0_hat = PREDICTOR_SHRINK * x_t / sqrt(alpha_bar_t): biased on purpose
+# (mean_p, var_p, mean_q, var_q): separated means, variance ratios on both sides of 1.
+GAUSSIAN_PAIRS = ((0.3, 0.5, -0.4, 1.7), (1.0, 2.0, 0.2, 0.6))
+VAE_ENCODERS = ((0.8, 0.4), (-1.2, 1.5))  # (vae_mean, vae_std)
+
+
+def _log_normal(value: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+    return -0.5 * torch.log(2 * math.pi * var) - (value - mean) ** 2 / (2 * var)
+
+
+def _standard_normal(ctx: CheckContext, n: int) -> torch.Tensor:
+    return torch.randn(n, generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device)
+
+
+def simulate_chain(ctx: CheckContext) -> dict[int, torch.Tensor]:
+    """x_0 ~ N(DATA_MEAN, DATA_STD^2) and the chain's states at each t and t - 1."""
+    x0 = DATA_MEAN + DATA_STD * _standard_normal(ctx, ctx.n_samples)
+    keep = {0} | set(KL_STEPS) | {t - 1 for t in KL_STEPS}
+    return ddpm_forward_chain(x0, ctx.tensor(SCHEDULE.beta), ctx.generator(), keep)
+
+
+@check(
+    id="elbo.per_step_kl.sampled",
+    title="Per-step KL of the bound as a sampled log-ratio, against its x_0 and eps weights",
+    law=f"E[log q(x_(t-1) | x_t, x_0) - log p_theta(x_(t-1) | x_t)] over the forward chain, t in {KL_STEPS}, "
+    f"x_0 ~ N({DATA_MEAN}, {DATA_STD}^2), p_theta = N(posterior mean at x0_hat, beta_t), "
+    f"x0_hat = {PREDICTOR_SHRINK} x_t / sqrt(alpha_bar_t): equals C + w E(x_0 - x0_hat)^2 = C + w_eps E(eps - eps_hat)^2",
+    tests=("elbo.weights", "ddpm.posterior"),
+    uses=(("elbo.weights", "weight_x0"), ("elbo.weights", "weight_eps"), ("elbo.weights", "kl_const"),
+          ("ddpm.posterior", "coef_x0"), ("ddpm.posterior", "coef_xt"), ("ddpm.posterior", "var")),
+    samples=100_000,
+    simulate=simulate_chain,
+)
+def per_step_kl(ctx: CheckContext, states: dict[int, torch.Tensor]) -> list[stats.Estimate]:
+    weight_x0, weight_eps = ctx.quantity("elbo.weights", "weight_x0"), ctx.quantity("elbo.weights", "weight_eps")
+    const = ctx.quantity("elbo.weights", "kl_const")
+    coef_x0, coef_xt = ctx.quantity("ddpm.posterior", "coef_x0"), ctx.quantity("ddpm.posterior", "coef_xt")
+    post_var = ctx.quantity("ddpm.posterior", "var")
+    x0 = states[0]
+    out = []
+    for t in KL_STEPS:
+        at = {k: ctx.tensor(v) for k, v in SCHEDULE.at(t).items()}
+        # The notation's defined names, which a closed form (or a misprint of it) may take as inputs.
+        at["beta_tilde_t"] = (1 - at["alpha_bar_prev"]) * at["beta_t"] / (1 - at["alpha_bar_t"])
+        model_var, alpha_bar = at["beta_t"], at["alpha_bar_t"]
+        shrink = PREDICTOR_SHRINK / torch.sqrt(alpha_bar)
+        x_prev, x_t = states[t - 1], states[t]
+        x0_hat = shrink * x_t
+        c0, ct = coef_x0(**at), coef_xt(**at)
+        log_ratio = (_log_normal(x_prev, c0 * x0 + ct * x_t, post_var(**at))
+                     - _log_normal(x_prev, c0 * x0_hat + ct * x_t, model_var))
+        # E(x_0 - x0_hat)^2 with x_0 - x0_hat = (1 - shrink sqrt(ab)) x_0 - shrink sqrt(1 - ab) eps.
+        data_second_moment = DATA_MEAN**2 + DATA_STD**2
+        sq_error_x0 = float((1 - shrink * torch.sqrt(alpha_bar)) ** 2 * data_second_moment
+                            + shrink**2 * (1 - alpha_bar))
+        sq_error_eps = float(alpha_bar / (1 - alpha_bar)) * sq_error_x0  # eps - eps_hat = sqrt(ab/(1-ab)) (x0_hat - x0)
+        c = float(const(**at, var_model=model_var))
+        out += [
+            stats.mean(f"t={t}: KL via the x_0 weight", log_ratio,
+                       c + float(weight_x0(**at, var_model=model_var)) * sq_error_x0),
+            stats.mean(f"t={t}: KL via the eps weight", log_ratio,
+                       c + float(weight_eps(**at, var_model=model_var)) * sq_error_eps),
+        ]
+    return out
+
+
+def simulate_gaussians(ctx: CheckContext) -> torch.Tensor:
+    """Standard normal draws, one column per law P; each column is scaled to its law in compare."""
+    count = len(GAUSSIAN_PAIRS) + len(VAE_ENCODERS)
+    return _standard_normal(ctx, ctx.n_samples * count).reshape(ctx.n_samples, count)
+
+
+@check(
+    id="gaussian.kl.sampled",
+    title="KL between Gaussians as the sampled mean log-ratio, and the VAE encoder KL",
+    law=f"E_P[log p - log q] for (mean_p, var_p, mean_q, var_q) in {GAUSSIAN_PAIRS}, and for "
+    f"P = N(mu, sigma^2), Q = N(0, 1) with (mu, sigma) in {VAE_ENCODERS}",
+    tests=("gaussian.kl", "elbo.vae_kl"),
+    uses=(("gaussian.kl", "kl"), ("elbo.vae_kl", "kl")),
+    samples=100_000,
+    simulate=simulate_gaussians,
+)
+def gaussian_kl(ctx: CheckContext, noise: torch.Tensor) -> list[stats.Estimate]:
+    kl, vae_kl = ctx.quantity("gaussian.kl", "kl"), ctx.quantity("elbo.vae_kl", "kl")
+    out = []
+    for column, (m_p, v_p, m_q, v_q) in enumerate(GAUSSIAN_PAIRS):
+        draws = m_p + math.sqrt(v_p) * noise[:, column]
+        p, q = (ctx.tensor(v) for v in (v_p, v_q))
+        log_ratio = _log_normal(draws, ctx.tensor(m_p), p) - _log_normal(draws, ctx.tensor(m_q), q)
+        expected = kl(mean_p=ctx.tensor(m_p), var_p=p, mean_q=ctx.tensor(m_q), var_q=q)
+        out.append(stats.mean(f"KL(N({m_p}, {v_p}) || N({m_q}, {v_q}))", log_ratio, float(expected)))
+    for offset, (mu, sigma) in enumerate(VAE_ENCODERS):
+        draws = mu + sigma * noise[:, len(GAUSSIAN_PAIRS) + offset]
+        log_ratio = _log_normal(draws, ctx.tensor(mu), ctx.tensor(sigma**2)) - _log_normal(
+            draws, ctx.tensor(0.0), ctx.tensor(1.0))
+        expected = vae_kl(vae_mean=ctx.tensor(mu), vae_std=ctx.tensor(sigma))
+        out.append(stats.mean(f"VAE KL(N({mu}, {sigma}^2) || N(0, 1))", log_ratio, float(expected)))
+    return out
