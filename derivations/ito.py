@@ -230,9 +230,8 @@ def lambda_integral() -> Body:
     remainder_mean = sp.simplify(n_steps * difference_mean / 2)
     remainder_var = sp.simplify(n_steps * difference_var / 4)
     integral = w_t**2 / 2 + sp.limit(remainder_mean, step_h, 0)
-    brownian = stats.Normal("W", 0, sp.sqrt(time))
-    mean = sp.simplify(stats.E(integral.subs(w_t, brownian)))
-    var = sp.simplify(stats.variance(integral.subs(w_t, brownian)))
+    mean = sp.simplify(gaussian_expectation(integral, {w_t: time}))
+    var = sp.simplify(gaussian_expectation(integral**2, {w_t: time}) - mean**2)
     # Second moment of S_k by recursion: S_{k+1} = S_k + (W_k + A)(A + B) with E[W_k^2] = kh,
     # E[S_k] = k E[A(A+B)], E[S_k W_k (A+B)] = 0.
     mean_k = _k * step_mean
@@ -272,6 +271,16 @@ def lambda_integral() -> Body:
     )
 
 
+def exponential_expectation(expr: sp.Expr, w: sp.Symbol, var: sp.Expr) -> sp.Expr:
+    r""":math:`E[C e^{a W}] = C\,M_W(a)` for :math:`W \sim \mathcal N(0, \text{var})`, with the
+    moment generating function :math:`M_W` from ``sympy.stats``; ``expr`` must be log-linear in ``w``."""
+    log_expr = sp.expand_log(sp.log(expr), force=True)
+    if sp.diff(log_expr, w, 2) != 0:
+        raise ValueError("exponential_expectation needs C * exp(a * w)")
+    generating = stats.moment_generating_function(stats.Normal("W", 0, sp.sqrt(var)))
+    return sp.simplify(expr.subs(w, 0) * generating(sp.diff(log_expr, w)))
+
+
 def gbm_solution() -> sp.Expr:
     r""":math:`U_0 \exp((\mu - \sigma^2/2)t + \sigma W_t)`, from Itô's formula on :math:`\log U`."""
     log_drift, log_diffusion = ito_differential(sp.log(x_ito), time, x_ito, mu_gbm * x_ito, sigma_gbm * x_ito)
@@ -293,9 +302,8 @@ def gbm_solution() -> sp.Expr:
 def gbm() -> Body:
     solution = gbm_solution()
     drift, diffusion = ito_differential(solution, time, w_t, 0, 1)
-    brownian = stats.Normal("W", 0, sp.sqrt(time))
-    mean = sp.simplify(stats.E(solution.subs(w_t, brownian)))
-    second = sp.simplify(stats.E((solution**2).subs(w_t, brownian)))
+    mean = exponential_expectation(solution, w_t, time)
+    second = exponential_expectation(solution**2, w_t, time)
     var = sp.factor(sp.simplify(second - mean**2))
     # Euler-Maruyama: U_{k+1} = U_k (1 + mu h + sigma sqrt(h) Z), independent factors.
     factor = 1 + mu_gbm * step_h + sigma_gbm * sp.sqrt(step_h) * stats.Normal("Z", 0, 1)
