@@ -404,7 +404,8 @@ def stratonovich() -> Body:
         claims=(Claim("correction_sqrt", x_ito / 2, "1/2 sigma sigma' = x/2"),),
         wrong_variants=(
             WrongVariant("correction_linear", sigma_gbm**2 * x_ito, "factor 1/2 missing"),
-            WrongVariant("ito_drift_gbm", mu_gbm * x_ito - sigma_gbm**2 * x_ito / 2, "conversion in the wrong direction"),
+            WrongVariant("ito_drift_gbm", mu_gbm * x_ito - sigma_gbm**2 * x_ito / 2,
+                         "conversion in the wrong direction"),
             WrongVariant("correction_sqrt", sp.sqrt(1 + x_ito**2) / 2, "sigma/2 instead of sigma sigma'/2"),
         ),
     )

@@ -134,7 +134,8 @@ def moments() -> Body:
         steps=(
             Relation(r"Itô: the drift of $d(e^{\kappa u}X_u)$ does not depend on $X$", drift_slope_in_x, 0),
             Relation("mean: Itô's formula = moment ODE (dsolve)", mean, ode_mean),
-            Relation(r"variance: isometry = moment ODE $\dot v = -2\kappa v + \sigma^2$ from $d(X^2)$ (dsolve)", var, ode_var),
+            Relation(r"variance: isometry = moment ODE $\dot v = -2\kappa v + \sigma^2$ from $d(X^2)$ (dsolve)",
+                     var, ode_var),
             Relation(r"cross-covariance: isometry = $\partial_{t'}C = -\kappa C$ (dsolve)", cross_cov, ode_cross),
             Relation("the transition density solves the forward Kolmogorov equation (residual / p)",
                      _fokker_planck_residual(in_lag, lag_ou), 0),
