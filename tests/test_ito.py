@@ -7,6 +7,7 @@ import math
 import pytest
 import sympy as sp
 
+import checks
 import derivations
 from checks import stats
 from checks.suite import ito as ito_checks
@@ -75,7 +76,7 @@ def _z(estimates: int) -> float:
 def test_lambda_sum_bias_is_below_the_detectable_error():
     """The variance bias of the sums (included in the expected values) is below the detectable error
     predicted for the check: S - E S = (W_t^2 - t)/2 + O(sqrt(h)), whose square has variance 3.5 t^4."""
-    n = 40_000
+    n = checks.get("ito.lambda_integral.riemann_sums").default_samples
     h = ito_checks.HORIZON / ito_checks.SUM_STEPS
     detectable = _z(3 * len(ito_checks.LAMBDAS)) * math.sqrt(3.5 * ito_checks.HORIZON**4 / n)
     d = derivations.get("ito.lambda_integral")
@@ -87,7 +88,7 @@ def test_lambda_sum_bias_is_below_the_detectable_error():
 def test_gbm_bias_is_below_the_detectable_error():
     """Euler-Maruyama bias of the GBM moments vs the detectable error from the log-normal moments."""
     d = derivations.get("ito.gbm")
-    n = 50_000
+    n = checks.get("ito.gbm.euler_maruyama").default_samples
     z = _z(2 * len(ito_checks.GBM_TIMES) + 2)
     for t in ito_checks.GBM_TIMES:
         at = dict(mu_gbm=ito_checks.MU, sigma_gbm=ito_checks.SIGMA, u0_gbm=ito_checks.U0, t=t,

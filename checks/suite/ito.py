@@ -19,9 +19,9 @@ from ..forward import euler_maruyama
 from ..registry import CheckContext, check
 
 MU, SIGMA, U0 = 0.5, 0.6, 1.0
-GBM_STEP, GBM_TIMES = 0.01, (0.5, 1.0)
+GBM_STEP, GBM_TIMES = 0.02, (0.5, 1.0)
 LAMBDAS = (0.0, 0.5, 1.0)
-HORIZON, SUM_STEPS = 1.0, 100  # Riemann sums on [0, 1] with h = 1/100
+HORIZON, SUM_STEPS = 1.0, 50  # Riemann sums on [0, 1] with h = 1/50
 
 
 def simulate_gbm(ctx: CheckContext) -> dict[str, torch.Tensor]:
@@ -45,7 +45,7 @@ def simulate_gbm(ctx: CheckContext) -> dict[str, torch.Tensor]:
     f"W_t ~ N(0, t), t = {max(GBM_TIMES)}",
     tests=("ito.gbm",),
     uses=tuple(("ito.gbm", n) for n in ("mean", "var", "mean_em_bias", "var_em_bias", "solution")),
-    samples=50_000,
+    samples=20_000,
     simulate=simulate_gbm,
 )
 def gbm_moments(ctx: CheckContext, simulated: dict[str, torch.Tensor]) -> list[stats.Estimate]:
@@ -95,7 +95,7 @@ def simulate_lambda_sums(ctx: CheckContext) -> dict[str, torch.Tensor]:
     "E[S] = lambda t, Var S = t^2/2 + derived bias; S minus the closed form at W_t has mean 0",
     tests=("ito.lambda_integral",),
     uses=tuple(("ito.lambda_integral", n) for n in ("mean", "var", "var_bias", "integral")),
-    samples=40_000,
+    samples=30_000,
     simulate=simulate_lambda_sums,
 )
 def lambda_sums(ctx: CheckContext, simulated: dict[str, torch.Tensor]) -> list[stats.Estimate]:
