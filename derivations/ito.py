@@ -30,7 +30,7 @@ from .notation import (
     diffusion_ito, drift_ito, lam_ito, mu_gbm, rate_ito, sigma_gbm, step_h, time, u0_gbm, w_t, x_ito,
 )
 from .proof import Tier
-from .registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from .registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
 
 OKSENDAL = "B. Øksendal, Stochastic Differential Equations, 6th ed. (2003)"
 KLOEDEN_PLATEN = "P. E. Kloeden, E. Platen, Numerical Solution of Stochastic Differential Equations (1992)"
@@ -145,7 +145,8 @@ def isometry() -> Body:
     grid_point = _k * step_h
     linear = _riemann_limit(grid_point**2 * step_h)
     exponential = _riemann_limit(sp.exp(2 * rate_ito * grid_point) * step_h)
-    brownian = _riemann_limit(grid_point * step_h)  # E[W_{t_k}^2] = t_k
+    brownian = _riemann_limit(grid_point * step_h)  # E[W_{t_k}^2] = t_k; W_{t_k} independent of dW_k
+    lam_integral = get("ito.lambda_integral")
     return Body(
         steps=(
             Relation(r"independent increments: $E[\Delta W_j \Delta W_k] = 0$, $j \ne k$", cross, 0),
@@ -156,6 +157,9 @@ def isometry() -> Body:
                      sp.integrate(_u**2, (_u, 0, time))),
             Relation(r"$f(u) = e^{ru}$: $\lim \sum_k e^{2rt_k} h = \int_0^t e^{2ru} du$", exponential,
                      sp.integrate(sp.exp(2 * rate_ito * _u), (_u, 0, time))),
+            Relation(r"integrand $W$: the isometry agrees with $E[(\int W dW)^2]$ of ito.lambda_integral at "
+                     r"$\lambda = 0$ (variance plus squared mean)", brownian,
+                     (lam_integral.result("var") + lam_integral.result("mean") ** 2).subs(lam_ito, 0)),
         ),
         results=(
             Result("second_moment_linear", linear, "E[(int_0^t u dW)^2]"),
@@ -380,8 +384,6 @@ def stratonovich() -> Body:
     sqrt_correction = stratonovich_correction(sp.sqrt(1 + x_ito**2), x_ito)
     # int_0^t W o dW: the integrand g(W) = W of a state W with diffusion 1
     integrand_correction = sp.integrate(stratonovich_correction(x_ito, x_ito, sp.Integer(1)), (_u, 0, time))
-    from .registry import get  # a sibling derivation's result, compared below
-
     lam_integral = get("ito.lambda_integral").result("integral")
     strat_gbm_solution = u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_t)
     strat_drift, _ = ito_differential(strat_gbm_solution, time, w_t, 0, 1)
