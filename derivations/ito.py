@@ -73,6 +73,23 @@ def _riemann_limit(summand_of_k: sp.Expr) -> sp.Expr:
     return sp.simplify(sp.limit(sp.simplify(generic), step_h, 0, "+"))
 
 
+def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
+    r""":math:`E[\text{polynomial}]` for independent centred Gaussians with the given variances.
+
+    Each monomial factorizes; :math:`E[Z^p]` for :math:`Z \sim \mathcal N(0, v)` is
+    :math:`v^{p/2} E[N(0,1)^p]`, the standard moment computed by ``sympy.stats``.
+    """
+    standard = stats.Normal("Z", 0, 1)
+    poly = sp.Poly(sp.expand(polynomial), *variances)
+    total = sp.Integer(0)
+    for powers, coefficient in poly.terms():
+        term = coefficient
+        for (symbol, var), p in zip(variances.items(), powers):
+            term *= stats.E(standard**p) * var ** sp.Rational(p, 2)
+        total += term
+    return sp.expand(total)
+
+
 @derivation(
     id="ito.formula",
     title="Itô's formula by second-order Taylor expansion with dW^2 = dt",
@@ -135,12 +152,13 @@ def formula() -> Body:
     references=(OKSENDAL + ", Lemma 3.1.5 and Cor. 3.1.7",),
 )
 def isometry() -> Body:
-    first, second = stats.Normal("dW_j", 0, sp.sqrt(step_h)), stats.Normal("dW_k", 0, sp.sqrt(step_h))
-    cross, diagonal = sp.simplify(stats.E(first * second)), sp.simplify(stats.E(first**2))
+    increments = sp.symbols("dW0:4", real=True)  # independent N(0, h)
+    law = {d: step_h for d in increments}
+    cross = gaussian_expectation(increments[0] * increments[1], law)
+    diagonal = gaussian_expectation(increments[0] ** 2, law)
     # Four increments with arbitrary weights: only the diagonal of the double sum survives.
     weights = sp.symbols("f0:4", real=True)
-    increments = [stats.Normal(f"dW{i}", 0, sp.sqrt(step_h)) for i in range(4)]
-    square = stats.E(sp.expand(sum(w * d for w, d in zip(weights, increments)) ** 2))
+    square = gaussian_expectation(sum(w * d for w, d in zip(weights, increments)) ** 2, law)
     diagonal_sum = sum(w**2 for w in weights) * step_h
     grid_point = _k * step_h
     linear = _riemann_limit(grid_point**2 * step_h)
@@ -179,23 +197,6 @@ def isometry() -> Body:
             WrongVariant("second_moment_brownian", time**2, "E[W_u^2] = 2u"),
         ),
     )
-
-
-def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
-    r""":math:`E[\text{polynomial}]` for independent centred Gaussians with the given variances.
-
-    Each monomial factorizes; :math:`E[Z^p]` for :math:`Z \sim \mathcal N(0, v)` is
-    :math:`v^{p/2} E[N(0,1)^p]`, the standard moment computed by ``sympy.stats``.
-    """
-    standard = stats.Normal("Z", 0, 1)
-    poly = sp.Poly(sp.expand(polynomial), *variances)
-    total = sp.Integer(0)
-    for powers, coefficient in poly.terms():
-        term = coefficient
-        for (symbol, var), p in zip(variances.items(), powers):
-            term *= stats.E(standard**p) * var ** sp.Rational(p, 2)
-        total += term
-    return sp.expand(total)
 
 
 def _lambda_step() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:

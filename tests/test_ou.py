@@ -62,7 +62,8 @@ def test_fine_step_bias_is_below_the_detectable_error():
     every estimate: the fine check's power against the wrong variants does not rest on it."""
     check_id = "ou.euler_maruyama.fine"
     ctx = _context(check_id)
-    discrete, continuous = ou_checks.expected_moments(ctx, ou_checks.STEPS["fine"]), ou_checks.continuous_moments(ctx)
+    step = ou_checks.STEPS["fine"]
+    discrete, continuous = ou_checks.expected_moments(ctx, step), ou_checks.expected_moments(ctx, step, False)
     detectable = _predicted_detectable_errors(continuous, checks.get(check_id).default_samples)
     for key in continuous:
         assert abs(discrete[key] - continuous[key]) < detectable[key], key
@@ -72,7 +73,8 @@ def test_coarse_step_bias_is_visible():
     """At h = 0.1 the bias exceeds the detectable error, so the coarse check confirms the derived bias."""
     check_id = "ou.euler_maruyama.coarse"
     ctx = _context(check_id)
-    discrete, continuous = ou_checks.expected_moments(ctx, ou_checks.STEPS["coarse"]), ou_checks.continuous_moments(ctx)
+    step = ou_checks.STEPS["coarse"]
+    discrete, continuous = ou_checks.expected_moments(ctx, step), ou_checks.expected_moments(ctx, step, False)
     detectable = _predicted_detectable_errors(continuous, checks.get(check_id).default_samples)
     assert max(abs(discrete[k] - continuous[k]) / detectable[k] for k in continuous) > 1
 

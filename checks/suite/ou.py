@@ -50,34 +50,24 @@ def simulator(step: float):
     return simulate
 
 
-def expected_moments(ctx: CheckContext, step: float) -> dict[str, float]:
-    """Means, variances and covariance of the Euler-Maruyama chain: closed form plus derived bias."""
+def expected_moments(ctx: CheckContext, step: float, include_bias: bool = True) -> dict[str, float]:
+    """Means, variances and covariance at t and t': the closed forms plus, by default, the derived
+    Euler-Maruyama bias for ``step`` (the scheme's exact law); without it, the SDE's own law."""
     q = {name: ctx.quantity("ou.moments", name) for _, name in USES}
     at = _parameters(ctx, step)
     t, tp = ctx.tensor(FIRST), ctx.tensor(SECOND)
 
-    def cov(first: torch.Tensor, second: torch.Tensor) -> float:
+    def mean(time_: torch.Tensor) -> float:
+        bias = q["mean_em_bias"](**at, t_ou=time_) if include_bias else 0.0
+        return float(q["mean"](**at, t_ou=time_) + bias)
+
+    def cov(first: torch.Tensor, second: torch.Tensor, continuous: str) -> float:
         pair = dict(at, t_ou=first, tp_ou=second)
-        continuous = q["cross_cov"](**pair) if first is not second else q["var"](**pair)
-        return float(continuous + q["cross_cov_em_bias"](**pair))
+        bias = q["cross_cov_em_bias"](**pair) if include_bias else 0.0
+        return float(q[continuous](**pair) + bias)
 
-    return {
-        "mean_t": float(q["mean"](**at, t_ou=t) + q["mean_em_bias"](**at, t_ou=t)),
-        "mean_tp": float(q["mean"](**at, t_ou=tp) + q["mean_em_bias"](**at, t_ou=tp)),
-        "var_t": cov(t, t), "var_tp": cov(tp, tp), "cov": cov(t, tp),
-    }
-
-
-def continuous_moments(ctx: CheckContext) -> dict[str, float]:
-    """The same moments without the Euler-Maruyama bias (the SDE's own law)."""
-    q = {name: ctx.quantity("ou.moments", name) for _, name in USES}
-    at = _parameters(ctx, 0.01)
-    t, tp = ctx.tensor(FIRST), ctx.tensor(SECOND)
-    return {
-        "mean_t": float(q["mean"](**at, t_ou=t)), "mean_tp": float(q["mean"](**at, t_ou=tp)),
-        "var_t": float(q["var"](**at, t_ou=t)), "var_tp": float(q["var"](**at, t_ou=tp)),
-        "cov": float(q["cross_cov"](**at, t_ou=t, tp_ou=tp)),
-    }
+    return {"mean_t": mean(t), "mean_tp": mean(tp), "var_t": cov(t, t, "var"), "var_tp": cov(tp, tp, "var"),
+            "cov": cov(t, tp, "cross_cov")}
 
 
 def _estimates(ctx: CheckContext, paths: tuple[torch.Tensor, torch.Tensor], step: float) -> list[stats.Estimate]:
