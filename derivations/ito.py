@@ -11,12 +11,12 @@ sums of Gaussian increments with ``sympy.stats`` and a limit
 =================  ==========  ==============================================
 code name          LaTeX       meaning
 =================  ==========  ==============================================
-``w_t``            W_t         Brownian motion at time t
+``w_ito``            W_t         Brownian motion at time t
 ``x_ito``          x           state of an Itô process
 ``drift_ito``      b           drift at (t, x)
 ``diffusion_ito``  s           diffusion coefficient at (t, x)
 ``lam_ito``        \lambda     evaluation point of the Riemann sums
-``step_h``         h           time step of the sums
+``h_sde``         h           time step of the sums
 ``mu_gbm`` ...     \mu, ...    GBM drift, volatility, initial value
 =================  ==========  ==============================================
 """
@@ -27,7 +27,7 @@ import sympy as sp
 from sympy import stats
 
 from .notation import (
-    diffusion_ito, drift_ito, lam_ito, mu_gbm, rate_ito, sigma_gbm, step_h, time, u0_gbm, w_t, x_ito,
+    diffusion_ito, drift_ito, lam_ito, mu_gbm, rate_ito, sigma_gbm, h_sde, time, u0_gbm, w_ito, x_ito,
 )
 from .proof import Tier
 from .registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
@@ -68,9 +68,9 @@ def _riemann_limit(summand_of_k: sp.Expr) -> sp.Expr:
     ratio-one case :math:`e^{ch} = 1`, impossible for :math:`c, h > 0`; the
     generic branch is kept.
     """
-    partial = sp.summation(summand_of_k, (_k, 0, _n - 1)).subs(_n, time / step_h)
+    partial = sp.summation(summand_of_k, (_k, 0, _n - 1)).subs(_n, time / h_sde)
     generic = partial.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[-1].expr)
-    return sp.simplify(sp.limit(sp.simplify(generic), step_h, 0, "+"))
+    return sp.simplify(sp.limit(sp.simplify(generic), h_sde, 0, "+"))
 
 
 def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
@@ -106,20 +106,20 @@ def formula() -> Body:
     f = sp.Function("f")(time, x_ito)
     drift, diffusion = ito_differential(f, time, x_ito, drift_ito, diffusion_ito)
     generic = sp.diff(f, time) + drift_ito * sp.diff(f, x_ito) + diffusion_ito**2 * sp.diff(f, x_ito, 2) / 2
-    increment = stats.Normal("dW", 0, sp.sqrt(step_h))
+    increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
     sq_mean = sp.simplify(stats.E(increment**2))
     sq_var = sp.simplify(stats.variance(increment**2))
-    steps_ = time / step_h  # number of increments on [0, t]
+    steps_ = time / h_sde  # number of increments on [0, t]
     examples = {
         "drift_square": x_ito**2, "drift_exp": sp.exp(x_ito), "drift_time_cube": time * x_ito**3,
     }
     derived = {name: ito_differential(g, time, x_ito, drift_ito, diffusion_ito) for name, g in examples.items()}
     return Body(
         steps=(
-            Relation(r"$E[\Delta W^2] = h$", sq_mean, step_h),
-            Relation(r"$\mathrm{Var}[\Delta W^2] = 2h^2$", sq_var, 2 * step_h**2),
+            Relation(r"$E[\Delta W^2] = h$", sq_mean, h_sde),
+            Relation(r"$\mathrm{Var}[\Delta W^2] = 2h^2$", sq_var, 2 * h_sde**2),
             Relation(r"$\mathrm{Var}[\sum_k \Delta W_k^2] = (t/h)\,2h^2 \to 0$: the sum of squares is $t$ in "
-                     r"mean square", sp.limit(steps_ * sq_var, step_h, 0), 0),
+                     r"mean square", sp.limit(steps_ * sq_var, h_sde, 0), 0),
             Relation(r"the $dt$ coefficient for an arbitrary $f$ is $f_t + b f_x + \tfrac12 s^2 f_{xx}$ "
                      r"(residual)", _residual(drift - generic), 0),
             Relation(r"the $dW$ coefficient for an arbitrary $f$ is $s f_x$ (residual)",
@@ -153,22 +153,22 @@ def formula() -> Body:
 )
 def isometry() -> Body:
     increments = sp.symbols("dW0:4", real=True)  # independent N(0, h)
-    law = {d: step_h for d in increments}
+    law = {d: h_sde for d in increments}
     cross = gaussian_expectation(increments[0] * increments[1], law)
     diagonal = gaussian_expectation(increments[0] ** 2, law)
     # Four increments with arbitrary weights: only the diagonal of the double sum survives.
     weights = sp.symbols("f0:4", real=True)
     square = gaussian_expectation(sum(w * d for w, d in zip(weights, increments)) ** 2, law)
-    diagonal_sum = sum(w**2 for w in weights) * step_h
-    grid_point = _k * step_h
-    linear = _riemann_limit(grid_point**2 * step_h)
-    exponential = _riemann_limit(sp.exp(2 * rate_ito * grid_point) * step_h)
-    brownian = _riemann_limit(grid_point * step_h)  # E[W_{t_k}^2] = t_k; W_{t_k} independent of dW_k
+    diagonal_sum = sum(w**2 for w in weights) * h_sde
+    grid_point = _k * h_sde
+    linear = _riemann_limit(grid_point**2 * h_sde)
+    exponential = _riemann_limit(sp.exp(2 * rate_ito * grid_point) * h_sde)
+    brownian = _riemann_limit(grid_point * h_sde)  # E[W_{t_k}^2] = t_k; W_{t_k} independent of dW_k
     lam_integral = get("ito.lambda_integral")
     return Body(
         steps=(
             Relation(r"independent increments: $E[\Delta W_j \Delta W_k] = 0$, $j \ne k$", cross, 0),
-            Relation(r"$E[\Delta W_k^2] = h$", diagonal, step_h),
+            Relation(r"$E[\Delta W_k^2] = h$", diagonal, h_sde),
             Relation(r"$E[(\sum_{k<4} f_k \Delta W_k)^2] - h\sum_{k<4} f_k^2 = 0$ (residual)",
                      sp.simplify(square - diagonal_sum), 0),
             Relation(r"$f(u) = u$: $\lim \sum_k t_k^2 h = \int_0^t u^2 du$", linear,
@@ -208,7 +208,7 @@ def _lambda_step() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
     :math:`\mathrm{Var}[A^2 - B^2]`.
     """
     a, b = sp.symbols("A B", real=True)
-    law = {a: lam_ito * step_h, b: (1 - lam_ito) * step_h}
+    law = {a: lam_ito * h_sde, b: (1 - lam_ito) * h_sde}
     difference_mean = gaussian_expectation(a**2 - b**2, law)
     return (gaussian_expectation(a * (a + b), law), gaussian_expectation(a**2 * (a + b) ** 2, law),
             difference_mean, sp.expand(gaussian_expectation((a**2 - b**2) ** 2, law) - difference_mean**2))
@@ -231,16 +231,16 @@ def lambda_integral() -> Body:
     # Pathwise identity (W + A)(A + B) = ((W + A + B)^2 - W^2)/2 + (A^2 - B^2)/2: the sum telescopes.
     w, a, b = sp.symbols("w a b", real=True)
     telescoping = sp.expand((w + a) * (a + b) - ((w + a + b) ** 2 - w**2) / 2 - (a**2 - b**2) / 2)
-    n_steps = time / step_h
+    n_steps = time / h_sde
     remainder_mean = sp.simplify(n_steps * difference_mean / 2)
     remainder_var = sp.simplify(n_steps * difference_var / 4)
-    integral = w_t**2 / 2 + sp.limit(remainder_mean, step_h, 0)
-    mean = sp.simplify(gaussian_expectation(integral, {w_t: time}))
-    var = sp.simplify(gaussian_expectation(integral**2, {w_t: time}) - mean**2)
+    integral = w_ito**2 / 2 + sp.limit(remainder_mean, h_sde, 0)
+    mean = sp.simplify(gaussian_expectation(integral, {w_ito: time}))
+    var = sp.simplify(gaussian_expectation(integral**2, {w_ito: time}) - mean**2)
     # Second moment of S_k by recursion: S_{k+1} = S_k + (W_k + A)(A + B) with E[W_k^2] = kh,
     # E[S_k] = k E[A(A+B)], E[S_k W_k (A+B)] = 0.
     mean_k = _k * step_mean
-    second_increment = 2 * mean_k * step_mean + _k * step_h * step_h + step_second
+    second_increment = 2 * mean_k * step_mean + _k * h_sde * h_sde + step_second
     second_n = sp.summation(sp.expand(second_increment), (_k, 0, _n - 1))
     var_discrete = sp.expand((second_n - (_n * step_mean) ** 2).subs(_n, n_steps))
     mean_discrete = sp.simplify(n_steps * step_mean)
@@ -251,9 +251,9 @@ def lambda_integral() -> Body:
             Relation(r"$E[\tfrac12\sum_k (A_k^2 - B_k^2)] = (\lambda - \tfrac12)t$ for every $h$",
                      remainder_mean, (lam_ito - sp.Rational(1, 2)) * time),
             Relation(r"$\mathrm{Var}[\tfrac12\sum_k (A_k^2 - B_k^2)] \to 0$ as $h \to 0$",
-                     sp.limit(remainder_var, step_h, 0), 0),
+                     sp.limit(remainder_var, h_sde, 0), 0),
             Relation(r"$E[S_N] = \lambda t$ exactly: no discretization bias in the mean", mean_discrete, mean),
-            Relation(r"$\mathrm{Var}[S_N] \to t^2/2$ as $h \to 0$", sp.limit(var_discrete, step_h, 0), var),
+            Relation(r"$\mathrm{Var}[S_N] \to t^2/2$ as $h \to 0$", sp.limit(var_discrete, h_sde, 0), var),
         ),
         results=(
             Result("integral", integral, "int_0^t W d_lambda W as a function of W_t"),
@@ -262,13 +262,13 @@ def lambda_integral() -> Body:
             Result("var_bias", var_bias, "Var[S_N] - Var[limit]: the discretization bias of the variance"),
         ),
         claims=(
-            Claim("integral", w_t**2 / 2 + (lam_ito - sp.Rational(1, 2)) * time, "Øksendal, Exercise 3.1 form"),
-            Claim("var_bias", time * step_h * (lam_ito**2 + lam_ito - sp.Rational(1, 2)),
+            Claim("integral", w_ito**2 / 2 + (lam_ito - sp.Rational(1, 2)) * time, "Øksendal, Exercise 3.1 form"),
+            Claim("var_bias", time * h_sde * (lam_ito**2 + lam_ito - sp.Rational(1, 2)),
                   "at lambda = 0 the Ito sum: Var sum W_k dW_k = t^2/2 - th/2"),
         ),
         wrong_variants=(
-            WrongVariant("integral", w_t**2 / 2, "ordinary calculus: correction term dropped"),
-            WrongVariant("integral", w_t**2 / 2 + (sp.Rational(1, 2) - lam_ito) * time, "sign of the correction"),
+            WrongVariant("integral", w_ito**2 / 2, "ordinary calculus: correction term dropped"),
+            WrongVariant("integral", w_ito**2 / 2 + (sp.Rational(1, 2) - lam_ito) * time, "sign of the correction"),
             WrongVariant("mean", (lam_ito - sp.Rational(1, 2)) * time, "E[W_t^2/2] forgotten"),
             WrongVariant("var", time**2, "Var[W_t^2 / 2] taken as Var[W_t^2]/2"),
             WrongVariant("var", time**2 / 4, "Var[W_t^2] taken as t^2"),
@@ -290,7 +290,7 @@ def gbm_solution() -> sp.Expr:
     r""":math:`U_0 \exp((\mu - \sigma^2/2)t + \sigma W_t)`, from Itô's formula on :math:`\log U`."""
     log_drift, log_diffusion = ito_differential(sp.log(x_ito), time, x_ito, mu_gbm * x_ito, sigma_gbm * x_ito)
     # d log U has constant coefficients: integrate from 0 to t.
-    return u0_gbm * sp.exp(sp.simplify(log_drift) * time + sp.simplify(log_diffusion) * w_t)
+    return u0_gbm * sp.exp(sp.simplify(log_drift) * time + sp.simplify(log_diffusion) * w_ito)
 
 
 @derivation(
@@ -306,13 +306,13 @@ def gbm_solution() -> sp.Expr:
 )
 def gbm() -> Body:
     solution = gbm_solution()
-    drift, diffusion = ito_differential(solution, time, w_t, 0, 1)
-    mean = exponential_expectation(solution, w_t, time)
-    second = exponential_expectation(solution**2, w_t, time)
+    drift, diffusion = ito_differential(solution, time, w_ito, 0, 1)
+    mean = exponential_expectation(solution, w_ito, time)
+    second = exponential_expectation(solution**2, w_ito, time)
     var = sp.factor(sp.simplify(second - mean**2))
     # Euler-Maruyama: U_{k+1} = U_k (1 + mu h + sigma sqrt(h) Z), independent factors.
-    factor = 1 + mu_gbm * step_h + sigma_gbm * sp.sqrt(step_h) * stats.Normal("Z", 0, 1)
-    n_steps = time / step_h
+    factor = 1 + mu_gbm * h_sde + sigma_gbm * sp.sqrt(h_sde) * stats.Normal("Z", 0, 1)
+    n_steps = time / h_sde
     mean_em = u0_gbm * sp.simplify(stats.E(factor)) ** n_steps
     second_em = u0_gbm**2 * sp.expand(stats.E(sp.expand(factor**2))) ** n_steps
     mean_bias, var_bias = mean_em - mean, (second_em - mean_em**2) - var
@@ -324,8 +324,8 @@ def gbm() -> Body:
             Relation(r"moment ODE $\dot m = \mu m$", sp.diff(mean, time), mu_gbm * mean),
             Relation(r"$d(U^2)$ has drift $(2\mu + \sigma^2)U^2$, so $E[U^2]$ solves its moment ODE",
                      sp.diff(second, time), second_drift.subs(x_ito, 1) * second),
-            Relation(r"Euler-Maruyama mean bias $\to 0$ as $h \to 0$", sp.limit(mean_bias, step_h, 0), 0),
-            Relation(r"Euler-Maruyama variance bias $\to 0$ as $h \to 0$", sp.limit(var_bias, step_h, 0), 0),
+            Relation(r"Euler-Maruyama mean bias $\to 0$ as $h \to 0$", sp.limit(mean_bias, h_sde, 0), 0),
+            Relation(r"Euler-Maruyama variance bias $\to 0$ as $h \to 0$", sp.limit(var_bias, h_sde, 0), 0),
         ),
         results=(
             Result("solution", solution, "U_t as a function of W_t"),
@@ -335,13 +335,13 @@ def gbm() -> Body:
             Result("var_em_bias", var_bias, "Euler-Maruyama variance minus Var[U_t]"),
         ),
         claims=(
-            Claim("solution", u0_gbm * sp.exp((mu_gbm - sigma_gbm**2 / 2) * time + sigma_gbm * w_t),
+            Claim("solution", u0_gbm * sp.exp((mu_gbm - sigma_gbm**2 / 2) * time + sigma_gbm * w_ito),
                   "Øksendal, eq. (5.1.6)"),
             Claim("var", u0_gbm**2 * sp.exp(2 * mu_gbm * time) * (sp.exp(sigma_gbm**2 * time) - 1),
                   "log-normal variance"),
         ),
         wrong_variants=(
-            WrongVariant("solution", u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_t), "Itô correction dropped"),
+            WrongVariant("solution", u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_ito), "Itô correction dropped"),
             WrongVariant("mean", u0_gbm * sp.exp((mu_gbm - sigma_gbm**2 / 2) * time), "the median as the mean"),
             WrongVariant("var", u0_gbm**2 * sp.exp(2 * mu_gbm * time) * sp.exp(sigma_gbm**2 * time),
                          "second moment as the variance"),
@@ -361,11 +361,11 @@ def stratonovich_correction(coefficient: sp.Expr, x: sp.Symbol, state_diffusion:
     Itô form must carry as drift.
     """
     sigma = coefficient if state_diffusion is None else state_diffusion
-    increment = stats.Normal("dW", 0, sp.sqrt(step_h))
+    increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
     drift = sp.Symbol("b_strat", real=True)
-    midpoint = coefficient + sp.diff(coefficient, x) * (drift * step_h + sigma * increment) / 2
+    midpoint = coefficient + sp.diff(coefficient, x) * (drift * h_sde + sigma * increment) / 2
     expected = sp.expand(stats.E(sp.expand(midpoint * increment)))
-    return sp.simplify(sp.limit(expected / step_h, step_h, 0))
+    return sp.simplify(sp.limit(expected / h_sde, h_sde, 0))
 
 
 @derivation(
@@ -386,8 +386,8 @@ def stratonovich() -> Body:
     # int_0^t W o dW: the integrand g(W) = W of a state W with diffusion 1
     integrand_correction = sp.integrate(stratonovich_correction(x_ito, x_ito, sp.Integer(1)), (_u, 0, time))
     lam_integral = get("ito.lambda_integral").result("integral")
-    strat_gbm_solution = u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_t)
-    strat_drift, _ = ito_differential(strat_gbm_solution, time, w_t, 0, 1)
+    strat_gbm_solution = u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_ito)
+    strat_drift, _ = ito_differential(strat_gbm_solution, time, w_ito, 0, 1)
     return Body(
         steps=(
             Relation(r"$\tfrac12\sigma'\sigma$ for an arbitrary $\sigma$ (residual)",

@@ -200,7 +200,7 @@ B_linear = defined("B_linear", r"B_{\mathrm{lin}}(t)", "integrated linear schedu
 sigma_ve = defined("sigma_ve", r"\sigma(t)", "VE geometric noise level sigma_min (sigma_max/sigma_min)^t",
                    sigma_min * (sigma_max / sigma_min) ** time, positive=True)
 # Discretizations (Euler-Maruyama steps, Riemann sums of stochastic integrals)
-step_h = base("step_h", "h", "time step of a discretization (Euler-Maruyama, Riemann sums)",
+h_sde = base("h_sde", "h", "time step of a discretization (Euler-Maruyama, Riemann sums)",
               Domain(0.001, 0.1), positive=True)
 # OU process dX = kappa_ou (theta_ou - X) dt + sigma_ou dW from X_s = x_start_ou; s < t <= t'
 kappa_ou = base("kappa_ou", r"\kappa", "OU mean-reversion rate", Domain(0.2, 3.0), positive=True)
@@ -214,7 +214,7 @@ lag2_ou = base("lag2_ou", "t' - t", "gap from t to the second time t'", Domain(0
 t_ou = defined("t_ou", "t", "first OU observation time", s_ou + lag_ou, positive=True)
 tp_ou = defined("tp_ou", "t'", "second OU observation time t' >= t", t_ou + lag2_ou, positive=True)
 # Ito calculus: Ito processes dX = b dt + s dW, Brownian motion, GBM (ito.*)
-w_t = base("w_t", "W_t", "standard Brownian motion at time t", REAL, real=True)
+w_ito = base("w_ito", "W_t", "standard Brownian motion at time t", REAL, real=True)
 x_ito = base("x_ito", "x", "state of an Ito process", REAL, real=True)
 drift_ito = base("drift_ito", "b", "drift of an Ito process at (t, x)", REAL, real=True)
 diffusion_ito = base("diffusion_ito", "s", "diffusion coefficient of an Ito process at (t, x)", REAL, real=True)

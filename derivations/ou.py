@@ -20,7 +20,7 @@ import sympy as sp
 from .gaussian import log_density, push_forward
 from .ito import ito_differential
 from .notation import (
-    expand_definitions, kappa_ou, lag_ou, s_ou, sigma_ou, step_h, t_ou, theta_ou, tp_ou, x_ou, x_start_ou,
+    expand_definitions, kappa_ou, lag_ou, s_ou, sigma_ou, h_sde, t_ou, theta_ou, tp_ou, x_ou, x_start_ou,
 )
 from .proof import Tier
 from .registry import Body, Claim, Relation, Result, WrongVariant, derivation
@@ -90,11 +90,11 @@ def _euler_maruyama_law() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     :math:`\mathrm{Cov}(X_k, X_{k+k'}) = a^{k'}\mathrm{Var}X_k` (later noise is independent of :math:`X_k`)."""
     m, v = sp.Function("m"), sp.Function("v")
     gain = sp.Symbol("a", positive=True)  # 1 - kappa h > 0, kept positive so powers stay real
-    mean_next, var_next = push_forward(m(_k), v(_k), gain, kappa_ou * theta_ou * step_h, sigma_ou**2 * step_h)
-    solved = {gain: 1 - kappa_ou * step_h}
+    mean_next, var_next = push_forward(m(_k), v(_k), gain, kappa_ou * theta_ou * h_sde, sigma_ou**2 * h_sde)
+    solved = {gain: 1 - kappa_ou * h_sde}
     mean = sp.rsolve(m(_k + 1) - mean_next, m(_k), {m(0): x_start_ou}).subs(solved)
     var = sp.rsolve(v(_k + 1) - var_next, v(_k), {v(0): 0}).subs(solved)
-    steps_to_t, steps_between = (t_ou - s_ou) / step_h, (tp_ou - t_ou) / step_h
+    steps_to_t, steps_between = (t_ou - s_ou) / h_sde, (tp_ou - t_ou) / h_sde
     return mean.subs(_k, steps_to_t), var.subs(_k, steps_to_t), solved[gain] ** steps_between
 
 
@@ -142,11 +142,11 @@ def moments() -> Body:
             Relation("the stationary density solves the stationary Fokker-Planck equation (residual / p)",
                      _fokker_planck_residual(stationary_log_p, lag_ou), 0),
             Relation(r"Euler-Maruyama mean $\to E[X_t]$ as $h \to 0$",
-                     sp.limit(_in_lags(em_mean), step_h, 0), _in_lags(mean)),
+                     sp.limit(_in_lags(em_mean), h_sde, 0), _in_lags(mean)),
             Relation(r"Euler-Maruyama variance $\to \mathrm{Var}X_t$ as $h \to 0$",
-                     sp.limit(_in_lags(em_var), step_h, 0), _in_lags(var)),
+                     sp.limit(_in_lags(em_var), h_sde, 0), _in_lags(var)),
             Relation(r"Euler-Maruyama decay $(1 - \kappa h)^{(t'-t)/h} \to e^{-\kappa(t'-t)}$ as $h \to 0$",
-                     sp.limit(_in_lags(em_decay), step_h, 0), _in_lags(cross_cov / var)),
+                     sp.limit(_in_lags(em_decay), h_sde, 0), _in_lags(cross_cov / var)),
         ),
         results=(
             Result("mean", mean, "E[X_t | X_s = x_s]"),

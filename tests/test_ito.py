@@ -12,7 +12,7 @@ import derivations
 from checks import stats
 from checks.suite import ito as ito_checks
 from derivations.ito import exponential_expectation, gaussian_expectation, ito_differential
-from derivations.notation import diffusion_ito, drift_ito, time, w_t, x_ito
+from derivations.notation import diffusion_ito, drift_ito, time, w_ito, x_ito
 
 
 def test_ito_differential_of_sine():
@@ -36,14 +36,14 @@ def test_gaussian_expectation_moments():
 
 
 def test_exponential_expectation_is_the_lognormal_mean_and_refuses_other_forms():
-    assert sp.simplify(exponential_expectation(sp.exp(2 * w_t), w_t, time) - sp.exp(2 * time)) == 0
+    assert sp.simplify(exponential_expectation(sp.exp(2 * w_ito), w_ito, time) - sp.exp(2 * time)) == 0
     with pytest.raises(ValueError, match="exp"):
-        exponential_expectation(sp.exp(w_t**2), w_t, time)
+        exponential_expectation(sp.exp(w_ito**2), w_ito, time)
 
 
 def _discrete_var(lam: float, horizon: float, step: float) -> float:
     d = derivations.get("ito.lambda_integral")
-    at = dict(lam_ito=lam, t=horizon, step_h=step)
+    at = dict(lam_ito=lam, t=horizon, h_sde=step)
     return float(d.function("var")(**at) + d.function("var_bias")(**at))
 
 
@@ -61,7 +61,7 @@ def test_gbm_euler_maruyama_law_matches_the_product_of_step_moments():
     d = derivations.get("ito.gbm")
     mu, sigma, u0, t, h = 0.3, 0.7, 2.0, 1.0, 0.05
     n = round(t / h)
-    at = dict(mu_gbm=mu, sigma_gbm=sigma, u0_gbm=u0, t=t, step_h=h)
+    at = dict(mu_gbm=mu, sigma_gbm=sigma, u0_gbm=u0, t=t, h_sde=h)
     mean = u0 * (1 + mu * h) ** n
     second = u0**2 * ((1 + mu * h) ** 2 + sigma**2 * h) ** n
     assert float(d.function("mean")(**at) + d.function("mean_em_bias")(**at)) == pytest.approx(mean, rel=1e-12)
@@ -81,7 +81,7 @@ def test_lambda_sum_bias_is_below_the_detectable_error():
     detectable = _z(3 * len(ito_checks.LAMBDAS)) * math.sqrt(3.5 * ito_checks.HORIZON**4 / n)
     d = derivations.get("ito.lambda_integral")
     for lam in ito_checks.LAMBDAS:
-        bias = float(d.function("var_bias")(lam_ito=lam, t=ito_checks.HORIZON, step_h=h))
+        bias = float(d.function("var_bias")(lam_ito=lam, t=ito_checks.HORIZON, h_sde=h))
         assert abs(bias) < detectable, lam
 
 
@@ -92,7 +92,7 @@ def test_gbm_bias_is_below_the_detectable_error():
     z = _z(2 * len(ito_checks.GBM_TIMES) + 2)
     for t in ito_checks.GBM_TIMES:
         at = dict(mu_gbm=ito_checks.MU, sigma_gbm=ito_checks.SIGMA, u0_gbm=ito_checks.U0, t=t,
-                  step_h=ito_checks.GBM_STEP)
+                  h_sde=ito_checks.GBM_STEP)
         raw = [ito_checks.U0**k * math.exp(k * ito_checks.MU * t + k * (k - 1) * ito_checks.SIGMA**2 * t / 2)
                for k in range(5)]
         mean, var = raw[1], raw[2] - raw[1] ** 2
@@ -106,4 +106,4 @@ def test_stratonovich_integral_follows_ordinary_calculus():
     from derivations.notation import lam_ito
 
     integral = derivations.get("ito.lambda_integral").result("integral")
-    assert sp.expand(integral.subs(lam_ito, sp.Rational(1, 2)) - w_t**2 / 2) == 0
+    assert sp.expand(integral.subs(lam_ito, sp.Rational(1, 2)) - w_ito**2 / 2) == 0

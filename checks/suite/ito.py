@@ -50,7 +50,7 @@ def simulate_gbm(ctx: CheckContext) -> dict[str, torch.Tensor]:
 )
 def gbm_moments(ctx: CheckContext, simulated: dict[str, torch.Tensor]) -> list[stats.Estimate]:
     q = {n: ctx.quantity("ito.gbm", n) for n in ("mean", "var", "mean_em_bias", "var_em_bias", "solution")}
-    base = {k: ctx.tensor(v) for k, v in dict(mu_gbm=MU, sigma_gbm=SIGMA, u0_gbm=U0, step_h=GBM_STEP).items()}
+    base = {k: ctx.tensor(v) for k, v in dict(mu_gbm=MU, sigma_gbm=SIGMA, u0_gbm=U0, h_sde=GBM_STEP).items()}
     out = []
     for t in GBM_TIMES:
         at = dict(base, t=ctx.tensor(t))
@@ -60,7 +60,7 @@ def gbm_moments(ctx: CheckContext, simulated: dict[str, torch.Tensor]) -> list[s
             stats.variance(f"EM var of U_t, t = {t}", simulated[f"em_{t}"], float(em_var)),
         ]
     final = dict(base, t=ctx.tensor(max(GBM_TIMES)))
-    solution = q["solution"](**final, w_t=simulated["w_final"])
+    solution = q["solution"](**final, w_ito=simulated["w_final"])
     out += [
         stats.mean("mean of the solution at W_t", solution, float(q["mean"](**final))),
         stats.variance("var of the solution at W_t", solution, float(q["var"](**final))),
@@ -85,7 +85,7 @@ def simulate_lambda_sums(ctx: CheckContext) -> dict[str, torch.Tensor]:
         sums[0.5] += (w + a) * increment
         sums[1.0] += (w + increment) * increment
         w = w + increment
-    return {"w_t": w, **{f"sum_{lam}": s for lam, s in sums.items()}}
+    return {"w_ito": w, **{f"sum_{lam}": s for lam, s in sums.items()}}
 
 
 @check(
@@ -102,9 +102,9 @@ def lambda_sums(ctx: CheckContext, simulated: dict[str, torch.Tensor]) -> list[s
     q = {n: ctx.quantity("ito.lambda_integral", n) for n in ("mean", "var", "var_bias", "integral")}
     out = []
     for lam in LAMBDAS:
-        at = {k: ctx.tensor(v) for k, v in dict(lam_ito=lam, t=HORIZON, step_h=HORIZON / SUM_STEPS).items()}
+        at = {k: ctx.tensor(v) for k, v in dict(lam_ito=lam, t=HORIZON, h_sde=HORIZON / SUM_STEPS).items()}
         total = simulated[f"sum_{lam}"]
-        pathwise_error = total - q["integral"](**at, w_t=simulated["w_t"])
+        pathwise_error = total - q["integral"](**at, w_ito=simulated["w_ito"])
         out += [
             stats.mean(f"lambda = {lam}: mean of S", total, float(q["mean"](**at))),
             stats.variance(f"lambda = {lam}: var of S", total, float(q["var"](**at) + q["var_bias"](**at))),

@@ -25,7 +25,7 @@ USES = tuple(("ou.moments", name) for name in ("mean", "var", "cross_cov", "mean
 
 
 def _parameters(ctx: CheckContext, step: float) -> dict[str, torch.Tensor]:
-    values = dict(kappa_ou=KAPPA, theta_ou=THETA, sigma_ou=SIGMA, x_start_ou=X_START, s_ou=START, step_h=step)
+    values = dict(kappa_ou=KAPPA, theta_ou=THETA, sigma_ou=SIGMA, x_start_ou=X_START, s_ou=START, h_sde=step)
     return {k: ctx.tensor(v) for k, v in values.items()}
 
 
