@@ -61,16 +61,17 @@ def _residual(expr: sp.Expr) -> sp.Expr:
     return sp.simplify(expr)
 
 
-def _riemann_limit(summand_of_k: sp.Expr) -> sp.Expr:
-    r""":math:`\lim_{h\to 0} \sum_{k=0}^{N-1} \text{summand}(k)` on the grid :math:`t_k = kh`, :math:`N = t/h`.
+def _riemann_limit(summand_of_k: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    r"""The sum :math:`\sum_{k=0}^{N-1} \text{summand}(k)` on the grid :math:`t_k = kh`, :math:`N = t/h`,
+    in closed form, and its limit :math:`h \to 0`.
 
     A geometric sum comes back as a ``Piecewise`` whose first branch is the
     ratio-one case :math:`e^{ch} = 1`, impossible for :math:`c, h > 0`; the
     generic branch is kept.
     """
     partial = sp.summation(summand_of_k, (_k, 0, _n - 1)).subs(_n, time / h_sde)
-    generic = partial.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[-1].expr)
-    return sp.simplify(sp.limit(sp.simplify(generic), h_sde, 0, "+"))
+    generic = sp.simplify(partial.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[-1].expr))
+    return generic, sp.simplify(sp.limit(generic, h_sde, 0, "+"))
 
 
 def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
@@ -161,9 +162,9 @@ def isometry() -> Body:
     square = gaussian_expectation(sum(w * d for w, d in zip(weights, increments)) ** 2, law)
     diagonal_sum = sum(w**2 for w in weights) * h_sde
     grid_point = _k * h_sde
-    linear = _riemann_limit(grid_point**2 * h_sde)
-    exponential = _riemann_limit(sp.exp(2 * rate_ito * grid_point) * h_sde)
-    brownian = _riemann_limit(grid_point * h_sde)  # E[W_{t_k}^2] = t_k; W_{t_k} independent of dW_k
+    linear_sum, linear = _riemann_limit(grid_point**2 * h_sde)
+    exponential_sum, exponential = _riemann_limit(sp.exp(2 * rate_ito * grid_point) * h_sde)
+    _, brownian = _riemann_limit(grid_point * h_sde)  # E[W_{t_k}^2] = t_k; W_{t_k} independent of dW_k
     lam_integral = get("ito.lambda_integral")
     return Body(
         steps=(
@@ -183,6 +184,10 @@ def isometry() -> Body:
             Result("second_moment_linear", linear, "E[(int_0^t u dW)^2]"),
             Result("second_moment_exp", exponential, "E[(int_0^t e^{ru} dW)^2]"),
             Result("second_moment_brownian", brownian, "E[(int_0^t W dW)^2] (random integrand W)"),
+            Result("second_moment_linear_bias", sp.factor(linear_sum - linear),
+                   "E[(sum_k t_k dW_k)^2] - t^3/3: the Riemann sums' bias"),
+            Result("second_moment_exp_bias", exponential_sum - exponential,
+                   "E[(sum_k e^{r t_k} dW_k)^2] minus its limit: the Riemann sums' bias"),
         ),
         claims=(
             Claim("second_moment_linear", time**3 / 3, "int_0^t u^2 du"),

@@ -107,3 +107,16 @@ def test_stratonovich_integral_follows_ordinary_calculus():
 
     integral = derivations.get("ito.lambda_integral").result("integral")
     assert sp.expand(integral.subs(lam_ito, sp.Rational(1, 2)) - w_ito**2 / 2) == 0
+
+
+def test_isometry_riemann_sums_match_direct_sums():
+    d = derivations.get("ito.isometry")
+    t, n, rate = 1.0, 20, 0.7
+    h = t / n
+    at = dict(t=t, h_sde=h, rate_ito=rate)
+    linear = sum((k * h) ** 2 * h for k in range(n))
+    exponential = sum(math.exp(2 * rate * k * h) * h for k in range(n))
+    assert float(d.function("second_moment_linear")(**at) + d.function("second_moment_linear_bias")(**at)) == \
+        pytest.approx(linear, rel=1e-12)
+    assert float(d.function("second_moment_exp")(**at) + d.function("second_moment_exp_bias")(**at)) == \
+        pytest.approx(exponential, rel=1e-12)

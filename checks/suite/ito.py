@@ -1,11 +1,12 @@
-r"""Checks of Itô calculus: GBM by Euler-Maruyama, and the :math:`\lambda`-integral of W dW.
+r"""Checks of Itô calculus: GBM by Euler-Maruyama, the :math:`\lambda`-integral of W dW, the isometry.
 
-Both simulations have a known discrete law, derived next to the continuous
+Every simulation has a known discrete law, derived next to the continuous
 one: the Euler-Maruyama GBM moments (``ito.gbm``: ``mean_em_bias``,
-``var_em_bias``) and the variance of the Riemann sums
+``var_em_bias``), the variance of the Riemann sums
 :math:`\sum_k W_{t_k + \lambda h}\Delta W_k` (``ito.lambda_integral``:
-``var_bias``; its mean has no bias). Expected values are closed form plus
-derived bias, so what is left is sampling noise.
+``var_bias``; its mean has no bias) and the second moments of
+:math:`\sum_k f(t_k)\Delta W_k` (``ito.isometry``: ``*_bias``). Expected
+values are closed form plus derived bias, so what is left is sampling noise.
 """
 
 from __future__ import annotations
@@ -109,5 +110,47 @@ def lambda_sums(ctx: CheckContext, simulated: dict[str, torch.Tensor]) -> list[s
             stats.mean(f"lambda = {lam}: mean of S", total, float(q["mean"](**at))),
             stats.variance(f"lambda = {lam}: var of S", total, float(q["var"](**at) + q["var_bias"](**at))),
             stats.mean(f"lambda = {lam}: S - closed form at W_t", pathwise_error, 0.0),
+        ]
+    return out
+
+
+ISOMETRY_RATE, ISOMETRY_STEPS = 1.5, 50  # integrands u and e^{1.5 u} on [0, HORIZON]
+
+
+def simulate_wiener_sums(ctx: CheckContext) -> dict[str, torch.Tensor]:
+    r""":math:`\sum_k f(t_k)\Delta W_k` for :math:`f(u) = u` and :math:`f(u) = e^{ru}`, the same increments."""
+    step = HORIZON / ISOMETRY_STEPS
+    sums = {"linear": torch.zeros(ctx.n_samples, dtype=ctx.dtype, device=ctx.device)}
+    sums["exp"] = torch.zeros_like(sums["linear"])
+    for k in range(ISOMETRY_STEPS):
+        increment = math.sqrt(step) * torch.randn(ctx.n_samples, generator=ctx.generator(), dtype=ctx.dtype,
+                                                  device=ctx.device)
+        sums["linear"] += k * step * increment
+        sums["exp"] += math.exp(ISOMETRY_RATE * k * step) * increment
+    return sums
+
+
+@check(
+    id="ito.isometry.wiener_sums",
+    title="Itô isometry: second moments of Riemann sums of deterministic integrands",
+    law=f"sum_k f(t_k) dW_k on [0, {HORIZON}], h = {HORIZON / ISOMETRY_STEPS}, f(u) = u and e^({ISOMETRY_RATE} u): "
+    "mean 0 and second moment int f^2 du plus the derived Riemann-sum bias",
+    tests=("ito.isometry",),
+    uses=tuple(("ito.isometry", n) for n in ("second_moment_linear", "second_moment_linear_bias",
+                                             "second_moment_exp", "second_moment_exp_bias")),
+    samples=30_000,
+    simulate=simulate_wiener_sums,
+)
+def wiener_sums(ctx: CheckContext, sums: dict[str, torch.Tensor]) -> list[stats.Estimate]:
+    at = {k: ctx.tensor(v) for k, v in dict(t=HORIZON, h_sde=HORIZON / ISOMETRY_STEPS,
+                                            rate_ito=ISOMETRY_RATE).items()}
+    out = []
+    for label in ("linear", "exp"):
+        second = ctx.quantity("ito.isometry", f"second_moment_{label}")(**at)
+        bias = ctx.quantity("ito.isometry", f"second_moment_{label}_bias")(**at)
+        out += [
+            stats.mean(f"f {label}: mean of the sum", sums[label], 0.0),
+            # the mean is 0 exactly, so the variance is the second moment
+            stats.variance(f"f {label}: second moment of the sum", sums[label], float(second + bias)),
         ]
     return out
