@@ -11,12 +11,12 @@ sums of Gaussian increments with ``sympy.stats`` and a limit
 =================  ==========  ==============================================
 code name          LaTeX       meaning
 =================  ==========  ==============================================
-``w_ito``            W_t         Brownian motion at time t
+``w_ito``          W_t         Brownian motion at time t
 ``x_ito``          x           state of an Itô process
 ``drift_ito``      b           drift at (t, x)
 ``diffusion_ito``  s           diffusion coefficient at (t, x)
 ``lam_ito``        \lambda     evaluation point of the Riemann sums
-``h_sde``         h           time step of the sums
+``h_sde``          h           time step of the sums
 ``mu_gbm`` ...     \mu, ...    GBM drift, volatility, initial value
 =================  ==========  ==============================================
 """

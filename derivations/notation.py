@@ -201,7 +201,7 @@ sigma_ve = defined("sigma_ve", r"\sigma(t)", "VE geometric noise level sigma_min
                    sigma_min * (sigma_max / sigma_min) ** time, positive=True)
 # Discretizations (Euler-Maruyama steps, Riemann sums of stochastic integrals)
 h_sde = base("h_sde", "h", "time step of a discretization (Euler-Maruyama, Riemann sums)",
-              Domain(0.001, 0.1), positive=True)
+             Domain(0.001, 0.1), positive=True)
 # OU process dX = kappa_ou (theta_ou - X) dt + sigma_ou dW from X_s = x_start_ou; s < t <= t'
 kappa_ou = base("kappa_ou", r"\kappa", "OU mean-reversion rate", Domain(0.2, 3.0), positive=True)
 theta_ou = base("theta_ou", r"\theta", "OU long-run mean", REAL, real=True)
