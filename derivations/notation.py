@@ -268,6 +268,31 @@ B_linear = defined("B_linear", r"B_{\mathrm{lin}}(t)", "integrated linear schedu
                    beta_min * time + (beta_max - beta_min) * time**2 / 2, positive=True)
 sigma_ve = defined("sigma_ve", r"\sigma(t)", "VE geometric noise level sigma_min (sigma_max/sigma_min)^t",
                    sigma_min * (sigma_max / sigma_min) ** time, positive=True)
+# Discretizations (Euler-Maruyama steps, Riemann sums of stochastic integrals)
+h_sde = base("h_sde", "h", "time step of a discretization (Euler-Maruyama, Riemann sums)",
+             Domain(0.001, 0.1), positive=True)
+# OU process dX = kappa_ou (theta_ou - X) dt + sigma_ou dW from X_s = x_start_ou; s < t <= t'
+kappa_ou = base("kappa_ou", r"\kappa", "OU mean-reversion rate", Domain(0.2, 3.0), positive=True)
+theta_ou = base("theta_ou", r"\theta", "OU long-run mean", REAL, real=True)
+sigma_ou = base("sigma_ou", r"\sigma", "OU noise level", Domain(0.1, 2.0), positive=True)
+x_start_ou = base("x_start_ou", "x_s", "OU state at the start time s", REAL, real=True)
+x_ou = base("x_ou", "x", "OU state at time t (argument of the transition density)", REAL, real=True)
+s_ou = base("s_ou", "s", "OU start time", Domain(0.0, 1.0), nonnegative=True)
+lag_ou = base("lag_ou", "t - s", "elapsed time from s to the first time t", Domain(0.05, 1.5), positive=True)
+lag2_ou = base("lag2_ou", "t' - t", "gap from t to the second time t'", Domain(0.0, 1.5), nonnegative=True)
+t_ou = defined("t_ou", "t", "first OU observation time", s_ou + lag_ou, positive=True)
+tp_ou = defined("tp_ou", "t'", "second OU observation time t' >= t", t_ou + lag2_ou, positive=True)
+# Ito calculus: Ito processes dX = b dt + s dW, Brownian motion, GBM (ito.*)
+w_ito = base("w_ito", "W_t", "standard Brownian motion at time t", REAL, real=True)
+x_ito = base("x_ito", "x", "state of an Ito process", REAL, real=True)
+drift_ito = base("drift_ito", "b", "drift of an Ito process at (t, x)", REAL, real=True)
+diffusion_ito = base("diffusion_ito", "s", "diffusion coefficient of an Ito process at (t, x)", REAL, real=True)
+lam_ito = base("lam_ito", r"\lambda", "evaluation point of the Riemann sums in [0, 1] (0 Ito, 1/2 Stratonovich)",
+               Domain(0.0, 1.0), nonnegative=True)
+rate_ito = base("rate_ito", "r", "growth rate of a deterministic integrand e^{r u}", Domain(0.1, 2.0), positive=True)
+mu_gbm = base("mu_gbm", r"\mu", "GBM drift rate", Domain(-1.0, 1.0), real=True)
+sigma_gbm = base("sigma_gbm", r"\sigma", "GBM volatility", Domain(0.1, 1.5), positive=True)
+u0_gbm = base("u0_gbm", "U_0", "GBM initial value", Domain(0.1, 3.0), positive=True)
 
 
 # --------------------------------------------------------------------------
