@@ -55,11 +55,15 @@ def mixture_posterior(gain_: sp.Expr, noise_var: sp.Expr, observation: sp.Symbol
                       ) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
     r"""For :math:`x \sim \sum_k w_k \mathcal N(m_k, v_k)` observed as
     :math:`o = a x + \text{noise}`: per component, the weighted density
-    :math:`w_k p_k(o)` and the conditioned mean and variance of ``variable``."""
+    :math:`w_k p_k(o)` and the conditioned mean and variance of ``variable``.
+
+    Densities are kept without the common factor :math:`(2\pi)^{-1/2}`: it cancels
+    in every ratio, score and (homogeneous) moment identity, and the closed forms
+    then compile to torch without symbolic constants."""
     parts = []
     for weight, mean, var in MIXTURE:
         marginal_mean, marginal_var = push_forward(mean, var, gain_, 0, noise_var)
-        density = weight * sp.exp(log_density(observation, marginal_mean, marginal_var))
+        density = weight * sp.sqrt(2 * sp.pi) * sp.exp(log_density(observation, marginal_mean, marginal_var))
         post_mean, post_var = condition(mean, var, gain_, 0, noise_var, observation, variable)
         parts.append((canonical_exponentials(density), post_mean, post_var))
     return parts
@@ -101,7 +105,7 @@ def first_order() -> Body:
     density, first, _ = mixture_moments(mixture_posterior(1, noise_var, y, x))
     mixture_mean = first / density
     mixture_score = canonical_exponentials(sp.diff(sp.log(density), y))
-    prior_density = sum(w * sp.exp(log_density(y, m, v)) for w, m, v in MIXTURE)
+    prior_density = sum(w * sp.sqrt(2 * sp.pi) * sp.exp(log_density(y, m, v)) for w, m, v in MIXTURE)
 
     vp_var = 1 - alpha_bar_t
     vp_gain = sp.sqrt(alpha_bar_t)
