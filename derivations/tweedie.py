@@ -185,13 +185,12 @@ def second_order() -> Body:
         steps=(
             Relation(r"Gaussian prior: Bayes posterior variance $= \sigma^2(1 + \sigma^2 \partial_y^2 \log p(y))$",
                      gaussian_var, noise_var * (1 + noise_var * gaussian_score_slope)),
-            Relation(r"mixture: $\sum_k w_k p_k(y)\,E_k[x \mid y] = y\,p + \sigma^2 p'$",
-                     first, canonical_exponentials(y * density + noise_var * d1)),
             Relation(r"mixture: $\sum_k w_k p_k(y)\,E_k[x^2 \mid y] = (y^2 + \sigma^2)\,p + 2 y \sigma^2 p' + "
                      r"\sigma^4 p''$",
                      second, canonical_exponentials((y**2 + noise_var) * density + 2 * y * noise_var * d1
                                                     + noise_var**2 * d2)),
-            Relation(r"any $p > 0$: $E[x^2 \mid y] - E[x \mid y]^2$ from the two identities "
+            Relation(r"any $p > 0$: $E[x^2 \mid y] - E[x \mid y]^2$ from this identity and the first-moment "
+                     r"identity $p\,E[x \mid y] = y\,p + \sigma^2 p'$ (proved in tweedie.first_order) "
                      r"$= \sigma^2(1 + \sigma^2 (p''/p - (p'/p)^2))$",
                      second_any - mean_any**2, noise_var * (1 + noise_var * log_slope_any)),
             Relation(r"VP, Gaussian data: $\bar\alpha_t \mathrm{Var}[x_0 \mid x_t] = (1-\bar\alpha_t)(1 + "
