@@ -9,8 +9,8 @@ Posterior moments without binning: :math:`m(y) = E[x \mid y]` and
 for every test function :math:`g`; each estimate is a sample mean with expected
 value 0. A misprinted :math:`m` or :math:`v` shifts these means: e.g.
 :math:`\sigma` for :math:`\sigma^2` changes :math:`E[(x - m)\,y]` by
-:math:`(\sigma - \sigma^2)E[y\,\partial_y\log p(y)] = \sigma^2 - \sigma`
-(integration by parts), and dropping the Hessian term changes
+:math:`(\sigma^2 - \sigma)E[y\,\partial_y\log p(y)] = \sigma - \sigma^2`
+(integration by parts: :math:`E[y\,\partial_y \log p] = -1`), and dropping the Hessian term changes
 :math:`E[(x-m)^2 - v]` by :math:`\sigma^4 E[\partial_y^2 \log p] = -\sigma^4 J(p)`.
 
 Denoising score matching for :math:`s(y) = a y + b` is least squares of the
