@@ -1,7 +1,11 @@
 r"""score.*: scores of the Gaussian noising kernels and score matching.
 
-:math:`\nabla_{x_t} \log q(x_t \mid x_0)` for
-:math:`q(x_t \mid x_0) = \mathcal N(\sqrt{\bar\alpha_t} x_0, 1 - \bar\alpha_t)`.
+* ``score.conditional``: :math:`\nabla_{x_t} \log q(x_t \mid x_0)` for
+  :math:`q(x_t \mid x_0) = \mathcal N(\sqrt{\bar\alpha_t} x_0, 1 - \bar\alpha_t)`;
+* ``score.dsm_equals_esm``: denoising and explicit score matching differ by a
+  constant (Gaussian data, affine model; expectations by Gaussian moments);
+* ``score.reparameterizations``: the maps between :math:`x_0`-, :math:`\varepsilon`-,
+  score- and :math:`v`-predictions, solved from the noising equation.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import functools
 import sympy as sp
 
 from .ddpm import HO_2020, marginal_form
-from .gaussian import log_density
-from .notation import alpha_bar_t, eps, x_0, x_t
+from .gaussian import log_density, push_forward
+from .notation import (
+    alpha_bar_t, eps, mu_x, score_intercept, score_slope, score_xt, sigma_tw, v_pred, var_x, x_0, x_t, y,
+)
 from .proof import Tier
 from .registry import Body, Claim, Relation, Result, WrongVariant, derivation
 
@@ -87,8 +93,6 @@ def _linear_tidy(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> sp.Expr:
 
 def _by_parameters(expr: sp.Expr) -> sp.Expr:
     """A quadratic in the model's parameters with each coefficient factored (readable results)."""
-    from .notation import score_intercept, score_slope
-
     poly = sp.Poly(sp.expand(expr), score_slope, score_intercept)
     return sum(sp.factor(coef) * score_slope**i * score_intercept**j for (i, j), coef in poly.terms())
 
@@ -107,9 +111,6 @@ def _by_parameters(expr: sp.Expr) -> sp.Expr:
     references=(VINCENT_2011, HYVARINEN_2005),
 )
 def dsm_equals_esm() -> Body:
-    from .gaussian import push_forward
-    from .notation import mu_x, score_intercept, score_slope, sigma_tw, var_x, y
-
     signal_noise, noise = sp.symbols("u z", real=True)  # independent standard normals
     signal = mu_x + sp.sqrt(var_x) * signal_noise
     noisy = signal + sigma_tw * noise
@@ -159,8 +160,10 @@ def dsm_equals_esm() -> Body:
     id="score.reparameterizations",
     title="x_0-, epsilon-, score- and v-predictions and the maps between them",
     statement=r"With $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$, the score "
-    r"$s = -\varepsilon/\sqrt{1-\bar\alpha_t}$ and $v = \sqrt{\bar\alpha_t}\,\varepsilon - \sqrt{1-\bar\alpha_t}\,x_0$: "
-    r"$x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t} = (x_t + (1-\bar\alpha_t)s)/\sqrt{\bar\alpha_t} "
+    r"$s = -\varepsilon/\sqrt{1-\bar\alpha_t}$ and "
+    r"$v = \sqrt{\bar\alpha_t}\,\varepsilon - \sqrt{1-\bar\alpha_t}\,x_0$: "
+    r"$x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t} "
+    r"= (x_t + (1-\bar\alpha_t)s)/\sqrt{\bar\alpha_t} "
     r"= \sqrt{\bar\alpha_t}\,x_t - \sqrt{1-\bar\alpha_t}\,v$ and "
     r"$\varepsilon = \sqrt{1-\bar\alpha_t}\,x_t + \sqrt{\bar\alpha_t}\,v$.",
     tier=Tier.EXACT,
@@ -168,8 +171,6 @@ def dsm_equals_esm() -> Body:
     references=(HO_2020, SALIMANS_HO_2022, SONG_2021),
 )
 def reparameterizations() -> Body:
-    from .notation import score_xt, v_pred
-
     mean, var = marginal_form(alpha_bar_t)
     noising = sp.Eq(x_t, mean + sp.sqrt(var) * eps)
     score_of_eps = sp.diff(log_density(x_t, mean, var), x_t).subs(x_t, noising.rhs)  # score.conditional
