@@ -84,7 +84,7 @@ def test_canonical_exponentials_spell_one_generator():
 
 
 @pytest.mark.mc
-@pytest.mark.parametrize("check_id", ["tweedie.mixture_posterior", "score.dsm_regression"])
+@pytest.mark.parametrize("check_id", ["tweedie.mixture_posterior", "tweedie.vp_posterior", "score.dsm_regression"])
 def test_every_wrong_variant_is_rejected_by_the_monte_carlo_check(check_id):
     """The residual moments have expected value 0 under every variant, so the generic
     visibility measure is 0; here each named misprint must be rejected outright."""

@@ -57,15 +57,51 @@ def simulate_mixture(ctx: CheckContext) -> dict[str, torch.Tensor]:
     simulate=simulate_mixture,
 )
 def mixture_posterior(ctx: CheckContext, sample: dict[str, torch.Tensor]) -> list[stats.Estimate]:
-    x, y = sample["x"], sample["y"]
-    params = {k: ctx.tensor(v) for k, v in MIXTURE.items()} | {"sigma_tw": ctx.tensor(SIGMA), "y": y}
-    residual = x - ctx.quantity("tweedie.first_order", "mixture_mean")(**params)
-    excess = residual**2 - ctx.quantity("tweedie.second_order", "mixture_var")(**params)
+    params = {k: ctx.tensor(v) for k, v in MIXTURE.items()} | {"sigma_tw": ctx.tensor(SIGMA), "y": sample["y"]}
+    mean = ctx.quantity("tweedie.first_order", "mixture_mean")(**params)
+    var = ctx.quantity("tweedie.second_order", "mixture_var")(**params)
+    return _residual_moments(sample["x"], sample["y"], mean, var, "y")
+
+
+def _residual_moments(signal: torch.Tensor, observed: torch.Tensor, mean: torch.Tensor, var: torch.Tensor,
+                      label: str) -> list[stats.Estimate]:
+    """E[(x - m) g] and E[((x - m)^2 - v) g] for g = 1, o, o^2 (o the observation), each expected 0."""
+    residual = signal - mean
+    excess = residual**2 - var
     out = []
-    for label, g in (("1", torch.ones_like(y)), ("y", y), ("y^2", y**2)):
-        out.append(stats.mean(f"E[(x - m(y)) * {label}]", residual * g, 0.0))
-        out.append(stats.mean(f"E[((x - m(y))^2 - v(y)) * {label}]", excess * g, 0.0))
+    for name, g in (("1", torch.ones_like(observed)), (label, observed), (f"{label}^2", observed**2)):
+        out.append(stats.mean(f"E[(x - m({label})) * {name}]", residual * g, 0.0))
+        out.append(stats.mean(f"E[((x - m({label}))^2 - v({label})) * {name}]", excess * g, 0.0))
     return out
+
+
+VP_ALPHA_BAR = 0.4
+
+
+def simulate_vp(ctx: CheckContext) -> dict[str, torch.Tensor]:
+    """x_0 ~ N(DATA_MEAN, DATA_VAR), x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps."""
+    x0 = DATA_MEAN + DATA_VAR**0.5 * _normal(ctx, ctx.n_samples)
+    x_t = VP_ALPHA_BAR**0.5 * x0 + (1 - VP_ALPHA_BAR) ** 0.5 * _normal(ctx, ctx.n_samples)
+    return {"x0": x0, "x_t": x_t}
+
+
+@check(
+    id="tweedie.vp_posterior",
+    title="Tweedie's formulas in VP form: E[x_0 | x_t] and Var[x_0 | x_t] for Gaussian data",
+    law=f"x_0 ~ N({DATA_MEAN}, {DATA_VAR}), x_t = sqrt({VP_ALPHA_BAR}) x_0 + sqrt(1 - {VP_ALPHA_BAR}) eps: "
+    "E[(x_0 - m(x_t)) g(x_t)] = 0 and E[((x_0 - m(x_t))^2 - v(x_t)) g(x_t)] = 0 for g = 1, x_t, x_t^2",
+    tests=("tweedie.first_order", "tweedie.second_order"),
+    uses=(("tweedie.first_order", "vp_x0_mean"), ("tweedie.second_order", "vp_x0_var")),
+    samples=50_000,
+    simulate=simulate_vp,
+)
+def vp_posterior(ctx: CheckContext, sample: dict[str, torch.Tensor]) -> list[stats.Estimate]:
+    # alpha_bar_t = alpha_t * alpha_bar_prev in the notation; the closed forms take alpha_bar_t directly.
+    params = dict(mu_x=ctx.tensor(DATA_MEAN), var_x=ctx.tensor(DATA_VAR), alpha_bar_t=ctx.tensor(VP_ALPHA_BAR),
+                  x_t=sample["x_t"])
+    mean = ctx.quantity("tweedie.first_order", "vp_x0_mean")(**params)
+    var = ctx.quantity("tweedie.second_order", "vp_x0_var")(**params)
+    return _residual_moments(sample["x0"], sample["x_t"], mean, var, "x_t")
 
 
 def simulate_gaussian(ctx: CheckContext) -> dict[str, torch.Tensor]:
