@@ -252,6 +252,22 @@ rev_var_2 = base("rev_var_2", "v_2", "variance of the reverse kernel p_theta(x_1
 # --------------------------------------------------------------------------
 # Tweedie and score matching (tweedie.*, score.*)
 # --------------------------------------------------------------------------
+#   y = x + sigma_tw z; a two-component Gaussian-mixture prior for x;
+#   an affine score model s(y) = score_slope * y + score_intercept;
+#   the x_0-, eps-, score- and v-parameterizations of a VP network output.
+sigma_tw = base("sigma_tw", r"\sigma", "noise standard deviation in y = x + sigma z", POSITIVE, positive=True)
+mix_weight = base("mix_weight", "w", "weight of the first mixture component", POSITIVE_UNIT, positive=True)
+mix_mean_1 = base("mix_mean_1", r"m_1", "mean of the first mixture component", REAL, real=True)
+mix_mean_2 = base("mix_mean_2", r"m_2", "mean of the second mixture component", REAL, real=True)
+mix_var_1 = base("mix_var_1", r"v_1", "variance of the first mixture component", POSITIVE, positive=True)
+mix_var_2 = base("mix_var_2", r"v_2", "variance of the second mixture component", POSITIVE, positive=True)
+dens_tw = base("dens_tw", "p(y)", "value of a smooth positive density at y", POSITIVE, positive=True)
+dens_d1_tw = base("dens_d1_tw", "p'(y)", "first derivative of that density at y", REAL, real=True)
+dens_d2_tw = base("dens_d2_tw", "p''(y)", "second derivative of that density at y", REAL, real=True)
+score_slope = base("score_slope", r"a_\theta", "slope of an affine score model", REAL, real=True)
+score_intercept = base("score_intercept", r"b_\theta", "intercept of an affine score model", REAL, real=True)
+v_pred = base("v_pred", "v", "v-prediction target sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0", REAL, real=True)
+score_xt = base("score_xt", r"s", "value of the score grad log q(x_t | x_0) at x_t", REAL, real=True)
 
 
 # --------------------------------------------------------------------------
