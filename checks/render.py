@@ -10,6 +10,7 @@ import sympy as sp
 
 import derivations
 from derivations import Derivation, Tier, notation
+from derivations.claims import allowed_names
 
 
 def latex(expr: sp.Expr) -> str:
@@ -54,14 +55,6 @@ def notation_rows(d: Derivation) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def quantity_symbols(d: Derivation) -> dict[str, list[str]]:
-    """Each result's name and the notation names a formula for it may use."""
-    out = {}
-    for name, result in d.results.items():
-        out[name] = [e.name for e in notation.entries_for([result.expr])]
-    return out
-
-
 def show_text(d: Derivation) -> str:
     """The terminal view of ``diffverify show``."""
     lines = [f"{d.id}: {d.title}", "", d.statement, ""]
@@ -84,7 +77,7 @@ def show_text(d: Derivation) -> str:
     lines += ["", "Wrong variants the proofs reject:"]
     lines += [f"  - {w.result}: {w.description}" for w in d.body.wrong_variants]
     lines += ["", "Quantities for `diffverify verify` and the symbols each may use:"]
-    lines += [f"  {name}: {', '.join(names) or '(constant)'}" for name, names in quantity_symbols(d).items()]
+    lines += [f"  {name}: {', '.join(names) or '(numbers only)'}" for name, names in allowed_names(d.id).items()]
     lines += ["", f"Tier: {tier_label(d.tier)} (declared: {d.declared_tier.value})", "References:"]
     lines += [f"  - {r}" for r in d.references]
     return "\n".join(lines)
