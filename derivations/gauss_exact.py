@@ -402,22 +402,38 @@ def _rk4_gain_claim(weights: tuple[int, ...] = (1, 2, 2, 1), scale: int = 6, las
     return 1 + dt_pg / scale * sum(w * r for w, r in zip(weights, (r1, r2, r3, r4)))
 
 
+def linear_moments(expr: sp.Expr, normals: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, sp.Expr, tuple[sp.Expr, ...]]:
+    r"""Mean and variance of ``expr``, affine in independent standard normals, and its coefficients.
+
+    The coefficients :math:`a_i = \partial\,\text{expr}/\partial z_i` stand in as atoms while
+    :func:`normal_expectation` takes the moments of :math:`(a_0 + \sum_i a_i z_i)^k`, so the
+    (possibly long) coefficients are never expanded.
+    """
+    coefs = tuple(sp.diff(expr, z) for z in normals)
+    constant = expr.subs({z: 0 for z in normals})
+    atoms = sp.symbols(f"atom0:{len(normals) + 1}")
+    linear = atoms[0] + sum(a * z for a, z in zip(atoms[1:], normals))
+    back = dict(zip(atoms, (constant, *coefs)))
+    mean = normal_expectation(linear, normals).xreplace(back)
+    second = normal_expectation(linear**2, normals).xreplace(back)
+    return mean, second - mean**2, coefs
+
+
 def step_map_body(scheme: Scheme) -> Body:
     r"""Apply the update to :math:`y = \sqrt c\, z_0` and take Gaussian moments in :math:`(z_0, z_k)`."""
     update = scheme.update()
     at_state = update.subs(y_pg, sp.sqrt(var_c_pg) * z0_pg)
     normals = (z0_pg, z_pg)
-    mean = normal_expectation(at_state, normals)
-    var_next = sp.expand(normal_expectation(at_state**2, normals) - mean**2)
+    mean, var_next, (state_coef, noise_coef) = linear_moments(at_state, normals)
     gain = sp.diff(update, y_pg).subs(z_pg, 0)
-    noise_coef = sp.diff(update, z_pg)
-    noise_var = normal_expectation(update.subs(y_pg, 0) ** 2, (z_pg,))
+    _, noise_var, _ = linear_moments(update.subs(y_pg, 0), (z_pg,))
     return Body(
         steps=(
-            Relation("the update is linear in (y, z): y_{k+1} = a y_k + sqrt(b) z_k",
-                     update, gain * y_pg + noise_coef * z_pg),
+            Relation("the update is affine in the normals: y_{k+1} = A z_0 + B z_k",
+                     at_state, state_coef * z0_pg + noise_coef * z_pg),
             Relation(r"$E[y_{k+1}] = 0$", mean, 0),
-            Relation(r"$\mathrm{Var}[y_{k+1}] = a^2 c + b$", var_next, gain**2 * var_c_pg + noise_var),
+            Relation(r"$\mathrm{Var}[y_{k+1}] = a^2 c + b$ with $a = \partial y_{k+1}/\partial y_k$",
+                     var_next, gain**2 * var_c_pg + noise_var),
         ),
         results=(
             Result("gain", gain, "a: y_{k+1} = a y_k + noise"),
