@@ -264,7 +264,7 @@ class _TorchOps:
         self.torch, self.device = torch, device
 
     def asarray(self, x: np.ndarray) -> Any:
-        return self.torch.as_tensor(np.ascontiguousarray(x), dtype=self.torch.float64, device=self.device)
+        return self.torch.as_tensor(np.array(x, dtype=np.float64), device=self.device)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         return x.detach().cpu().numpy()

@@ -235,13 +235,17 @@ def w2() -> Body:
     y_c = sp.sqrt(lam_eig) * (rho_pg * z_first + sp.sqrt(1 - rho_pg**2) * z_second)
     coupling_cost = sp.expand(stats.E(sp.expand((x_c - y_c) ** 2)))
     comonotone_cost = sp.expand(coupling_cost.subs(rho_pg, 1))
-    w2_sq = sp.factor(comonotone_cost)
+    # The comonotone coupling (rho = 1) with the difference collected before squaring, so the
+    # result stays a square (no cancellation in floating point when c is close to lambda).
+    difference_coef = sp.diff(x_c - y_c.subs(rho_pg, 1), z_first)  # X - Y = k Z1 under this coupling
+    w2_sq = difference_coef**2 * stats.E(z_first**2)
     return Body(
         steps=(
             Relation(r"$E(X - Y)^2 = c + \lambda - 2\rho\sqrt{c\lambda}$ for correlation $\rho$", coupling_cost,
                      var_c_pg + lam_eig - 2 * rho_pg * sp.sqrt(var_c_pg * lam_eig)),
             Relation(r"every coupling costs at least the comonotone one: excess $2(1-\rho)\sqrt{c\lambda} \ge 0$",
                      coupling_cost - comonotone_cost, 2 * (1 - rho_pg) * sp.sqrt(var_c_pg) * sp.sqrt(lam_eig)),
+            Relation("the comonotone cost, collected before squaring", w2_sq, comonotone_cost),
         ),
         results=(Result("w2_sq", w2_sq, "squared W2 contribution of one eigen-direction"),),
         claims=(Claim("w2_sq", (sp.sqrt(var_c_pg) - sp.sqrt(lam_eig)) ** 2, "Givens & Shortt (1984), commuting case"),),
