@@ -112,7 +112,7 @@ def backward() -> Body:
     moment_rhs = sp.expand(generator_x2).subs(x**2, m_fn(u_pg))
     var_u_solution = sp.dsolve(sp.Eq(m_fn(u_pg).diff(u_pg), moment_rhs), m_fn(u_pg), ics={m_fn(0): lam_eig}).rhs
     var_u = variance_of_state(B_u_pg)
-    score_coef = sp.diff(log_density(y_pg, 0, var_u), y_pg) / y_pg
+    score_coef = sp.cancel(sp.diff(log_density(y_pg, 0, var_u), y_pg) / y_pg)
     var_w = variance_of_state(w)
 
     # Backward second moments in w = B(u), run from w = B(T) down: dm/dw = (dm/ds)(ds/dw), ds/dw = -1/beta.

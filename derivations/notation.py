@@ -224,7 +224,8 @@ prec_k_pg = base("prec_k_pg", r"\Sigma_{u_k}^{-1}", "precision of p_u at u_k: th
 prec_next_pg = base("prec_next_pg", r"\Sigma_{u_{k+1}}^{-1}", "precision of p_u at u_{k+1}", POSITIVE, positive=True)
 prec_mid_pg = base("prec_mid_pg", r"\Sigma_{u_{k+1/2}}^{-1}", "precision of p_u at the midpoint", POSITIVE,
                    positive=True)
-beta_int_pg = base("beta_int_pg", r"B(u_k) - B(u_{k+1})", "rate integrated over one step", POSITIVE, positive=True)
+beta_int_pg = base("beta_int_pg", "h_k", "rate integrated over one step, B(u_k) - B(u_{k+1})", POSITIVE,
+                   positive=True)
 ab_next_pg = base("ab_next_pg", r"\bar\alpha_{k+1}", "signal fraction e^{-2B} at u_{k+1}", POSITIVE_UNIT,
                   positive=True)
 ab_k_pg = defined("ab_k_pg", r"\bar\alpha_k", "signal fraction e^{-2B} at u_k", ab_next_pg * sp.exp(-2 * beta_int_pg),
