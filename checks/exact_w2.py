@@ -51,7 +51,7 @@ CONTINUOUS = "continuous"
 
 # Elements of one (steps x eigenvalues) block: large enough to amortize the
 # per-call overhead, small enough to stay in the last-level cache.
-BLOCK_ELEMENTS = 1 << 18
+BLOCK_ELEMENTS = 1 << 16
 _PRECISIONS = (notation.prec_k_pg, notation.prec_next_pg, notation.prec_mid_pg)
 
 
@@ -251,8 +251,11 @@ class _NumpyOps:
     def prod(self, g: np.ndarray) -> np.ndarray:
         return np.prod(g, axis=0)
 
-    def concatenate(self, parts: list) -> np.ndarray:
-        return np.concatenate(parts, axis=0)
+    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.empty(shape)
+
+    def multiply(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.multiply(a, b, out=out)
 
 
 class _TorchOps:
@@ -275,8 +278,12 @@ class _TorchOps:
     def prod(self, g: Any) -> Any:
         return self.torch.prod(g, 0)
 
-    def concatenate(self, parts: list) -> Any:
-        return self.torch.cat(parts, 0)
+    def empty(self, shape: tuple[int, ...]) -> Any:
+        return self.torch.empty(shape, dtype=self.torch.float64, device=self.device)
+
+    def multiply(self, a: Any, b: Any, out: Any) -> Any:
+        out.copy_(a * b)
+        return out
 
 
 def _ops(backend: str) -> _NumpyOps | _TorchOps:
@@ -295,61 +302,104 @@ def _ops(backend: str) -> _NumpyOps | _TorchOps:
 # Output variances
 # --------------------------------------------------------------------------
 
+def threads() -> int:
+    """Worker threads for the eigenvalue blocks (numpy releases the GIL): ``$DIFFVERIFY_THREADS`` or the cores."""
+    if "DIFFVERIFY_THREADS" in os.environ:
+        return max(1, int(os.environ["DIFFVERIFY_THREADS"]))
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For each scheme on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue."""
     specs = list(specs)
     steps = g.n_points - 1
     compiled = {s.label: compiled_step(s.label) for s in specs}
-    coeffs = {
-        s.label: [(powers, ops.asarray(_as_column(fn(g.step_values | dict(s.fixed)), steps)))
-                  for powers, fn in compiled[s.label].monomials]
-        for s in specs
-    }
+    coeffs = {}
+    for s in specs:
+        terms = [(powers, ops.asarray(_as_column(fn(g.step_values | dict(s.fixed)), steps)))
+                 for powers, fn in compiled[s.label].monomials]
+        coeffs[s.label] = sorted(terms, key=lambda term: not any(term[0]))  # eigenvalue-dependent terms first
     noise = {
         s.label: (None if compiled[s.label].noise_var is None
-                  else ops.asarray(_as_column(compiled[s.label].noise_var(g.step_values | dict(s.fixed)), steps)[:, 0]))
+                  else ops.asarray(_as_column(compiled[s.label].noise_var(g.step_values | dict(s.fixed)), steps)))
         for s in specs
     }
     needs_mid = any(p[2] for c in compiled.values() for p, _ in c.monomials)
     B_points, B_mid = ops.asarray(g.B_points[:, None]), ops.asarray(g.B_mid[:, None])
-    block = max(1, BLOCK_ELEMENTS // g.n_points)
-    parts: dict[str, tuple[list, list]] = {s.label: ([], []) for s in specs}
-    for start in range(0, lam.shape[0], block):
-        lam_minus_one = ops.asarray(lam[None, start:start + block] - 1.0)
+
+    def run_block(start: int, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        with np.errstate(all="ignore"):  # per thread; divergent cells become inf/nan
+            return _block(start, stop)
+
+    def _block(start: int, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        lam_minus_one = ops.asarray(lam[None, start:stop] - 1.0)
         prec_points = ops.reciprocal_variance(B_points, lam_minus_one)
         precisions = (prec_points[:-1], prec_points[1:],
                       ops.reciprocal_variance(B_mid, lam_minus_one) if needs_mid else None)
-        monomial_cache: dict[tuple[int, int, int], Any] = {}
+        cache: dict[tuple[int, int, int], Any] = {}
+        out = {}
         for s in specs:
             gain = None
             for powers, coef in coeffs[s.label]:
-                term = coef * _monomial(powers, precisions, monomial_cache) if any(powers) else coef
-                gain = term if gain is None else gain + term
+                if gain is None:
+                    gain = coef * _monomial(powers, precisions, cache)
+                elif any(powers):
+                    gain += coef * _monomial(powers, precisions, cache)
+                else:
+                    gain += coef
             if noise[s.label] is None:
                 total = ops.prod(gain)
-                parts[s.label][0].append(ops.to_numpy(total * total))
-                parts[s.label][1].append(np.zeros(total.shape[-1]))
+                out[s.label] = (ops.to_numpy(total * total), np.zeros(stop - start))
             else:
-                gain_sq, tail = compose_affine(gain * gain, noise[s.label][:, None], ops)
-                parts[s.label][0].append(ops.to_numpy(gain_sq))
-                parts[s.label][1].append(ops.to_numpy(tail + 0 * gain_sq))
-    return {k: (np.concatenate(v[0]), np.concatenate(v[1])) for k, v in parts.items()}
+                gain *= gain
+                gain_sq, tail = compose_affine(gain, noise[s.label], ops)
+                out[s.label] = (ops.to_numpy(gain_sq), ops.to_numpy(tail + 0 * gain_sq))
+        return out
+
+    block = max(1, BLOCK_ELEMENTS // g.n_points)
+    bounds = [(i, min(i + block, lam.shape[0])) for i in range(0, lam.shape[0], block)]
+    workers = min(threads(), len(bounds)) if ops.name == "numpy" else 1
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(lambda b: run_block(*b), bounds))
+    else:
+        parts = [run_block(*b) for b in bounds]
+    return {s.label: (np.concatenate([p[s.label][0] for p in parts]), np.concatenate([p[s.label][1] for p in parts]))
+            for s in specs}
 
 
 def compose_affine(gain_sq: Any, noise_var: Any, ops: Any) -> tuple[Any, Any]:
     r"""Compose the steps :math:`c \mapsto A_k c + b_k`, k = 0..n-1 (rows), into one map :math:`(A, b)`.
 
-    Pairwise, as a balanced tree: :math:`(A_{k+1}, b_{k+1}) \circ (A_k, b_k) = (A_{k+1}A_k,\ A_{k+1}b_k + b_{k+1})`;
-    about three array operations per step and eigenvalue, all on whole blocks.
+    Pairwise, as a balanced tree: :math:`(A_{k+1}, b_{k+1}) \circ (A_k, b_k) = (A_{k+1}A_k,\ A_{k+1}b_k + b_{k+1})`.
+    The first level allocates the halves (identity maps pad the front to a power of two); the
+    later levels work in place on strided views: about three array operations per step and eigenvalue.
     """
-    A, b = gain_sq, noise_var
+    n = gain_sq.shape[0]
+    if n == 1:
+        return gain_sq[0], noise_var[0] + 0 * gain_sq[0]
+    half = 1 << max(0, (n - 1).bit_length() - 1)  # pairs after padding n up to 2 * half
+    pad = 2 * half - n
+    # Rows 0..pad-1 are identities: pair (identity, row) composes to the row itself.
+    A = ops.empty((half,) + tuple(gain_sq.shape[1:]))
+    b = ops.empty((half,) + tuple(gain_sq.shape[1:]))
+    if pad:
+        A[:pad] = gain_sq[:pad]
+        b[:pad] = noise_var[:pad]
+    later, earlier = gain_sq[pad + 1::2], gain_sq[pad::2]
+    ops.multiply(later, earlier, out=A[pad:])
+    ops.multiply(later, noise_var[pad::2], out=b[pad:])
+    b[pad:] += noise_var[pad + 1::2]
     while A.shape[0] > 1:
-        paired = A.shape[0] // 2 * 2
-        A_odd = A[1:paired:2]
-        new_A, new_b = A_odd * A[0:paired:2], A_odd * b[0:paired:2] + b[1:paired:2]
-        if A.shape[0] > paired:
-            new_A, new_b = ops.concatenate([new_A, A[paired:]]), ops.concatenate([new_b, b[paired:] + 0 * A[paired:]])
-        A, b = new_A, new_b
+        A_later = A[1::2]
+        b_later = b[1::2]
+        b_earlier, A_earlier = b[0::2], A[0::2]
+        b_earlier *= A_later
+        b_earlier += b_later
+        A_earlier *= A_later
+        A, b = A_earlier, b_earlier
     return A[0], b[0]
 
 
