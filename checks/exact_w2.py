@@ -152,8 +152,31 @@ class CompiledStep:
     arg_names: tuple[str, ...]
 
 
-def _compile(expr: sp.Expr, fixed: dict[str, float]) -> tuple[Callable[..., Any], tuple[str, ...]]:
+def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
+    """``expr`` in base symbols with ``fixed`` values substituted and every radicand factored.
+
+    Factoring removes the cancellation in radicands such as DDIM's
+    :math:`1 - \\bar\\alpha_{k+1} - \\sigma_k^2` (two terms of size :math:`2B(\\varepsilon)` whose difference
+    is of its square), which float64 would otherwise lose near the data.
+    """
     expr = notation.expand_definitions(expr).subs({notation.lookup(k).symbol: v for k, v in fixed.items()})
+    return expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
+                        lambda e: sp.Pow(sp.factor(e.base), e.exp))
+
+
+def _hide_radicals(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
+    """Radicals as placeholder symbols, so that expanding in the precisions leaves them whole."""
+    hidden: dict[sp.Expr, sp.Symbol] = {}
+
+    def hide(e: sp.Expr) -> sp.Symbol:
+        return hidden.setdefault(e, sp.Dummy(positive=True))
+
+    shown = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer, hide)
+    return shown, {v: k for k, v in hidden.items()}
+
+
+def _compile(expr: sp.Expr, fixed: dict[str, float]) -> tuple[Callable[..., Any], tuple[str, ...]]:
+    expr = stable_form(expr, fixed)
     names = tuple(sorted(s.name for s in expr.free_symbols))
     fn = sp.lambdify([notation.lookup(n).symbol for n in names], expr, modules="numpy")
     return fn, names
@@ -165,22 +188,31 @@ def compiled_step(label: str) -> CompiledStep:
     spec = SCHEME_BY_LABEL[label]
     d = derivations.get(spec.derivation_id)
     fixed = dict(spec.fixed)
-    gain = sp.Poly(sp.expand(d.result("gain")), *_PRECISIONS)
+    shown, radicals = _hide_radicals(stable_form(d.result("gain"), fixed))
+    gain = sp.Poly(sp.expand(shown), *_PRECISIONS)
     monomials = []
     names: set[str] = set()
     for powers, coeff in gain.terms():
-        fn, coeff_names = _compile(coeff, fixed)
+        fn, coeff_names = _compile(sp.sympify(coeff).xreplace(radicals), {})
         names.update(coeff_names)
         monomials.append((powers, _bind(fn, coeff_names)))
     noise = d.result("noise_var")
     if noise.free_symbols & set(_PRECISIONS):
         raise ValueError(f"{label}: the injected noise depends on the eigenvalue; not supported")
     noise_fn = None
-    if sp.simplify(noise.subs({notation.lookup(k).symbol: v for k, v in fixed.items()})) != 0:
+    if sp.simplify(stable_form(noise, fixed)) != 0:
         fn, noise_names = _compile(noise, fixed)
         names.update(noise_names)
         noise_fn = _bind(fn, noise_names)
     return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)))
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_full(label: str, result: str) -> Callable[..., Any]:
+    """The result ``gain`` or ``noise_var`` of a scheme as one lambdified function of named values."""
+    spec = SCHEME_BY_LABEL[label]
+    fn, names = _compile(derivations.get(spec.derivation_id).result(result), dict(spec.fixed))
+    return lambda **values: fn(*(values[n] for n in names))
 
 
 def _bind(fn: Callable[..., Any], names: tuple[str, ...]) -> Callable[..., Any]:
@@ -533,15 +565,14 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
     cells = []
     with np.errstate(all="ignore"):
         for spec in specs:
-            d = derivations.get(spec.derivation_id)
-            gain_fn, noise_fn = d.function("gain", "numpy"), d.function("noise_var", "numpy")
+            gain_fn, noise_fn = compiled_full(spec.label, "gain"), compiled_full(spec.label, "noise_var")
             for eps in eps_values:
                 for init in INITS:
                     for nfe in nfes:
                         g = grid(eps, spec.points(nfe))
                         c = initial_variance(lam, init)
                         for k in range(g.n_points - 1):
-                            values = {name: v[k] for name, v in g.step_values.items()} | dict(spec.fixed)
+                            values = {name: v[k] for name, v in g.step_values.items()}
                             values |= {
                                 "prec_k_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_points[k]),
                                 "prec_next_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_points[k + 1]),

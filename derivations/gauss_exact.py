@@ -206,7 +206,7 @@ def sde_beats_ode() -> Body:
         ),
         claims=(
             Claim("contraction", sp.exp(-2 * (B_T_pg - B_u_pg)) * var_u / variance_of_state(B_T_pg),
-                  r"Pierret & Galerne (2025): $e^{-2(B_T - B_t)}\Sigma_t\Sigma_T^{-1}$"),
+                  r"the factor of the SDE solution in MATH.md: $e^{-2(B_T - B_t)}\Sigma_t\Sigma_T^{-1}$"),
         ),
         wrong_variants=(
             WrongVariant("contraction", var_u / variance_of_state(B_T_pg), "decay factor dropped"),
@@ -326,7 +326,7 @@ def _g(beta: sp.Expr, prec: sp.Expr) -> sp.Expr:
     return beta * (1 - prec)
 
 
-_PG = "Pierret & Galerne (2025), covariance recursion of the scheme in the eigenbasis"
+_PG = "covariance recursion of the scheme in the eigenbasis, as used by Pierret & Galerne (2025)"
 
 SCHEMES: dict[str, Scheme] = {s.key: s for s in (
     Scheme(
