@@ -319,6 +319,40 @@ u0_gbm = base("u0_gbm", "U_0", "GBM initial value", Domain(0.1, 3.0), positive=T
 # --------------------------------------------------------------------------
 # Exact Gaussian-data solutions and discretized samplers (gauss_exact.*)
 # --------------------------------------------------------------------------
+# Scaled VP SDE dX = -beta(u) X du + sqrt(2 beta(u)) dW, data N(0, Sigma), one
+# eigenvalue lam_eig of Sigma at a time; "_pg" marks the Pierret-Galerne setting.
+lam_eig = base("lam_eig", r"\lambda", "an eigenvalue of the data covariance Sigma", POSITIVE, positive=True)
+u_pg = base("u_pg", "u", "forward time of the scaled VP SDE", POSITIVE_UNIT, positive=True)
+beta_min_pg = base("beta_min_pg", r"\beta_{\min}", "rate of the linear schedule at u = 0", POSITIVE, positive=True)
+beta_span_pg = base("beta_span_pg", r"\beta_{\max} - \beta_{\min}", "slope of the linear schedule over [0, 1]",
+                    Domain(0.5, 10.0), positive=True)
+B_u_pg = base("B_u_pg", "B(u)", "integrated rate B(u) = int_0^u beta", POSITIVE, positive=True)
+B_T_pg = base("B_T_pg", "B(T)", "integrated rate at the final time T", POSITIVE, positive=True)
+var_init_pg = base("var_init_pg", "C_T", "variance (one eigen-direction) the backward process starts from",
+                   POSITIVE, positive=True)
+y_pg = base("y_pg", "y", "state of a backward sampler (one eigen-direction)", REAL, real=True)
+z0_pg = base("z0_pg", "z_0", "standard normal of the current state y = sqrt(c) z_0", REAL, real=True)
+z_pg = base("z_pg", "z_k", "standard normal injected by a stochastic step", REAL, real=True)
+var_c_pg = base("var_c_pg", "c", "variance of the sampler state before a step", POSITIVE, positive=True)
+rho_pg = base("rho_pg", r"\rho", "correlation of a coupling of two centred Gaussians", POSITIVE_UNIT, positive=True)
+dt_pg = base("dt_pg", r"\Delta", "step size of a sampler in reversed time", Domain(0.001, 0.05), positive=True)
+beta_k_pg = base("beta_k_pg", r"\beta_k", "rate at the left end u_k of a step", POSITIVE, positive=True)
+beta_next_pg = base("beta_next_pg", r"\beta_{k+1}", "rate at the right end u_{k+1} of a step", POSITIVE,
+                    positive=True)
+beta_mid_pg = base("beta_mid_pg", r"\beta_{k+1/2}", "rate at the midpoint of a step", POSITIVE, positive=True)
+prec_k_pg = base("prec_k_pg", r"\Sigma_{u_k}^{-1}", "precision of p_u at u_k: the score is -prec y", POSITIVE,
+                 positive=True)
+prec_next_pg = base("prec_next_pg", r"\Sigma_{u_{k+1}}^{-1}", "precision of p_u at u_{k+1}", POSITIVE, positive=True)
+prec_mid_pg = base("prec_mid_pg", r"\Sigma_{u_{k+1/2}}^{-1}", "precision of p_u at the midpoint", POSITIVE,
+                   positive=True)
+beta_int_pg = base("beta_int_pg", "h_k", "rate integrated over one step, B(u_k) - B(u_{k+1})", POSITIVE,
+                   positive=True)
+ab_next_pg = base("ab_next_pg", r"\bar\alpha_{k+1}", "signal fraction e^{-2B} at u_{k+1}", POSITIVE_UNIT,
+                  positive=True)
+ab_k_pg = defined("ab_k_pg", r"\bar\alpha_k", "signal fraction e^{-2B} at u_k", ab_next_pg * sp.exp(-2 * beta_int_pg),
+                  positive=True)
+eta_pg = base("eta_pg", r"\eta", "DDIM stochasticity (0: deterministic, 1: ancestral)", POSITIVE_UNIT, positive=True)
+
 
 
 # --------------------------------------------------------------------------

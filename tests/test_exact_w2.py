@@ -1,0 +1,239 @@
+"""Exact W2 table of the samplers for Gaussian data (gauss_exact.*, checks.exact_w2, diffverify w2-table)."""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+import derivations
+from checks import exact_w2, stats
+from checks.cli import main
+from checks.commands import w2_table
+from derivations import gauss_exact
+
+REFERENCE_RTOL = 1e-4
+# Cells whose reference is 0 (p_T at eps = 0: the exact process returns p_0): round-off only.
+ZERO_ATOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def cifar() -> np.ndarray:
+    return exact_w2.load_eigenvalues("cifar10")
+
+
+@pytest.fixture(scope="module")
+def cifar_table(cifar) -> dict:
+    return {c.key: c for c in exact_w2.table(cifar, nfes=(50, 250, 500, 1000), backend="numpy")}
+
+
+def test_every_reference_cell_of_table5_is_reproduced(cifar_table):
+    rows = exact_w2.read_reference()
+    assert len(rows) == 208
+    for row in rows:
+        cell = cifar_table[(row["scheme"], repr(float(row["eps"])), row["init"], row["nfe"])]
+        reference = float(row["reference"])
+        where = f"{row['scheme']} eps={row['eps']} {row['init']} NFE={row['nfe']}"
+        if math.isinf(reference):
+            assert cell.divergent, f"{where}: published '-', computed {cell.w2}"
+        elif reference == 0:
+            assert abs(cell.w2) <= ZERO_ATOL, f"{where}: {cell.w2}"
+        else:
+            assert math.isfinite(cell.w2), f"{where}: computed {cell.w2}"
+            assert abs(cell.w2 - reference) <= REFERENCE_RTOL * reference, f"{where}: {cell.w2} vs {reference}"
+
+
+def test_heun_and_rk4_columns_need_their_step_counts(cifar):
+    """The published Heun column is N = NFE grid points; RK4 is N = NFE // 4 (see checks.exact_w2)."""
+    assert exact_w2.SCHEME_BY_LABEL["Heun"].points(250) == 250
+    assert exact_w2.SCHEME_BY_LABEL["RK4"].points(250) == 62
+    reference = {(r["scheme"], r["eps"], r["init"], r["nfe"]): float(r["reference"]) for r in exact_w2.read_reference()}
+    for label, other in exact_w2.ALTERNATIVE_POINTS.items():
+        cells = exact_w2.table(cifar, nfes=(250,), eps_values=(1e-4,), schemes=(label,), points={label: other},
+                               continuous=False, backend="numpy")
+        for c in cells:
+            published = reference[(label, "0.0001", c.init, "250")]
+            assert abs(c.w2 - published) > 0.1 * published, f"{label} also matches under the other reading"
+
+
+def test_table_has_every_cell_and_the_ddim_rows(cifar_table):
+    schemes = {k[0] for k in cifar_table}
+    assert schemes == {"SDE", "ODE"} | {s.label for s in exact_w2.SCHEMES}
+    assert len(cifar_table) == 16 + len(exact_w2.SCHEMES) * 4 * 2 * 4
+
+
+def test_torch_backend_agrees_with_numpy(cifar):
+    kwargs = dict(nfes=(50,), eps_values=(1e-3,), continuous=False)
+    numpy_cells = exact_w2.table(cifar, backend="numpy", **kwargs)
+    torch_cells = exact_w2.table(cifar, backend="torch", **kwargs)
+    for a, b in zip(numpy_cells, torch_cells):
+        assert a.key == b.key and math.isclose(a.w2, b.w2, rel_tol=1e-10)
+
+
+def test_baseline_loop_agrees_with_the_vectorized_table():
+    lam = np.array([0.0, 1e-3, 0.5, 2.0, 2.0, 40.0])
+    kwargs = dict(nfes=(50,), eps_values=(0.0, 1e-3))
+    fast = {c.key: c.w2 for c in exact_w2.table(lam, continuous=False, backend="numpy", **kwargs)}
+    for c in exact_w2.baseline_table(lam, **kwargs):
+        if math.isfinite(c.w2):
+            assert math.isclose(fast[c.key], c.w2, rel_tol=1e-9), c
+        else:
+            assert not math.isfinite(fast[c.key]), c
+
+
+@pytest.mark.parametrize("name", ["cifar10", "adsn"])
+def test_sde_ends_closer_than_ode_from_standard_normal(name):
+    """gauss_exact.sde_beats_ode on both data sets, every eps: to p_eps (the theorem) and to p_0 (the table)."""
+    lam = np.unique(exact_w2.load_eigenvalues(name))
+    for eps in exact_w2.EPS_VALUES:
+        sde = exact_w2.continuous_variance(lam, "SDE", eps, "N0")
+        ode = exact_w2.continuous_variance(lam, "ODE", eps, "N0")
+        p_eps = exact_w2.continuous_variance(lam, "SDE", eps, "p_T")
+        assert exact_w2.w2(sde, p_eps) <= exact_w2.w2(ode, p_eps)
+        assert exact_w2.w2(sde, lam) <= exact_w2.w2(ode, lam)
+        # per eigenvalue, as the derivation states
+        assert np.all(np.abs(np.sqrt(sde) - np.sqrt(p_eps)) <= np.abs(np.sqrt(ode) - np.sqrt(p_eps)) + 1e-15)
+
+
+# Convergence: W2 between the scheme's output and the exact continuous output (both from p_T),
+# at eps = 1e-2 where every mode is resolved by these grids (the asymptotic regime).
+CONVERGENCE_EPS = 1e-2
+CONVERGENCE_POINTS = {"RK4": (129, 257, 513)}
+ORDER_TOLERANCE = 0.2
+
+
+@pytest.mark.parametrize("spec", exact_w2.SCHEMES, ids=lambda s: s.label)
+def test_error_decays_at_the_declared_order(spec, cifar):
+    lam, counts = np.unique(cifar, return_counts=True)
+    exact = exact_w2.continuous_variance(lam, "SDE", CONVERGENCE_EPS, "p_T")
+    points = CONVERGENCE_POINTS.get(spec.label, (501, 1001, 2001))
+    errors = [exact_w2.w2(exact_w2.output_variance(lam, spec.label, CONVERGENCE_EPS, n, "p_T"), exact, counts)
+              for n in points]
+    slope = np.polyfit(np.log(np.array(points) - 1), np.log(errors), 1)[0]
+    assert abs(-slope - spec.order) < ORDER_TOLERANCE, f"{spec.label}: slope {slope:.3f}, declared order {spec.order}"
+
+
+# --- one step of each update rule, simulated directly, against the derived map -------------------------
+
+STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k_pg=2.0, beta_next_pg=1.5, beta_mid_pg=1.75, prec_k_pg=1.3,
+                  prec_next_pg=2.5, prec_mid_pg=1.8, beta_int_pg=0.35, ab_next_pg=0.5, eta_pg=1.0)
+STEP_SAMPLES = 200_000
+# |sample variance - a^2 c + b| <= 6 standard errors: a false alarm has probability about 2e-9 per scheme.
+STEP_BOUND_SE = 6.0
+
+
+def _pf(beta, prec, y):
+    return beta * (y - prec * y)
+
+
+def _update(key: str, y: np.ndarray, z: np.ndarray, p: dict) -> np.ndarray:
+    """The samplers' update rules, written independently of the SymPy transcription."""
+    dt, bk, bn, bm = p["dt_pg"], p["beta_k_pg"], p["beta_next_pg"], p["beta_mid_pg"]
+    pk, pn, pm, h = p["prec_k_pg"], p["prec_next_pg"], p["prec_mid_pg"], p["beta_int_pg"]
+    if key == "em":
+        return y + dt * bk * (y - 2 * pk * y) + np.sqrt(2 * dt * bk) * z
+    if key == "ei":
+        return y + np.expm1(h) * (y - 2 * pk * y) + np.sqrt(np.expm1(2 * h)) * z
+    if key == "ddpm":
+        bd = 2 * dt * bk
+        return (y - bd * pk * y) / np.sqrt(1 - bd) + np.sqrt(bd) * z
+    if key == "euler":
+        return y + dt * _pf(bk, pk, y)
+    if key == "heun":
+        slope = _pf(bk, pk, y)
+        return y + dt / 2 * (slope + _pf(bn, pn, y + dt * slope))
+    if key == "rk4":
+        k1 = _pf(bk, pk, y)
+        k2 = _pf(bm, pm, y + dt / 2 * k1)
+        k3 = _pf(bm, pm, y + dt / 2 * k2)
+        k4 = _pf(bn, pn, y + dt * k3)
+        return y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    if key == "ddim":
+        ab_next = p["ab_next_pg"]
+        ab = ab_next * np.exp(-2 * h)
+        eps_hat = np.sqrt(1 - ab) * pk * y
+        x0 = (y - np.sqrt(1 - ab) * eps_hat) / np.sqrt(ab)
+        sigma_sq = p["eta_pg"] ** 2 * (1 - ab_next) / (1 - ab) * (1 - ab / ab_next)
+        return np.sqrt(ab_next) * x0 + np.sqrt(1 - ab_next - sigma_sq) * eps_hat + np.sqrt(sigma_sq) * z
+    raise ValueError(key)
+
+
+def _predicted_var(d, gain, noise_var) -> float:
+    values = STEP_POINT | {"ab_k_pg": STEP_POINT["ab_next_pg"] * math.exp(-2 * STEP_POINT["beta_int_pg"])}
+    def value(expr):
+        expr = derivations.notation.expand_definitions(expr)
+        return float(expr.subs({s: values[s.name] for s in expr.free_symbols}))
+    return value(gain) ** 2 * STEP_POINT["var_c_pg"] + value(noise_var)
+
+
+@pytest.mark.parametrize("key", sorted(gauss_exact.SCHEMES))
+def test_one_simulated_step_matches_the_derived_map(key):
+    d = derivations.get(f"gauss_exact.step_{key}")
+    rng = np.random.default_rng(zlib.crc32(d.id.encode()))
+    y = math.sqrt(STEP_POINT["var_c_pg"]) * rng.standard_normal(STEP_SAMPLES)
+    out = _update(key, y, rng.standard_normal(STEP_SAMPLES), STEP_POINT)
+    expected = _predicted_var(d, d.result("gain"), d.result("noise_var"))
+    estimate = stats.variance(key, torch.from_numpy(out), expected)
+    assert abs(estimate.estimate - expected) <= STEP_BOUND_SE * estimate.std_error, estimate
+    # the same test rejects the scheme's misprints that are visible at this sample size
+    visible = 0
+    for wrong in d.body.wrong_variants:
+        parts = {"gain": d.result("gain"), "noise_var": d.result("noise_var")} | {wrong.result: wrong.expr}
+        if wrong.result not in ("gain", "noise_var"):
+            continue
+        wrong_var = _predicted_var(d, parts["gain"], parts["noise_var"])
+        if abs(wrong_var - expected) > (STEP_BOUND_SE + 3) * estimate.std_error:
+            visible += 1
+            assert abs(estimate.estimate - wrong_var) > STEP_BOUND_SE * estimate.std_error, wrong.description
+    assert visible >= 1, f"{key}: no wrong variant is visible to the one-step check"
+
+
+# --- CLI ------------------------------------------------------------------------------------------------
+
+def test_cli_csv_has_the_reference_labels(tmp_path, capsys):
+    path = tmp_path / "lam.npy"
+    np.save(path, np.array([0.0, 0.3, 1.0, 4.0]))
+    assert main(["w2-table", "--eigenvalues", str(path), "--format", "csv", "--backend", "numpy"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "scheme,eps,init,nfe,w2"
+    rows = [line.split(",") for line in lines[1:]]
+    reference_keys = {(r["scheme"], r["eps"], r["init"], r["nfe"]) for r in exact_w2.read_reference()}
+    assert reference_keys <= {tuple(r[:4]) for r in rows}
+    assert {r[0] for r in rows if r[0].startswith("Heun") and r[1] == "0.0"} == {"Heun"}
+    assert all(r[4] == "divergent" for r in rows if r[0] in ("Heun", "RK4") and r[1] == "0.0")
+
+
+def test_cli_markdown_by_default(tmp_path, capsys):
+    path = tmp_path / "lam.txt"
+    path.write_text("0.5\n2.0\n")
+    assert main(["w2-table", "--eigenvalues", str(path), "--backend", "numpy"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| scheme | eps | init | continuous | 50 | 100 | 250 | 500 | 1000 |")
+
+
+@pytest.mark.parametrize("content", [np.array([[1.0, 2.0]]), np.array([1.0, -0.5]), np.array([1.0, np.nan]),
+                                     np.array([], dtype=float), np.array(["a", "b"]), "not an array"])
+def test_cli_refuses_bad_eigenvalue_files(tmp_path, capsys, content):
+    path = tmp_path / "bad.npy"
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        np.save(path, content)
+    assert main(["w2-table", "--eigenvalues", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("diffverify: error:") and err.count("\n") == 1
+
+
+def test_cli_refuses_a_missing_file(capsys):
+    assert main(["w2-table", "--eigenvalues", "/nonexistent/eigenvalues.npy"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_reader_raises_usage_error(tmp_path):
+    path = tmp_path / "bad.npy"
+    np.save(path, np.array([1.0, -1.0]))
+    with pytest.raises(w2_table.UsageError, match="non-negative"):
+        w2_table.read_eigenvalues(str(path))
