@@ -104,8 +104,11 @@ def numeric_agreement(
             if checked == points:
                 break
             point = draw(rng)
-            lhs_value = _as_number(lhs_full.evalf(NUMERIC_DIGITS, subs=point))
-            rhs_value = _as_number(rhs_full.evalf(NUMERIC_DIGITS, subs=point))
+            # Both sides at the same point, its coordinates as working-precision Floats: an
+            # identity holds there too, and xreplace + evalf is ~20x faster than evalf(subs=).
+            at = {s: sp.Float(v, NUMERIC_DIGITS + 10) for s, v in point.items()}
+            lhs_value = _as_number(lhs_full.xreplace(at).evalf(NUMERIC_DIGITS))
+            rhs_value = _as_number(rhs_full.xreplace(at).evalf(NUMERIC_DIGITS))
             if lhs_value is None or rhs_value is None:
                 continue  # a singular point of both forms says nothing
             scale = max(mpmath.mpf(1), abs(lhs_value), abs(rhs_value))
