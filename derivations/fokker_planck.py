@@ -339,8 +339,10 @@ def reverse_relation(name: str, sde: LinearSDE, data: Sequence[Component], score
     :math:`\text{scale}\cdot g^2`."""
     p = marginal(sde, data, COORDS_1D)
     drift = -sde.drift(COORDS_1D)[0] + score_weight * sde.diffusion_sq * score(p, x_fp)
+    # The flux b p with (d_x log p) p = d_x p written out: SymPy does not cancel p/p inside a sum.
+    flux = sp.expand(drift * p, deep=False).subs(score(p, x_fp) * p, sp.diff(p, x_fp))
     lhs = -sde.d_dt(p)
-    rhs = fokker_planck_rhs(p, [drift], sp.Matrix([[noise_scale_sq * sde.diffusion_sq]]), COORDS_1D)
+    rhs = -sp.diff(flux, x_fp) + noise_scale_sq * sde.diffusion_sq * sp.diff(p, x_fp, 2) / 2
     scale = p if per_density else 1
     return Relation(f"{label}: p_(T-s) solves the reverse-time Fokker-Planck equation", lhs / scale, rhs / scale)
 
@@ -385,30 +387,11 @@ def reverse_sde() -> Body:
 
 
 @derivation(
-    id="fp.reverse_sde_mixture",
-    title="Reverse-time SDE with Gaussian-mixture data",
-    statement=r"With the derived reverse drift $-f + g^2\nabla\log p_{T-s}$ and noise $g$, the mixture-data "
-    r"marginals of VP, sub-VP and OU solve the reverse-time Fokker-Planck equation.",
-    tier=Tier.EXACT,
-    assumptions=(r"$0 < w < 1$, $v_k > 0$",),
-    references=(ANDERSON_1982, SONG_2021),
-)
-def reverse_sde_mixture() -> Body:
-    weight = get("fp.reverse_sde").result("score_weight")
-    return Body(
-        steps=reverse_steps(weight, sp.Integer(1), True),
-        results=(Result("score_weight", weight, "weight of g^2 grad log p"),),
-        wrong_variants=(WrongVariant("score_weight", -weight, "sign flipped"),
-                        WrongVariant("score_weight", weight / 2, "probability-flow weight")),
-    )
-
-
-@derivation(
     id="fp.reverse_family",
     title="Reverse-time family: drift f - (1 + lambda^2)/2 g^2 score, noise lambda g, for every lambda >= 0",
     statement=r"$dX = [f - \tfrac12(1+\lambda^2)g^2\nabla\log p_t]\,dt + \lambda g\,d\bar W$ has marginals "
     r"$p_{T-s}$ for every $\lambda \ge 0$: the weight $\tfrac12(1+\lambda^2)$ is solved from the reversed "
-    r"Fokker-Planck equation with noise $\lambda g$, then substituted for Gaussian and mixture data.",
+    r"Fokker-Planck equation with noise $\lambda g$, then substituted for Gaussian data.",
     tier=Tier.EXACT,
     assumptions=(r"$\lambda \ge 0$; $p_t > 0$ smooth, decaying at infinity",),
     references=(SONG_2021, "D. Karras et al., Elucidating the Design Space of Diffusion-Based Generative "
@@ -419,7 +402,7 @@ def reverse_family() -> Body:
     return Body(
         steps=(Relation(r"solved weight at $\lambda = 1$ is Anderson's", weight.subs(lam_rev, 1),
                         get("fp.reverse_sde").result("score_weight")),)
-        + reverse_steps(weight, lam_rev**2, False) + reverse_steps(weight, lam_rev**2, True),
+        + reverse_steps(weight, lam_rev**2, False),
         results=(Result("drift", _forward_time_drift(weight), "reverse drift, forward-time convention"),
                  Result("diffusion", lam_rev * g_fp, "reverse diffusion coefficient"),
                  Result("score_weight", weight, "weight of g^2 grad log p")),
@@ -437,7 +420,7 @@ def reverse_family() -> Body:
     title="Probability-flow ODE: drift f - g^2 score / 2 transports p_t (continuity equation)",
     statement=r"$dx/dt = f - \tfrac12 g^2\nabla\log p_t$ (the $\lambda = 0$ member) satisfies "
     r"$\partial_t p = -\nabla\cdot\big((f - \tfrac12 g^2\nabla\log p)\,p\big)$, the continuity equation; "
-    r"substituted for Gaussian and mixture data.",
+    r"substituted for Gaussian data.",
     tier=Tier.EXACT,
     assumptions=(r"$p_t > 0$ smooth",),
     references=(SONG_2021,),
@@ -446,7 +429,7 @@ def pf_ode() -> Body:
     weight = get("fp.reverse_family").result("score_weight").subs(lam_rev, 0)
     return Body(
         steps=(Relation(r"$\lambda = 0$ weight solved directly", solve_score_weight(sp.Integer(0)), weight),)
-        + reverse_steps(weight, sp.Integer(0), False) + reverse_steps(weight, sp.Integer(0), True),
+        + reverse_steps(weight, sp.Integer(0), False),
         results=(Result("drift", _forward_time_drift(weight), "probability-flow velocity"),
                  Result("score_weight", weight, "weight of g^2 grad log p")),
         claims=(Claim("drift", f_fp - g_fp**2 * score_fp / 2, "Song et al. (2021), eq. (13)"),),
