@@ -267,10 +267,10 @@ def forward() -> Body:
     return Body(
         steps=(clock,) + ou_moment_steps() + steps,
         results=(
-            Result("log_density_rate", name_schedule_values(rate),
+            Result("log_density_rate", sp.cancel(sp.together(rate)),
                    r"d/dt log p_t(x) of the VP marginal of N(m, var) data, at B(t) and beta(t)"),
-            Result("log_density_rate_fp", name_schedule_values(
-                fokker_planck_rhs(p, [f], sp.Matrix([[g2]]), COORDS_1D) / p),
+            Result("log_density_rate_fp",
+                   sp.cancel(sp.together(fokker_planck_rhs(p, [f], sp.Matrix([[g2]]), COORDS_1D) / p)),
                 "the Fokker-Planck right side divided by p (equal to log_density_rate)"),
         ),
         claims=(Claim("log_density_rate_fp", name_schedule_values(rate), "Risken (1989), eq. (4.94)"),),
@@ -294,19 +294,28 @@ def forward_mixture() -> Body:
                   for name, build, dim in CASES_MIXTURE)
     sde = vp_sde()
     p = marginal(sde, mixture_data(1), COORDS_1D)
+    # sqrt(2 pi) times the rate: the constant cancels term by term, so the closed form compiles to torch.
+    unit = sp.sqrt(2 * sp.pi)
+
+    def scaled(diffusion_factor: int, drift_sign: int) -> sp.Expr:
+        drift = [drift_sign * f for f in sde.drift(COORDS_1D)]
+        rhs = fokker_planck_rhs(p, drift, sp.Matrix([[diffusion_factor * sde.diffusion_sq]]), COORDS_1D)
+        return _numeric_constants(sp.expand(unit * rhs))
+
     return Body(
         steps=steps,
-        results=(Result("density_rate", sde.d_dt(p),
-                        "d/dt p_t(x) of the VP marginal of 1-D mixture data"),),
+        results=(Result("density_rate", _numeric_constants(sp.expand(unit * sde.d_dt(p))),
+                        "sqrt(2 pi) d/dt p_t(x) of the VP marginal of 1-D mixture data"),),
         wrong_variants=(
-            WrongVariant("density_rate", name_schedule_values(
-                fokker_planck_rhs(p, sde.drift(COORDS_1D), sp.Matrix([[2 * sde.diffusion_sq]]), COORDS_1D)),
-                "diffusion term without the 1/2"),
-            WrongVariant("density_rate", name_schedule_values(
-                fokker_planck_rhs(p, [-f for f in sde.drift(COORDS_1D)], sp.Matrix([[sde.diffusion_sq]]),
-                                  COORDS_1D)), "drift with the wrong sign"),
+            WrongVariant("density_rate", scaled(2, 1), "diffusion term without the 1/2"),
+            WrongVariant("density_rate", scaled(1, -1), "drift with the wrong sign"),
         ),
     )
+
+
+def _numeric_constants(expr: sp.Expr) -> sp.Expr:
+    """Constant powers (sqrt(pi)) as 60-digit Floats, so the torch back end can evaluate them."""
+    return expr.xreplace({a: sp.N(a, 60) for a in expr.atoms(sp.Pow) if a.is_number})
 
 
 # --- time reversal --------------------------------------------------------------------------------
