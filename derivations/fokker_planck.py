@@ -42,8 +42,8 @@ import sympy as sp
 
 from .gaussian import push_forward
 from .notation import (
-    B_t, T_rev, beta_now, f_fp, g_fp, kappa_fp, lam_rev, m1_mix, m1y_mix, m2_mix, m2y_mix, m_data_fp,
-    m_data_y_fp, rho_data_fp, s_rev, score_fp, sigma_ou_fp, std_data_x_fp, std_data_y_fp, theta_fp, time,
+    B_t, beta_now, f_fp, g_fp, kappa_fp, lam_rev, m1_mix, m1y_mix, m2_mix, m2y_mix, m_data_fp,
+    m_data_y_fp, rho_data_fp, score_fp, sigma_ou_fp, std_data_x_fp, std_data_y_fp, theta_fp, time,
     v1_mix, v2_mix, var_data, w_mix, x_0, x_fp, y_fp,
 )
 from .proof import Tier
