@@ -314,6 +314,47 @@ u0_gbm = base("u0_gbm", "U_0", "GBM initial value", Domain(0.1, 3.0), positive=T
 # --------------------------------------------------------------------------
 # Fokker-Planck, reverse-time SDEs, probability-flow ODE, Langevin (fp.*, langevin.*)
 # --------------------------------------------------------------------------
+x_fp = base("x_fp", "x", "state of a continuous-time process (first coordinate in 2-D)", REAL, real=True)
+y_fp = base("y_fp", "y", "second coordinate of a 2-D state", REAL, real=True)
+beta_now = base("beta_now", r"\beta(t)", "VP schedule value at time t (pointwise free of B(t))",
+                Domain(0.05, 20.0), positive=True)
+m_data_fp = base("m_data_fp", r"\mu_0", "mean of Gaussian data (first coordinate in 2-D)", REAL, real=True)
+m_data_y_fp = base("m_data_y_fp", r"\mu_{0,y}", "second coordinate of the Gaussian data mean", REAL, real=True)
+std_data_x_fp = base("std_data_x_fp", r"s_x", "2-D Gaussian data: standard deviation of the first coordinate",
+                     POSITIVE, positive=True)
+std_data_y_fp = base("std_data_y_fp", r"s_y", "2-D Gaussian data: standard deviation of the second coordinate",
+                     POSITIVE, positive=True)
+rho_data_fp = base("rho_data_fp", r"\rho_0", "correlation of the two data coordinates", Domain(-0.9, 0.9),
+                   real=True)
+kappa_fp = base("kappa_fp", r"\kappa", "OU mean-reversion rate (Fokker-Planck examples)", POSITIVE, positive=True)
+theta_fp = base("theta_fp", r"\theta", "OU long-run mean (Fokker-Planck examples)", REAL, real=True)
+sigma_ou_fp = base("sigma_ou_fp", r"\sigma", "OU diffusion coefficient (Fokker-Planck examples)", POSITIVE,
+                   positive=True)
+w_mix = base("w_mix", "w", "weight of the first mixture component", Domain(0.05, 0.95), positive=True)
+m1_mix = base("m1_mix", r"\mu_1", "mean of mixture component 1 (first coordinate)", REAL, real=True)
+m2_mix = base("m2_mix", r"\mu_2", "mean of mixture component 2 (first coordinate)", REAL, real=True)
+m1y_mix = base("m1y_mix", r"\mu_{1,y}", "second coordinate of the mean of component 1", REAL, real=True)
+m2y_mix = base("m2y_mix", r"\mu_{2,y}", "second coordinate of the mean of component 2", REAL, real=True)
+v1_mix = base("v1_mix", r"v_1", "variance of mixture component 1 (per coordinate)", POSITIVE, positive=True)
+v2_mix = base("v2_mix", r"v_2", "variance of mixture component 2 (per coordinate)", POSITIVE, positive=True)
+T_rev = base("T_rev", "T", "horizon of the forward process", Domain(1.0, 1.5), positive=True)
+s_rev = base("s_rev", "s", "reverse time: Y_s = X_{T-s}", Domain(0.0, 0.9), nonnegative=True)
+lam_rev = base("lam_rev", r"\lambda", "diffusion scale of the reverse-time family", Domain(0.0, 3.0),
+               nonnegative=True)
+f_fp = base("f_fp", "f", "forward drift f(t, x) at the current point", REAL, real=True)
+g_fp = base("g_fp", "g", "forward diffusion coefficient g(t)", POSITIVE, positive=True)
+score_fp = base("score_fp", r"\nabla\log p_t", "score of the forward marginal at the current point", REAL,
+                real=True)
+alpha_lgv = base("alpha_lgv", r"\alpha", "noise level of the backward Langevin family", Domain(0.0, 3.0),
+                 nonnegative=True)
+k_lgv = base("k_lgv", "k", "stiffness of the quadratic potential k (x - c)^2 / 2", POSITIVE, positive=True)
+c_lgv = base("c_lgv", "c", "centre of the quadratic potential", REAL, real=True)
+a_lgv = base("a_lgv", "a", "coefficient of the quartic potential a x^4 / 4", POSITIVE, positive=True)
+h_lgv = base("h_lgv", "h", "Euler-Maruyama step size of the Langevin chain (h k < 2)", Domain(0.01, 0.45),
+             positive=True)
+U_lgv = base("U_lgv", "U", "potential value U(x) at the current point", REAL, real=True)
+dU_lgv = base("dU_lgv", "U'", "potential slope U'(x) at the current point", REAL, real=True)
+d2U_lgv = base("d2U_lgv", "U''", "potential curvature U''(x) at the current point", REAL, real=True)
 
 
 # --------------------------------------------------------------------------
