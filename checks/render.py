@@ -19,8 +19,14 @@ def latex(expr: sp.Expr) -> str:
     return sp.latex(expr, symbol_names=names)
 
 
+# Factoring is worth its cost only on short closed forms; a long one is shown as derived.
+TIDY_MAX_OPS = 40
+
+
 def display_form(expr: sp.Expr) -> sp.Expr:
     """The tidy form of a closed form when it provably equals it, else the form itself."""
+    if sp.count_ops(expr) > TIDY_MAX_OPS:
+        return expr
     try:
         tidied = notation.tidy(expr)
     except (sp.PolynomialError, TypeError, ValueError):
