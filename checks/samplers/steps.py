@@ -14,7 +14,8 @@ coefficients :math:`f, g^2` of :mod:`checks.samplers.processes`:
   :math:`b\,v_{t'}/v_t` ("beta_tilde"); DDPM: :math:`a^2 = \alpha_t`, :math:`b = \beta_t`;
   SMLD: :math:`a = 1`, :math:`b = \sigma_t^2 - \sigma_{t'}^2`;
 * the DDIM step with :math:`\hat\varepsilon = -\sqrt{v_t}\,s`, :math:`\hat x_0 = (x - \sqrt{v_t}\hat\varepsilon)/m_t`,
-  :math:`\sigma^2 = \eta^2 \frac{v_{t'}}{v_t}(1 - m_t^2/m_{t'}^2)`,
+  :math:`\sigma^2 = \eta^2\, b\, v_{t'}/v_t` (the ancestral posterior variance times :math:`\eta^2`;
+  VP: :math:`\eta^2 \frac{1-\bar\alpha_{t'}}{1-\bar\alpha_t}(1 - \bar\alpha_t/\bar\alpha_{t'})`),
   :math:`x' = m_{t'}\hat x_0 + \sqrt{v_{t'} - \sigma^2}\,\hat\varepsilon + \sigma z`;
 * the exponential integrator of the :math:`\lambda`-family with :math:`\hat\varepsilon` frozen
   over the step (DEIS / DPM-Solver-1): with :math:`\rho = \sqrt{v}/m`, the linear part
@@ -123,7 +124,8 @@ def ddim_step(model: Model, process: Process, x: torch.Tensor, t: float, t_next:
     now, nxt = process.at(t), process.at(t_next)
     eps_hat = -math.sqrt(now.var) * model(x, t)
     x0_hat = (x - math.sqrt(now.var) * eps_hat) / now.mean_coef
-    extra_var = eta**2 * nxt.var / now.var * (1 - (now.mean_coef / nxt.mean_coef) ** 2)
+    gain = now.mean_coef / nxt.mean_coef
+    extra_var = eta**2 * (now.var - gain**2 * nxt.var) * nxt.var / now.var
     x = nxt.mean_coef * x0_hat + math.sqrt(nxt.var - extra_var) * eps_hat
     return add_noise(x, extra_var, generator)
 
