@@ -178,7 +178,8 @@ def ddim_marginals(ctx: CheckContext, kept: dict[float, dict[float, torch.Tensor
 
 MIXTURE = dict(weights=(0.3, 0.7), means=(-1.5, 1.0), variances=(0.2, 0.5))
 LAMBDAS = (0.0, 0.5, 1.0, 2.0)
-MIXTURE_STEPS = 400
+MIXTURE_STEPS = 200
+MIXTURE_SAMPLES = 10_000
 MIXTURE_QUANTITIES = (("mixture.noised_score", "marginal_mean"), ("mixture.noised_score", "marginal_var"))
 
 
@@ -206,7 +207,7 @@ def simulate_lambda_mixture(ctx: CheckContext, steps: int = MIXTURE_STEPS, noise
         f"the mixture {MIXTURE}: mean and variance of p_t_end (mixture.noised_score)",
     tests=("mixture.noised_score",),
     uses=MIXTURE_QUANTITIES,
-    samples=20_000,
+    samples=MIXTURE_SAMPLES,
     simulate=simulate_lambda_mixture,
 )
 def lambda_mixture(ctx: CheckContext, outputs: dict[float, torch.Tensor]) -> list[stats.Estimate]:
