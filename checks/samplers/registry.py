@@ -10,6 +10,7 @@ option sets (variants) that the tests, the checks and the report loop over.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -63,7 +64,7 @@ class Sampler:
     def is_deterministic(self, options: dict[str, Any]) -> bool:
         if self.deterministic_when is None:
             return False
-        return all(options.get(k) == v for k, v in self.deterministic_when.items())
+        return builtins.all(options.get(k) == v for k, v in self.deterministic_when.items())
 
     def applies_to(self, process: Process) -> bool:
         return ("continuous" if process.continuous else "discrete") in self.processes
