@@ -311,3 +311,17 @@ def test_a_rerun_gives_identical_numbers():
     first = checks.run("samplers.pf_heun", device="cpu")
     second = checks.run("samplers.pf_heun", device="cpu")
     assert [s.estimate for s in first.statistics] == [s.estimate for s in second.statistics]
+
+
+@pytest.mark.slow
+def test_study_page_lists_every_sampler_with_a_figure_per_order(tmp_path):
+    from checks import plugins
+
+    page = next(s for s in plugins.studies() if s.id == "samplers").render()
+    for sampler, options in variants():
+        assert f"`{variant_label(sampler, options)}`" in page.markdown
+    assert len(page.figures) == len([1 for s, _ in variants() if s.weak_order is not None])
+    for name, figure in page.figures.items():
+        figure.savefig(tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 1000
+    assert "FAIL" not in page.markdown
