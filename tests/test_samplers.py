@@ -335,3 +335,21 @@ def test_study_page_lists_every_sampler_with_a_figure_per_order(tmp_path, monkey
         figure.savefig(tmp_path / name)
         assert (tmp_path / name).stat().st_size > 1000
     assert "| samplers" not in page.markdown  # rows are labelled by sampler, not by check id
+
+
+def test_cli_lists_samplers_and_refuses_unknown_names(capsys):
+    from checks.cli import main
+
+    assert main(["samplers"]) == 0
+    out = capsys.readouterr().out
+    assert all(s.name in out for s, _ in variants())
+    assert main(["samplers", "ddmi"]) == 2
+    assert "ddim" in capsys.readouterr().err
+
+
+@pytest.mark.mc
+def test_cli_checks_one_sampler(capsys):
+    from checks.cli import main
+
+    assert main(["samplers", "pf_rk4", "--check", "--device", "cpu", "--samples", "5000"]) == 0
+    assert "pass; n = 5000" in capsys.readouterr().out
