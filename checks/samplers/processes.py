@@ -70,7 +70,10 @@ class Process:
     def uniform_times(self, steps: int) -> tuple[float, ...]:
         """``steps + 1`` equally spaced times from ``t_start`` down to ``t_end``."""
         if self.continuous:
-            return tuple(torch.linspace(self.t_start, self.t_end, steps + 1, dtype=torch.float64).tolist())
+            # k / steps is correctly rounded, so nested grids (N, 2N, ...) share their times exactly
+            # and the coefficient cache serves a whole step-size sweep.
+            span = self.t_start - self.t_end
+            return tuple(self.t_start - span * (k / steps) if k < steps else self.t_end for k in range(steps + 1))
         if int(self.t_start) % steps:
             raise ValueError(f"{self.name}: {steps} steps do not divide {int(self.t_start)}")
         stride = int(self.t_start) // steps

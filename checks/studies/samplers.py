@@ -33,7 +33,7 @@ def _figure(fit: OrderFit) -> Figure:
     ax.set_ylabel("|mean error| + |variance error|")
     ax.set_title(f"{fit.label}: slope {fit.slope:.2f} ± {fit.slope_se:.2f}", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.2, bottom=0.16, right=0.96, top=0.9)
     return fig
 
 

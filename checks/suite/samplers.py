@@ -166,11 +166,10 @@ def ddim_marginals(ctx: CheckContext, kept: dict[float, dict[float, torch.Tensor
     out = []
     for eta, states in kept.items():
         for t in (900.0, 500.0, 100.0):
-            level = ctx.tensor(DDIM_SCHEDULE.alpha_bar[int(t)])
+            at = {k: ctx.tensor(v) for k, v in DDIM_SCHEDULE.at(int(t)).items()}  # every schedule quantity
             moments = stats.RunningMoments().update(states[t])
-            out += stats.mean_estimates(f"eta={eta} t={int(t)}", moments, mean_coef(alpha_bar_t=level) * x0)
-            out += stats.variance_estimates(f"eta={eta} t={int(t)}", moments,
-                                            var(alpha_bar_t=level) * torch.ones_like(x0))
+            out += stats.mean_estimates(f"eta={eta} t={int(t)}", moments, mean_coef(**at) * x0)
+            out += stats.variance_estimates(f"eta={eta} t={int(t)}", moments, var(**at) * torch.ones_like(x0))
     return out
 
 
