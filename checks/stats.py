@@ -136,3 +136,106 @@ def regression(
     out.append(Estimate(residual_var_name, residual_var.item(), float(expected_residual_var),
                         ((residual**2).std() / math.sqrt(n)).item()))
     return out
+
+
+# --- streaming moments and the tests built on them (float64 accumulators) ---
+
+class RunningMoments:
+    r"""Per-coordinate shifted power sums :math:`S_j = \sum_i (x_i - c)^j`, :math:`j = 1..4`, in float64.
+
+    The shift :math:`c` is the first chunk's mean, so the sums stay well
+    conditioned; chunks are added as they are simulated, so memory is
+    :math:`4d` numbers however many samples pass (a billion path-steps of a
+    3072-dimensional sampler need only the current chunk). Moments about any
+    centre follow by the binomial theorem,
+    :math:`E(x - a)^k = \sum_j \binom{k}{j} E(x - c)^j (c - a)^{k-j}`.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shift: torch.Tensor | None = None
+        self.sums: torch.Tensor | None = None  # (4, d)
+
+    def update(self, chunk: torch.Tensor) -> "RunningMoments":
+        x = _f64(chunk)
+        if self.shift is None:
+            self.shift = x.mean(dim=0)
+            self.sums = torch.zeros(4, x.shape[1], dtype=torch.float64, device=x.device)
+        centred = x - self.shift
+        power = torch.ones_like(centred)
+        for j in range(4):
+            power = power * centred
+            self.sums[j] += power.sum(dim=0)
+        self.count += x.shape[0]
+        return self
+
+    def about(self, centre: torch.Tensor | float, k: int) -> torch.Tensor:
+        """:math:`E(x - a)^k` per coordinate for ``centre`` a (k <= 4)."""
+        if self.sums is None:
+            raise ValueError("no samples accumulated")
+        delta = self.shift - torch.as_tensor(centre, dtype=torch.float64, device=self.shift.device)
+        raw = [torch.ones_like(self.shift)] + [self.sums[j] / self.count for j in range(4)]
+        return sum(math.comb(k, j) * raw[j] * delta ** (k - j) for j in range(k + 1))
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.about(0.0, 1)
+
+    def central(self, k: int) -> torch.Tensor:
+        return self.about(self.mean, k)
+
+
+def mean_estimates(prefix: str, moments: RunningMoments, expected: torch.Tensor) -> list[Estimate]:
+    """Per-coordinate sample means; SE :math:`= \\sqrt{m_2/n}`."""
+    se = torch.sqrt(moments.central(2) / moments.count)
+    return [Estimate(f"{prefix} mean[{j}]", float(m), float(e), float(s))
+            for j, (m, e, s) in enumerate(zip(moments.mean, expected, se))]
+
+
+def variance_estimates(prefix: str, moments: RunningMoments, expected: torch.Tensor) -> list[Estimate]:
+    r"""Per-coordinate unbiased variances; SE :math:`= \sqrt{(m_4 - m_2^2)/n}` (any law with a 4th moment)."""
+    n = moments.count
+    m2, m4 = moments.central(2), moments.central(4)
+    se = torch.sqrt((m4 - m2**2).clamp_min(0) / n)
+    return [Estimate(f"{prefix} var[{j}]", float(v), float(e), float(s))
+            for j, (v, e, s) in enumerate(zip(m2 * n / (n - 1), expected, se))]
+
+
+# Var[u^k] for u ~ N(0, 1): E u^{2k} - (E u^k)^2 = 1, 3 - 1, 15, 105 - 9.
+_STANDARD_NORMAL_MOMENTS = ((1, 0.0, 1.0), (2, 1.0, 2.0), (3, 0.0, 15.0), (4, 3.0, 96.0))
+
+
+def standard_normal_moment_estimates(prefix: str, moments: RunningMoments, expected_mean: torch.Tensor,
+                                     expected_var: torch.Tensor) -> list[Estimate]:
+    r"""Whole-law test: the first four moments of :math:`u = (x - \mu)/\sigma`, pooled over the
+    ``d`` independent coordinates, against those of :math:`\mathcal N(0, 1)` (0, 1, 0, 3).
+
+    Under the null the :math:`n d` values of :math:`u^k` are i.i.d. with variance
+    :math:`E u^{2k} - (E u^k)^2` (1, 2, 15, 96), so the SE of the pooled mean of
+    :math:`u^k` is :math:`\sqrt{\mathrm{Var}(u^k)/(n d)}` exactly; skewness and
+    excess kurtosis catch a non-Gaussian law whose mean and variance are right.
+    """
+    mu = expected_mean.to(torch.float64)
+    std = torch.sqrt(expected_var.to(torch.float64))
+    total = moments.count * mu.numel()
+    out = []
+    for k, null_value, null_var in _STANDARD_NORMAL_MOMENTS:
+        pooled = (moments.about(mu, k) / std**k).mean()
+        out.append(Estimate(f"{prefix} E[u^{k}]", float(pooled), null_value, math.sqrt(null_var / total)))
+    return out
+
+
+def loglog_slope(step_sizes, errors) -> tuple[float, float]:
+    r"""Least-squares slope of :math:`\log(\text{error})` on :math:`\log h` and its standard error
+    :math:`\hat\sigma/\sqrt{S_{xx}}` (:math:`\hat\sigma^2` the residual variance, :math:`n - 2` degrees
+    of freedom); for noise-free errors the residuals measure the higher-order terms."""
+    x = torch.log(torch.as_tensor(step_sizes, dtype=torch.float64))
+    y = torch.log(torch.as_tensor(errors, dtype=torch.float64))
+    if x.numel() < 3:
+        raise ValueError("a fitted slope with an uncertainty needs at least three points")
+    xc = x - x.mean()
+    sxx = (xc @ xc)
+    slope = (xc @ (y - y.mean())) / sxx
+    residual = y - y.mean() - slope * xc
+    se = torch.sqrt((residual @ residual) / (x.numel() - 2) / sxx)
+    return float(slope), float(se)

@@ -1,0 +1,355 @@
+"""The sampler engine: declared orders asserted, planted bugs rejected, exact laws, streaming, determinism."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import checks
+from checks import stats
+from checks.registry import _REGISTRY as CHECK_REGISTRY
+from checks.samplers import Grid, exact, orders, processes, steps, variant_label, variants
+from checks.samplers import get as get_sampler
+from checks.samplers import sampler as register_sampler
+from checks.samplers.data import GaussianData
+from checks.samplers.engine import CoupledNoise, Progress, simulate_moments
+from checks.suite import samplers as suite
+
+OrderFitStub = orders.OrderFit
+PROCESSES = {"vp": processes.vp(), "ve": processes.ve(), "subvp": processes.subvp()}
+ORDERED = [(s, o) for s, o in variants() if s.weak_order is not None]
+
+
+def _order_process(sampler):
+    return PROCESSES["ve" if sampler.name == "ve_ancestral" else "vp"]
+
+
+# --- declared theory --------------------------------------------------------
+
+@pytest.mark.parametrize("sampler,options", ORDERED, ids=[variant_label(s, o) for s, o in ORDERED])
+def test_declared_weak_order_is_the_fitted_slope(sampler, options):
+    fit = orders.fit_order(sampler, options, _order_process(sampler))
+    assert fit.matches, (f"{fit.label}: slope {fit.slope:.3f} ± {fit.slope_se:.3f}, declared {fit.declared}; "
+                         f"errors {fit.errors}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("process", ["ve", "subvp"])
+@pytest.mark.parametrize("name", ["pf_heun", "pf_rk4"])
+def test_ode_orders_hold_on_other_processes(name, process):
+    fit = orders.fit_order(get_sampler(name), {}, PROCESSES[process])
+    assert fit.matches, f"{name} on {process}: slope {fit.slope:.3f} ± {fit.slope_se:.3f}"
+
+
+def test_deterministic_variants_draw_no_noise():
+    data = orders.ORDER_DATA
+    for sampler, options in variants():
+        process = _order_process(sampler) if "continuous" in sampler.processes else processes.ddpm()
+        grid = Grid.uniform(process, 10)
+        counter = exact.ScriptedNoise(first_row=10**9)
+        sampler(data.score(process), grid, torch.zeros(2, 2, dtype=torch.float64), counter, **options)
+        assert (counter.draws == 0) == sampler.is_deterministic(options), variant_label(sampler, options)
+
+
+def test_duplicate_sampler_name_raises():
+    with pytest.raises(ValueError, match="registered twice"):
+        register_sampler("ddim", "x", "y")(lambda *a, **k: None)
+
+
+def test_unknown_sampler_names_the_closest():
+    with pytest.raises(KeyError, match="ddim"):
+        get_sampler("ddmi")
+
+
+def test_bad_options_raise():
+    process = processes.ddpm()
+    grid, model = Grid.uniform(process, 10), orders.ORDER_DATA.score(process)
+    x = torch.zeros(4, 2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="eta"):
+        get_sampler("ddim")(model, grid, x, torch.Generator(), eta=1.5)
+    with pytest.raises(ValueError, match="variance"):
+        get_sampler("ddpm_ancestral")(model, grid, x, torch.Generator(), variance="fixedlarge")
+
+
+# --- shared steps: the same scheme under two names is the same numbers ------
+
+def _law(name, options, process, n_steps=25):
+    data = orders.ORDER_DATA
+    grid = Grid.uniform(process, n_steps)
+    return exact.output_law(get_sampler(name), options, data.score(process), grid, *data.marginal(process, grid.times[0]))
+
+
+def test_ddim_eta_0_is_the_exponential_integrator_lambda_0():
+    for process in PROCESSES.values():
+        for a, b in zip(_law("ddim", {"eta": 0.0}, process), _law("exponential_integrator", {"lam": 0.0}, process)):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_ddim_eta_1_is_ancestral_with_posterior_variance():
+    process = processes.ddpm()
+    for a, b in zip(_law("ddim", {"eta": 1.0}, process, 20), _law("ddpm_ancestral", {"variance": "beta_tilde"}, process, 20)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_ancestral_step_is_the_derived_ddpm_posterior():
+    """One step t -> t-1 of the ancestral sampler from a point mass: mean and variance of ddpm.posterior
+    with x_0 replaced by Tweedie's estimate (Gaussian data: a linear function of x_t)."""
+    import derivations
+    from derivations import schedules
+
+    sched, t = schedules.make("linear", 1000), 500
+    process = processes.ddpm()
+    data = GaussianData(torch.tensor([0.0], dtype=torch.float64), torch.tensor([1e-12], dtype=torch.float64))
+    x_t = torch.tensor([0.7], dtype=torch.float64)
+    mean, var = exact.output_law(get_sampler("ddpm_ancestral"), {"variance": "beta_tilde"}, data.score(process),
+                                 Grid(process, (float(t), float(t - 1))), x_t, torch.zeros(1, dtype=torch.float64))
+    at = {k: torch.tensor(v, dtype=torch.float64) for k, v in sched.at(t).items()}
+    posterior = derivations.get("ddpm.posterior")
+    # Data x_0 = 0 exactly: Tweedie's estimate is 0 and the posterior mean is coef_xt * x_t.
+    torch.testing.assert_close(mean, posterior.function("coef_xt", "torch")(**at) * x_t, rtol=1e-6, atol=1e-9)
+    torch.testing.assert_close(var, posterior.function("var", "torch")(**at).reshape(1), rtol=1e-9, atol=0)
+
+
+def test_reverse_sde_em_is_lambda_family_at_1():
+    process = processes.vp()
+    grid, model = Grid.uniform(process, 10), orders.ORDER_DATA.score(process)
+    x = torch.ones(5, 2, dtype=torch.float64)
+    a = get_sampler("reverse_sde_em")(model, grid, x, torch.Generator().manual_seed(3))
+    b = get_sampler("lambda_family")(model, grid, x, torch.Generator().manual_seed(3), lam=1.0)
+    assert torch.equal(a, b)
+
+
+def test_exact_law_refuses_a_nonlinear_model():
+    data = suite.MixtureData(torch.tensor([0.5, 0.5]), torch.tensor([-1.0, 1.0], dtype=torch.float64),
+                             torch.tensor([0.3, 0.3], dtype=torch.float64))
+    process = processes.vp()
+    with pytest.raises(ValueError, match="not affine"):
+        exact.output_law(get_sampler("pf_euler"), {}, data.score(process), Grid.uniform(process, 5),
+                         torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64))
+
+
+# --- planted bugs: the real sampler, wrapped; rejected at the stated power --
+
+def _shift_one_step(model, grid):
+    later = dict(zip(grid.times[:-1], grid.times[1:]))
+    return lambda x, t: model(x, later[t])
+
+
+class WrongPreviousGrid(Grid):
+    """DDIM's bug: each step lands on t - 1 (the unskipped previous step) instead of the next grid time."""
+
+    def pairs(self):
+        return ((t, t - 1.0) for t in self.times[:-1])
+
+
+@contextlib.contextmanager
+def _missing_sqrt():
+    """Every noise term scaled by its variance instead of its standard deviation."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(steps, "noise_std", lambda var: var)
+        yield
+
+
+def _planted(simulate, context):
+    def run(ctx):
+        with context():
+            return simulate(ctx)
+
+    return run
+
+
+BUGS = {
+    "missing sqrt on the noise: ddpm ancestral": ("samplers.ddpm_ancestral.variance_beta", _missing_sqrt, None, None),
+    "missing sqrt on the noise: reverse SDE": ("samplers.reverse_sde_em", _missing_sqrt, None, None),
+    "score sign flipped: PF Heun": ("samplers.pf_heun", None, lambda m, g: (lambda x, t: -m(x, t)), None),
+    "score sign flipped: DDIM": ("samplers.ddim.eta_0.5", None, lambda m, g: (lambda x, t: -m(x, t)), None),
+    "off-by-one timestep: ddpm ancestral": ("samplers.ddpm_ancestral.variance_beta_tilde", None, _shift_one_step, None),
+    "off-by-one timestep: exponential integrator": ("samplers.exponential_integrator.lam_1.0", None,
+                                                    _shift_one_step, None),
+    "DDIM uses the wrong previous timestep": ("samplers.ddim.eta_0.0", None, None, WrongPreviousGrid),
+}
+
+
+@pytest.mark.mc
+@pytest.mark.parametrize("bug", list(BUGS))
+def test_planted_bug_is_visible_and_rejected(bug, monkeypatch):
+    check_id, context, wrap_model, grid_class = BUGS[bug]
+    context = context or contextlib.nullcontext
+    check = checks.get(check_id)
+    setting = suite.SETTINGS[check_id]
+    right = checks.run(check_id, device="cpu")
+    assert right.passed
+    buggy = dataclasses.replace(setting, wrap_model=wrap_model or setting.wrap_model)
+    if grid_class:
+        buggy = dataclasses.replace(buggy, grid=grid_class(setting.grid.process, setting.grid.times))
+    # The bug's effect on the exact law, against the check's detectable error (99 % power).
+    ctx = checks.registry.CheckContext(check, check.default_samples, 0, torch.device("cpu"), torch.float64)
+    data = suite._data(ctx).diagonal()
+    model = buggy.wrap_model(data.score(buggy.grid.process), buggy.grid)
+    with context():
+        bug_mean, bug_var = exact.output_law(buggy.sampler, buggy.options, model, buggy.grid,
+                                             *data.marginal(buggy.grid.process, buggy.grid.times[0]))
+    effects = [abs(float(b) - s.expected) / s.detectable_error
+               for b, s in zip([*bug_mean, *bug_var], right.statistics)]
+    assert max(effects) >= 1, f"{bug}: effect {max(effects):.2f} detectable errors only"
+    monkeypatch.setitem(CHECK_REGISTRY, check_id, dataclasses.replace(check, simulate=_planted(suite.simulator(buggy), context)))
+    assert not checks.run(check_id, device="cpu").passed, f"{bug} was not rejected"
+
+
+# --- the lambda-family on mixture data: the check's bias is measured -------
+
+@pytest.mark.mc
+@pytest.mark.slow
+def test_mixture_check_bias_is_below_a_quarter_standard_error():
+    """Coupled runs with N/2 and N steps: for a weak-order-1 scheme the bias at N is about the
+    paired difference; it must stay below a quarter of the check's standard error (plus 3 SE of
+    the difference), so the check's false-alarm probability holds for p_t_end itself."""
+    check = checks.get("samplers.lambda_family.mixture")
+    reference = checks.run(check.id, device="cpu")
+    n, steps_fine = 2000, suite.MIXTURE_STEPS
+    ctx = checks.registry.CheckContext(check, n, checks.seed_for(check.id, 7), torch.device("cpu"), torch.float64)
+    coupled = CoupledNoise(steps_fine * len(suite.LAMBDAS), (n, 1), torch.Generator().manual_seed(11))
+    fine_source, coarse_source = coupled.source(False), coupled.source(True)
+    start = ctx.generator().get_state()
+    fine = suite.simulate_lambda_mixture(ctx, steps_fine, fine_source)
+    ctx.generator().set_state(start)
+    coarse = suite.simulate_lambda_mixture(ctx, steps_fine // 2, _CoarseOfGroups(coupled.fine, steps_fine))
+    se_check = {s.name: s.std_error for s in reference.statistics}
+    for lam in suite.LAMBDAS:
+        diff = (coarse[lam] - fine[lam]).flatten()
+        mean_bias, mean_se = float(diff.mean()), float(diff.std()) / math.sqrt(n)
+        sq = ((coarse[lam] - coarse[lam].mean()) ** 2 - (fine[lam] - fine[lam].mean()) ** 2).flatten()
+        var_bias, var_se = float(sq.mean()), float(sq.std()) / math.sqrt(n)
+        assert abs(mean_bias) - 3 * mean_se <= 0.25 * se_check[f"lambda={lam} mean[0]"], (lam, mean_bias, mean_se)
+        assert abs(var_bias) - 3 * var_se <= 0.25 * se_check[f"lambda={lam} var[0]"], (lam, var_bias, var_se)
+
+
+class _CoarseOfGroups:
+    """Coarse increments for consecutive runs that each use ``steps_fine`` fine draws."""
+
+    def __init__(self, fine: torch.Tensor, steps_fine: int):
+        self.fine, self.steps_fine, self.used = fine, steps_fine, 0
+
+    def normal_like(self, x):
+        run, j = divmod(self.used, self.steps_fine // 2)
+        base = run * self.steps_fine + 2 * j
+        self.used += 1
+        return ((self.fine[base] + self.fine[base + 1]) / 2**0.5).reshape(x.shape)
+
+
+# --- dimension, covariance, streaming, determinism --------------------------
+
+def _full_covariance_check(dim, device, n, chunk):
+    gen = torch.Generator(device=device).manual_seed(checks.seed_for(f"full-covariance-{dim}"))
+    data = GaussianData.random_full(dim, torch.Generator().manual_seed(5), device="cpu")
+    data = GaussianData(*(t.to(device) for t in (data.mean, data.eigenvalues, data.basis)))
+    process, sampler = processes.subvp(), get_sampler("reverse_sde_em")
+    grid = Grid.uniform(process, 20)
+    start = lambda size, g: data.sample_marginal(process, grid.times[0], size, g)  # noqa: E731
+    moments = simulate_moments(sampler, {}, data.score(process), grid, start, n, gen, chunk=chunk,
+                               transform=data.to_eigen)
+    diagonal = data.diagonal()
+    mean, var = exact.output_law(sampler, {}, diagonal.score(process), grid,
+                                 *diagonal.marginal(process, grid.times[0]))
+    estimates = (stats.mean_estimates("", moments, mean) + stats.variance_estimates("", moments, var)
+                 + stats.standard_normal_moment_estimates("", moments, mean, var))
+    return stats.test(estimates)
+
+
+@pytest.mark.mc
+def test_full_covariance_output_matches_the_exact_law_cpu():
+    results = _full_covariance_check(32, "cpu", 10_000, 4096)
+    assert all(s.passed for s in results), [s.name for s in results if not s.passed]
+
+
+@pytest.mark.mc
+@pytest.mark.gpu
+def test_dimension_3072_full_covariance_on_cuda():
+    results = _full_covariance_check(3072, "cuda", 100_000, 25_000)
+    assert all(s.passed for s in results), [s.name for s in results if not s.passed]
+
+
+def test_running_moments_do_not_depend_on_chunking():
+    x = torch.randn(10_000, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2 + 5
+    whole = stats.RunningMoments().update(x)
+    parts = stats.RunningMoments()
+    for chunk in x.split(777):
+        parts.update(chunk)
+    for k in (1, 2, 3, 4):
+        torch.testing.assert_close(whole.about(1.0, k), parts.about(1.0, k), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(whole.central(2), x.var(dim=0, unbiased=False), rtol=1e-10, atol=0)
+
+
+def test_whole_law_moments_reject_a_non_gaussian_law_with_the_right_variance():
+    gen = torch.Generator().manual_seed(2)
+    laplace = torch.distributions.Laplace(0.0, 1 / math.sqrt(2)).sample((40_000, 2)).to(torch.float64)
+    gaussian = torch.randn(40_000, 2, generator=gen, dtype=torch.float64)
+    zero, one = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    assert all(s.passed for s in stats.test(stats.standard_normal_moment_estimates(
+        "", stats.RunningMoments().update(gaussian), zero, one)))
+    assert not all(s.passed for s in stats.test(stats.standard_normal_moment_estimates(
+        "", stats.RunningMoments().update(laplace), zero, one)))
+
+
+def test_loglog_slope_recovers_a_power_law():
+    h = [0.1, 0.05, 0.025, 0.0125]
+    slope, se = stats.loglog_slope(h, [3 * x**2 * (1 + x) for x in h])
+    assert abs(slope - 2) < 0.1 and se > 0
+
+
+def test_progress_bar_is_quiet_off_a_terminal(capsys):
+    bar = Progress(10, "x")
+    bar.advance(10)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.mc
+def test_a_rerun_gives_identical_numbers():
+    first = checks.run("samplers.pf_heun", device="cpu")
+    second = checks.run("samplers.pf_heun", device="cpu")
+    assert [s.estimate for s in first.statistics] == [s.estimate for s in second.statistics]
+
+
+def test_study_page_lists_every_sampler_with_a_figure_per_order(tmp_path, monkeypatch):
+    """The page's structure; the checks and sweeps it runs are tested above, so they are stubbed here."""
+    from checks import plugins
+    from checks.studies import samplers as page_module
+
+    def cheap_run(check_id, device="auto"):
+        return checks.run_variants(check_id, [{}], device="cpu", samples=1000)[0]
+
+    def cheap_fit(sampler, options, process, label=""):
+        return OrderFitStub(label, (0.1, 0.05, 0.025), (1e-2, 5e-3, 2.5e-3), 1.0, 0.0, sampler.weak_order)
+
+    monkeypatch.setattr(page_module.checks, "run", cheap_run)
+    monkeypatch.setattr(page_module, "fit_order", cheap_fit)
+    page = next(s for s in plugins.studies() if s.id == "samplers").render()
+    for sampler, options in variants():
+        assert f"`{variant_label(sampler, options)}`" in page.markdown
+    assert len(page.figures) == len([1 for s, _ in variants() if s.weak_order is not None])
+    name, figure = next(iter(page.figures.items()))
+    figure.savefig(tmp_path / name)
+    assert (tmp_path / name).stat().st_size > 1000
+    assert "| samplers" not in page.markdown  # rows are labelled by sampler, not by check id
+
+
+def test_cli_lists_samplers_and_refuses_unknown_names(capsys):
+    from checks.cli import main
+
+    assert main(["samplers"]) == 0
+    out = capsys.readouterr().out
+    assert all(s.name in out for s, _ in variants())
+    assert main(["samplers", "ddmi"]) == 2
+    assert "ddim" in capsys.readouterr().err
+
+
+@pytest.mark.mc
+def test_cli_checks_one_sampler(capsys):
+    from checks.cli import main
+
+    assert main(["samplers", "pf_rk4", "--check", "--device", "cpu", "--samples", "5000"]) == 0
+    assert "pass; n = 5000" in capsys.readouterr().out
