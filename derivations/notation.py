@@ -399,12 +399,7 @@ eta_pg = base("eta_pg", r"\eta", "DDIM stochasticity (0: deterministic, 1: ances
 # --------------------------------------------------------------------------
 # Reverse samplers of the Monte Carlo engine (samplers.*)
 # --------------------------------------------------------------------------
-mix_weight = base("mix_weight", "w", "weight of the first component of a two-component Gaussian mixture",
-                  POSITIVE_UNIT, positive=True)
-mix_mean_1 = base("mix_mean_1", r"\mu_1", "mean of mixture component 1 (data)", REAL, real=True)
-mix_mean_2 = base("mix_mean_2", r"\mu_2", "mean of mixture component 2 (data)", REAL, real=True)
-mix_var_1 = base("mix_var_1", r"s_1^2", "variance of mixture component 1 (data)", POSITIVE, positive=True)
-mix_var_2 = base("mix_var_2", r"s_2^2", "variance of mixture component 2 (data)", POSITIVE, positive=True)
+# The mixture data (mix_weight, mix_mean_*, mix_var_*) are the ones of the Tweedie section.
 kernel_mean_coef = base("kernel_mean_coef", r"m_t", "signal coefficient of the forward kernel N(m_t x_0, v_t)",
                         POSITIVE_UNIT, positive=True)
 kernel_var = base("kernel_var", r"v_t", "variance of the forward kernel N(m_t x_0, v_t)", POSITIVE, positive=True)

@@ -8,6 +8,12 @@ import torch
 import checks
 import derivations
 
+# One intra-op thread per test process: pytest -n auto already runs one process
+# per core, more threads only contend; and a fixed thread count keeps float
+# reductions, hence every Monte Carlo number, identical under -n auto, -n 1 and
+# a serial run.
+torch.set_num_threads(1)
+
 
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
