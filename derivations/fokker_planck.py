@@ -247,8 +247,8 @@ def _forward_wrong(p: sp.Expr, f: sp.Expr, g2: sp.Expr) -> tuple[WrongVariant, .
     title="Fokker-Planck equation: the Gaussian-data marginals of VP, sub-VP, VE and OU solve it",
     statement=r"$\partial_t p = -\nabla\cdot(f p) + \tfrac12 \sum_{ij}\partial_i\partial_j\big((gg^\top)_{ij} p\big)$; "
     r"substituting the marginal $\mathcal N(A\mu_0 + c, A^2\Sigma_0 + V I)$ of Gaussian data $\mathcal N(\mu_0, \Sigma_0)$ "
-    r"under VP and sub-VP (any schedule $\beta$), VE and OU, in 1-D and (VP, correlated $\Sigma_0$) 2-D, "
-    r"leaves zero residual.",
+    r"under VP and sub-VP (any schedule $\beta$), VE and OU, in 1-D, leaves zero residual "
+    r"(the operator is written for $d$ dimensions; the 2-D substitutions are not among the proved steps).",
     tier=Tier.EXACT,
     assumptions=(r"$\beta(t) > 0$ continuous; $0 < \sigma_{\min} < \sigma_{\max}$; $\kappa, \sigma > 0$",
                  r"$\Sigma_0$ positive definite, $|\rho_0| < 1$"),
@@ -280,10 +280,10 @@ def forward() -> Body:
 
 @derivation(
     id="fp.forward_mixture",
-    title="Fokker-Planck equation: the Gaussian-mixture-data marginals of VP, sub-VP, VE and OU solve it",
+    title="Fokker-Planck equation: the Gaussian-mixture-data marginals of VP, sub-VP and OU solve it",
     statement=r"For data $w\,\mathcal N(\mu_1, v_1 I) + (1-w)\,\mathcal N(\mu_2, v_2 I)$ the marginal "
     r"$p_t = \sum_k w_k \mathcal N(A\mu_k + c, (A^2 v_k + V) I)$ solves "
-    r"$\partial_t p = -\nabla\cdot(fp) + \tfrac12 g^2\Delta p$ for VP, sub-VP, VE, OU (1-D) and VP (2-D).",
+    r"$\partial_t p = -\nabla\cdot(fp) + \tfrac12 g^2\Delta p$ for VP, sub-VP and OU, in 1-D.",
     tier=Tier.EXACT,
     assumptions=(r"$0 < w < 1$, $v_k > 0$",),
     references=(RISKEN, SONG_2021),
