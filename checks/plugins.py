@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable
 
+from derivations.registry import Registry
+
 if TYPE_CHECKING:  # matplotlib is imported by the studies themselves, not by the CLI's start
     import matplotlib.figure
 
@@ -43,17 +45,15 @@ class Study:
     render: Callable[[], StudyPage]
 
 
-_COMMANDS: dict[str, Command] = {}
-_STUDIES: dict[str, Study] = {}
+_COMMANDS: Registry[Command] = Registry("command")
+_STUDIES: Registry[Study] = Registry("study")
 
 
 def command(name: str, help: str, add_arguments: Callable[[argparse.ArgumentParser], None]) -> Callable:
     """Register ``run(args) -> exit code`` as the subcommand ``name``."""
 
     def register(run: Callable[[argparse.Namespace], int]) -> Callable:
-        if name in _COMMANDS:
-            raise ValueError(f"command {name!r} is registered twice")
-        _COMMANDS[name] = Command(name, help, add_arguments, run)
+        _COMMANDS.add(name, Command(name, help, add_arguments, run))
         return run
 
     return register
@@ -63,9 +63,7 @@ def study(id: str, title: str, derivation_ids: tuple[str, ...] = ()) -> Callable
     """Register ``render() -> StudyPage`` as the report page ``studies/<id>.md``."""
 
     def register(render: Callable[[], StudyPage]) -> Callable:
-        if id in _STUDIES:
-            raise ValueError(f"study {id!r} is registered twice")
-        _STUDIES[id] = Study(id, title, tuple(derivation_ids), render)
+        _STUDIES.add(id, Study(id, title, tuple(derivation_ids), render))
         return render
 
     return register
@@ -80,11 +78,11 @@ def commands() -> dict[str, Command]:
     from . import commands as package
 
     _discover(package)
-    return dict(sorted(_COMMANDS.items()))
+    return {c.name: c for c in _COMMANDS.all()}
 
 
 def studies() -> list[Study]:
     from . import studies as package
 
     _discover(package)
-    return [_STUDIES[k] for k in sorted(_STUDIES)]
+    return _STUDIES.all()

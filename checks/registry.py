@@ -23,7 +23,7 @@ import sympy as sp
 import torch
 
 import derivations
-from derivations.registry import Lambdified, UnknownId
+from derivations.registry import Lambdified, Registry
 
 from . import stats
 from .device import resolve_device
@@ -110,7 +110,7 @@ class Check:
     false_alarm: float = stats.FALSE_ALARM_PER_CHECK
 
 
-_REGISTRY: dict[str, Check] = {}
+_REGISTRY: Registry[Check] = Registry("check")
 
 
 def check(
@@ -120,28 +120,23 @@ def check(
     """Register ``compare(ctx, simulate(ctx)) -> list[Estimate]`` under ``id``."""
 
     def register(compare: Callable[[CheckContext, Any], list[stats.Estimate]]) -> Callable:
-        if id in _REGISTRY:
-            raise ValueError(f"check id {id!r} is registered twice")
         uses_ = tuple(uses)
         tested = tuple(tests)
         for derivation_id, _ in uses_:
             if derivation_id not in tested:
                 raise ValueError(f"check {id} uses {derivation_id} but does not list it in tests")
-        _REGISTRY[id] = Check(id, title, law, tested, uses_, samples, simulate, compare, false_alarm)
+        _REGISTRY.add(id, Check(id, title, law, tested, uses_, samples, simulate, compare, false_alarm))
         return compare
 
     return register
 
 
 def get(id: str) -> Check:
-    try:
-        return _REGISTRY[id]
-    except KeyError:
-        raise UnknownId("check", id, _REGISTRY) from None
+    return _REGISTRY.get(id)
 
 
 def all() -> list[Check]:  # noqa: A001 - the registry's documented interface
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+    return _REGISTRY.all()
 
 
 def for_derivation(derivation_id: str) -> list[Check]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
 import sympy as sp
 
@@ -171,37 +171,6 @@ def _validate(derivation_id: str, body: Body) -> None:
         raise ValueError(f"{derivation_id}: symbols outside the notation: {', '.join(unknown)}")
 
 
-_REGISTRY: dict[str, Derivation] = {}
-
-
-def derivation(
-    id: str,
-    title: str,
-    statement: str,
-    tier: Tier,
-    assumptions: Iterable[str] = (),
-    references: Iterable[str] = (),
-) -> Callable[[Callable[[], Body]], Callable[[], Body]]:
-    """Register the decorated builder under ``id``; a duplicate id raises."""
-
-    def register(builder: Callable[[], Body]) -> Callable[[], Body]:
-        if id in _REGISTRY:
-            raise ValueError(f"derivation id {id!r} is registered twice")
-        _REGISTRY[id] = Derivation(
-            id=id,
-            title=title,
-            statement=statement,
-            assumptions=tuple(assumptions),
-            references=tuple(references),
-            declared_tier=Tier(tier),
-            module=builder.__module__,
-            builder=builder,
-        )
-        return builder
-
-    return register
-
-
 class UnknownId(KeyError):
     """An id that is not registered; carries the closest registered ids."""
 
@@ -215,16 +184,78 @@ class UnknownId(KeyError):
         return self.args[0]
 
 
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Items keyed by a stable id, listed sorted by id.
+
+    The one registry mechanism of the suite (derivations, checks, samplers,
+    commands, studies): a duplicate id raises; an unknown id raises
+    :class:`UnknownId` naming the closest ids.
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def add(self, key: str, item: T) -> None:
+        if key in self._items:
+            raise ValueError(f"{self.kind} id {key!r} is registered twice")
+        self._items[key] = item
+
+    def get(self, key: str) -> T:
+        try:
+            return self._items[key]
+        except KeyError:
+            raise UnknownId(self.kind, key, self._items) from None
+
+    def all(self) -> list[T]:
+        return [self._items[k] for k in sorted(self._items)]
+
+    def keys(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+
+_REGISTRY: Registry[Derivation] = Registry("derivation")
+
+
+def derivation(
+    id: str,
+    title: str,
+    statement: str,
+    tier: Tier,
+    assumptions: Iterable[str] = (),
+    references: Iterable[str] = (),
+) -> Callable[[Callable[[], Body]], Callable[[], Body]]:
+    """Register the decorated builder under ``id``; a duplicate id raises."""
+
+    def register(builder: Callable[[], Body]) -> Callable[[], Body]:
+        _REGISTRY.add(id, Derivation(
+            id=id,
+            title=title,
+            statement=statement,
+            assumptions=tuple(assumptions),
+            references=tuple(references),
+            declared_tier=Tier(tier),
+            module=builder.__module__,
+            builder=builder,
+        ))
+        return builder
+
+    return register
+
+
 def get(id: str) -> Derivation:
-    try:
-        return _REGISTRY[id]
-    except KeyError:
-        raise UnknownId("derivation", id, _REGISTRY) from None
+    return _REGISTRY.get(id)
 
 
 def all() -> list[Derivation]:  # noqa: A001 - the registry's documented interface
     """Every registered derivation, sorted by id."""
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+    return _REGISTRY.all()
 
 
 def search(text: str) -> list[Derivation]:

@@ -25,8 +25,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _grouped(ids: list[str]) -> list:
-    # Tests of one id share an xdist group (run with --dist loadgroup), so each
-    # worker derives a given identity at most once: derivations are cached per process.
+    # Tests of one id share an xdist group; with --dist loadgroup (as `make test`
+    # runs) each worker derives a given identity at most once, since derivations
+    # are cached per process.
     return [pytest.param(i, marks=pytest.mark.xdist_group(i), id=i) for i in ids]
 
 

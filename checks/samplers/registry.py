@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from derivations.registry import UnknownId
+from derivations.registry import Registry
 
 from .processes import Process
 
@@ -70,7 +70,7 @@ class Sampler:
         return ("continuous" if process.continuous else "discrete") in self.processes
 
 
-_REGISTRY: dict[str, Sampler] = {}
+_REGISTRY: Registry[Sampler] = Registry("sampler")
 
 
 def sampler(name: str, approximates: str, reference: str, processes: tuple[str, ...] = ("continuous",),
@@ -79,24 +79,19 @@ def sampler(name: str, approximates: str, reference: str, processes: tuple[str, 
     """Register the decorated sampler under ``name``; a duplicate name raises."""
 
     def register(fn: SamplerFn) -> SamplerFn:
-        if name in _REGISTRY:
-            raise ValueError(f"sampler {name!r} is registered twice")
-        _REGISTRY[name] = Sampler(name, fn, approximates, reference, tuple(processes), weak_order,
-                                  tuple(variants), deterministic_when)
+        _REGISTRY.add(name, Sampler(name, fn, approximates, reference, tuple(processes), weak_order,
+                                    tuple(variants), deterministic_when))
         return fn
 
     return register
 
 
 def get(name: str) -> Sampler:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownId("sampler", name, _REGISTRY) from None
+    return _REGISTRY.get(name)
 
 
 def all() -> list[Sampler]:  # noqa: A001 - the registry's documented interface
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+    return _REGISTRY.all()
 
 
 def variants() -> list[tuple[Sampler, dict[str, Any]]]:
