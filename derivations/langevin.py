@@ -111,3 +111,57 @@ def em_quadratic() -> Body:
             WrongVariant("var_chain", 2 * h_lgv / (1 - gain), "contraction not squared"),
         ),
     )
+
+
+@derivation(
+    id="langevin.backward_family",
+    title="Backward Langevin alpha-family: reversed OU processes that keep the marginals",
+    statement=r"For the forward $dX = -X\,dt + \sqrt2\,dW$ with marginals $p_t$, the reversed "
+    r"$Y_t = X_{T-t}$ obeys $dY = \big(Y + (1+\alpha)\nabla\log p_{T-t}(Y)\big)dt + \sqrt{2\alpha}\,dW$ "
+    r"for every $\alpha \ge 0$, because $-\Delta\rho = \alpha\Delta\rho - (1+\alpha)\nabla\cdot(\rho\nabla\log\rho)$; "
+    r"$\alpha = 0$ is the probability-flow ODE, $\alpha = 1$ the usual reverse SDE "
+    r"($\lambda^2 = \alpha$ in `fp.reverse_family`).",
+    tier=Tier.EXACT,
+    assumptions=(r"$\alpha \ge 0$; $\rho > 0$ smooth", "checked by substitution for the OU process "
+                 r"$dX = \kappa(\theta - X)dt + \sigma dW$ with Gaussian data (MATH.md's case: "
+                 r"$\kappa = 1$, $\theta = 0$, $\sigma^2 = 2$)"),
+    references=(PAVLIOTIS, "B. D. O. Anderson, Reverse-time diffusion equation models, SPA 12 (1982)"),
+)
+def backward_family() -> Body:
+    from .fokker_planck import gaussian_data, ou_sde, reverse_relation, solve_score_weight
+    from .notation import alpha_lgv, dens_d1_tw, dens_d2_tw, dens_tw, lam_rev
+
+    weight = solve_score_weight(alpha_lgv)  # weight of g^2 grad log p, noise variance alpha g^2
+    rho = sp.Function("rho", positive=True)(x_fp)
+    # Differentiate the undefined density, then name its values (rho, rho', rho'') at the point,
+    # so that both proof tiers can evaluate the identity for every positive density.
+    jet = {sp.Derivative(rho, (x_fp, 2)): dens_d2_tw, sp.Derivative(rho, x_fp): dens_d1_tw, rho: dens_tw}
+
+    def at_point(expr: sp.Expr) -> sp.Expr:
+        return sp.expand(expr.doit()).subs(jet)
+
+    laplacian_split = Relation(
+        r"$-\Delta\rho = \alpha\Delta\rho - (1+\alpha)\nabla\cdot(\rho\nabla\log\rho)$ for any $\rho > 0$",
+        at_point(-sp.diff(rho, x_fp, 2)),
+        at_point(alpha_lgv * sp.diff(rho, x_fp, 2)
+                 - (1 + alpha_lgv) * sp.diff(rho * sp.diff(sp.log(rho), x_fp), x_fp)))
+    ou_diffusion_sq = sp.Integer(2)  # sigma^2 of dX = -X dt + sqrt(2) dW
+    return Body(
+        steps=(
+            Relation(r"the solved weight is `fp.reverse_family`'s at $\lambda^2 = \alpha$", weight,
+                     get("fp.reverse_family").result("score_weight").subs(lam_rev, sp.sqrt(alpha_lgv))),
+            laplacian_split,
+            reverse_relation("OU", ou_sde(), gaussian_data(1), weight, alpha_lgv, "OU, 1-D Gaussian data",
+                             per_density=True),
+        ),
+        results=(
+            Result("score_coef", sp.factor(weight * ou_diffusion_sq), "coefficient of grad log p in the drift of Y"),
+            Result("noise_var", alpha_lgv * ou_diffusion_sq, "variance rate of the noise of Y"),
+        ),
+        claims=(Claim("score_coef", 1 + alpha_lgv, "MATH.md, backward Langevin alpha-family"),),
+        wrong_variants=(
+            WrongVariant("score_coef", (1 + alpha_lgv) / 2, "the weight of g^2 used as the coefficient (g^2 = 2 lost)"),
+            WrongVariant("score_coef", alpha_lgv, "1 + alpha replaced by alpha"),
+            WrongVariant("noise_var", alpha_lgv, "noise sqrt(alpha) instead of sqrt(2 alpha)"),
+        ),
+    )
