@@ -447,3 +447,36 @@ def pf_ode() -> Body:
             WrongVariant("drift", f_fp + g_fp**2 * score_fp / 2, "sign flipped"),
         ),
     )
+
+
+@derivation(
+    id="fp.reverse_mixture",
+    title="Reverse-time SDEs, the lambda-family and the probability-flow ODE keep Gaussian-mixture marginals",
+    statement=r"For data $w\,\mathcal N(\mu_1, v_1) + (1-w)\,\mathcal N(\mu_2, v_2)$ and the VP, sub-VP and OU "
+    r"processes, $p_{T-s}$ solves the Fokker-Planck equation of the reverse process with drift "
+    r"$-f + \tfrac12(1+\lambda^2) g^2\nabla\log p$ and diffusion $\lambda g$, for $\lambda = 1$ (Anderson's "
+    r"reverse SDE), general $\lambda \ge 0$ and $\lambda = 0$ (probability-flow ODE); 1-D.",
+    tier=Tier.NUMERIC,
+    assumptions=(r"$0 < w < 1$, $v_k > 0$; the weights are the ones derived for arbitrary densities in "
+                 "`fp.reverse_sde`, `fp.reverse_family` and `fp.pf_ode`",
+                 "the substituted residuals are too long for SymPy's simplifiers: 50-digit agreement at random "
+                 "admissible points"),
+    references=(RISKEN, SONG_2021),
+)
+def reverse_mixture() -> Body:
+    weight = get("fp.reverse_family").result("score_weight")
+    members = ((r"$\lambda = 1$", weight.subs(lam_rev, 1), sp.Integer(1)),
+               (r"general $\lambda$", weight, lam_rev**2),
+               (r"$\lambda = 0$", weight.subs(lam_rev, 0), sp.Integer(0)))
+    steps = tuple(
+        reverse_relation(name, build(), mixture_data(1), member_weight, noise_scale_sq,
+                         f"{label}, {_label(name, 1, 'mixture')}", per_density=False)
+        for label, member_weight, noise_scale_sq in members for name, build, _ in CASES_MIXTURE)
+    return Body(
+        steps=steps,
+        results=(Result("score_weight", weight, "weight of g^2 grad log p, as for Gaussian data"),),
+        wrong_variants=(
+            WrongVariant("score_weight", (1 + lam_rev) / 2, "lambda in place of lambda^2"),
+            WrongVariant("score_weight", 1 + lam_rev**2, "missing 1/2"),
+        ),
+    )

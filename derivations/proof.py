@@ -1,7 +1,8 @@
 r"""Proof tiers: how strongly an equality :math:`\mathrm{lhs} = \mathrm{rhs}` holds.
 
 * ``exact``: after expanding notation definitions, SymPy simplifies
-  :math:`\mathrm{lhs} - \mathrm{rhs}` to the literal ``0``.
+  :math:`\mathrm{lhs} - \mathrm{rhs}` to the literal ``0`` (attempted on
+  differences of at most :data:`EXACT_MAX_OPS` operations).
 * ``numeric``: SymPy could not, but the two sides agree to
   :data:`NUMERIC_DIGITS` significant digits (mpmath) at :data:`NUMERIC_POINTS`
   random admissible points (domains from :mod:`derivations.notation`).
@@ -68,8 +69,17 @@ _SIMPLIFIERS: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
 )
 
 
+# SymPy's simplifiers grow much faster than the expression: a difference of more
+# operations than this is not attempted, and its relation settles at the numeric tier.
+EXACT_MAX_OPS = 1500
+
+
 def simplifies_to_zero(difference: sp.Expr) -> bool:
     """True when a chain of SymPy simplifications, cheapest first, yields 0."""
+    if difference == 0:
+        return True
+    if sp.count_ops(difference) > EXACT_MAX_OPS:
+        return False
     for simplify in _SIMPLIFIERS:
         if simplify(difference) == 0:
             return True
