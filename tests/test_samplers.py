@@ -196,7 +196,7 @@ def test_planted_bug_is_visible_and_rejected(bug, monkeypatch):
     effects = [abs(float(b) - s.expected) / s.detectable_error
                for b, s in zip([*bug_mean, *bug_var], right.statistics)]
     assert max(effects) >= 1, f"{bug}: effect {max(effects):.2f} detectable errors only"
-    monkeypatch.setitem(CHECK_REGISTRY, check_id, dataclasses.replace(check, simulate=_planted(suite.simulator(buggy), context)))
+    monkeypatch.setitem(CHECK_REGISTRY._items, check_id, dataclasses.replace(check, simulate=_planted(suite.simulator(buggy), context)))
     assert not checks.run(check_id, device="cpu").passed, f"{bug} was not rejected"
 
 
