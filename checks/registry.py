@@ -84,6 +84,10 @@ class CheckContext:
         """The check's one random stream: every draw continues it, none restarts it."""
         return self._generator
 
+    def normal(self, *shape: int) -> torch.Tensor:
+        """Standard normal draws of ``shape`` from the check's stream, on its device and dtype."""
+        return torch.randn(shape, generator=self._generator, dtype=self.dtype, device=self.device)
+
     def quantity(self, derivation_id: str, name: str) -> Callable[..., torch.Tensor]:
         """The torch closed form of a declared quantity, or its override."""
         key = (derivation_id, name)

@@ -27,7 +27,7 @@ def _chain(ctx: CheckContext, x0: torch.Tensor, keep: set[int]) -> dict[int, tor
 
 
 def _data(ctx: CheckContext, n: int) -> torch.Tensor:
-    return DATA_MEAN + DATA_STD * torch.randn(n, generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device)
+    return DATA_MEAN + DATA_STD * ctx.normal(n)
 
 
 def simulate_from_fixed_and_data(ctx: CheckContext) -> dict[int, torch.Tensor]:

@@ -33,13 +33,9 @@ def _log_normal(value: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> t
     return -0.5 * torch.log(2 * math.pi * var) - (value - mean) ** 2 / (2 * var)
 
 
-def _standard_normal(ctx: CheckContext, n: int) -> torch.Tensor:
-    return torch.randn(n, generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device)
-
-
 def simulate_chain(ctx: CheckContext) -> dict[int, torch.Tensor]:
     """x_0 ~ N(DATA_MEAN, DATA_STD^2) and the chain's states at each t and t - 1."""
-    x0 = DATA_MEAN + DATA_STD * _standard_normal(ctx, ctx.n_samples)
+    x0 = DATA_MEAN + DATA_STD * ctx.normal(ctx.n_samples)
     keep = {0} | set(KL_STEPS) | {t - 1 for t in KL_STEPS}
     return ddpm_forward_chain(x0, ctx.tensor(SCHEDULE.beta), ctx.generator(), keep)
 
@@ -92,7 +88,7 @@ def per_step_kl(ctx: CheckContext, states: dict[int, torch.Tensor]) -> list[stat
 def simulate_gaussians(ctx: CheckContext) -> torch.Tensor:
     """Standard normal draws, one column per law P; each column is scaled to its law in compare."""
     count = len(GAUSSIAN_PAIRS) + len(VAE_ENCODERS)
-    return _standard_normal(ctx, ctx.n_samples * count).reshape(ctx.n_samples, count)
+    return ctx.normal(ctx.n_samples * count).reshape(ctx.n_samples, count)
 
 
 @check(

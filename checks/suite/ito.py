@@ -33,7 +33,7 @@ def simulate_gbm(ctx: CheckContext) -> dict[str, torch.Tensor]:
     keep = {round(t / GBM_STEP): t for t in GBM_TIMES}
     states = euler_maruyama(lambda t, u: MU * u, lambda t, u: SIGMA * u, x0, grid, ctx.generator(), keep)
     out = {f"em_{t}": states[k] for k, t in keep.items()}
-    normal = torch.randn(ctx.n_samples, generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device)
+    normal = ctx.normal(ctx.n_samples)
     out["w_final"] = math.sqrt(max(GBM_TIMES)) * normal
     return out
 
@@ -79,8 +79,8 @@ def simulate_lambda_sums(ctx: CheckContext) -> dict[str, torch.Tensor]:
     w = torch.zeros(ctx.n_samples, dtype=ctx.dtype, device=ctx.device)
     sums = {lam: torch.zeros_like(w) for lam in LAMBDAS}
     for _ in range(SUM_STEPS):
-        a = half_std * torch.randn(w.shape, generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device)
-        b = half_std * torch.randn(w.shape, generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device)
+        a = half_std * ctx.normal(*w.shape)
+        b = half_std * ctx.normal(*w.shape)
         increment = a + b
         sums[0.0] += w * increment
         sums[0.5] += (w + a) * increment
@@ -123,8 +123,7 @@ def simulate_wiener_sums(ctx: CheckContext) -> dict[str, torch.Tensor]:
     sums = {"linear": torch.zeros(ctx.n_samples, dtype=ctx.dtype, device=ctx.device)}
     sums["exp"] = torch.zeros_like(sums["linear"])
     for k in range(ISOMETRY_STEPS):
-        increment = math.sqrt(step) * torch.randn(ctx.n_samples, generator=ctx.generator(), dtype=ctx.dtype,
-                                                  device=ctx.device)
+        increment = math.sqrt(step) * ctx.normal(ctx.n_samples)
         sums["linear"] += k * step * increment
         sums["exp"] += math.exp(ISOMETRY_RATE * k * step) * increment
     return sums

@@ -141,7 +141,7 @@ def simulate_ddim_marginals(ctx: CheckContext) -> dict[float, dict[float, torch.
     out = {}
     for eta in DDIM_ETAS:
         start = process.at(DDIM_TIMES[0])
-        z = torch.randn(ctx.n_samples, len(DDIM_X0), generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device)
+        z = ctx.normal(ctx.n_samples, len(DDIM_X0))
         x_init = start.mean_coef * x0 + start.var ** 0.5 * z
         kept: dict[float, torch.Tensor] = {}
         get("ddim")(_conditional_score(ctx, x0, process), grid, x_init, ctx.generator(), eta=eta,

@@ -31,18 +31,14 @@ SIGMA = 0.6
 DATA_MEAN, DATA_VAR, DSM_SIGMA = 0.5, 1.0, 0.5
 
 
-def _normal(ctx: CheckContext, n: int) -> torch.Tensor:
-    return torch.randn(n, generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device)
-
-
 def simulate_mixture(ctx: CheckContext) -> dict[str, torch.Tensor]:
     """x from the two-component mixture (label first), then y = x + SIGMA z."""
     n = ctx.n_samples
     first = torch.rand(n, generator=ctx.generator(), dtype=ctx.dtype, device=ctx.device) < MIXTURE["mix_weight"]
     mean = torch.where(first, MIXTURE["mix_mean_1"], MIXTURE["mix_mean_2"])
     std = torch.where(first, MIXTURE["mix_var_1"] ** 0.5, MIXTURE["mix_var_2"] ** 0.5)
-    x = mean + std * _normal(ctx, n)
-    return {"x": x, "y": x + SIGMA * _normal(ctx, n)}
+    x = mean + std * ctx.normal(n)
+    return {"x": x, "y": x + SIGMA * ctx.normal(n)}
 
 
 @check(
@@ -80,8 +76,8 @@ VP_ALPHA_BAR = 0.4
 
 def simulate_vp(ctx: CheckContext) -> dict[str, torch.Tensor]:
     """x_0 ~ N(DATA_MEAN, DATA_VAR), x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps."""
-    x0 = DATA_MEAN + DATA_VAR**0.5 * _normal(ctx, ctx.n_samples)
-    x_t = VP_ALPHA_BAR**0.5 * x0 + (1 - VP_ALPHA_BAR) ** 0.5 * _normal(ctx, ctx.n_samples)
+    x0 = DATA_MEAN + DATA_VAR**0.5 * ctx.normal(ctx.n_samples)
+    x_t = VP_ALPHA_BAR**0.5 * x0 + (1 - VP_ALPHA_BAR) ** 0.5 * ctx.normal(ctx.n_samples)
     return {"x0": x0, "x_t": x_t}
 
 
@@ -105,8 +101,8 @@ def vp_posterior(ctx: CheckContext, sample: dict[str, torch.Tensor]) -> list[sta
 
 
 def simulate_gaussian(ctx: CheckContext) -> dict[str, torch.Tensor]:
-    x = DATA_MEAN + DATA_VAR**0.5 * _normal(ctx, ctx.n_samples)
-    return {"x": x, "y": x + DSM_SIGMA * _normal(ctx, ctx.n_samples)}
+    x = DATA_MEAN + DATA_VAR**0.5 * ctx.normal(ctx.n_samples)
+    return {"x": x, "y": x + DSM_SIGMA * ctx.normal(ctx.n_samples)}
 
 
 @check(
