@@ -233,6 +233,7 @@ class Grid:
     eps: float
     n_points: int
     step_values: dict[str, np.ndarray]  # per step, length N - 1
+    u_points: np.ndarray  # forward times u_k = T - t_k, from T down to eps
     B_points: np.ndarray  # B(u) at the N grid points
     B_mid: np.ndarray  # B(u) at the N - 1 midpoints
 
@@ -254,7 +255,18 @@ def grid(eps: float, n_points: int) -> Grid:
         "ab_next_pg": np.exp(-2 * at_next["B"]),
         "ab_k_pg": np.exp(-2 * at_k["B"]),  # its notation definition, for callers of the unexpanded forms
     }
-    return Grid(eps, n_points, values, _schedule_values(u)["B"], at_mid["B"])
+    return Grid(eps, n_points, values, u, _schedule_values(u)["B"], at_mid["B"])
+
+
+def step_inputs(eps: float, n_points: int, lam: np.ndarray) -> dict[str, np.ndarray]:
+    r"""Every value a step map takes, per step (rows) and eigenvalue (columns): the grid's
+    schedule values and the precisions :math:`\Sigma_u^{-1}` at :math:`u_k`, :math:`u_{k+1}` and the midpoint."""
+    g = grid(eps, n_points)
+    values = {name: np.array(v, dtype=np.float64)[:, None] for name, v in g.step_values.items()}
+    with np.errstate(divide="ignore"):
+        prec_points = 1.0 / _laws()["var_t"](lam_eig=lam[None, :], B_u_pg=g.B_points[:, None])
+        prec_mid = 1.0 / _laws()["var_t"](lam_eig=lam[None, :], B_u_pg=g.B_mid[:, None])
+    return values | {"prec_k_pg": prec_points[:-1], "prec_next_pg": prec_points[1:], "prec_mid_pg": prec_mid}
 
 
 def _as_column(value: Any, steps: int) -> np.ndarray:

@@ -10,7 +10,10 @@ import pytest
 import torch
 
 import derivations
+import checks
 from checks import exact_w2, stats
+from checks.registry import CheckContext
+from checks.suite import eigenbasis
 from checks.cli import main
 from checks.commands import w2_table
 from derivations import gauss_exact
@@ -189,6 +192,42 @@ def test_one_simulated_step_matches_the_derived_map(key):
             visible += 1
             assert abs(estimate.estimate - wrong_var) > STEP_BOUND_SE * estimate.std_error, wrong.description
     assert visible >= 1, f"{key}: no wrong variant is visible to the one-step check"
+
+
+# --- the engine's samplers in the eigenbasis (checks gauss_exact.eigenbasis.*) ----------------------------
+
+@pytest.mark.parametrize("scheme", eigenbasis.SCHEMES, ids=lambda s: s.key)
+def test_eigenbasis_recursion_is_the_table_evaluator(scheme, cifar):
+    """The check's step-by-step recursion and the vectorized table evaluator give the same variances."""
+    chk = checks.get(f"gauss_exact.eigenbasis.{scheme.key}")
+    ctx = CheckContext(chk, 1000, 0, torch.device("cpu"), torch.float64)
+    for nfe in eigenbasis.NFES:
+        by_check = eigenbasis.recursion_variance(ctx, scheme, nfe).numpy()
+        by_table = exact_w2.output_variance(cifar, scheme.label, eigenbasis.EPS, nfe, "p_T")
+        np.testing.assert_allclose(by_check, by_table, rtol=1e-9)
+
+
+def test_eigenbasis_ddpm_chain_has_the_reference_betas():
+    vp = eigenbasis.vp_process()
+    times = tuple(float(u) for u in exact_w2.grid(eigenbasis.EPS, 50).u_points)
+    chain = eigenbasis.ddpm_chain(vp, times)
+    step_values = exact_w2.grid(eigenbasis.EPS, 50).step_values
+    for k, (u, u_next) in enumerate(zip(times, times[1:])):
+        now, nxt = chain.at(u), chain.at(u_next)
+        beta_ddpm = 1 - (now.mean_coef / nxt.mean_coef) ** 2
+        assert beta_ddpm == pytest.approx(2 * step_values["dt_pg"][k] * step_values["beta_k_pg"][k], rel=1e-9)
+        assert nxt.var > 0, "every step, the last included, injects noise as the reference's recursion does"
+
+
+def test_eigenbasis_checks_separate_the_discretized_law_from_the_continuous_one(cifar):
+    """At NFE 250 the recursion differs from the continuous-time law by far more than a decile statistic
+    detects (2 % at 1000 samples), so these checks test the discretization, not just the limit."""
+    order = np.argsort(cifar)
+    for scheme, kind in (("EM", "SDE"), ("DDPM", "SDE"), ("Heun", "ODE")):
+        discrete = exact_w2.output_variance(cifar, scheme, eigenbasis.EPS, 250, "p_T")
+        continuous = exact_w2.continuous_variance(cifar, kind, eigenbasis.EPS, "p_T")
+        worst_decile = max(abs(np.mean(band) - 1) for band in np.array_split((continuous / discrete)[order], 10))
+        assert worst_decile > 0.3, scheme
 
 
 # --- CLI ------------------------------------------------------------------------------------------------
