@@ -42,7 +42,7 @@ def _steps(eps_values) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", choices=("cifar10", "adsn", "both"), default="both")
-    parser.add_argument("--backend", choices=("auto", "numpy", "torch"), default="auto")
+    parser.add_argument("--backend", choices=("auto", "numpy", "numba", "torch"), default="auto")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline-eps", type=float, nargs="*", default=None,
                         help="run the baseline on these eps only (default: all)")

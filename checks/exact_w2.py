@@ -41,6 +41,8 @@ import sympy as sp
 import derivations
 from derivations import gauss_exact, notation
 
+from . import w2_kernel
+
 T_END = 1.0
 BETA_MIN = 0.05
 BETA_MAX = 10.0
@@ -330,16 +332,28 @@ class _TorchOps:
         return out
 
 
-def _ops(backend: str) -> _NumpyOps | _TorchOps:
+class _NumbaOps:
+    """Marker for the fused kernels of :mod:`checks.w2_kernel` (CPU, numba)."""
+
+    name = "numba"
+
+
+def _ops(backend: str) -> _NumpyOps | _TorchOps | _NumbaOps:
     if backend == "numpy":
         return _NumpyOps()
+    if backend == "numba":
+        if not w2_kernel.available():
+            raise ValueError("backend numba needs the numba package (pip install numba)")
+        return _NumbaOps()
     import torch
 
     if backend == "auto":
-        return _TorchOps(torch.device("cuda")) if torch.cuda.is_available() else _NumpyOps()
+        if torch.cuda.is_available():
+            return _TorchOps(torch.device("cuda"))
+        return _NumbaOps() if w2_kernel.available() else _NumpyOps()
     if backend in ("torch", "cuda"):
         return _TorchOps(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    raise ValueError(f"unknown backend {backend!r}: use auto, numpy or torch")
+    raise ValueError(f"unknown backend {backend!r}: use auto, numpy, numba or torch")
 
 
 # --------------------------------------------------------------------------
@@ -356,6 +370,8 @@ def threads() -> int:
 def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For each scheme on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue."""
     specs = list(specs)
+    if ops.name == "numba":
+        return _run_grid_fused(specs, g, lam)
     steps = g.n_points - 1
     compiled = {s.label: compiled_step(s.label) for s in specs}
     coeffs = {}
@@ -412,6 +428,33 @@ def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -
         parts = [run_block(*b) for b in bounds]
     return {s.label: (np.concatenate([p[s.label][0] for p in parts]), np.concatenate([p[s.label][1] for p in parts]))
             for s in specs}
+
+
+@functools.lru_cache(maxsize=256)
+def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """What the fused kernel needs besides the eigenvalues, per (schemes, grid): it depends on the grid only."""
+    g, steps = grid(eps, n_points), n_points - 1
+    structures, coef_rows, noise_rows = [], [], []
+    for label in labels:
+        step = compiled_step(label)
+        values = g.step_values | dict(SCHEME_BY_LABEL[label].fixed)
+        structures.append((tuple(p for p, _ in step.monomials), step.noise_var is not None))
+        coef_rows.append([_as_column(fn(values), steps)[:, 0] for _, fn in step.monomials])
+        noise_rows.append(np.zeros(steps) if step.noise_var is None else _as_column(step.noise_var(values), steps)[:, 0])
+    coefs = np.zeros((len(labels), max(len(r) for r in coef_rows), steps))
+    for i, rows in enumerate(coef_rows):
+        coefs[i, :len(rows)] = rows
+    return tuple(structures), coefs, np.array(noise_rows)
+
+
+def _run_grid_fused(specs: list[SchemeSpec], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`_run_grid` by one generated kernel per group structure (:mod:`checks.w2_kernel`)."""
+    labels = tuple(s.label for s in specs)
+    structures, coefs, noises = _fused_inputs(labels, g.eps, g.n_points)
+    with np.errstate(all="ignore"):
+        gain_sq, tail = w2_kernel.run(structures, coefs, noises, np.exp(-2 * g.B_points), np.exp(-2 * g.B_mid),
+                                      lam - 1.0)
+    return {label: (gain_sq[i], tail[i]) for i, label in enumerate(labels)}
 
 
 def compose_affine(gain_sq: Any, noise_var: Any, ops: Any) -> tuple[Any, Any]:

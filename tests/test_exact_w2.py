@@ -11,7 +11,7 @@ import torch
 
 import derivations
 import checks
-from checks import exact_w2, stats
+from checks import exact_w2, stats, w2_kernel
 from checks.registry import CheckContext
 from checks.suite import eigenbasis
 from checks.cli import main
@@ -74,6 +74,28 @@ def test_torch_backend_agrees_with_numpy(cifar):
     torch_cells = exact_w2.table(cifar, backend="torch", **kwargs)
     for a, b in zip(numpy_cells, torch_cells):
         assert a.key == b.key and math.isclose(a.w2, b.w2, rel_tol=1e-10)
+
+
+@pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed")
+def test_fused_kernels_agree_with_numpy(cifar_table, cifar):
+    """The generated numba kernels (the default CPU path) give the numpy path's table, divergent cells included."""
+    fused = exact_w2.table(cifar, nfes=(50, 250, 500, 1000), backend="numba")
+    assert len(fused) == len(cifar_table)
+    for cell in fused:
+        expected = cifar_table[cell.key].w2
+        if math.isfinite(expected):
+            assert math.isclose(cell.w2, expected, rel_tol=1e-10, abs_tol=ZERO_ATOL), cell
+        else:
+            assert cell.divergent, cell
+
+
+def test_fused_kernel_source_follows_the_monomials():
+    """One line per scheme's gain, noise only where the scheme injects it, P_{k+1/2} only when used."""
+    linear = (((0, 0, 0), (1, 0, 0)), True)
+    trapezoid = (((0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0)), False)
+    source = w2_kernel.kernel_source((linear, trapezoid))
+    assert "g = c0_0 + c0_1 * p0\n" in source and "g = c1_0 + c1_1 * p0 + c1_2 * p1 + c1_3 * p0*p1\n" in source
+    assert "B0[j] = B0[j] * g + z0" in source and "B1[j]" not in source and "p2" not in source
 
 
 def test_baseline_loop_agrees_with_the_vectorized_table():

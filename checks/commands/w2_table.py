@@ -23,7 +23,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="a .npy file (or a text file, one number per line) holding a 1-D array of "
                              "finite non-negative eigenvalues")
     parser.add_argument("--format", choices=("markdown", "csv"), default="markdown")
-    parser.add_argument("--backend", choices=("auto", "numpy", "torch"), default="auto")
+    parser.add_argument("--backend", choices=("auto", "numpy", "numba", "torch"), default="auto")
 
 
 def read_eigenvalues(path: str) -> np.ndarray:
