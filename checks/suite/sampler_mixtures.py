@@ -54,11 +54,13 @@ MEAN, VAR, CDF = ("mixture.noised_score", "marginal_mean"), ("mixture.noised_sco
 # the SE) per variant label or sampler name, from coupled sweeps: the bias stays below
 # BIAS_FRACTION of the detectable error. The DDPM chain's steps divide its 1000 steps, and
 # 1000 is its finest grid. Higher orders need far fewer steps.
-STEPS = {"pf_rk4": 20, "pf_heun": 64, "pf_euler": 100, "lambda_family[lam=0.0]": 100, "lambda_family": 800,
-         "reverse_sde_em": 800, "exponential_integrator": 800, "exponential_integrator[lam=0.0]": 1000,
+STEPS = {"pf_rk4": 20, "pf_heun": 64, "pf_euler": 100, "lambda_family[lam=0.0]": 100, "lambda_family": 400,
+         "lambda_family[lam=2.0]": 800, "reverse_sde_em": 400, "exponential_integrator": 400,
+         "exponential_integrator[lam=0.0]": 800,
          "ve_ancestral": 1000, "ddpm_ancestral": 1000, "ddim": 1000, "predictor_corrector": 800,
          "annealed_langevin": 100}
-REDUCED_SAMPLES = {"ve_ancestral": 5000, "ddpm_ancestral": 5000, "ddim": 5000, "predictor_corrector": 5000,
+REDUCED_SAMPLES = {"lambda_family": 5000, "lambda_family[lam=0.0]": SAMPLES, "reverse_sde_em": 5000,
+                   "exponential_integrator": 5000, "ve_ancestral": 5000, "ddpm_ancestral": 5000, "ddim": 5000, "predictor_corrector": 5000,
                    "annealed_langevin": 5000}
 # Annealed Langevin with its default step (0.1 v_t) lags behind p_t as the levels shrink (bias
 # of several SE at 100 levels); a step of v_t tracks it within the measured bias below.
