@@ -15,7 +15,7 @@ from checks.registry import _REGISTRY as CHECK_REGISTRY
 from checks.samplers import Grid, exact, orders, processes, steps, variant_label, variants
 from checks.samplers import get as get_sampler
 from checks.samplers import sampler as register_sampler
-from checks.samplers.data import GaussianData
+from checks.samplers.data import GaussianData, MixtureData
 from checks.samplers.engine import CoupledNoise, Progress, simulate_moments
 from checks.suite import sampler_mixtures
 from checks.suite import samplers as suite
@@ -125,7 +125,7 @@ def test_reverse_sde_em_is_lambda_family_at_1():
 
 
 def test_exact_law_refuses_a_nonlinear_model():
-    data = suite.MixtureData(torch.tensor([0.5, 0.5]), torch.tensor([-1.0, 1.0], dtype=torch.float64),
+    data = MixtureData(torch.tensor([0.5, 0.5]), torch.tensor([-1.0, 1.0], dtype=torch.float64),
                              torch.tensor([0.3, 0.3], dtype=torch.float64))
     process = processes.vp()
     with pytest.raises(ValueError, match="not affine"):
