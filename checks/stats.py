@@ -181,6 +181,14 @@ class RunningMoments:
     def mean(self) -> torch.Tensor:
         return self.about(0.0, 1)
 
+    def columns(self, index: slice) -> "RunningMoments":
+        """The same sums restricted to the coordinates ``index`` (a view for separate tests)."""
+        if self.sums is None:
+            raise ValueError("no samples accumulated")
+        part = RunningMoments()
+        part.count, part.shift, part.sums = self.count, self.shift[index], self.sums[:, index]
+        return part
+
     def central(self, k: int) -> torch.Tensor:
         return self.about(self.mean, k)
 
@@ -199,6 +207,30 @@ def variance_estimates(prefix: str, moments: RunningMoments, expected: torch.Ten
     se = torch.sqrt((m4 - m2**2).clamp_min(0) / n)
     return [Estimate(f"{prefix} var[{j}]", float(v), float(e), float(s))
             for j, (v, e, s) in enumerate(zip(m2 * n / (n - 1), expected, se))]
+
+
+# Below n p (1 - p) of this, the binomial's skewness (1 - 2p)/sqrt(n p (1 - p)) moves the
+# tail probability at the z of 1e-6 false alarms by more than a factor of about two
+# (Cornish-Fisher: z shifts by (z^2 - 1) * skewness / 6).
+MIN_BINOMIAL_VARIANCE = 500.0
+
+
+def proportion_estimates(names: list[str], moments: RunningMoments, expected: torch.Tensor) -> list[Estimate]:
+    r"""Proportions :math:`\hat p_j` (the means of 0/1 indicator coordinates) against predicted :math:`p_j`.
+
+    Under the null :math:`n\hat p_j` is binomial, so the SE is :math:`\sqrt{p_j(1 - p_j)/n}` exactly,
+    from the *predicted* :math:`p_j` (a sample with no hit still has a positive SE). The normal
+    approximation of the one statistical rule needs :math:`n p_j (1 - p_j) \ge`
+    :data:`MIN_BINOMIAL_VARIANCE`; smaller values raise.
+    """
+    n = moments.count
+    out = []
+    for name, fraction, p in zip(names, moments.mean, expected.to(torch.float64)):
+        binomial_var = n * float(p) * (1 - float(p))
+        if binomial_var < MIN_BINOMIAL_VARIANCE:
+            raise ValueError(f"{name}: n p (1 - p) = {binomial_var:.0f} is too small for the normal approximation")
+        out.append(Estimate(name, float(fraction), float(p), math.sqrt(float(p) * (1 - float(p)) / n)))
+    return out
 
 
 # Var[u^k] for u ~ N(0, 1): E u^{2k} - (E u^k)^2 = 1, 3 - 1, 15, 105 - 9.

@@ -94,3 +94,69 @@ def noised_score() -> Body:
                          "between-component variance missing"),
         ),
     )
+
+
+
+def _standard_normal_cdf() -> tuple[sp.Symbol, sp.Expr]:
+    r""":math:`\Phi(a) = \int_{-\infty}^{a} \mathcal N(z; 0, 1)\,dz`, integrated by SymPy (in erf form), and its ``a``."""
+    z, a = sp.Dummy("z", real=True), sp.Dummy("a", real=True)
+    return a, sp.expand(sp.integrate(sp.exp(log_density(z, 0, 1)), (z, -sp.oo, a)).rewrite(sp.erf))
+
+
+def _compiled_cdf(mean: sp.Expr, var: sp.Expr) -> sp.Expr:
+    r""":math:`\frac12(1 + \operatorname{erf}((x - M)/\sqrt{2V}))` with :math:`2V` expanded, so that no constant
+    square root reaches the compiled forms (torch's sqrt takes tensors only)."""
+    return (1 + sp.erf((x_t - mean) / sp.sqrt(sp.expand(2 * var)))) / 2
+
+
+@derivation(
+    id="mixture.noised_cdf",
+    title="Distribution function of Gaussian-mixture data under the kernel N(m_t x_0, v_t)",
+    statement=r"$P(X_t \le x) = \sum_k w_k \Phi\big((x - m_t\mu_k)/\sqrt{m_t^2 s_k^2 + v_t}\big)$ with "
+    r"$\Phi(a) = \tfrac12\big(1 + \operatorname{erf}(a/\sqrt2)\big)$: the integral of the noised density of "
+    r"``mixture.noised_score``, component by component.",
+    tier=Tier.EXACT,
+    assumptions=(r"$v_t > 0$, $m_t > 0$, $0 < w < 1$; one coordinate",),
+    references=("M. Abramowitz & I. A. Stegun, Handbook of Mathematical Functions (1964), §26.2 "
+                "(normal probability function through erf)", BISHOP),
+)
+def noised_cdf() -> Body:
+    components = [_component(mix_mean_1, mix_var_1), _component(mix_mean_2, mix_var_2)]
+    a, phi = _standard_normal_cdf()
+    # Change of variables u = M + sqrt(V) z turns each component's integral into Phi((x - M)/sqrt(V)).
+    integrated = [phi.subs(a, (x_t - mean) / sp.sqrt(var)) for mean, var in components]
+    cdfs = [_compiled_cdf(mean, var) for mean, var in components]
+    densities = [sp.exp(log_density(x_t, mean, var)) for mean, var in components]
+    cdf = mix_weight * cdfs[0] + (1 - mix_weight) * cdfs[1]
+
+    def misprinted(denominator) -> sp.Expr:
+        """The mixture CDF with each erf argument (x - M)/sqrt(2V) divided by ``denominator(V)`` instead."""
+        wrong = [(1 + sp.erf((x_t - mean) / denominator(var))) / 2 for mean, var in components]
+        return mix_weight * wrong[0] + (1 - mix_weight) * wrong[1]
+
+    return Body(
+        steps=(
+            # (x - M)/sqrt(V) increases from -oo to oo with x, so F_k's limits are Phi's.
+            Relation(r"$\Phi(a) \to 0$ as $a \to -\infty$", sp.limit(phi, a, -sp.oo), sp.Integer(0)),
+            Relation(r"$\Phi(a) \to 1$ as $a \to \infty$", sp.limit(phi, a, sp.oo), sp.Integer(1)),
+            Relation(r"$F_1 = \Phi((x - M_1)/\sqrt{V_1})$ in the compiled form "
+                     r"$\frac12(1 + \operatorname{erf}((x - M_1)/\sqrt{2V_1}))$", integrated[0], cdfs[0]),
+            Relation(r"$\partial_x F_1 = \mathcal N(x; m_t\mu_1, m_t^2 s_1^2 + v_t)$: a distribution function "
+                     "of the noised component", sp.diff(cdfs[0], x_t), densities[0]),
+            Relation(r"$\partial_x F = $ the noised mixture density $\sum_k w_k \mathcal N_k$", sp.diff(cdf, x_t),
+                     mix_weight * densities[0] + (1 - mix_weight) * densities[1]),
+        ),
+        results=(
+            Result("component_cdf", cdfs[0], "distribution function of a noised component"),
+            Result("cdf", cdf, "distribution function P(X_t <= x_t) of the noised two-component mixture"),
+        ),
+        claims=(
+            Claim("component_cdf", (1 + sp.erf((x_t - components[0][0]) / (sp.sqrt(2) * sp.sqrt(components[0][1])))) / 2,
+                  r"$\Phi(a) = \frac12[1 + \operatorname{erf}(a/\sqrt2)]$ (Abramowitz & Stegun, §26.2)"),
+        ),
+        wrong_variants=(
+            WrongVariant("cdf", misprinted(sp.sqrt), r"$\sqrt2$ missing from the erf argument"),
+            WrongVariant("cdf", misprinted(lambda var: sp.sqrt(sp.expand(2 * var**2))), "variance in place of the standard deviation"),
+            WrongVariant("cdf", (1 - mix_weight) * cdfs[0] + mix_weight * cdfs[1], "component weights swapped"),
+        ),
+    )

@@ -60,28 +60,46 @@ def simulate_moments(sampler: Sampler, options: dict, model, grid: Grid,
 
 
 class CoupledNoise:
-    r"""Brownian increments shared by a fine grid and the grid with every other step removed.
+    r"""Brownian increments shared by a fine run and the run on every other step of its grid.
 
-    The fine run draws :math:`z_1, z_2, \dots`; the coarse run gets
-    :math:`(z_{2j} + z_{2j+1})/\sqrt 2` at its step :math:`j`, the same Brownian
-    path. Paired differences of the two runs then measure the discretization
-    bias with a small variance (a step sweep without the sampling noise).
+    The fine source draws :math:`z_1, z_2, \dots` from ``generator`` and keeps them; the
+    coarse source, used afterwards, replays :math:`(z_{2j-1} + z_{2j})/\sqrt 2` at its
+    draw :math:`j`: i.i.d. standard normal, and for a scheme with one draw per step the
+    same Brownian path. Paired differences of the two runs then measure the
+    discretization bias with a small variance (a step sweep without the sampling noise).
+    Any scheme may use it: the pairing is valid for every draw pattern, it only couples
+    best when the draws are Brownian increments.
     """
 
-    def __init__(self, fine_draws: int, shape: tuple[int, ...], generator: torch.Generator,
-                 dtype=torch.float64, device="cpu"):
-        self.fine = torch.randn((fine_draws, *shape), generator=generator, dtype=dtype, device=device)
-        self.coarse = (self.fine[0::2] + self.fine[1::2]) / 2**0.5
+    def __init__(self, generator: torch.Generator):
+        self.generator = generator
+        self.draws: list[torch.Tensor] = []
 
-    def source(self, coarse: bool) -> "_Replay":
-        return _Replay(self.coarse if coarse else self.fine)
+    def fine(self) -> "_Recorder":
+        return _Recorder(self)
+
+    def coarse(self) -> "_Replay":
+        pairs = [(a + b) / 2**0.5 for a, b in zip(self.draws[0::2], self.draws[1::2])]
+        return _Replay(pairs)
+
+
+class _Recorder:
+    def __init__(self, coupled: CoupledNoise):
+        self.coupled = coupled
+
+    def normal_like(self, x: torch.Tensor) -> torch.Tensor:
+        z = torch.randn(x.shape, generator=self.coupled.generator, dtype=x.dtype, device=x.device)
+        self.coupled.draws.append(z)
+        return z
 
 
 class _Replay:
-    def __init__(self, draws: torch.Tensor):
+    def __init__(self, draws: list[torch.Tensor]):
         self.draws, self.used = draws, 0
 
     def normal_like(self, x: torch.Tensor) -> torch.Tensor:
+        if self.used >= len(self.draws):
+            raise ValueError("the coarse run draws more noise than the fine run recorded in pairs")
         z = self.draws[self.used]
         self.used += 1
         return z.reshape(x.shape)

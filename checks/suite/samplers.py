@@ -8,11 +8,8 @@ r"""Monte Carlo checks of every registered reverse sampler, driven by exact scor
 * ``samplers.ddim.marginals``: DDIM with :math:`\eta \in \{0, 0.5, 1\}`, 10 steps out
   of 1000, driven by the score of :math:`q(x_t \mid x_0)`, keeps every marginal
   :math:`\mathcal N(\sqrt{\bar\alpha_\tau}x_0, 1 - \bar\alpha_\tau)` of ``ddpm.marginal``.
-* ``samplers.lambda_family.mixture``: the reverse :math:`\lambda`-family,
-  :math:`\lambda \in \{0, 0.5, 1, 2\}`, from :math:`p_T` of 1-D Gaussian-mixture data,
-  reproduces the moments of :math:`p_{t_\mathrm{end}}` (``mixture.noised_score``);
-  its discretization bias, measured by a coupled step sweep in
-  ``tests/test_samplers.py``, is below a quarter of a standard error.
+* ``samplers.<sampler>[.<option>].mixture``: every variant again on Gaussian-mixture
+  data, against the continuous-time law (:mod:`checks.suite.sampler_mixtures`).
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ from derivations import schedules
 from .. import stats
 from ..registry import CheckContext, check
 from ..samplers import Grid, exact, processes, variant_label, variants
-from ..samplers.data import GaussianData, MixtureData
+from ..samplers.data import GaussianData
 from ..samplers.engine import simulate_moments
 
 GAUSSIAN_MEAN = (0.5, -1.0, 0.0)
@@ -172,55 +169,3 @@ def ddim_marginals(ctx: CheckContext, kept: dict[float, dict[float, torch.Tensor
             out += stats.variance_estimates(f"eta={eta} t={int(t)}", moments, var(**at) * torch.ones_like(x0))
     return out
 
-
-# --- the reverse lambda-family on Gaussian-mixture data (fp.reverse_family) ---
-
-MIXTURE = dict(weights=(0.3, 0.7), means=(-1.5, 1.0), variances=(0.2, 0.5))
-LAMBDAS = (0.0, 0.5, 1.0, 2.0)
-MIXTURE_STEPS = 200
-MIXTURE_SAMPLES = 10_000
-MIXTURE_QUANTITIES = (("mixture.noised_score", "marginal_mean"), ("mixture.noised_score", "marginal_var"))
-
-
-def mixture_data(ctx: CheckContext) -> MixtureData:
-    return MixtureData(*(ctx.tensor(MIXTURE[k]) for k in ("weights", "means", "variances")))
-
-
-def simulate_lambda_mixture(ctx: CheckContext, steps: int = MIXTURE_STEPS, noise=None) -> dict[float, torch.Tensor]:
-    from ..samplers import get
-
-    data, process = mixture_data(ctx), processes.vp()
-    grid = Grid.uniform(process, steps)
-    model = data.score(process)
-    out = {}
-    for lam in LAMBDAS:
-        x_init = data.sample_marginal(process, grid.times[0], ctx.n_samples, ctx.generator())
-        out[lam] = get("lambda_family")(model, grid, x_init, noise or ctx.generator(), lam=lam)
-    return out
-
-
-@check(
-    id="samplers.lambda_family.mixture",
-    title="Reverse lambda-family (lambda = 0, 0.5, 1, 2) from p_T reproduces p_0 of 1-D mixture data",
-    law=f"output of the lambda-family, {MIXTURE_STEPS} Euler-Maruyama steps on the VP SDE, from exact p_T of "
-        f"the mixture {MIXTURE}: mean and variance of p_t_end (mixture.noised_score)",
-    tests=("mixture.noised_score",),
-    uses=MIXTURE_QUANTITIES,
-    samples=MIXTURE_SAMPLES,
-    simulate=simulate_lambda_mixture,
-)
-def lambda_mixture(ctx: CheckContext, outputs: dict[float, torch.Tensor]) -> list[stats.Estimate]:
-    process = processes.vp()
-    c = process.at(process.t_end)
-    args = dict(mix_weight=ctx.tensor(MIXTURE["weights"][0]), mix_mean_1=ctx.tensor(MIXTURE["means"][0]),
-                mix_mean_2=ctx.tensor(MIXTURE["means"][1]), mix_var_1=ctx.tensor(MIXTURE["variances"][0]),
-                mix_var_2=ctx.tensor(MIXTURE["variances"][1]), kernel_mean_coef=ctx.tensor(c.mean_coef),
-                kernel_var=ctx.tensor(c.var))
-    mean = ctx.quantity(*MIXTURE_QUANTITIES[0])(**args)
-    var = ctx.quantity(*MIXTURE_QUANTITIES[1])(**args)
-    out = []
-    for lam, x in outputs.items():
-        moments = stats.RunningMoments().update(x)
-        out += stats.mean_estimates(f"lambda={lam}", moments, mean.reshape(1))
-        out += stats.variance_estimates(f"lambda={lam}", moments, var.reshape(1))
-    return out
