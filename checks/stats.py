@@ -221,12 +221,14 @@ def proportion_estimates(names: list[str], moments: RunningMoments, expected: to
     Under the null :math:`n\hat p_j` is binomial, so the SE is :math:`\sqrt{p_j(1 - p_j)/n}` exactly,
     from the *predicted* :math:`p_j` (a sample with no hit still has a positive SE). The normal
     approximation of the one statistical rule needs :math:`n p_j (1 - p_j) \ge`
-    :data:`MIN_BINOMIAL_VARIANCE`; smaller values raise.
+    :data:`MIN_BINOMIAL_VARIANCE`; the sample raises when neither the prediction nor the observed
+    proportion meets it (a prediction far from the data is rejected anyway, however loose the
+    approximation at the prediction).
     """
     n = moments.count
     out = []
     for name, fraction, p in zip(names, moments.mean, expected.to(torch.float64)):
-        binomial_var = n * float(p) * (1 - float(p))
+        binomial_var = n * max(float(p) * (1 - float(p)), float(fraction) * (1 - float(fraction)))
         if binomial_var < MIN_BINOMIAL_VARIANCE:
             raise ValueError(f"{name}: n p (1 - p) = {binomial_var:.0f} is too small for the normal approximation")
         out.append(Estimate(name, float(fraction), float(p), math.sqrt(float(p) * (1 - float(p)) / n)))

@@ -343,6 +343,15 @@ def test_whole_law_moments_reject_a_non_gaussian_law_with_the_right_variance():
         "", stats.RunningMoments().update(laplace), zero, one)))
 
 
+def test_proportions_need_a_binomial_variance_for_the_normal_approximation():
+    hits = stats.RunningMoments().update((torch.arange(1000.0) < 20).to(torch.float64)[:, None])  # 2 %
+    with pytest.raises(ValueError, match="too small"):
+        stats.proportion_estimates(["rare"], hits, torch.tensor([0.02]))
+    half = stats.RunningMoments().update((torch.arange(4000.0) % 2).to(torch.float64)[:, None])
+    (far,) = stats.test(stats.proportion_estimates(["far prediction"], half, torch.tensor([0.02])))
+    assert not far.passed, "a prediction far from a well-sampled proportion is tested and rejected"
+
+
 def test_loglog_slope_recovers_a_power_law():
     h = [0.1, 0.05, 0.025, 0.0125]
     slope, se = stats.loglog_slope(h, [3 * x**2 * (1 + x) for x in h])
