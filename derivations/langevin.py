@@ -61,12 +61,15 @@ def stationary() -> Body:
         results=(
             Result("mean_quadratic", mean_q, "stationary mean, U = k (x - c)^2 / 2"),
             Result("var_quadratic", var_q, "stationary variance, U = k (x - c)^2 / 2"),
+            Result("m2_quartic", m2_quartic, "stationary E X^2, U = a x^4 / 4"),
             Result("m4_quartic", m4_quartic, "stationary E X^4, U = a x^4 / 4"),
         ),
         claims=(Claim("m4_quartic", 1 / a_lgv, "E[X U'(X)] = E[1] (integration by parts)"),),
         wrong_variants=(
             WrongVariant("var_quadratic", 1 / (2 * k_lgv), "sqrt(2) missing: density e^{-2U}"),
             WrongVariant("m4_quartic", 1 / (2 * a_lgv), "sqrt(2) missing: density e^{-2U}"),
+            WrongVariant("m2_quartic", sp.gamma(sp.Rational(3, 4)) / sp.gamma(sp.Rational(1, 4)) / sp.sqrt(a_lgv),
+                         "factor 2 dropped from E X^2 = 2 Γ(3/4) / (Γ(1/4) sqrt(a))"),
         ),
     )
 

@@ -131,6 +131,13 @@ class Derivation:
         return _lambdified(self.id, name, backend)
 
 
+def fold_constants(expr: sp.Expr) -> sp.Expr:
+    """Constant functions and radicals (``gamma(3/4)``, ``sqrt(2)``) as 30-digit floats: torch has no
+    ``gamma`` and its ``sqrt`` refuses plain numbers."""
+    return expr.replace(lambda e: (e.is_Function or e.is_Pow) and not e.free_symbols and not e.is_Number,
+                        lambda e: sp.Float(e.evalf(30), 30))
+
+
 class Lambdified:
     """A closed form compiled once; called with keyword values by notation name.
 
@@ -143,7 +150,7 @@ class Lambdified:
         self.arg_names = tuple(sorted(s.name for s in expr.free_symbols))
         by_name = {s.name: s for s in expr.free_symbols}
         args = [by_name[n] for n in self.arg_names]
-        self._fn = sp.lambdify(args, expr, modules=backend)
+        self._fn = sp.lambdify(args, fold_constants(expr) if backend == "torch" else expr, modules=backend)
         self.backend = backend
 
     def __call__(self, **values: Any) -> Any:
