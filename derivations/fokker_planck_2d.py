@@ -214,3 +214,56 @@ def reverse_2d() -> Body:
             WrongVariant("score_weight", 1 + lam_rev**2, "missing 1/2"),
         ),
     )
+
+
+def _mixture_score_x() -> sp.Expr:
+    r""":math:`\partial_x\log p_t` of the generic 2-D mixture marginal; the factor :math:`2\pi` of every
+    component density is dropped (it cancels), so the closed form compiles without constants."""
+    p = marginal(linear_sde(), mixture_data(2), COORDS_2D) * 2 * sp.pi
+    return close_moments(sp.diff(p, x_fp) / sp.expand(p))
+
+
+@derivation(
+    id="fp.mixture_2d",
+    title="Fokker-Planck and the reverse-time family in 2-D: Gaussian-mixture data",
+    statement=r"For data $w\,\mathcal N(\mu_1, v_1 I) + (1-w)\,\mathcal N(\mu_2, v_2 I)$ in $\mathbb R^2$ and "
+    r"$dX = (aX + b)\,dt + g\,dW$, the marginal $\sum_k w_k\mathcal N(A\mu_k + c\mathbf 1, (A^2 v_k + V) I)$ solves "
+    r"the forward Fokker-Planck equation and, for every $\lambda \ge 0$, $p_{T-s}$ solves that of the reverse "
+    r"process with drift $-f + \tfrac12(1+\lambda^2)g^2\nabla\log p$ and noise $\lambda g$, whenever the moments "
+    r"solve $\dot A = aA$, $\dot c = ac + b$, $\dot V = 2aV + g^2$ (as those of VP, sub-VP, VE and OU do); "
+    r"the VP marginal is also substituted directly.",
+    tier=Tier.NUMERIC,
+    assumptions=(r"$0 < w < 1$, $v_k > 0$",
+                 "the mixture residuals do not divide by p: SymPy's simplifiers do not finish on them, "
+                 "so they are compared to 50 digits at random admissible points"),
+    references=(RISKEN, SARKKA_SOLIN, SONG_2021),
+)
+def mixture_2d() -> Body:
+    from dataclasses import replace
+
+    generic, data = linear_sde(), mixture_data(2)
+    p = marginal(generic, data, COORDS_2D)
+    weight = get("fp.reverse_family").result("score_weight")
+    forward = Relation(f"linear SDE, moments by their ODEs, 2-D mixture data: the marginal solves the "
+                       "Fokker-Planck equation", close_moments(generic.d_dt(p)),
+                       close_moments(fokker_planck_rhs(p, generic.drift(COORDS_2D), generic.diffusion_sq * sp.eye(2),
+                                                       COORDS_2D)), attempt_exact=False)
+    reverse = Relation(r"general $\lambda$, linear SDE, moments by their ODEs, 2-D mixture data: p_(T-s) solves "
+                       "the reverse-time Fokker-Planck equation", close_moments(-generic.d_dt(p)),
+                       close_moments(reverse_rate(p, generic, weight, lam_rev**2, COORDS_2D)), attempt_exact=False)
+    direct = replace(forward_relation("VP", vp_sde(), data, COORDS_2D, "VP (direct), 2-D mixture data",
+                                      per_density=False), attempt_exact=False)
+    score_x = _mixture_score_x()
+    components = [close_moments(sp.diff(sp.log(marginal(generic, [comp], COORDS_2D)), x_fp)) for comp in data]
+    w = data[0].weight
+    return Body(
+        steps=(forward, reverse, direct) + _all_moment_steps()
+        + (Relation(r"score: $\partial_x\log p_t$ (constant $2\pi$ dropped)",
+                    close_moments(sp.diff(p, x_fp) / p), score_x, attempt_exact=False),),
+        results=(Result("score_x", score_x, "first component of the score of the 2-D mixture marginal"),),
+        wrong_variants=(
+            WrongVariant("score_x", w * components[0] + (1 - w) * components[1],
+                         "prior weights in place of posterior responsibilities"),
+            WrongVariant("score_x", -score_x, "sign flipped"),
+        ),
+    )
