@@ -40,6 +40,7 @@ def euler_maruyama(
     grid: torch.Tensor,
     generator: torch.Generator,
     keep: Iterable[int],
+    noise_shape: tuple[int, ...] | None = None,
 ) -> dict[int, torch.Tensor]:
     r"""Euler–Maruyama for :math:`dX = f(t, X)\,dt + g(t, X)\,dW` (diagonal noise).
 
@@ -47,6 +48,10 @@ def euler_maruyama(
     ``grid`` (increasing or decreasing; :math:`h_k = |t_{k+1} - t_k|` for the noise,
     signed for the drift). Returns the states at the grid indices in ``keep``.
     Weak order 1, strong order 1/2 (order 1 for additive noise).
+
+    ``noise_shape`` (default: the state's) is the shape of each draw :math:`Z_k`,
+    broadcast against the state: ``x0`` of shape ``(r, n)`` with ``noise_shape=(n,)``
+    runs ``r`` chains driven by one Brownian path (a synchronous coupling).
     """
     wanted = set(keep)
     if not wanted <= set(range(len(grid))):
@@ -55,7 +60,7 @@ def euler_maruyama(
     state = x0
     for k in range(max(wanted, default=0)):
         t, step = grid[k], grid[k + 1] - grid[k]
-        noise = torch.randn(state.shape, generator=generator, dtype=state.dtype, device=state.device)
+        noise = torch.randn(noise_shape or state.shape, generator=generator, dtype=state.dtype, device=state.device)
         state = state + drift(t, state) * step + diffusion(t, state) * torch.sqrt(step.abs()) * noise
         if k + 1 in wanted:
             kept[k + 1] = state

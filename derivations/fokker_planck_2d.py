@@ -67,7 +67,8 @@ def moment_ode_steps(name: str, sde: LinearSDE) -> tuple[Relation, ...]:
     )
 
 
-def _per_density(expr: sp.Expr, one_fraction: bool = True) -> sp.Expr:
+def per_density(expr: sp.Expr, one_fraction: bool = True) -> sp.Expr:
+    """An expression divided by a Gaussian p, with p cancelled term by term."""
     # expand(deep=False) distributes 1/p over the sum, so that each term's e^{-Q/2} meets the 1/e^{-Q/2}
     # and cancels; together() then writes one fraction, on which the proof's cancel() is quick when the
     # moments are plain symbols (with e^{-B(t)} in them, the proof is quicker on the sum).
@@ -95,7 +96,7 @@ def gaussian_forward(sde: LinearSDE, data: Sequence[Component], label: str,
     (``close``: :func:`close_moments` for the generic process)."""
     p = marginal(sde, data, COORDS_2D)
     rhs = fokker_planck_rhs(p, sde.drift(COORDS_2D), sde.diffusion_sq * sp.eye(2), COORDS_2D)
-    prepare = (lambda e: _per_density(close(e))) if close else (lambda e: _per_density(e, one_fraction=False))
+    prepare = (lambda e: per_density(close(e))) if close else (lambda e: per_density(e, one_fraction=False))
     return Relation(f"{label}: the marginal solves the Fokker-Planck equation",
                     prepare(sde.d_dt(p) / p), prepare(rhs / p))
 
@@ -107,7 +108,7 @@ def gaussian_reverse(sde: LinearSDE, data: Sequence[Component], score_weight: sp
     p = marginal(sde, data, COORDS_2D)
     rhs = reverse_rate(p, sde, score_weight, noise_scale_sq, COORDS_2D)
     return Relation(f"{label}: p_(T-s) solves the reverse-time Fokker-Planck equation",
-                    _per_density(close_moments(-sde.d_dt(p) / p)), _per_density(close_moments(rhs / p)))
+                    per_density(close_moments(-sde.d_dt(p) / p)), per_density(close_moments(rhs / p)))
 
 
 def _generic_marginal_cov() -> sp.Matrix:
@@ -142,8 +143,8 @@ def forward_2d() -> Body:
     drift, diffusion = generic.drift(COORDS_2D), generic.diffusion_sq * sp.eye(2)
 
     # The two terms of the operator, per density: the wrong variants recombine them.
-    transport = _per_density(close_moments(fokker_planck_rhs(p, drift, 0 * diffusion, COORDS_2D) / p))
-    spread = _per_density(close_moments(fokker_planck_rhs(p, [0, 0], diffusion, COORDS_2D) / p))
+    transport = per_density(close_moments(fokker_planck_rhs(p, drift, 0 * diffusion, COORDS_2D) / p))
+    spread = per_density(close_moments(fokker_planck_rhs(p, [0, 0], diffusion, COORDS_2D) / p))
     cov = _generic_marginal_cov()
     return Body(
         steps=(gaussian_forward(generic, gaussian_data(2), GENERIC_LABEL, close_moments),)
@@ -152,7 +153,7 @@ def forward_2d() -> Body:
         results=(
             Result("cov_xx", cov[0, 0], "Var of the first coordinate of X_t"),
             Result("cov_xy", cov[0, 1], "cross-covariance of the coordinates of X_t"),
-            Result("log_density_rate", _per_density(close_moments(generic.d_dt(p) / p)),
+            Result("log_density_rate", per_density(close_moments(generic.d_dt(p) / p)),
                    "d/dt log p_t(x, y), the moments' derivatives by their ODEs"),
         ),
         wrong_variants=(
@@ -199,7 +200,7 @@ def reverse_2d() -> Body:
             gaussian_reverse(generic, data, weight.subs(lam_rev, 0), sp.Integer(0),
                              rf"$\lambda = 0$ (probability-flow ODE), {GENERIC_LABEL}"),
             Relation(r"score: $\partial_x\log p_t = -(\Sigma_t^{-1}(x - \mu_t))_x$",
-                     _per_density(close_moments(sp.diff(p, x_fp) / p)), score_x),
+                     per_density(close_moments(sp.diff(p, x_fp) / p)), score_x),
         ),
         results=(
             Result("score_x", score_x, "first component of the score of the 2-D marginal"),

@@ -51,6 +51,8 @@ def stationary() -> Body:
     mean_q = stationary_moment(quadratic, 1)
     var_q = sp.simplify(stationary_moment(quadratic, 2) - mean_q**2)
     m2_quartic, m4_quartic = stationary_moment(quartic, 2), stationary_moment(quartic, 4)
+    # Gamma values as 60-digit constants: torch has no gamma function to compile them to.
+    m2_quartic_value = m2_quartic.xreplace({g: sp.N(g, 60) for g in m2_quartic.atoms(sp.gamma)})
     return Body(
         steps=(
             Relation(r"stationary Fokker-Planck residual of $e^{-U}$ on the jet $(U, U', U'')$", residual_on_jet, 0),
@@ -61,12 +63,17 @@ def stationary() -> Body:
         results=(
             Result("mean_quadratic", mean_q, "stationary mean, U = k (x - c)^2 / 2"),
             Result("var_quadratic", var_q, "stationary variance, U = k (x - c)^2 / 2"),
+            Result("m2_quartic", m2_quartic_value, "stationary E X^2, U = a x^4 / 4 (Gamma values to 60 digits)"),
             Result("m4_quartic", m4_quartic, "stationary E X^4, U = a x^4 / 4"),
         ),
         claims=(Claim("m4_quartic", 1 / a_lgv, "E[X U'(X)] = E[1] (integration by parts)"),),
         wrong_variants=(
             WrongVariant("var_quadratic", 1 / (2 * k_lgv), "sqrt(2) missing: density e^{-2U}"),
             WrongVariant("m4_quartic", 1 / (2 * a_lgv), "sqrt(2) missing: density e^{-2U}"),
+            # e^{-cU} for the quartic U is the stationary law of e^{-U} with a replaced by c a.
+            WrongVariant("m2_quartic", m2_quartic_value.subs(a_lgv, 2 * a_lgv), "sqrt(2) missing: density e^{-2U}"),
+            WrongVariant("m2_quartic", m2_quartic_value.subs(a_lgv, a_lgv / 2), "noise 2 sqrt(2): density e^{-U/2}"),
+            WrongVariant("m4_quartic", 2 / a_lgv, "noise 2 sqrt(2): density e^{-U/2}"),
         ),
     )
 
