@@ -35,7 +35,7 @@ code name      LaTeX                       meaning
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import sympy as sp
@@ -498,8 +498,6 @@ def reverse_mixture() -> Body:
     references=(RISKEN, SONG_2021),
 )
 def ve_mixture() -> Body:
-    from dataclasses import replace
-
     sde, data = ve_sde(), mixture_data(1)
     weight = get("fp.reverse_family").result("score_weight")
     members = ((r"$\lambda = 1$", weight.subs(lam_rev, 1), sp.Integer(1)),

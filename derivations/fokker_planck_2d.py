@@ -22,13 +22,14 @@ numeric tier (SymPy's simplifiers do not finish on them in minutes).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 import sympy as sp
 
 from .fokker_planck import (
-    COORDS_1D, COORDS_2D, RISKEN, SONG_2021, Component, LinearSDE, fokker_planck_rhs, forward_relation,
-    gaussian_data, marginal, mixture_data, ou_sde, reverse_relation, subvp_sde, ve_sde, vp_sde,
+    COORDS_2D, RISKEN, SONG_2021, Component, LinearSDE, fokker_planck_rhs, forward_relation,
+    gaussian_data, marginal, mixture_data, ou_sde, subvp_sde, ve_sde, vp_sde,
 )
 from .notation import (
     g_fp, gain_fp, kernel_mean_coef, kernel_var, lam_rev, m_data_fp, m_data_y_fp, mean_offset_fp, offset_fp,
@@ -240,12 +241,10 @@ def _mixture_score_x() -> sp.Expr:
     references=(RISKEN, SARKKA_SOLIN, SONG_2021),
 )
 def mixture_2d() -> Body:
-    from dataclasses import replace
-
     generic, data = linear_sde(), mixture_data(2)
     p = marginal(generic, data, COORDS_2D)
     weight = get("fp.reverse_family").result("score_weight")
-    forward = Relation(f"linear SDE, moments by their ODEs, 2-D mixture data: the marginal solves the "
+    forward = Relation("linear SDE, moments by their ODEs, 2-D mixture data: the marginal solves the "
                        "Fokker-Planck equation", close_moments(generic.d_dt(p)),
                        close_moments(fokker_planck_rhs(p, generic.drift(COORDS_2D), generic.diffusion_sq * sp.eye(2),
                                                        COORDS_2D)), attempt_exact=False)

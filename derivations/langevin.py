@@ -29,6 +29,11 @@ def stationary_moment(potential: sp.Expr, power: int) -> sp.Expr:
     return sp.simplify(sp.integrate(x_fp**power * weight, (x_fp, -sp.oo, sp.oo)) / norm)
 
 
+def constants_as_floats(expr: sp.Expr) -> sp.Expr:
+    """Constant Gamma values and roots as 60-digit Floats: torch compiles neither gamma nor sqrt of a number."""
+    return expr.xreplace({c: sp.N(c, 60) for c in expr.atoms(sp.gamma, sp.Pow) if c.is_number})
+
+
 @derivation(
     id="langevin.stationary",
     title="Langevin dynamics: e^{-U} is stationary; moments for quadratic and quartic U",
@@ -51,8 +56,7 @@ def stationary() -> Body:
     mean_q = stationary_moment(quadratic, 1)
     var_q = sp.simplify(stationary_moment(quadratic, 2) - mean_q**2)
     m2_quartic, m4_quartic = stationary_moment(quartic, 2), stationary_moment(quartic, 4)
-    # Gamma values as 60-digit constants: torch has no gamma function to compile them to.
-    m2_quartic_value = m2_quartic.xreplace({g: sp.N(g, 60) for g in m2_quartic.atoms(sp.gamma)})
+    m2_quartic_value = constants_as_floats(m2_quartic)
     return Body(
         steps=(
             Relation(r"stationary Fokker-Planck residual of $e^{-U}$ on the jet $(U, U', U'')$", residual_on_jet, 0),
@@ -71,8 +75,10 @@ def stationary() -> Body:
             WrongVariant("var_quadratic", 1 / (2 * k_lgv), "sqrt(2) missing: density e^{-2U}"),
             WrongVariant("m4_quartic", 1 / (2 * a_lgv), "sqrt(2) missing: density e^{-2U}"),
             # e^{-cU} for the quartic U is the stationary law of e^{-U} with a replaced by c a.
-            WrongVariant("m2_quartic", m2_quartic_value.subs(a_lgv, 2 * a_lgv), "sqrt(2) missing: density e^{-2U}"),
-            WrongVariant("m2_quartic", m2_quartic_value.subs(a_lgv, a_lgv / 2), "noise 2 sqrt(2): density e^{-U/2}"),
+            WrongVariant("m2_quartic", constants_as_floats(m2_quartic.subs(a_lgv, 2 * a_lgv)),
+                         "sqrt(2) missing: density e^{-2U}"),
+            WrongVariant("m2_quartic", constants_as_floats(m2_quartic.subs(a_lgv, a_lgv / 2)),
+                         "noise 2 sqrt(2): density e^{-U/2}"),
             WrongVariant("m4_quartic", 2 / a_lgv, "noise 2 sqrt(2): density e^{-U/2}"),
         ),
     )
