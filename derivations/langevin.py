@@ -70,6 +70,10 @@ def stationary() -> Body:
             WrongVariant("m4_quartic", 1 / (2 * a_lgv), "sqrt(2) missing: density e^{-2U}"),
             WrongVariant("m2_quartic", sp.gamma(sp.Rational(3, 4)) / sp.gamma(sp.Rational(1, 4)) / sp.sqrt(a_lgv),
                          "factor 2 dropped from E X^2 = 2 Γ(3/4) / (Γ(1/4) sqrt(a))"),
+            # e^{-cU} for the quartic U is the stationary law of e^{-U} with a replaced by c a.
+            WrongVariant("m2_quartic", m2_quartic.subs(a_lgv, 2 * a_lgv), "sqrt(2) missing: density e^{-2U}"),
+            WrongVariant("m2_quartic", m2_quartic.subs(a_lgv, a_lgv / 2), "noise 2 sqrt(2): density e^{-U/2}"),
+            WrongVariant("m4_quartic", 2 / a_lgv, "noise 2 sqrt(2): density e^{-U/2}"),
         ),
     )
 

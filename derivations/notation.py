@@ -343,6 +343,10 @@ lam_rev = base("lam_rev", r"\lambda", "diffusion scale of the reverse-time famil
                nonnegative=True)
 f_fp = base("f_fp", "f", "forward drift f(t, x) at the current point", REAL, real=True)
 g_fp = base("g_fp", "g", "forward diffusion coefficient g(t)", POSITIVE, positive=True)
+gain_fp = base("gain_fp", "a", "drift gain a(t) of a linear SDE dX = (a X + b) dt + g dW", REAL, real=True)
+offset_fp = base("offset_fp", "b", "drift offset b(t) of a linear SDE dX = (a X + b) dt + g dW", REAL, real=True)
+mean_offset_fp = base("mean_offset_fp", "c", "mean offset c(t) of a linear SDE: E[X_t | X_0] = m_t X_0 + c", REAL,
+                      real=True)
 score_fp = base("score_fp", r"\nabla\log p_t", "score of the forward marginal at the current point", REAL,
                 real=True)
 alpha_lgv = base("alpha_lgv", r"\alpha", "noise level of the backward Langevin family", Domain(0.0, 3.0),
