@@ -104,8 +104,8 @@ def _standard_normal_cdf() -> tuple[sp.Symbol, sp.Expr]:
 
 
 def _compiled_cdf(mean: sp.Expr, var: sp.Expr) -> sp.Expr:
-    r""":math:`\frac12(1 + \operatorname{erf}((x - M)/\sqrt{2V}))` with :math:`2V` expanded, so that no constant
-    square root reaches the compiled forms (torch's sqrt takes tensors only)."""
+    r""":math:`\frac12(1 + \operatorname{erf}((x - M)/\sqrt{2V}))` with :math:`2V` expanded: one radical per
+    component (constant radicals elsewhere are folded by :func:`derivations.registry.fold_constants`)."""
     return (1 + sp.erf((x_t - mean) / sp.sqrt(sp.expand(2 * var)))) / 2
 
 
