@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import derivations  # noqa: E402
-from derivations.proof import Tier, prove  # noqa: E402
+from derivations.core.proof import Tier, prove  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

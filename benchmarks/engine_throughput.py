@@ -23,8 +23,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checks.device import resolve_device  # noqa: E402
-from checks.samplers import Grid, get, processes  # noqa: E402
+from checks.core.device import resolve_device  # noqa: E402
+from checks.sim import Grid, get, processes  # noqa: E402
 
 
 def _timed(fn, device) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checks import exact_w2  # noqa: E402
+from checks.exact import w2 as exact_w2  # noqa: E402
 
 TARGETS_S = {"cifar10": 0.2, "adsn": 3.0}
 

@@ -24,10 +24,10 @@ def load() -> None:
     global _loaded
     if _loaded:
         return
-    from . import suite
+    from checks import suite
 
-    for module in sorted(m.name for m in pkgutil.iter_modules(suite.__path__)):
-        importlib.import_module(f"{suite.__name__}.{module}")
+    for module in sorted(m.name for m in pkgutil.walk_packages(suite.__path__, f"{suite.__name__}.")):
+        importlib.import_module(module)
     _loaded = True
 
 
@@ -35,7 +35,7 @@ def __getattr__(name: str) -> Any:
     if name not in _API:
         raise AttributeError(f"module 'checks' has no attribute {name!r}")
     load()
-    from . import registry
+    from checks.core import registry
 
     return getattr(registry, name)
 

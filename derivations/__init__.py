@@ -13,8 +13,10 @@ without running SymPy; a record's body is derived when first used::
 import importlib
 import pkgutil
 
-from .proof import Proof, Tier, prove
-from .registry import (
+from derivations import families
+
+from derivations.core.proof import Proof, Tier, prove
+from derivations.core.registry import (
     Body,
     Claim,
     Derivation,
@@ -28,12 +30,9 @@ from .registry import (
     search,
 )
 
-# Infrastructure modules; every other module in the package is a family.
-_INFRASTRUCTURE = {"notation", "proof", "registry", "claims", "schedules"}
-
-for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _module not in _INFRASTRUCTURE and not _module.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module}")
+# Every module under ``families`` registers its derivations when imported.
+for _module in sorted(m.name for m in pkgutil.walk_packages(families.__path__, f"{families.__name__}.")):
+    importlib.import_module(_module)
 
 __all__ = [
     "Body", "Claim", "Derivation", "Proof", "Relation", "Result", "Tier", "UnknownId",

@@ -7,7 +7,7 @@ import pytest
 import checks
 import derivations
 
-from .conftest import BY_CHECK
+from tests.conftest import BY_CHECK
 
 pytestmark = pytest.mark.mc
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import derivations
-from checks.cli import main
-from derivations import Tier, claims
+from checks.app.cli import main
+from derivations import Tier
+from derivations.core import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,7 +132,7 @@ def test_cli_prints_verdicts_and_exit_codes(capsys):
 
 def test_console_entry_point_exit_code():
     wrong = subprocess.run(
-        [sys.executable, "-m", "checks.cli", "verify", "ddpm.posterior",
+        [sys.executable, "-m", "checks.app.cli", "verify", "ddpm.posterior",
          "coef_x0 = sqrt(alpha_bar_t)*beta_t/(1 - alpha_bar_t)"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )

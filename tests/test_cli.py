@@ -9,15 +9,15 @@ import sys
 
 import pytest
 
-from checks.cli import main
+from checks.app.cli import main
 
-from .conftest import DERIVATION_IDS
+from tests.conftest import DERIVATION_IDS
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     # The same thread count as the test processes (conftest), so reductions agree to the bit.
     env = os.environ | {"OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "checks.cli", *args], capture_output=True, text=True, timeout=600,
+    return subprocess.run([sys.executable, "-m", "checks.app.cli", *args], capture_output=True, text=True, timeout=600,
                           env=env)
 
 
@@ -29,7 +29,7 @@ def test_list_shows_every_id(capsys):
 
 
 def test_list_does_not_import_torch_or_derive():
-    code = ("import sys; from checks.cli import main; main(['list']); "
+    code = ("import sys; from checks.app.cli import main; main(['list']); "
             "import derivations; assert 'torch' not in sys.modules; "
             "assert not any('body' in vars(d) for d in derivations.all())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import derivations
-from derivations.ddim import SPACINGS, scheduler_timesteps
+from derivations.families.ddim import SPACINGS, scheduler_timesteps
 
 
 @pytest.mark.parametrize("spacing", ["leading", "trailing"])

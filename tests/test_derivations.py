@@ -6,10 +6,11 @@ import pytest
 import sympy as sp
 
 import derivations
-from derivations import Tier, notation, prove
-from derivations.registry import Body, Relation, Result
+from derivations import Tier, prove
+from derivations.core import notation
+from derivations.core.registry import Body, Relation, Result
 
-from .conftest import BY_DERIVATION, DERIVATION_IDS
+from tests.conftest import BY_DERIVATION, DERIVATION_IDS
 
 
 @pytest.mark.parametrize("derivation_id", BY_DERIVATION)
@@ -73,7 +74,7 @@ def test_search_finds_by_text():
 
 def test_a_wrong_derivation_fails_its_tier():
     """A builder whose result drifted from its claim (posterior variance beta_t) is caught."""
-    wrong = derivations.registry.Derivation(
+    wrong = derivations.core.registry.Derivation(
         id="test.wrong", title="", statement="", assumptions=(), references=(), declared_tier=Tier.EXACT,
         module=__name__,
         builder=lambda: Body(
@@ -92,7 +93,7 @@ def test_numeric_tier_when_simplification_fails():
 
 def test_symbols_outside_the_notation_are_refused():
     stray = sp.Symbol("stray")
-    d = derivations.registry.Derivation(
+    d = derivations.core.registry.Derivation(
         id="test.stray", title="", statement="", assumptions=(), references=(), declared_tier=Tier.EXACT,
         module=__name__, builder=lambda: Body(steps=(), results=(Result("r", stray, ""),)),
     )

@@ -7,8 +7,8 @@ import pytest
 import sympy as sp
 
 import derivations
-from derivations import schedules
-from derivations.elbo import Backend, bound_terms, canonical_logs, gauss_expect
+from derivations.core import schedules
+from derivations.families.elbo import Backend, bound_terms, canonical_logs, gauss_expect
 
 DATA_MEAN, DATA_STD = 0.5, 0.8
 
@@ -84,7 +84,7 @@ def test_unknown_backend_raises():
 
 
 def test_canonical_logs_splits_a_product_of_positive_factors():
-    from derivations.notation import alpha_bar_prev, alpha_t
+    from derivations.core.notation import alpha_bar_prev, alpha_t
     expr = sp.log((1 - alpha_t) * (1 - alpha_bar_prev) / (1 - alpha_t * alpha_bar_prev))
     split = canonical_logs(expr)
     assert split.atoms(sp.log) == {sp.log(1 - alpha_t), sp.log(1 - alpha_bar_prev), sp.log(1 - alpha_t * alpha_bar_prev)}

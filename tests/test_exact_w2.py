@@ -1,4 +1,4 @@
-"""Exact W2 table of the samplers for Gaussian data (gauss_exact.*, checks.exact_w2, diffverify w2-table)."""
+"""Exact W2 table of the samplers for Gaussian data (gauss_exact.*, checks.exact.w2, diffverify w2-table)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import torch
 
 import derivations
 import checks
-from checks import exact_w2, stats, w2_kernel
-from checks.registry import CheckContext
-from checks.suite import eigenbasis
-from checks.cli import main
-from checks.commands import w2_table
-from derivations import gauss_exact
+from checks.exact import w2 as exact_w2
+from checks.core import stats
+from checks.exact import kernel as w2_kernel
+from checks.core.registry import CheckContext
+from checks.suite import gauss_exact as eigenbasis
+from checks.app.cli import main
+from checks.app.commands import w2_table
+from derivations.families import gauss_exact
 
 REFERENCE_RTOL = 1e-4
 # Cells whose reference is 0 (p_T at eps = 0: the exact process returns p_0): round-off only.
@@ -50,7 +52,7 @@ def test_every_reference_cell_of_table5_is_reproduced(cifar_table):
 
 
 def test_heun_and_rk4_columns_need_their_step_counts(cifar):
-    """The published Heun column is N = NFE grid points; RK4 is N = NFE // 4 (see checks.exact_w2)."""
+    """The published Heun column is N = NFE grid points; RK4 is N = NFE // 4 (see checks.exact.w2)."""
     assert exact_w2.SCHEME_BY_LABEL["Heun"].points(250) == 250
     assert exact_w2.SCHEME_BY_LABEL["RK4"].points(250) == 62
     reference = {(r["scheme"], r["eps"], r["init"], r["nfe"]): float(r["reference"]) for r in exact_w2.read_reference()}
@@ -189,7 +191,7 @@ def _update(key: str, y: np.ndarray, z: np.ndarray, p: dict) -> np.ndarray:
 def _predicted_var(d, gain, noise_var) -> float:
     values = STEP_POINT | {"ab_k_pg": STEP_POINT["ab_next_pg"] * math.exp(-2 * STEP_POINT["beta_int_pg"])}
     def value(expr):
-        expr = derivations.notation.expand_definitions(expr)
+        expr = derivations.core.notation.expand_definitions(expr)
         return float(expr.subs({s: values[s.name] for s in expr.free_symbols}))
     return value(gain) ** 2 * STEP_POINT["var_c_pg"] + value(noise_var)
 

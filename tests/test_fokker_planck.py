@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import fokker_planck
-from derivations.notation import lam_rev
+from derivations.families.fp import scalar as fokker_planck
+from derivations.core.notation import lam_rev
 
 
 def test_score_weight_solved_for_each_noise_level():
@@ -18,7 +18,8 @@ def test_mixture_reverse_substitution_rejects_a_wrong_weight():
     """The numeric-tier substitution can fail: the probability-flow weight with noise g leaves a residual."""
     import sympy as sp
 
-    from derivations import Tier, fokker_planck, prove
+    from derivations import Tier, prove
+    from derivations.families.fp import scalar as fokker_planck
 
     relation = fokker_planck.reverse_relation("VP", fokker_planck.vp_sde(), fokker_planck.mixture_data(1),
                                               sp.Rational(1, 2), sp.Integer(1), "wrong weight", per_density=False)
@@ -27,8 +28,9 @@ def test_mixture_reverse_substitution_rejects_a_wrong_weight():
 
 def test_2d_substitution_rejects_a_cross_covariance_that_does_not_decay():
     """N(A mu_0 + c, Sigma_t) with the cross term rho s_x s_y kept at its t = 0 value leaves a residual."""
-    from derivations import Tier, fokker_planck_2d as plane, prove
-    from derivations.fokker_planck import COORDS_2D, fokker_planck_rhs, gaussian_density, gaussian_data
+    from derivations import Tier, prove
+    from derivations.families.fp import plane
+    from derivations.families.fp.scalar import COORDS_2D, fokker_planck_rhs, gaussian_density, gaussian_data
 
     sde = plane.linear_sde()
     (comp,) = gaussian_data(2)
@@ -43,9 +45,10 @@ def test_2d_substitution_rejects_a_cross_covariance_that_does_not_decay():
 
 def test_2d_substitution_rejects_a_wrong_variance_ode():
     """Closing the moments with dV/dt = aV + g^2 (the factor 2 lost) breaks the 2-D substitution."""
-    from derivations import Tier, fokker_planck_2d as plane, prove
-    from derivations.fokker_planck import COORDS_2D, fokker_planck_rhs, gaussian_data, marginal
-    from derivations.notation import g_fp, gain_fp, time
+    from derivations import Tier, prove
+    from derivations.families.fp import plane
+    from derivations.families.fp.scalar import COORDS_2D, fokker_planck_rhs, gaussian_data, marginal
+    from derivations.core.notation import g_fp, gain_fp, time
 
     sde = plane.linear_sde()
     p = marginal(sde, gaussian_data(2), COORDS_2D)
@@ -57,15 +60,17 @@ def test_2d_substitution_rejects_a_wrong_variance_ode():
 
 def test_2d_reverse_substitution_rejects_a_wrong_weight():
     """Noise g with the probability-flow weight 1/2 does not keep the 2-D marginals."""
-    from derivations import Tier, fokker_planck_2d as plane
-    from derivations.fokker_planck import gaussian_data
+    from derivations import Tier
+    from derivations.families.fp import plane
+    from derivations.families.fp.scalar import gaussian_data
 
     relation = plane.gaussian_reverse(plane.linear_sde(), gaussian_data(2), sp.Rational(1, 2), sp.Integer(1), "wrong")
     assert relation.prove().tier is Tier.FAILED
 
 
 def test_every_process_solves_the_moment_odes_that_close_the_2d_substitution():
-    from derivations import Tier, fokker_planck_2d as plane
+    from derivations import Tier
+    from derivations.families.fp import plane
 
     for name, build in plane.PROCESSES:
         assert all(step.prove().tier is Tier.EXACT for step in plane.moment_ode_steps(name, build())), name
@@ -73,8 +78,8 @@ def test_every_process_solves_the_moment_odes_that_close_the_2d_substitution():
 
 def test_numeric_only_relations_stop_at_the_numeric_tier_and_still_fail():
     from derivations import Tier
-    from derivations.notation import x_fp
-    from derivations.registry import Relation
+    from derivations.core.notation import x_fp
+    from derivations.core.registry import Relation
 
     assert Relation("equal", (x_fp + 1) ** 2, x_fp**2 + 2 * x_fp + 1, attempt_exact=False).prove().tier is Tier.NUMERIC
     assert Relation("unequal", (x_fp + 1) ** 2, x_fp**2 + 1, attempt_exact=False).prove().tier is Tier.FAILED

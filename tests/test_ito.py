@@ -9,10 +9,10 @@ import sympy as sp
 
 import checks
 import derivations
-from checks import stats
+from checks.core import stats
 from checks.suite import ito as ito_checks
-from derivations.ito import exponential_expectation, gaussian_expectation, ito_differential
-from derivations.notation import diffusion_ito, drift_ito, time, w_ito, x_ito
+from derivations.families.ito import exponential_expectation, gaussian_expectation, ito_differential
+from derivations.core.notation import diffusion_ito, drift_ito, time, w_ito, x_ito
 
 
 def test_ito_differential_of_sine():
@@ -103,7 +103,7 @@ def test_gbm_bias_is_below_the_detectable_error():
 
 def test_stratonovich_integral_follows_ordinary_calculus():
     """At lambda = 1/2 the integral of W dW is W_t^2 / 2, with no correction term."""
-    from derivations.notation import lam_ito
+    from derivations.core.notation import lam_ito
 
     integral = derivations.get("ito.lambda_integral").result("integral")
     assert sp.expand(integral.subs(lam_ito, sp.Rational(1, 2)) - w_ito**2 / 2) == 0

@@ -11,7 +11,7 @@ import torch
 import checks
 import derivations
 from checks.suite import langevin as suite
-from derivations.notation import h_lgv, k_lgv
+from derivations.core.notation import h_lgv, k_lgv
 
 
 def test_step_size_bias_vanishes_linearly():
@@ -35,7 +35,7 @@ def test_quartic_richardson_limit_is_stable_when_the_steps_halve():
     h, half = suite.QUARTIC_STEPS
     limits = []
     for offset, steps in ((1, (h, half)), (2, (half, half / 2))):
-        ctx = checks.registry.CheckContext(chk, chk.default_samples, checks.seed_for(chk.id, offset),
+        ctx = checks.core.registry.CheckContext(chk, chk.default_samples, checks.seed_for(chk.id, offset),
                                            torch.device("cpu"), torch.float64)
         states = suite.simulate_quartic(ctx, steps)
         limits.append([suite.richardson(f"E X^{k}", states[steps[0]] ** k, states[steps[1]] ** k, 0.0)

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import checks
-from checks import stats
-from checks.registry import CheckContext
+from checks.core import stats
+from checks.core.registry import CheckContext
 from checks.suite import ou as ou_checks
 
 

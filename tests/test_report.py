@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import derivations
-from checks import report
+from checks.app import report
 
-from .conftest import BY_DERIVATION, DERIVATION_IDS
+from tests.conftest import BY_DERIVATION, DERIVATION_IDS
 
 COMMITTED = Path(__file__).resolve().parent.parent / "reports"
 

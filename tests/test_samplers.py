@@ -10,15 +10,15 @@ import pytest
 import torch
 
 import checks
-from checks import stats
-from checks.registry import _REGISTRY as CHECK_REGISTRY
-from checks.samplers import Grid, exact, orders, processes, steps, variant_label, variants
-from checks.samplers import get as get_sampler
-from checks.samplers import sampler as register_sampler
-from checks.samplers.data import GaussianData, MixtureData
-from checks.samplers.engine import CoupledNoise, Progress, simulate_moments
-from checks.suite import sampler_mixtures
-from checks.suite import samplers as suite
+from checks.core import stats
+from checks.core.registry import _REGISTRY as CHECK_REGISTRY
+from checks.sim import Grid, exact, orders, processes, steps, variant_label, variants
+from checks.sim import get as get_sampler
+from checks.sim import sampler as register_sampler
+from checks.sim.data import GaussianData, MixtureData
+from checks.sim.engine import CoupledNoise, Progress, simulate_moments
+from checks.suite.samplers import mixture as sampler_mixtures
+from checks.suite.samplers import gaussian as suite
 
 OrderFitStub = orders.OrderFit
 PROCESSES = {"vp": processes.vp(), "ve": processes.ve(), "subvp": processes.subvp()}
@@ -100,7 +100,7 @@ def test_ancestral_step_is_the_derived_ddpm_posterior():
     """One step t -> t-1 of the ancestral sampler from a point mass: mean and variance of ddpm.posterior
     with x_0 replaced by Tweedie's estimate (Gaussian data: a linear function of x_t)."""
     import derivations
-    from derivations import schedules
+    from derivations.core import schedules
 
     sched, t = schedules.make("linear", 1000), 500
     process = processes.ddpm()
@@ -188,7 +188,7 @@ def test_planted_bug_is_visible_and_rejected(bug, monkeypatch):
     if grid_class:
         buggy = dataclasses.replace(buggy, grid=grid_class(setting.grid.process, setting.grid.times))
     # The bug's effect on the exact law, against the check's detectable error (99 % power).
-    ctx = checks.registry.CheckContext(check, check.default_samples, 0, torch.device("cpu"), torch.float64)
+    ctx = checks.core.registry.CheckContext(check, check.default_samples, 0, torch.device("cpu"), torch.float64)
     data = suite._data(ctx).diagonal()
     model = buggy.wrap_model(data.score(buggy.grid.process), buggy.grid)
     with context():
@@ -221,7 +221,7 @@ def coupled_bias(check_id: str, samples: int = SWEEP_SAMPLES) -> list[tuple[str,
     with N/2 and N steps: for weak order p the bias at N is the paired difference / (2^p - 1)."""
     setting = MIXTURE[check_id]
     check = checks.get(check_id)
-    ctx = checks.registry.CheckContext(check, samples, checks.seed_for(check_id, 7), torch.device("cpu"),
+    ctx = checks.core.registry.CheckContext(check, samples, checks.seed_for(check_id, 7), torch.device("cpu"),
                                        torch.float64)
     data = sampler_mixtures.mixture_data(ctx)
     x_init = data.sample_marginal(setting.process, setting.process.t_start, samples, ctx.generator())
@@ -373,13 +373,13 @@ def test_a_rerun_gives_identical_numbers():
 
 def test_study_page_lists_every_sampler_with_a_figure_per_order(tmp_path, monkeypatch):
     """The page's structure; the checks and sweeps it runs are tested above, so they are stubbed here."""
-    from checks import plugins
-    from checks.studies import samplers as page_module
+    from checks.app import plugins
+    from checks.app.studies import samplers as page_module
 
     def cheap_run(check_id, device="auto"):
         if check_id.endswith(".mixture"):  # its proportions need more samples than a stub should draw
             statistics = tuple(stats.test([stats.Estimate("P(x < 0)", 0.5, 0.5, 0.01)]))
-            return checks.registry.CheckResult(check_id, "", (), "", statistics, 3500, 0, "cpu", "float64", 1e-6, 0.0)
+            return checks.core.registry.CheckResult(check_id, "", (), "", statistics, 3500, 0, "cpu", "float64", 1e-6, 0.0)
         return checks.run_variants(check_id, [{}], device="cpu", samples=1000)[0]
 
     def cheap_fit(sampler, options, process, label=""):
@@ -398,7 +398,7 @@ def test_study_page_lists_every_sampler_with_a_figure_per_order(tmp_path, monkey
 
 
 def test_cli_lists_samplers_and_refuses_unknown_names(capsys):
-    from checks.cli import main
+    from checks.app.cli import main
 
     assert main(["samplers"]) == 0
     out = capsys.readouterr().out
@@ -409,7 +409,7 @@ def test_cli_lists_samplers_and_refuses_unknown_names(capsys):
 
 @pytest.mark.mc
 def test_cli_checks_one_sampler(capsys):
-    from checks.cli import main
+    from checks.app.cli import main
 
     assert main(["samplers", "pf_rk4", "--check", "--device", "cpu", "--samples", "5000"]) == 0
     assert "pass; n = 5000" in capsys.readouterr().out

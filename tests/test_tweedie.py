@@ -10,11 +10,12 @@ import sympy as sp
 
 import checks
 import derivations
-from derivations import Tier, notation
-from derivations.score import standard_normal_expectation
-from derivations.tweedie import canonical_exponentials
+from derivations import Tier
+from derivations.core import notation
+from derivations.families.score import standard_normal_expectation
+from derivations.families.tweedie import canonical_exponentials
 
-from .test_checks import _wrong_variants
+from tests.test_checks import _wrong_variants
 
 
 def test_mixture_with_equal_components_reduces_to_the_gaussian_prior():

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import torch
 
-from derivations import schedules
+from derivations.core import schedules
 
-from .. import stats
-from ..forward import ddpm_forward_chain
-from ..registry import CheckContext, check
+from checks.core import stats
+from checks.sim.forward import ddpm_forward_chain
+from checks.core.registry import CheckContext, check
 
 SCHEDULE = schedules.make("linear", 1000)
 MARGINAL_STEPS = (1, 10, 100, 500, 1000)

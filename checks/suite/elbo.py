@@ -13,23 +13,20 @@ import math
 
 import torch
 
-from derivations import schedules
+from derivations.core import schedules
 
-from .. import stats
-from ..forward import ddpm_forward_chain
-from ..registry import CheckContext, check
+from checks.core import stats
+from checks.sim.forward import ddpm_forward_chain
+from checks.core.registry import CheckContext, check
 
 SCHEDULE = schedules.make("linear", 1000)
 # Small t: beta_tilde_t is about beta_t / 2, so C and the weights differ most from misprints.
 KL_STEPS = (2, 10, 100)
 DATA_MEAN, DATA_STD = 0.5, 0.8
 PREDICTOR_SHRINK = 0.7  # x0_hat = PREDICTOR_SHRINK * x_t / sqrt(alpha_bar_t): biased on purpose
-# (mean_p, var_p, mean_q, var_q): separated means, variance ratios on both sides of 1.
-GAUSSIAN_PAIRS = ((0.3, 0.5, -0.4, 1.7), (1.0, 2.0, 0.2, 0.6))
-VAE_ENCODERS = ((0.8, 0.4), (-1.2, 1.5))  # (vae_mean, vae_std)
 
 
-def _log_normal(value: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+def log_normal(value: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.log(2 * math.pi * var) - (value - mean) ** 2 / (2 * var)
 
 
@@ -68,8 +65,8 @@ def per_step_kl(ctx: CheckContext, states: dict[int, torch.Tensor]) -> list[stat
         x_prev, x_t = states[t - 1], states[t]
         x0_hat = shrink * x_t
         c0, ct = coef_x0(**at), coef_xt(**at)
-        log_ratio = (_log_normal(x_prev, c0 * x0 + ct * x_t, post_var(**at))
-                     - _log_normal(x_prev, c0 * x0_hat + ct * x_t, model_var))
+        log_ratio = (log_normal(x_prev, c0 * x0 + ct * x_t, post_var(**at))
+                     - log_normal(x_prev, c0 * x0_hat + ct * x_t, model_var))
         # E(x_0 - x0_hat)^2 with x_0 - x0_hat = (1 - shrink sqrt(ab)) x_0 - shrink sqrt(1 - ab) eps.
         data_second_moment = DATA_MEAN**2 + DATA_STD**2
         sq_error_x0 = float((1 - shrink * torch.sqrt(alpha_bar)) ** 2 * data_second_moment
@@ -82,38 +79,4 @@ def per_step_kl(ctx: CheckContext, states: dict[int, torch.Tensor]) -> list[stat
             stats.mean(f"t={t}: KL via the eps weight", log_ratio,
                        c + float(weight_eps(**at, var_model=model_var)) * sq_error_eps),
         ]
-    return out
-
-
-def simulate_gaussians(ctx: CheckContext) -> torch.Tensor:
-    """Standard normal draws, one column per law P; each column is scaled to its law in compare."""
-    count = len(GAUSSIAN_PAIRS) + len(VAE_ENCODERS)
-    return ctx.normal(ctx.n_samples * count).reshape(ctx.n_samples, count)
-
-
-@check(
-    id="gaussian.kl.sampled",
-    title="KL between Gaussians as the sampled mean log-ratio, and the VAE encoder KL",
-    law=f"E_P[log p - log q] for (mean_p, var_p, mean_q, var_q) in {GAUSSIAN_PAIRS}, and for "
-    f"P = N(mu, sigma^2), Q = N(0, 1) with (mu, sigma) in {VAE_ENCODERS}",
-    tests=("gaussian.kl", "elbo.vae_kl"),
-    uses=(("gaussian.kl", "kl"), ("elbo.vae_kl", "kl")),
-    samples=100_000,
-    simulate=simulate_gaussians,
-)
-def gaussian_kl(ctx: CheckContext, noise: torch.Tensor) -> list[stats.Estimate]:
-    kl, vae_kl = ctx.quantity("gaussian.kl", "kl"), ctx.quantity("elbo.vae_kl", "kl")
-    out = []
-    for column, (m_p, v_p, m_q, v_q) in enumerate(GAUSSIAN_PAIRS):
-        draws = m_p + math.sqrt(v_p) * noise[:, column]
-        p, q = (ctx.tensor(v) for v in (v_p, v_q))
-        log_ratio = _log_normal(draws, ctx.tensor(m_p), p) - _log_normal(draws, ctx.tensor(m_q), q)
-        expected = kl(mean_p=ctx.tensor(m_p), var_p=p, mean_q=ctx.tensor(m_q), var_q=q)
-        out.append(stats.mean(f"KL(N({m_p}, {v_p}) || N({m_q}, {v_q}))", log_ratio, float(expected)))
-    for offset, (mu, sigma) in enumerate(VAE_ENCODERS):
-        draws = mu + sigma * noise[:, len(GAUSSIAN_PAIRS) + offset]
-        log_ratio = _log_normal(draws, ctx.tensor(mu), ctx.tensor(sigma**2)) - _log_normal(
-            draws, ctx.tensor(0.0), ctx.tensor(1.0))
-        expected = vae_kl(vae_mean=ctx.tensor(mu), vae_std=ctx.tensor(sigma))
-        out.append(stats.mean(f"VAE KL(N({mu}, {sigma}^2) || N(0, 1))", log_ratio, float(expected)))
     return out

@@ -15,9 +15,9 @@ import math
 
 import torch
 
-from .. import stats
-from ..forward import euler_maruyama
-from ..registry import CheckContext, check
+from checks.core import stats
+from checks.sim.forward import euler_maruyama
+from checks.core.registry import CheckContext, check
 
 MU, SIGMA, U0 = 0.5, 0.6, 1.0
 GBM_STEP, GBM_TIMES = 0.02, (0.5, 1.0)

@@ -24,9 +24,9 @@ import math
 
 import torch
 
-from .. import stats
-from ..forward import euler_maruyama
-from ..registry import CheckContext, check
+from checks.core import stats
+from checks.sim.forward import euler_maruyama
+from checks.core.registry import CheckContext, check
 
 STIFFNESS, CENTRE, START = 1.0, 0.5, 2.5
 STEP_SIZES = (0.4, 0.05)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import stats
-from ..forward import euler_maruyama
-from ..registry import CheckContext, check
+from checks.core import stats
+from checks.sim.forward import euler_maruyama
+from checks.core.registry import CheckContext, check
 
 KAPPA, THETA, SIGMA = 2.0, 1.5, 0.8
 X_START, START, FIRST, SECOND = -1.0, 0.2, 0.7, 1.1  # x_s, s < t < t'

@@ -1,4 +1,4 @@
-r"""Checks of Tweedie's formulas and of denoising score matching by sampling the joint law of (x, y).
+r"""Checks of Tweedie's formulas by sampling the joint law of (x, y).
 
 Posterior moments without binning: :math:`m(y) = E[x \mid y]` and
 :math:`v(y) = \mathrm{Var}[x \mid y]` are the only functions with
@@ -12,23 +12,19 @@ value 0. A misprinted :math:`m` or :math:`v` shifts these means: e.g.
 :math:`(\sigma^2 - \sigma)E[y\,\partial_y\log p(y)] = \sigma - \sigma^2`
 (integration by parts: :math:`E[y\,\partial_y \log p] = -1`), and dropping the Hessian term changes
 :math:`E[(x-m)^2 - v]` by :math:`\sigma^4 E[\partial_y^2 \log p] = -\sigma^4 J(p)`.
-
-Denoising score matching for :math:`s(y) = a y + b` is least squares of the
-conditional score :math:`-(y - x)/\sigma^2` on :math:`(y, 1)`: the coefficients are
-the DSM minimizer and the residual variance is twice the DSM-ESM constant.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .. import stats
-from ..registry import CheckContext, check
+from checks.core import stats
+from checks.core.registry import CheckContext, check
 
 # sigma differs from sigma^2 and the mixture is bimodal, so the misprints shift the moments.
 MIXTURE = dict(mix_weight=0.3, mix_mean_1=-1.5, mix_mean_2=1.0, mix_var_1=0.25, mix_var_2=0.5)
 SIGMA = 0.6
-DATA_MEAN, DATA_VAR, DSM_SIGMA = 0.5, 1.0, 0.5
+DATA_MEAN, DATA_VAR = 0.5, 1.0
 
 
 def simulate_mixture(ctx: CheckContext) -> dict[str, torch.Tensor]:
@@ -98,32 +94,3 @@ def vp_posterior(ctx: CheckContext, sample: dict[str, torch.Tensor]) -> list[sta
     mean = ctx.quantity("tweedie.first_order", "vp_x0_mean")(**params)
     var = ctx.quantity("tweedie.second_order", "vp_x0_var")(**params)
     return _residual_moments(sample["x0"], sample["x_t"], mean, var, "x_t")
-
-
-def simulate_gaussian(ctx: CheckContext) -> dict[str, torch.Tensor]:
-    x = DATA_MEAN + DATA_VAR**0.5 * ctx.normal(ctx.n_samples)
-    return {"x": x, "y": x + DSM_SIGMA * ctx.normal(ctx.n_samples)}
-
-
-@check(
-    id="score.dsm_regression",
-    title="Denoising score matching as least squares on Gaussian data",
-    law=f"x ~ N({DATA_MEAN}, {DATA_VAR}), y = x + {DSM_SIGMA} z: regressing -(y - x)/sigma^2 on (y, 1) gives "
-    "the DSM minimizer (a, b); its residual variance is twice the DSM - ESM constant",
-    tests=("score.dsm_equals_esm",),
-    uses=(("score.dsm_equals_esm", "minimizer_slope"), ("score.dsm_equals_esm", "minimizer_intercept"),
-          ("score.dsm_equals_esm", "constant")),
-    samples=50_000,
-    simulate=simulate_gaussian,
-)
-def dsm_regression(ctx: CheckContext, sample: dict[str, torch.Tensor]) -> list[stats.Estimate]:
-    x, y = sample["x"], sample["y"]
-    params = dict(mu_x=ctx.tensor(DATA_MEAN), var_x=ctx.tensor(DATA_VAR), sigma_tw=ctx.tensor(DSM_SIGMA))
-    target = -(y - x) / DSM_SIGMA**2  # grad_y log q(y | x), the DSM regression target
-    return stats.regression(
-        ["DSM slope a", "DSM intercept b"], target, [y, torch.ones_like(y)],
-        [float(ctx.quantity("score.dsm_equals_esm", "minimizer_slope")(**params)),
-         float(ctx.quantity("score.dsm_equals_esm", "minimizer_intercept")(**params))],
-        "residual variance = 2 (J_DSM - J_ESM)",
-        float(2 * ctx.quantity("score.dsm_equals_esm", "constant")(**params)),
-    )

@@ -1,0 +1,1 @@
+"""`diffverify` subcommands, one module each (discovered by checks.app.plugins.commands())."""

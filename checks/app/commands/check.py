@@ -1,0 +1,57 @@
+"""``diffverify check [ID ...]``: run the Monte Carlo checks of derivations (or checks) by id."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import derivations
+
+from checks.app.plugins import command
+from checks.app.commands._options import add_run_options, validate_run_options
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ids", nargs="*", metavar="ID", help="derivation or check ids (default: every check)")
+    add_run_options(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed offset; 0 gives the seeds derived from the ids")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--details", action="store_true", help="print every statistic")
+
+
+def selected_checks(ids: list[str]) -> list:
+    import checks
+
+    if not ids:
+        return checks.all()
+    chosen: dict[str, object] = {}
+    for id_ in ids:
+        if id_ in {c.id for c in checks.all()}:
+            chosen[id_] = checks.get(id_)
+            continue
+        derivations.get(id_)  # raises UnknownId (exit 2) when it is neither
+        for c in checks.for_derivation(id_):
+            chosen[c.id] = c
+    return list(chosen.values())
+
+
+@command("check", "run Monte Carlo checks; exit 0 when all pass, 1 when any fails", _arguments)
+def run(args: argparse.Namespace) -> int:
+    import checks
+
+    from checks.app.render import check_summary, check_table
+
+    validate_run_options(args)
+    selected = selected_checks(args.ids)
+    if not selected:
+        print("no Monte Carlo check tests these ids (their proofs are symbolic only)")
+        return 0
+    results = [checks.run(c.id, device=args.device, samples=args.samples, seed_offset=args.seed) for c in selected]
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=1))
+    else:
+        for r in results:
+            print(check_summary(r))
+            if args.details or not r.passed:
+                print(check_table(r))
+    return 0 if all(r.passed for r in results) else 1

@@ -1,1 +1,0 @@
-"""`diffverify` subcommands, one module each (discovered by checks.plugins.commands())."""

@@ -1,1 +1,0 @@
-"""Report pages that are not a single derivation (discovered by checks.plugins.studies())."""

@@ -1,0 +1,497 @@
+r"""elbo.*: the variational bound of diffusion models and its KL terms.
+
+The forward chain :math:`q(x_t \mid x_{t-1}) = \mathcal N(\sqrt{\alpha_t}x_{t-1}, \beta_t)`, the reverse
+model :math:`p(x_T) = \mathcal N(0, 1)`, :math:`p_\theta(x_{t-1} \mid x_t) = \mathcal N(a_t x_t + b_t, v_t)`,
+and
+
+.. math::
+
+    \mathrm{ELBO} = E_q \log p_\theta(x_0 \mid x_1) - \mathrm{KL}(q(x_T\mid x_0)\,\|\,p(x_T))
+    - \sum_{t\ge2} E_q \mathrm{KL}(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)).
+
+Every term is built from the derived closed forms (``gaussian.kl``, ``gaussian.linear_bayes``,
+``ddpm.posterior``) by :func:`bound_terms`, once with SymPy (``elbo.decomposition``, :math:`T = 2`)
+and once with numpy float64 (any :math:`T`; ``tests/test_elbo.py`` uses :math:`T = 1000`).
+Expectations of quadratics under a Gaussian use the two-point rule :func:`gauss_expect`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from derivations.families.gaussian import KL_REFERENCES, kl, log_density
+from derivations.core.notation import (
+    alpha_bar_prev,
+    alpha_bar_t,
+    alpha_t,
+    beta_t,
+    beta_tilde_t,
+    cond_score_t,
+    cond_score_ve,
+    eps,
+    eps_hat,
+    expand_definitions,
+    rev_gain_1,
+    rev_gain_2,
+    rev_offset_1,
+    rev_offset_2,
+    rev_var_1,
+    rev_var_2,
+    score_hat,
+    snr_prev,
+    snr_t,
+    v_hat,
+    v_t,
+    vae_mean,
+    vae_std,
+    var_model,
+    var_ve_prev,
+    var_ve_step,
+    var_ve_t,
+    x0_hat,
+    x_0,
+    x_t,
+)
+from derivations.core.proof import Tier
+from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+
+HO_2020_ELBO = ("J. Ho, A. Jain, P. Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020, "
+                "eqs. (3), (5), (8), (10)")
+SOHL_DICKSTEIN_2015 = ("J. Sohl-Dickstein et al., Deep Unsupervised Learning using Nonequilibrium Thermodynamics, "
+                       "ICML 2015, §2.4 and App. B")
+KINGMA_2021 = ("D. P. Kingma, T. Salimans, B. Poole, J. Ho, Variational Diffusion Models, NeurIPS 2021, "
+               "eq. (13) and App. E")
+KINGMA_WELLING_2014 = "D. P. Kingma, M. Welling, Auto-Encoding Variational Bayes, ICLR 2014, App. B"
+SALIMANS_HO_2022 = "T. Salimans, J. Ho, Progressive Distillation for Fast Sampling of Diffusion Models, ICLR 2022, §4"
+
+
+# --- the bound's terms, for a SymPy or a numpy back end -----------------------------------------
+
+class Backend:
+    """Elementary functions and the derived closed forms, in SymPy or numpy."""
+
+    def __init__(self, name: str):
+        if name not in ("sympy", "numpy"):
+            raise ValueError(f"unknown back end {name!r}; known: sympy, numpy")
+        self.name = name
+        self.sqrt, self.log, self.pi = (sp.sqrt, sp.log, sp.pi) if name == "sympy" else (np.sqrt, np.log, np.pi)
+
+    def closed_form(self, derivation_id: str, result: str) -> Callable[..., Any]:
+        """The derived ``result``, called with keyword values by notation name."""
+        if self.name == "numpy":
+            return get(derivation_id).function(result, "numpy")
+        expr = get(derivation_id).result(result)
+        by_name = {s.name: s for s in expr.free_symbols}
+        return lambda **values: expr.xreplace({by_name[k]: sp.sympify(v) for k, v in values.items() if k in by_name})
+
+    def log_normal(self, value: Any, mean: Any, var: Any) -> Any:
+        return -self.log(2 * self.pi * var) / 2 - (value - mean) ** 2 / (2 * var)
+
+
+def gauss_expect(f: Callable[[Any], Any], mean: Any, var: Any, backend: Backend) -> Any:
+    r""":math:`E f(X)`, :math:`X \sim \mathcal N(m, v)`, by the two-point rule
+    :math:`\tfrac12[f(m + \sqrt v) + f(m - \sqrt v)]`: its nodes :math:`\pm 1` with weights
+    :math:`\tfrac12` match the standard normal's moments :math:`1, 0, 1, 0` of order 0..3, so it is
+    exact for every polynomial of degree at most 3 (every log-density and KL here is quadratic)."""
+    spread = backend.sqrt(var)
+    return (f(mean + spread) + f(mean - spread)) / 2
+
+
+def bound_terms(alphas: Sequence[Any], kernels: Sequence[tuple[Any, Any, Any]], x0: Any,
+                backend: Backend) -> dict[str, Any]:
+    r"""Every term of the bound at the data point ``x0``.
+
+    ``alphas[t-1]`` is :math:`\alpha_t` and ``kernels[t-1]`` is :math:`(a_t, b_t, v_t)` of
+    :math:`p_\theta(x_{t-1}\mid x_t)`, :math:`t = 1..T`. Returns ``log_evidence``
+    (:math:`\log p_\theta(x_0)`), ``elbo_direct`` (:math:`E_q[\log p_\theta(x_{0:T}) - \log q(x_{1:T}\mid x_0)]`),
+    ``reconstruction``, ``prior_kl``, ``step_kls`` (:math:`t = 2..T`), ``elbo`` (the decomposed form) and
+    ``joint_kl`` (:math:`\mathrm{KL}(q(x_{1:T}\mid x_0)\,\|\,p_\theta(x_{1:T}\mid x_0))` by the chain rule).
+    """
+    steps = len(alphas)
+    if steps < 1 or len(kernels) != steps:
+        raise ValueError("need T >= 1 alphas and one reverse kernel per step")
+    kl_ = backend.closed_form("gaussian.kl", "kl")
+    post_x0 = backend.closed_form("ddpm.posterior", "coef_x0")
+    post_xt = backend.closed_form("ddpm.posterior", "coef_xt")
+    post_var = backend.closed_form("ddpm.posterior", "var")
+    pushed_mean = backend.closed_form("gaussian.linear_bayes", "marginal_mean")
+    pushed_var = backend.closed_form("gaussian.linear_bayes", "marginal_var")
+    cond_mean = backend.closed_form("gaussian.linear_bayes", "posterior_mean")
+    cond_var = backend.closed_form("gaussian.linear_bayes", "posterior_var")
+
+    alpha_bar = [1]  # alpha_bar[t], t = 0..T
+    for a in alphas:
+        alpha_bar.append(alpha_bar[-1] * a)
+    q_mean = [backend.sqrt(ab) * x0 for ab in alpha_bar]  # q(x_t | x_0), ddpm.marginal
+    q_var = [1 - ab for ab in alpha_bar]
+
+    model_mean, model_var = [None] * (steps + 1), [None] * (steps + 1)  # model marginals p_theta(x_t)
+    model_mean[steps], model_var[steps] = 0, 1
+    for t in range(steps, 0, -1):
+        gain_, offset_, var_ = kernels[t - 1]
+        push = dict(mu_x=model_mean[t], var_x=model_var[t], gain=gain_, offset=offset_, var_noise=var_)
+        model_mean[t - 1], model_var[t - 1] = pushed_mean(**push), pushed_var(**push)
+
+    def expect_pair(f: Callable[[Any, Any], Any], t: int) -> Any:
+        """E f(x_{t-1}, x_t) along the forward chain: x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) z."""
+        a = alphas[t - 1]
+        return gauss_expect(lambda prev: gauss_expect(lambda noise: f(prev, backend.sqrt(a) * prev + noise),
+                                                      0, 1 - a, backend), q_mean[t - 1], q_var[t - 1], backend)
+
+    elbo_direct = gauss_expect(lambda xT: backend.log_normal(xT, 0, 1), q_mean[steps], q_var[steps], backend)
+    joint_kl = 0
+    for t in range(1, steps + 1):
+        gain_, offset_, var_ = kernels[t - 1]
+        a = alphas[t - 1]
+        elbo_direct += expect_pair(lambda prev, cur: backend.log_normal(prev, gain_ * cur + offset_, var_)
+                                   - backend.log_normal(cur, backend.sqrt(a) * prev, 1 - a), t)
+        # p_theta(x_t | x_{t-1}): the model marginal of x_t conditioned on the kernel's output x_{t-1}.
+        model = dict(mu_x=model_mean[t], var_x=model_var[t], gain=gain_, offset=offset_, var_noise=var_)
+        joint_kl += gauss_expect(
+            lambda prev: kl_(mean_p=backend.sqrt(a) * prev, var_p=1 - a,
+                             mean_q=cond_mean(**model, y=prev), var_q=cond_var(**model)),
+            q_mean[t - 1], q_var[t - 1], backend)
+
+    gain_, offset_, var_ = kernels[0]
+    reconstruction = gauss_expect(lambda x1: backend.log_normal(x0, gain_ * x1 + offset_, var_), q_mean[1], q_var[1],
+                                  backend)
+    prior_kl = kl_(mean_p=q_mean[steps], var_p=q_var[steps], mean_q=0, var_q=1)
+    step_kls = []
+    for t in range(2, steps + 1):
+        gain_, offset_, var_ = kernels[t - 1]
+        at = dict(alpha_t=alphas[t - 1], alpha_bar_prev=alpha_bar[t - 1], beta_t=1 - alphas[t - 1],
+                  alpha_bar_t=alpha_bar[t])
+        c0, ct, pv = post_x0(**at), post_xt(**at), post_var(**at)
+        step_kls.append(gauss_expect(
+            lambda xt, c0=c0, ct=ct, pv=pv, g=gain_, o=offset_, v=var_:
+            kl_(mean_p=c0 * x0 + ct * xt, var_p=pv, mean_q=g * xt + o, var_q=v),
+            q_mean[t], q_var[t], backend))
+    elbo = reconstruction - prior_kl - sum(step_kls)
+    return dict(log_evidence=backend.log_normal(x0, model_mean[0], model_var[0]), elbo_direct=elbo_direct,
+                reconstruction=reconstruction, prior_kl=prior_kl, step_kls=step_kls, elbo=elbo, joint_kl=joint_kl)
+
+
+def canonical_logs(expr: sp.Expr, points: int = 8) -> sp.Expr:
+    r"""Rewrite each :math:`\log(\text{arg})` as :math:`\sum_k m_k \log f_k` over the irreducible
+    factors of arg, each :math:`f_k` signed to be positive on the admissible domain, so logs of
+    the same quantity reached by different routes become the same SymPy atoms.
+
+    A factor whose sign changes over ``points`` random admissible points is left inside an
+    unsplit log (the relations' numeric tier still checks the result either way)."""
+    import random
+
+    from derivations.core import notation
+
+    rng = random.Random(0)
+
+    def constant_sign(factor: sp.Expr) -> int:
+        symbols = sorted(factor.free_symbols, key=lambda s: s.name)
+        signs = {sp.sign(factor.evalf(30, subs=notation.random_point(symbols, rng))) for _ in range(points)}
+        return signs.pop() if len(signs) == 1 else 0
+
+    def split(arg: sp.Expr) -> sp.Expr:
+        arg = notation.expand_definitions(arg)
+        out, rest = sp.Integer(0), sp.Integer(1)
+        for part, power in zip(sp.fraction(sp.factor(arg)), (1, -1)):
+            constant, factors = sp.factor_list(part)
+            out += power * sp.log(abs(constant))
+            for factor, multiplicity in factors:
+                sign = constant_sign(factor)
+                if sign:
+                    out += power * multiplicity * sp.log(sp.expand(sign * factor))
+                else:
+                    rest *= factor ** (power * multiplicity)
+        return out + (sp.log(rest) if rest != 1 else 0)
+
+    return sp.expand(expr).replace(lambda e: isinstance(e, sp.log), lambda e: split(e.args[0]))
+
+
+def compilable(expr: sp.Expr) -> sp.Expr:
+    r"""``expr`` with its constant logs (:math:`\log 2`, :math:`\log\pi`) as 60-digit floats, which every
+    back end evaluates (torch's ``log`` takes tensors only); the proofs use the exact form."""
+    return expr.xreplace({atom: atom.evalf(60) for atom in expr.atoms(sp.log) if atom.is_number})
+
+
+# --- derivations --------------------------------------------------------------------------------
+
+@derivation(
+    id="elbo.vae_kl",
+    title="KL of a Gaussian VAE encoder to the standard normal prior",
+    statement=r"$\mathrm{KL}(\mathcal N(\mu, \mathrm{diag}\,\sigma^2)\,\|\,\mathcal N(0, I)) = "
+    r"\tfrac12\sum_j(\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2)$, from `gaussian.kl` (one coordinate; "
+    r"the diagonal case is the sum over coordinates, as `gaussian.kl` shows).",
+    tier=Tier.EXACT,
+    assumptions=(r"$\sigma_j > 0$; diagonal encoder covariance",),
+    references=(KINGMA_WELLING_2014, *KL_REFERENCES),
+)
+def vae_kl() -> Body:
+    divergence = kl(vae_mean, vae_std**2, 0, 1)
+    return Body(
+        steps=(
+            Relation(r"the encoder equal to the prior costs nothing: $\mu = 0$, $\sigma = 1$ gives 0",
+                     divergence.subs({vae_mean: 0, vae_std: 1}), 0),
+            Relation(r"and is the minimum: $\partial_\sigma \mathrm{KL} = \sigma - 1/\sigma$ vanishes at $\sigma = 1$",
+                     sp.diff(divergence, vae_std), vae_std - 1 / vae_std),
+        ),
+        results=(Result("kl", divergence, "KL(N(mu, sigma^2) || N(0, 1)) per coordinate"),),
+        claims=(Claim("kl", (vae_mean**2 + vae_std**2 - 1 - sp.log(vae_std**2)) / 2,
+                      "Kingma & Welling (2014), App. B"),),
+        wrong_variants=(
+            WrongVariant("kl", (vae_mean**2 + vae_std**2 - 1) / 2, "missing the log term"),
+            WrongVariant("kl", (vae_mean**2 + vae_std - 1 - sp.log(vae_std)) / 2, "sigma in place of sigma^2"),
+            WrongVariant("kl", (vae_mean**2 + vae_std**2 - 1 + sp.log(vae_std**2)) / 2, "sign of the log flipped"),
+        ),
+    )
+
+
+@derivation(
+    id="elbo.prior_term",
+    title="Prior term of the bound: KL(q(x_T | x_0) || N(0, 1))",
+    statement=r"$\mathrm{KL}(q(x_T\mid x_0)\,\|\,\mathcal N(0, I)) = \tfrac12\big[\bar\alpha_T(\|x_0\|^2 - d) - "
+    r"d\log(1-\bar\alpha_T)\big]$ (here per dimension, $\bar\alpha_t$ read at $t = T$). At $T = 1000$: "
+    r"linear $\beta$ 1e-4..0.02 has $\bar\alpha_T = 4.036\times10^{-5}$, the term is "
+    r"$4.072\times10^{-10} + 2.018\times10^{-5} x_0^2$; scaled-linear 0.00085..0.012 has "
+    r"$\bar\alpha_T = 4.660\times10^{-3}$ and $5.446\times10^{-6} + 2.330\times10^{-3} x_0^2$ "
+    r"(`tests/test_elbo.py` recomputes them).",
+    tier=Tier.EXACT,
+    assumptions=(r"$0 < \bar\alpha_T < 1$; prior $p(x_T) = \mathcal N(0, I)$",),
+    references=(HO_2020_ELBO, *KL_REFERENCES),
+)
+def prior_term() -> Body:
+    from derivations.families.ddpm import marginal_form
+
+    mean, var = marginal_form(alpha_bar_t)
+    divergence = kl(mean, var, 0, 1)
+    at_zero = divergence.subs(x_0, 0)
+    return Body(
+        steps=(Relation(r"the term is $\bar\alpha_T x_0^2/2$ above its value at $x_0 = 0$",
+                        divergence - at_zero, alpha_bar_t * x_0**2 / 2),),
+        results=(
+            Result("kl", divergence, "KL(q(x_T | x_0) || N(0, 1)) per dimension"),
+            Result("kl_at_zero", at_zero, "the term at x_0 = 0"),
+        ),
+        claims=(Claim("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(1 - alpha_bar_t)) / 2,
+                      "gaussian.kl with ddpm.marginal; Ho et al. (2020), L_T"),),
+        wrong_variants=(
+            WrongVariant("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(alpha_bar_t)) / 2,
+                         "log(alpha_bar_T) for log(1 - alpha_bar_T)"),
+            WrongVariant("kl", (alpha_bar_t**2 * x_0**2 - alpha_bar_t - sp.log(1 - alpha_bar_t)) / 2,
+                         "mean coefficient alpha_bar_T without the square root"),
+            WrongVariant("kl_at_zero", -sp.log(1 - alpha_bar_t) / 2, "missing the trace term -alpha_bar_T/2"),
+        ),
+    )
+
+
+@derivation(
+    id="elbo.decomposition",
+    title="The gap of the diffusion ELBO is the KL to the model's posterior; the bound's three terms",
+    statement=r"$\log p_\theta(x_0) - \mathrm{ELBO} = \mathrm{KL}(q(x_{1:T}\mid x_0)\,\|\,p_\theta(x_{1:T}\mid x_0)) "
+    r"\ge 0$ with $\mathrm{ELBO} = E_q\log p_\theta(x_0\mid x_1) - \mathrm{KL}(q(x_T\mid x_0)\,\|\,p(x_T)) - "
+    r"\sum_{t\ge2} E_q\mathrm{KL}(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t))$. Proved for $T = 2$ "
+    r"with symbolic schedule ($\alpha_1 = \bar\alpha_1$ is `alpha_bar_prev`, $\alpha_2$ is `alpha_t`) and "
+    r"symbolic linear-Gaussian reverse kernels $p_\theta(x_{t-1}\mid x_t) = \mathcal N(a_t x_t + b_t, v_t)$, "
+    r"at every $x_0$ (hence for any data law); the joint KL is computed by the chain rule through the "
+    r"model's own forward conditionals $p_\theta(x_t\mid x_{t-1})$ (`gaussian.linear_bayes`), so it is a sum "
+    r"of expected KLs and non-negative. `tests/test_elbo.py` repeats the identity exactly for $T = 3$ and in "
+    r"float64 for $T = 1000$ (linear schedule, data $\mathcal N(m, s^2)$).",
+    tier=Tier.EXACT,
+    assumptions=(r"$0 < \alpha_t < 1$; prior $p(x_T) = \mathcal N(0, 1)$; reverse kernels with $v_t > 0$",
+                 r"one dimension (coordinate-wise for diagonal models)"),
+    references=(SOHL_DICKSTEIN_2015, HO_2020_ELBO, KINGMA_2021),
+)
+def decomposition() -> Body:
+    from sympy import stats
+
+    alphas = [alpha_bar_prev, alpha_t]  # T = 2: alpha_bar_1 = alpha_1
+    kernels = [(rev_gain_1, rev_offset_1, rev_var_1), (rev_gain_2, rev_offset_2, rev_var_2)]
+    terms = bound_terms(alphas, kernels, x_0, Backend("sympy"))
+    log_evidence, elbo_direct, reconstruction, prior_kl, joint_kl = (
+        canonical_logs(terms[k]) for k in ("log_evidence", "elbo_direct", "reconstruction", "prior_kl", "joint_kl"))
+    step_kl = canonical_logs(terms["step_kls"][0])
+
+    # The bound as an integral over the chain's own noises, by SymPy's probability integrals.
+    x_1 = sp.sqrt(alpha_bar_prev) * x_0 + sp.sqrt(1 - alpha_bar_prev) * stats.Normal("Z1", 0, 1)
+    x_2 = sp.sqrt(alpha_t) * x_1 + sp.sqrt(1 - alpha_t) * stats.Normal("Z2", 0, 1)
+    log_ratio = (log_density(x_2, 0, 1) + log_density(x_1, rev_gain_2 * x_2 + rev_offset_2, rev_var_2)
+                 + log_density(x_0, rev_gain_1 * x_1 + rev_offset_1, rev_var_1)
+                 - log_density(x_1, sp.sqrt(alpha_bar_prev) * x_0, 1 - alpha_bar_prev)
+                 - log_density(x_2, sp.sqrt(alpha_t) * x_1, 1 - alpha_t))
+    elbo_integral = canonical_logs(stats.E(sp.expand(log_ratio)))
+
+    # The step term with the KL's arguments swapped, a plausible misprint.
+    posterior = get("ddpm.posterior")
+    coef_x0, coef_xt, post_var = (posterior.result(k) for k in ("coef_x0", "coef_xt", "var"))
+    start = _forward_moments(alphas, 2)
+    swapped = canonical_logs(gauss_expect(
+        lambda xt: kl(rev_gain_2 * xt + rev_offset_2, rev_var_2, coef_x0 * x_0 + coef_xt * xt, post_var),
+        start[0], start[1], Backend("sympy")))
+    elbo = reconstruction - prior_kl - step_kl
+    return Body(
+        steps=(
+            Relation(r"the two-point Gaussian rule gives the bound's integral over the noises exactly",
+                     elbo_direct, elbo_integral),
+            Relation(r"decomposition: $E_q[\log p_\theta(x_{0:2}) - \log q(x_{1:2}\mid x_0)]$ = reconstruction "
+                     r"$-$ prior term $-$ step term", elbo_direct, elbo),
+            Relation(r"the gap is the KL from $q(x_{1:2}\mid x_0)$ to the model's posterior $p_\theta(x_{1:2}\mid x_0)$",
+                     log_evidence - elbo, joint_kl),
+        ),
+        results=(
+            Result("log_evidence", compilable(log_evidence), "log p_theta(x_0) of the two-step model"),
+            Result("elbo", compilable(elbo), "the bound, decomposed"),
+            Result("reconstruction", compilable(reconstruction), "E_q log p_theta(x_0 | x_1)"),
+            Result("prior_kl", prior_kl, "KL(q(x_2 | x_0) || N(0, 1))"),
+            Result("step_kl", step_kl, "E_q KL(q(x_1 | x_2, x_0) || p_theta(x_1 | x_2))"),
+            Result("gap", compilable(log_evidence - elbo_direct), "log p_theta(x_0) - ELBO"),
+            Result("joint_kl", joint_kl, "KL(q(x_1, x_2 | x_0) || p_theta(x_1, x_2 | x_0))"),
+        ),
+        claims=(
+            Claim("prior_kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(1 - alpha_bar_t)) / 2, "elbo.prior_term at T = 2"),
+        ),
+        wrong_variants=(
+            WrongVariant("elbo", compilable(reconstruction - step_kl), "prior term dropped"),
+            WrongVariant("elbo", compilable(reconstruction - prior_kl + step_kl), "step term added instead of subtracted"),
+            WrongVariant("step_kl", swapped, "KL arguments swapped: KL(p_theta || q)"),
+            WrongVariant("gap", prior_kl + step_kl, "gap taken as the bound's own KL terms"),
+        ),
+    )
+
+
+def _forward_moments(alphas: Sequence[sp.Expr], t: int) -> tuple[sp.Expr, sp.Expr]:
+    r"""Mean and variance of :math:`q(x_t \mid x_0)` for the chain with ``alphas`` (``ddpm.marginal``)."""
+    from derivations.families.ddpm import marginal_form
+
+    return marginal_form(sp.Mul(*alphas[:t]))
+
+
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """Log terms kept apart, the rest over one factored denominator (for reading)."""
+    terms = sp.Add.make_args(sp.expand(expr))
+    logs = sp.Add(*[term for term in terms if term.has(sp.log)])
+    return logs + sp.factor(sp.cancel(expand_definitions(sp.Add(*[term for term in terms if not term.has(sp.log)]))))
+
+
+def _weight(kl_minus_const: sp.Expr, target: sp.Expr, prediction: sp.Expr) -> sp.Expr:
+    r"""The coefficient :math:`w` in :math:`\mathrm{KL} - C = w\,(\text{target} - \text{prediction})^2`,
+    read off as the coefficient of :math:`\text{target}^2` (a relation then proves the whole form)."""
+    coefficient = sp.Poly(sp.expand(kl_minus_const), target, prediction).coeff_monomial(target**2)
+    return sp.factor(sp.cancel(expand_definitions(coefficient)))
+
+
+@derivation(
+    id="elbo.weights",
+    title="Per-step KL as a weighted regression loss in the x_0, eps, score and v parameterizations",
+    statement=r"With $p_\theta(x_{t-1}\mid x_t) = \mathcal N(\mu_\theta, \sigma_t^2)$, "
+    r"$\mathrm{KL}(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta) = \frac{(\tilde\mu_t - \mu_\theta)^2}{2\sigma_t^2} + C$, "
+    r"$C = \tfrac12[\log(\sigma_t^2/\tilde\beta_t) + \tilde\beta_t/\sigma_t^2 - 1]$ ($= 0$ at $\sigma_t^2 = \tilde\beta_t$). "
+    r"With $\mu_\theta = \tilde\mu_t$ evaluated at the prediction, the weights of the squared errors are "
+    r"$\frac{\bar\alpha_{t-1}\beta_t^2}{2\sigma_t^2(1-\bar\alpha_t)^2}$ ($x_0$), "
+    r"$\frac{\beta_t^2}{2\sigma_t^2\alpha_t(1-\bar\alpha_t)}$ ($\varepsilon$), "
+    r"$\frac{\beta_t^2}{2\sigma_t^2\alpha_t}$ (score), $\frac{\bar\alpha_{t-1}\beta_t^2}{2\sigma_t^2(1-\bar\alpha_t)}$ "
+    r"($v = \sqrt{\bar\alpha_t}\varepsilon - \sqrt{1-\bar\alpha_t}x_0$). At $\sigma_t^2 = \tilde\beta_t$ the $x_0$ weight "
+    r"is $\tfrac12(\mathrm{SNR}_{t-1} - \mathrm{SNR}_t)$ and the $\varepsilon$ weight $\tfrac12\lambda_t$, "
+    r"$\lambda_t = \mathrm{SNR}_{t-1}/\mathrm{SNR}_t - 1$. VE (posterior of `ve.posterior`): "
+    r"$\frac{(\sigma_i^2-\sigma_{i-1}^2)^2}{2\sigma_t^2\sigma_i^4}$ ($x_0$), times $\sigma_i^2$ ($\varepsilon$, "
+    r"$x_0 = x_i - \sigma_i\varepsilon$), times $\sigma_i^4$ (score, $x_0 = x_i + \sigma_i^2 s$); at the posterior "
+    r"variance the $x_0$ weight is $\tfrac12(1/\sigma_{i-1}^2 - 1/\sigma_i^2)$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$t \ge 2$; one dimension (the squared norm sums coordinates)",
+                 r"the model's mean is the posterior mean with the prediction in place of the truth"),
+    references=(HO_2020_ELBO, KINGMA_2021, SALIMANS_HO_2022),
+)
+def weights() -> Body:
+    post = get("ddpm.posterior")
+    mean, mean_eps, post_var = post.result("mean"), post.result("mean_eps"), post.result("var")
+    const = kl(0, post_var, 0, var_model)
+
+    def excess(true_mean: sp.Expr, model_mean: sp.Expr, var: sp.Expr = post_var, c: sp.Expr = const) -> sp.Expr:
+        return kl(true_mean, var, model_mean, var_model) - c
+
+    kl_x0 = excess(mean, mean.subs(x_0, x0_hat))
+    kl_eps = excess(mean_eps, mean_eps.subs(eps, eps_hat))
+    to_score = {eps: -sp.sqrt(1 - alpha_bar_t) * cond_score_t}
+    kl_score = excess(mean_eps.subs(to_score), mean_eps.subs(eps, -sp.sqrt(1 - alpha_bar_t) * score_hat))
+    # x_0 from (x_t, v): solve x_t = sqrt(ab) x_0 + sqrt(1-ab) eps, v = sqrt(ab) eps - sqrt(1-ab) x_0.
+    solved = sp.solve([sp.Eq(x_t, sp.sqrt(alpha_bar_t) * x_0 + sp.sqrt(1 - alpha_bar_t) * eps),
+                       sp.Eq(v_t, sp.sqrt(alpha_bar_t) * eps - sp.sqrt(1 - alpha_bar_t) * x_0)], [x_0, eps], dict=True)[0]
+    x0_from_v = sp.simplify(solved[x_0])
+    kl_v = excess(mean.subs(x_0, x0_from_v), mean.subs(x_0, x0_from_v.subs(v_t, v_hat)))
+    w_x0, w_eps = _weight(kl_x0, x_0, x0_hat), _weight(kl_eps, eps, eps_hat)
+    w_score, w_v = _weight(kl_score, cond_score_t, score_hat), _weight(kl_v, v_t, v_hat)
+    at_tilde = {var_model: post_var}
+
+    ve = get("ve.posterior")
+    ve_mean, ve_var = ve.result("mean"), ve.result("var")
+    ve_const = kl(0, ve_var, 0, var_model)
+    ve_x0 = excess(ve_mean, ve_mean.subs(x_0, x0_hat), ve_var, ve_const)
+    from_eps = lambda e: x_t - sp.sqrt(var_ve_t) * e  # noqa: E731 - x_0 = x_i - sigma_i eps
+    from_score = lambda s: x_t + var_ve_t * s  # noqa: E731 - x_0 = x_i + sigma_i^2 s
+    ve_eps = excess(ve_mean.subs(x_0, from_eps(eps)), ve_mean.subs(x_0, from_eps(eps_hat)), ve_var, ve_const)
+    ve_score = excess(ve_mean.subs(x_0, from_score(cond_score_ve)), ve_mean.subs(x_0, from_score(score_hat)),
+                      ve_var, ve_const)
+    wv_x0, wv_eps = _weight(ve_x0, x_0, x0_hat), _weight(ve_eps, eps, eps_hat)
+    wv_score = _weight(ve_score, cond_score_ve, score_hat)
+    return Body(
+        steps=(
+            Relation(r"KL $- C$ is the squared mean error over $2\sigma_t^2$",
+                     kl(mean, post_var, mean.subs(x_0, x0_hat), var_model) - const,
+                     (mean - mean.subs(x_0, x0_hat)) ** 2 / (2 * var_model)),
+            Relation(r"$x_0$ form: KL $- C = w_{x_0}(x_0 - \hat x_0)^2$", kl_x0, w_x0 * (x_0 - x0_hat) ** 2),
+            Relation(r"$\varepsilon$ form: KL $- C = w_\varepsilon(\varepsilon - \hat\varepsilon)^2$",
+                     kl_eps, w_eps * (eps - eps_hat) ** 2),
+            Relation(r"score form: KL $- C = w_s(s - \hat s)^2$", kl_score, w_score * (cond_score_t - score_hat) ** 2),
+            Relation(r"$v$ form: $x_0 = \sqrt{\bar\alpha_t}x_t - \sqrt{1-\bar\alpha_t}v$",
+                     x0_from_v, sp.sqrt(alpha_bar_t) * x_t - sp.sqrt(1 - alpha_bar_t) * v_t),
+            Relation(r"$v$ form: KL $- C = w_v(v - \hat v)^2$", kl_v, w_v * (v_t - v_hat) ** 2),
+            Relation(r"$C = 0$ when $\sigma_t^2 = \tilde\beta_t$", const.subs(at_tilde), 0),
+            Relation(r"VE, $x_0$ form", ve_x0, wv_x0 * (x_0 - x0_hat) ** 2),
+            Relation(r"VE, $\varepsilon$ form", ve_eps, wv_eps * (eps - eps_hat) ** 2),
+            Relation(r"VE, score form", ve_score, wv_score * (cond_score_ve - score_hat) ** 2),
+        ),
+        results=(
+            Result("kl_const", _tidy(canonical_logs(const)), "C: the KL at a perfect prediction"),
+            Result("weight_x0", w_x0, "weight of (x_0 - x0_hat)^2"),
+            Result("weight_eps", w_eps, "weight of (eps - eps_hat)^2"),
+            Result("weight_score", w_score, "weight of (s - s_hat)^2"),
+            Result("weight_v", w_v, "weight of (v - v_hat)^2"),
+            Result("weight_x0_posterior_var", sp.factor(sp.cancel(expand_definitions(w_x0.subs(at_tilde)))),
+                   "x_0 weight at sigma_t^2 = beta_tilde_t"),
+            Result("lambda_t", sp.factor(sp.cancel(expand_definitions(2 * w_eps.subs(at_tilde)))),
+                   "twice the eps weight at beta_tilde_t"),
+            Result("weight_ve_x0", wv_x0, "VE weight of (x_0 - x0_hat)^2"),
+            Result("weight_ve_eps", wv_eps, "VE weight of (eps - eps_hat)^2"),
+            Result("weight_ve_score", wv_score, "VE weight of (s - s_hat)^2"),
+            Result("weight_ve_x0_posterior_var", sp.factor(sp.cancel(wv_x0.subs(var_model, ve_var))),
+                   "VE x_0 weight at the posterior variance"),
+        ),
+        claims=(
+            Claim("kl_const", canonical_logs((sp.log(var_model / beta_tilde_t) + beta_tilde_t / var_model - 1) / 2),
+                  "gaussian.kl with equal means (logs split by factor)"),
+            Claim("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t) ** 2),
+                  "Ho et al. (2020), eq. (8) with eq. (7)"),
+            Claim("weight_eps", beta_t**2 / (2 * var_model * alpha_t * (1 - alpha_bar_t)), "Ho et al. (2020), eq. (12)"),
+            Claim("weight_score", beta_t**2 / (2 * var_model * alpha_t), "eps weight times 1 - alpha_bar_t"),
+            Claim("weight_v", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t)),
+                  "Salimans & Ho (2022): x_0 weight times 1 - alpha_bar_t"),
+            Claim("weight_x0_posterior_var", (snr_prev - snr_t) / 2, "Kingma et al. (2021), eq. (13)"),
+            Claim("lambda_t", snr_prev / snr_t - 1, "Kingma et al. (2021), App. E"),
+            Claim("weight_ve_x0", var_ve_step**2 / (2 * var_model * var_ve_t**2), "ve.posterior mean coefficient squared"),
+            Claim("weight_ve_score", var_ve_step**2 / (2 * var_model), "Song & Ermon (2019): sigma^2-weighted score loss"),
+            Claim("weight_ve_x0_posterior_var", (1 / var_ve_prev - 1 / var_ve_t) / 2, "SNR difference with SNR = 1/sigma^2"),
+        ),
+        wrong_variants=(
+            WrongVariant("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model**2 * (1 - alpha_bar_t) ** 2),
+                         "squared variance in the weight"),
+            WrongVariant("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t)),
+                         "1 - alpha_bar_t not squared"),
+            WrongVariant("weight_eps", beta_t**2 / (2 * var_model * (1 - alpha_bar_t)), "missing alpha_t"),
+            WrongVariant("weight_eps", beta_t / (2 * var_model * alpha_t * (1 - alpha_bar_t)), "beta_t not squared"),
+            WrongVariant("kl_const", (sp.log(beta_tilde_t / var_model) + beta_tilde_t / var_model - 1) / 2,
+                         "log ratio inverted"),
+            WrongVariant("lambda_t", snr_t / snr_prev - 1, "SNR ratio inverted"),
+            WrongVariant("weight_x0_posterior_var", snr_prev - snr_t, "missing the factor 1/2"),
+            WrongVariant("weight_ve_score", var_ve_step / (2 * var_model), "increment not squared"),
+        ),
+    )

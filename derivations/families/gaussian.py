@@ -1,0 +1,248 @@
+r"""gaussian.*: the shared Gaussian toolkit.
+
+The rules here (push a Gaussian through a linear-Gaussian kernel; condition
+on a linear-Gaussian observation by completing the square) are the two
+operations every discrete family is derived with. ``gaussian.linear_bayes``
+proves the rules themselves: moments by SymPy's probability integrals, the
+conditional by Bayes' rule with all normalizing constants. ``gaussian.kl`` and
+``gaussian.w2`` derive the two distances between Gaussians that the bound's
+terms and the samplers' errors are measured in.
+
+Scalar model: :math:`x \sim \mathcal N(\mu_x, \sigma_x^2)`,
+:math:`y \mid x \sim \mathcal N(a x + b, s^2)`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derivations.core.notation import coupling_corr, gain, mean_p, mean_p2, mean_q, mean_q2, mu_x, offset, var_noise, var_p, var_p2
+from derivations.core.notation import var_q, var_q2, var_x, x, y
+from derivations.core.proof import Tier
+from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+
+
+def log_density(value: sp.Expr, mean: sp.Expr, var: sp.Expr) -> sp.Expr:
+    r""":math:`\log \mathcal N(\text{value}; \text{mean}, \text{var})`."""
+    return -sp.log(2 * sp.pi * var) / 2 - (value - mean) ** 2 / (2 * var)
+
+
+def push_forward(mean: sp.Expr, var: sp.Expr, gain_: sp.Expr, offset_: sp.Expr, noise_var: sp.Expr
+                 ) -> tuple[sp.Expr, sp.Expr]:
+    r"""Law of :math:`a z + b + \text{noise}` for :math:`z \sim \mathcal N(m, v)`:
+    :math:`\mathcal N(a m + b, a^2 v + s^2)` (proved in ``gaussian.linear_bayes``)."""
+    return gain_ * mean + offset_, gain_**2 * var + noise_var
+
+
+def complete_square(log_kernel: sp.Expr, variable: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    r"""Mean and variance of the Gaussian whose log-density in ``variable`` is
+    ``log_kernel`` up to a constant: :math:`A z^2 + B z + C \Rightarrow
+    \mathcal N(-B/(2A), -1/(2A))`."""
+    poly = sp.Poly(sp.expand(log_kernel), variable)
+    if poly.degree() != 2:
+        raise ValueError("a Gaussian log-kernel is quadratic in its variable")
+    quadratic, linear = poly.coeff_monomial(variable**2), poly.coeff_monomial(variable)
+    var = sp.simplify(-1 / (2 * quadratic))
+    return sp.simplify(linear * var), var
+
+
+def condition(prior_mean: sp.Expr, prior_var: sp.Expr, gain_: sp.Expr, offset_: sp.Expr,
+              noise_var: sp.Expr, observation: sp.Expr, variable: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    r"""Posterior of ``variable`` given ``observation`` by Bayes' rule,
+    :math:`p(z \mid o) \propto p(z)\, p(o \mid z)`, the square completed in ``variable``."""
+    log_joint = log_density(variable, prior_mean, prior_var) + log_density(
+        observation, gain_ * variable + offset_, noise_var
+    )
+    return complete_square(log_joint, variable)
+
+
+@derivation(
+    id="gaussian.linear_bayes",
+    title="Linear-Gaussian pair: marginal of y and conditional of x given y",
+    statement=r"$x \sim \mathcal N(\mu_x, \sigma_x^2)$, $y \mid x \sim \mathcal N(a x + b, s^2)$ "
+    r"$\Rightarrow y \sim \mathcal N(a\mu_x + b, s^2 + a^2\sigma_x^2)$ and $x \mid y$ Gaussian with "
+    r"mean $\mu_x + \sigma_x^2 a (y - a\mu_x - b)/(s^2 + a^2\sigma_x^2)$ and variance "
+    r"$\sigma_x^2 s^2/(s^2 + a^2\sigma_x^2)$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$\sigma_x^2 > 0$, $s^2 > 0$; scalar case (the matrix case is coordinate-wise "
+                 r"in an eigenbasis when the covariances commute)",),
+    references=("C. M. Bishop, Pattern Recognition and Machine Learning (2006), §2.3.3",),
+)
+def linear_bayes() -> Body:
+    from sympy import stats
+
+    prior = stats.Normal("X", mu_x, sp.sqrt(var_x))
+    observation = gain * prior + offset + sp.sqrt(var_noise) * stats.Normal("Z", 0, 1)
+    integral_mean = sp.simplify(stats.E(observation))
+    integral_var = sp.simplify(stats.variance(observation))
+    integral_cov = sp.simplify(stats.covariance(prior, observation))
+    marginal_mean, marginal_var = push_forward(mu_x, var_x, gain, offset, var_noise)
+
+    posterior_mean, posterior_var = condition(mu_x, var_x, gain, offset, var_noise, y, x)
+    bayes_lhs = log_density(x, mu_x, var_x) + log_density(y, gain * x + offset, var_noise)
+    bayes_rhs = log_density(y, marginal_mean, marginal_var) + log_density(x, posterior_mean, posterior_var)
+    # The joint-Gaussian (Schur complement) form of the conditional, compared below.
+    schur_mean = mu_x + integral_cov / integral_var * (y - integral_mean)
+    schur_var = var_x - integral_cov**2 / integral_var
+
+    return Body(
+        steps=(
+            Relation(r"$E[y]$ by integration equals the push-forward rule", integral_mean, marginal_mean),
+            Relation(r"$\mathrm{Var}[y]$ by integration equals the push-forward rule", integral_var, marginal_var),
+            Relation(r"$\mathrm{Cov}[x, y] = a\sigma_x^2$ by integration", integral_cov, gain * var_x),
+            Relation(r"Bayes: $\log p(x) + \log p(y\mid x) = \log p(y) + \log p(x \mid y)$, constants included",
+                     sp.expand(bayes_lhs), sp.expand(bayes_rhs)),
+            Relation("conditional mean from the joint (Schur complement) = completed square",
+                     schur_mean, posterior_mean),
+            Relation("conditional variance from the joint (Schur complement) = completed square",
+                     schur_var, posterior_var),
+        ),
+        results=(
+            Result("marginal_mean", marginal_mean, "mean of y"),
+            Result("marginal_var", marginal_var, "variance of y"),
+            Result("posterior_mean", posterior_mean, "E[x | y]"),
+            Result("posterior_var", posterior_var, "Var[x | y]"),
+        ),
+        claims=(
+            Claim("posterior_var", 1 / (1 / var_x + gain**2 / var_noise), "precision form: 1/var = 1/var_x + a^2/s^2"),
+        ),
+        wrong_variants=(
+            WrongVariant("marginal_var", var_noise + gain * var_x, "gain not squared"),
+            WrongVariant("posterior_var", var_x - gain * var_x**2 / (var_noise + gain**2 * var_x),
+                         "gain not squared in the Schur complement"),
+            WrongVariant("posterior_mean", mu_x + var_x * (y - gain * mu_x - offset) / (var_noise + gain**2 * var_x),
+                         "gain missing from the Kalman gain"),
+        ),
+    )
+
+
+KL_REFERENCES = (
+    "S. Kullback, Information Theory and Statistics (1959), ch. 9",
+    "C. Rasmussen, C. Williams, Gaussian Processes for Machine Learning (2006), §A.5",
+)
+
+
+def kl(mean_1: sp.Expr, var_1: sp.Expr, mean_2: sp.Expr, var_2: sp.Expr) -> sp.Expr:
+    r""":math:`\mathrm{KL}(\mathcal N(m_1, v_1) \,\|\, \mathcal N(m_2, v_2))`, the form derived in ``gaussian.kl``."""
+    from derivations.core.registry import get
+
+    derived = get("gaussian.kl").result("kl")
+    return derived.xreplace({mean_p: mean_1, var_p: var_1, mean_q: mean_2, var_q: var_2})
+
+
+def _expected_log_ratio(coordinates: list[tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
+    r""":math:`E_P[\log p(X) - \log q(X)]` by SymPy's integrals, :math:`P = \otimes_i \mathcal N(m_i, v_i)`,
+    :math:`Q = \otimes_i \mathcal N(m'_i, v'_i)` (product densities: the logs add)."""
+    from sympy import stats
+
+    log_ratio = 0
+    for i, (m_p, v_p, m_q, v_q) in enumerate(coordinates):
+        coordinate = stats.Normal(f"X{i}", m_p, sp.sqrt(v_p))
+        log_ratio += log_density(coordinate, m_p, v_p) - log_density(coordinate, m_q, v_q)
+    return sp.expand(stats.E(sp.expand(log_ratio)))
+
+
+@derivation(
+    id="gaussian.kl",
+    title="Kullback-Leibler divergence between two Gaussians",
+    statement=r"$\mathrm{KL}(\mathcal N(\mu_1,\Sigma_1)\,\|\,\mathcal N(\mu_2,\Sigma_2)) = \tfrac12\big[\log"
+    r"\frac{|\Sigma_2|}{|\Sigma_1|} + \mathrm{tr}(\Sigma_2^{-1}\Sigma_1) + (\mu_2-\mu_1)^\top\Sigma_2^{-1}"
+    r"(\mu_2-\mu_1) - d\big]$, derived as $E_P[\log p - \log q]$ by integration: scalar, and "
+    r"$d = 2$ with diagonal covariances, where it is the sum of the coordinates' divergences.",
+    tier=Tier.EXACT,
+    assumptions=(r"positive variances; diagonal (or commuting, in a common eigenbasis) covariances for $d > 1$",),
+    references=KL_REFERENCES,
+)
+def kl_divergence() -> Body:
+    scalar = _expected_log_ratio([(mean_p, var_p, mean_q, var_q)])
+    second = _expected_log_ratio([(mean_p2, var_p2, mean_q2, var_q2)])
+    diagonal = _expected_log_ratio([(mean_p, var_p, mean_q, var_q), (mean_p2, var_p2, mean_q2, var_q2)])
+    cov_p, cov_q = sp.diag(var_p, var_p2), sp.diag(var_q, var_q2)
+    shift = sp.Matrix([mean_q - mean_p, mean_q2 - mean_p2])
+    matrix_form = (sp.log(cov_q.det() / cov_p.det()) + (cov_q.inv() * cov_p).trace()
+                   + (shift.T * cov_q.inv() * shift)[0, 0] - 2) / 2
+    return Body(
+        steps=(
+            Relation(r"$d = 2$, diagonal: the divergence of the product is the sum over coordinates",
+                     diagonal, scalar + second),
+        ),
+        results=(
+            Result("kl", scalar, "KL(N(mean_p, var_p) || N(mean_q, var_q))"),
+            Result("kl_diag2", diagonal, "KL between two-dimensional Gaussians with diagonal covariances"),
+        ),
+        claims=(
+            Claim("kl", (sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1) / 2,
+                  "scalar form; Kullback (1959)"),
+            Claim("kl_diag2", matrix_form, "matrix form with log-determinants, trace and quadratic term"),
+        ),
+        wrong_variants=(
+            WrongVariant("kl", (sp.log(var_p / var_q) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1) / 2,
+                         "log ratio of the variances inverted"),
+            WrongVariant("kl", (sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q) / 2,
+                         "missing the - d term"),
+            WrongVariant("kl", (sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_p - 1) / 2,
+                         "mean difference weighted by the first law's variance"),
+            WrongVariant("kl", sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1,
+                         "missing the factor 1/2"),
+        ),
+    )
+
+
+@derivation(
+    id="gaussian.w2",
+    title="Wasserstein-2 distance between Gaussians (scalar and commuting covariances)",
+    statement=r"$W_2^2(\mathcal N(\mu_1,\sigma_1^2), \mathcal N(\mu_2,\sigma_2^2)) = (\mu_1-\mu_2)^2 + "
+    r"(\sigma_1-\sigma_2)^2$, attained by the monotone map $T(x) = \mu_2 + \frac{\sigma_2}{\sigma_1}(x-\mu_1)$. "
+    r"With commuting covariances (eigenvalues $\lambda_i$, $\mu_i$) the Bures form "
+    r"$\|m_1-m_2\|^2 + \mathrm{tr}(\Sigma_1 + \Sigma_2 - 2(\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2})^{1/2})$ "
+    r"is $\|m_1-m_2\|^2 + \sum_i(\sqrt{\lambda_i}-\sqrt{\mu_i})^2$.",
+    tier=Tier.EXACT,
+    assumptions=(
+        r"positive variances",
+        r"the cost $E(X-Y)^2 = (\mu_1-\mu_2)^2 + \sigma_1^2 + \sigma_2^2 - 2\,\mathrm{Cov}(X,Y)$ of any coupling "
+        r"depends on it only through $\mathrm{Cov}(X,Y) \le \sigma_1\sigma_2$ (Cauchy-Schwarz), so Gaussian "
+        r"couplings with correlation $\rho \in [-1, 1]$ cover every attainable cost",
+    ),
+    references=(
+        "C. R. Givens, R. M. Shortt, A class of Wasserstein metrics for probability distributions, "
+        "Michigan Math. J. 31 (1984)",
+        "C. Villani, Optimal Transport: Old and New (2009), ch. 2",
+    ),
+)
+def wasserstein_2() -> Body:
+    from sympy import stats
+
+    first, other = stats.Normal("Z1", 0, 1), stats.Normal("Z2", 0, 1)
+    x_p = mean_p + sp.sqrt(var_p) * first
+    x_q = mean_q + sp.sqrt(var_q) * (coupling_corr * first + sp.sqrt(1 - coupling_corr**2) * other)
+    cost = sp.expand(stats.E(sp.expand((x_p - x_q) ** 2)))
+    monotone_map = mean_q + sp.sqrt(var_q / var_p) * (x_p - mean_p)
+    monotone_cost = sp.expand(stats.E(sp.expand((x_p - monotone_map) ** 2)))
+    w2_sq = cost.subs(coupling_corr, 1)
+    cov_p, cov_q = sp.diag(var_p, var_p2), sp.diag(var_q, var_q2)
+    root_p = cov_p.applyfunc(sp.sqrt)  # a diagonal matrix's square root acts on its eigenvalues
+    cross = (root_p * cov_q * root_p).applyfunc(sp.sqrt)
+    bures = (mean_p - mean_q) ** 2 + (mean_p2 - mean_q2) ** 2 + (cov_p + cov_q - 2 * cross).trace()
+    second = w2_sq.xreplace({mean_p: mean_p2, var_p: var_p2, mean_q: mean_q2, var_q: var_q2})
+    return Body(
+        steps=(
+            Relation(r"the cost of a coupling decreases in $\rho$: $\partial_\rho E(X-Y)^2 = -2\sigma_1\sigma_2$, "
+                     r"so the minimum is at $\rho = 1$", sp.diff(cost, coupling_corr), -2 * sp.sqrt(var_p * var_q)),
+            Relation(r"the monotone map attains the cost at $\rho = 1$", monotone_cost, w2_sq),
+            Relation(r"commuting covariances: the Bures form is the sum over eigen-directions", bures, w2_sq + second),
+        ),
+        results=(
+            Result("w2_sq", w2_sq, "W2^2 between N(mean_p, var_p) and N(mean_q, var_q)"),
+            Result("coupling_cost", cost, "E(X - Y)^2 under the Gaussian coupling with correlation rho"),
+            Result("w2_sq_diag2", bures, "W2^2 between two-dimensional Gaussians with diagonal covariances"),
+        ),
+        claims=(
+            Claim("w2_sq", (mean_p - mean_q) ** 2 + (sp.sqrt(var_p) - sp.sqrt(var_q)) ** 2, "Givens & Shortt (1984)"),
+        ),
+        wrong_variants=(
+            WrongVariant("w2_sq", (mean_p - mean_q) ** 2 + (var_p - var_q) ** 2, "variances in place of standard deviations"),
+            WrongVariant("w2_sq", (mean_p - mean_q) ** 2 + var_p + var_q, "independent coupling (rho = 0)"),
+            WrongVariant("w2_sq", (mean_p - mean_q) ** 2 + (sp.sqrt(var_p) + sp.sqrt(var_q)) ** 2,
+                         "antitone coupling (rho = -1)"),
+        ),
+    )

@@ -1,0 +1,429 @@
+r"""ito.*: Itô's formula, the Itô isometry, the :math:`\lambda`-integral, GBM, Stratonovich.
+
+Itô's formula is derived, not quoted: :func:`ito_differential` expands
+:math:`f(t + dt, X + dX)` to second order with :math:`dX = b\,dt + s\,dW` and
+applies the multiplication table :math:`dW^2 = dt`,
+:math:`dt^2 = dt\,dW = 0` (``ito.formula`` proves the table's first entry in
+mean square). Every other identity of the family is computed from discrete
+sums of Gaussian increments with ``sympy.stats`` and a limit
+:math:`h \to 0`, or from :func:`ito_differential`.
+
+=================  ==========  ==============================================
+code name          LaTeX       meaning
+=================  ==========  ==============================================
+``w_ito``          W_t         Brownian motion at time t
+``x_ito``          x           state of an Itô process
+``drift_ito``      b           drift at (t, x)
+``diffusion_ito``  s           diffusion coefficient at (t, x)
+``lam_ito``        \lambda     evaluation point of the Riemann sums
+``h_sde``          h           time step of the sums
+``mu_gbm`` ...     \mu, ...    GBM drift, volatility, initial value
+=================  ==========  ==============================================
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy import stats
+
+from derivations.core.notation import (
+    diffusion_ito,
+    drift_ito,
+    lam_ito,
+    mu_gbm,
+    rate_ito,
+    sigma_gbm,
+    h_sde,
+    time,
+    u0_gbm,
+    w_ito,
+    x_ito,
+)
+from derivations.core.proof import Tier
+from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+
+OKSENDAL = "B. Øksendal, Stochastic Differential Equations, 6th ed. (2003)"
+KLOEDEN_PLATEN = "P. E. Kloeden, E. Platen, Numerical Solution of Stochastic Differential Equations (1992)"
+
+_dt, _dw = sp.symbols("dt dW")  # formal differentials; never in a result
+_u = sp.Symbol("u", positive=True)  # integration variable
+_k = sp.Symbol("k", integer=True, nonnegative=True)  # step index
+_n = sp.Symbol("N", integer=True, positive=True)  # number of steps
+
+
+def ito_differential(f: sp.Expr, t: sp.Symbol, x: sp.Symbol, drift: sp.Expr, diffusion: sp.Expr
+                     ) -> tuple[sp.Expr, sp.Expr]:
+    r"""Drift and diffusion of :math:`f(t, X_t)` for :math:`dX = b\,dt + s\,dW`.
+
+    Second-order Taylor expansion of :math:`f(t + dt, x + dX) - f(t, x)`, then
+    :math:`dW^2 \to dt` and every monomial of order above one in :math:`dt` dropped:
+    :math:`df = (f_t + b f_x + \tfrac12 s^2 f_{xx})\,dt + s f_x\,dW`.
+    """
+    dx = drift * _dt + diffusion * _dw
+    taylor = (sp.diff(f, t) * _dt + sp.diff(f, x) * dx
+              + (sp.diff(f, t, 2) * _dt**2 + 2 * sp.diff(f, t, x) * _dt * dx + sp.diff(f, x, 2) * dx**2) / 2)
+    reduced = sp.Poly(sp.expand(taylor).subs(_dw**2, _dt), _dt, _dw)
+    return reduced.coeff_monomial(_dt), reduced.coeff_monomial(_dw)
+
+
+def _residual(expr: sp.Expr) -> sp.Expr:
+    """``expr`` simplified; a relation ``residual == 0`` records a computation on undefined functions."""
+    return sp.simplify(expr)
+
+
+def _riemann_limit(summand_of_k: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    r"""The sum :math:`\sum_{k=0}^{N-1} \text{summand}(k)` on the grid :math:`t_k = kh`, :math:`N = t/h`,
+    in closed form, and its limit :math:`h \to 0`.
+
+    A geometric sum comes back as a ``Piecewise`` whose first branch is the
+    ratio-one case :math:`e^{ch} = 1`, impossible for :math:`c, h > 0`; the
+    generic branch is kept.
+    """
+    partial = sp.summation(summand_of_k, (_k, 0, _n - 1)).subs(_n, time / h_sde)
+    generic = sp.simplify(partial.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[-1].expr))
+    return generic, sp.simplify(sp.limit(generic, h_sde, 0, "+"))
+
+
+def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
+    r""":math:`E[\text{polynomial}]` for independent centred Gaussians with the given variances.
+
+    Each monomial factorizes; :math:`E[Z^p]` for :math:`Z \sim \mathcal N(0, v)` is
+    :math:`v^{p/2} E[N(0,1)^p]`, the standard moment computed by ``sympy.stats``.
+    """
+    standard = stats.Normal("Z", 0, 1)
+    poly = sp.Poly(sp.expand(polynomial), *variances)
+    total = sp.Integer(0)
+    for powers, coefficient in poly.terms():
+        term = coefficient
+        for (symbol, var), p in zip(variances.items(), powers):
+            term *= stats.E(standard**p) * var ** sp.Rational(p, 2)
+        total += term
+    return sp.expand(total)
+
+
+@derivation(
+    id="ito.formula",
+    title="Itô's formula by second-order Taylor expansion with dW^2 = dt",
+    statement=r"For $dX = b\,dt + s\,dW$ and $f \in C^{1,2}$: "
+    r"$df(t, X_t) = \big(f_t + b f_x + \tfrac12 s^2 f_{xx}\big)dt + s f_x\,dW$. Examples: "
+    r"$d(X^2) = (2bX + s^2)dt + 2sX\,dW$, $d e^{X} = e^X(b + \tfrac12 s^2)dt + s e^X dW$, "
+    r"$d(tX^3) = (X^3 + 3tbX^2 + 3ts^2X)dt + 3tsX^2 dW$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$b$, $s$ adapted; $f$ twice continuously differentiable in $x$, once in $t$",
+                 r"$\sum_k \Delta W_k^2 \to t$ in mean square (proved below), so $dW^2 = dt$"),
+    references=(OKSENDAL + ", Thm. 4.1.2", KLOEDEN_PLATEN + ", §3.3"),
+)
+def formula() -> Body:
+    f = sp.Function("f")(time, x_ito)
+    drift, diffusion = ito_differential(f, time, x_ito, drift_ito, diffusion_ito)
+    generic = sp.diff(f, time) + drift_ito * sp.diff(f, x_ito) + diffusion_ito**2 * sp.diff(f, x_ito, 2) / 2
+    increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
+    sq_mean = sp.simplify(stats.E(increment**2))
+    sq_var = sp.simplify(stats.variance(increment**2))
+    steps_ = time / h_sde  # number of increments on [0, t]
+    examples = {
+        "drift_square": x_ito**2, "drift_exp": sp.exp(x_ito), "drift_time_cube": time * x_ito**3,
+    }
+    derived = {name: ito_differential(g, time, x_ito, drift_ito, diffusion_ito) for name, g in examples.items()}
+    return Body(
+        steps=(
+            Relation(r"$E[\Delta W^2] = h$", sq_mean, h_sde),
+            Relation(r"$\mathrm{Var}[\Delta W^2] = 2h^2$", sq_var, 2 * h_sde**2),
+            Relation(r"$\mathrm{Var}[\sum_k \Delta W_k^2] = (t/h)\,2h^2 \to 0$: the sum of squares is $t$ in "
+                     r"mean square", sp.limit(steps_ * sq_var, h_sde, 0), 0),
+            Relation(r"the $dt$ coefficient for an arbitrary $f$ is $f_t + b f_x + \tfrac12 s^2 f_{xx}$ "
+                     r"(residual)", _residual(drift - generic), 0),
+            Relation(r"the $dW$ coefficient for an arbitrary $f$ is $s f_x$ (residual)",
+                     _residual(diffusion - diffusion_ito * sp.diff(f, x_ito)), 0),
+            Relation(r"example $f = e^x$: the diffusion is $s e^x$", derived["drift_exp"][1],
+                     diffusion_ito * sp.exp(x_ito)),
+        ),
+        results=tuple(Result(name, derived[name][0], f"dt coefficient of d({g})") for name, g in examples.items())
+        + (Result("diffusion_square", derived["drift_square"][1], "dW coefficient of d(x^2)"),),
+        claims=(Claim("drift_square", 2 * drift_ito * x_ito + diffusion_ito**2, "Øksendal, Example 4.1.5 form"),),
+        wrong_variants=(
+            WrongVariant("drift_square", 2 * drift_ito * x_ito, "Itô correction dropped (ordinary chain rule)"),
+            WrongVariant("drift_square", 2 * drift_ito * x_ito + diffusion_ito**2 / 2, "correction s^2/2 for f'' = 2"),
+            WrongVariant("drift_exp", sp.exp(x_ito) * (drift_ito + diffusion_ito**2),
+                         "correction without the factor 1/2"),
+        ),
+    )
+
+
+@derivation(
+    id="ito.isometry",
+    title="Itô isometry for deterministic integrands, from the discrete sums",
+    statement=r"$E\big[(\int_0^t f\,dW)^2\big] = \int_0^t f(u)^2\,du$: the Riemann sums "
+    r"$\sum_k f(t_k)\Delta W_k$ have second moment $\sum_k f(t_k)^2 h$ since "
+    r"$E[\Delta W_j\Delta W_k] = h\,\delta_{jk}$, and the limit $h \to 0$ is the integral. Examples: "
+    r"$f(u) = u$ gives $t^3/3$, $f(u) = e^{ru}$ gives $(e^{2rt} - 1)/(2r)$, and the random integrand "
+    r"$W_u$ gives $\int_0^t E[W_u^2]\,du = t^2/2$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$f$ deterministic and continuous on $[0, t]$; $t_k = kh$, $h = t/N$",),
+    references=(OKSENDAL + ", Lemma 3.1.5 and Cor. 3.1.7",),
+)
+def isometry() -> Body:
+    increments = sp.symbols("dW0:4", real=True)  # independent N(0, h)
+    law = {d: h_sde for d in increments}
+    cross = gaussian_expectation(increments[0] * increments[1], law)
+    diagonal = gaussian_expectation(increments[0] ** 2, law)
+    # Four increments with arbitrary weights: only the diagonal of the double sum survives.
+    weights = sp.symbols("f0:4", real=True)
+    square = gaussian_expectation(sum(w * d for w, d in zip(weights, increments)) ** 2, law)
+    diagonal_sum = sum(w**2 for w in weights) * h_sde
+    grid_point = _k * h_sde
+    linear_sum, linear = _riemann_limit(grid_point**2 * h_sde)
+    exponential_sum, exponential = _riemann_limit(sp.exp(2 * rate_ito * grid_point) * h_sde)
+    _, brownian = _riemann_limit(grid_point * h_sde)  # E[W_{t_k}^2] = t_k; W_{t_k} independent of dW_k
+    lam_integral = get("ito.lambda_integral")
+    return Body(
+        steps=(
+            Relation(r"independent increments: $E[\Delta W_j \Delta W_k] = 0$, $j \ne k$", cross, 0),
+            Relation(r"$E[\Delta W_k^2] = h$", diagonal, h_sde),
+            Relation(r"$E[(\sum_{k<4} f_k \Delta W_k)^2] - h\sum_{k<4} f_k^2 = 0$ (residual)",
+                     sp.simplify(square - diagonal_sum), 0),
+            Relation(r"$f(u) = u$: $\lim \sum_k t_k^2 h = \int_0^t u^2 du$", linear,
+                     sp.integrate(_u**2, (_u, 0, time))),
+            Relation(r"$f(u) = e^{ru}$: $\lim \sum_k e^{2rt_k} h = \int_0^t e^{2ru} du$", exponential,
+                     sp.integrate(sp.exp(2 * rate_ito * _u), (_u, 0, time))),
+            Relation(r"integrand $W$: the isometry agrees with $E[(\int W dW)^2]$ of ito.lambda_integral at "
+                     r"$\lambda = 0$ (variance plus squared mean)", brownian,
+                     (lam_integral.result("var") + lam_integral.result("mean") ** 2).subs(lam_ito, 0)),
+        ),
+        results=(
+            Result("second_moment_linear", linear, "E[(int_0^t u dW)^2]"),
+            Result("second_moment_exp", exponential, "E[(int_0^t e^{ru} dW)^2]"),
+            Result("second_moment_brownian", brownian, "E[(int_0^t W dW)^2] (random integrand W)"),
+            Result("second_moment_linear_bias", sp.factor(linear_sum - linear),
+                   "E[(sum_k t_k dW_k)^2] - t^3/3: the Riemann sums' bias"),
+            Result("second_moment_exp_bias", exponential_sum - exponential,
+                   "E[(sum_k e^{r t_k} dW_k)^2] minus its limit: the Riemann sums' bias"),
+        ),
+        claims=(
+            Claim("second_moment_linear", time**3 / 3, "int_0^t u^2 du"),
+            Claim("second_moment_exp", (sp.exp(2 * rate_ito * time) - 1) / (2 * rate_ito), "int_0^t e^{2ru} du"),
+            Claim("second_moment_brownian", time**2 / 2, "Øksendal, Example 3.1.9 with the isometry"),
+        ),
+        wrong_variants=(
+            WrongVariant("second_moment_linear", time**4 / 4, "square of the integral (int u du)^2"),
+            WrongVariant("second_moment_linear", time**2 / 2, "int f du instead of int f^2 du"),
+            WrongVariant("second_moment_exp", ((sp.exp(rate_ito * time) - 1) / rate_ito) ** 2,
+                         "square of the integral"),
+            WrongVariant("second_moment_brownian", time**2, "E[W_u^2] = 2u"),
+        ),
+    )
+
+
+def _lambda_step() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
+    r"""Moments of one term of :math:`\sum_k W_{t_k + \lambda h}\,\Delta W_k`.
+
+    With :math:`A = W_{t_k+\lambda h} - W_{t_k} \sim \mathcal N(0, \lambda h)` and
+    :math:`B = W_{t_{k+1}} - W_{t_k + \lambda h} \sim \mathcal N(0, (1-\lambda)h)`
+    independent: :math:`E[A(A+B)]`, :math:`E[A^2(A+B)^2]`, :math:`E[A^2 - B^2]`,
+    :math:`\mathrm{Var}[A^2 - B^2]`.
+    """
+    a, b = sp.symbols("A B", real=True)
+    law = {a: lam_ito * h_sde, b: (1 - lam_ito) * h_sde}
+    difference_mean = gaussian_expectation(a**2 - b**2, law)
+    return (gaussian_expectation(a * (a + b), law), gaussian_expectation(a**2 * (a + b) ** 2, law),
+            difference_mean, sp.expand(gaussian_expectation((a**2 - b**2) ** 2, law) - difference_mean**2))
+
+
+@derivation(
+    id="ito.lambda_integral",
+    title="The integral of W dW with evaluation point lambda, from the Riemann sums",
+    statement=r"$S_N = \sum_{k<N} W_{t_k + \lambda h}(W_{t_{k+1}} - W_{t_k}) = \tfrac12 W_t^2 + "
+    r"\tfrac12\sum_k (A_k^2 - B_k^2)$ (telescoping), so $S_N \to \int_0^t W\,d_\lambda W = \tfrac12 W_t^2 + "
+    r"(\lambda - \tfrac12)t$ in mean square: $\lambda = 0$ Itô, $\tfrac12$ Stratonovich. "
+    r"$E = \lambda t$ (also for every $N$), $\mathrm{Var} = t^2/2$; for finite $h$, "
+    r"$\mathrm{Var}[S_N] = t^2/2 + th(\lambda^2 + \lambda - \tfrac12)$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$0 \le \lambda \le 1$; uniform grid $t_k = kh$, $N = t/h$",),
+    references=(OKSENDAL + ", Example 3.1.9 and Exercise 3.1", KLOEDEN_PLATEN + ", §3.1"),
+)
+def lambda_integral() -> Body:
+    step_mean, step_second, difference_mean, difference_var = _lambda_step()
+    # Pathwise identity (W + A)(A + B) = ((W + A + B)^2 - W^2)/2 + (A^2 - B^2)/2: the sum telescopes.
+    w, a, b = sp.symbols("w a b", real=True)
+    telescoping = sp.expand((w + a) * (a + b) - ((w + a + b) ** 2 - w**2) / 2 - (a**2 - b**2) / 2)
+    n_steps = time / h_sde
+    remainder_mean = sp.simplify(n_steps * difference_mean / 2)
+    remainder_var = sp.simplify(n_steps * difference_var / 4)
+    integral = w_ito**2 / 2 + sp.limit(remainder_mean, h_sde, 0)
+    mean = sp.simplify(gaussian_expectation(integral, {w_ito: time}))
+    var = sp.simplify(gaussian_expectation(integral**2, {w_ito: time}) - mean**2)
+    # Second moment of S_k by recursion: S_{k+1} = S_k + (W_k + A)(A + B) with E[W_k^2] = kh,
+    # E[S_k] = k E[A(A+B)], E[S_k W_k (A+B)] = 0.
+    mean_k = _k * step_mean
+    second_increment = 2 * mean_k * step_mean + _k * h_sde * h_sde + step_second
+    second_n = sp.summation(sp.expand(second_increment), (_k, 0, _n - 1))
+    var_discrete = sp.expand((second_n - (_n * step_mean) ** 2).subs(_n, n_steps))
+    mean_discrete = sp.simplify(n_steps * step_mean)
+    var_bias = sp.factor(sp.expand(var_discrete - var))
+    return Body(
+        steps=(
+            Relation("telescoping identity (residual)", telescoping, 0),
+            Relation(r"$E[\tfrac12\sum_k (A_k^2 - B_k^2)] = (\lambda - \tfrac12)t$ for every $h$",
+                     remainder_mean, (lam_ito - sp.Rational(1, 2)) * time),
+            Relation(r"$\mathrm{Var}[\tfrac12\sum_k (A_k^2 - B_k^2)] \to 0$ as $h \to 0$",
+                     sp.limit(remainder_var, h_sde, 0), 0),
+            Relation(r"$E[S_N] = \lambda t$ exactly: no discretization bias in the mean", mean_discrete, mean),
+            Relation(r"$\mathrm{Var}[S_N] \to t^2/2$ as $h \to 0$", sp.limit(var_discrete, h_sde, 0), var),
+        ),
+        results=(
+            Result("integral", integral, "int_0^t W d_lambda W as a function of W_t"),
+            Result("mean", mean, "E[int_0^t W d_lambda W]"),
+            Result("var", var, "Var[int_0^t W d_lambda W]"),
+            Result("var_bias", var_bias, "Var[S_N] - Var[limit]: the discretization bias of the variance"),
+        ),
+        claims=(
+            Claim("integral", w_ito**2 / 2 + (lam_ito - sp.Rational(1, 2)) * time, "Øksendal, Exercise 3.1 form"),
+            Claim("var_bias", time * h_sde * (lam_ito**2 + lam_ito - sp.Rational(1, 2)),
+                  "at lambda = 0 the Ito sum: Var sum W_k dW_k = t^2/2 - th/2"),
+        ),
+        wrong_variants=(
+            WrongVariant("integral", w_ito**2 / 2, "ordinary calculus: correction term dropped"),
+            WrongVariant("integral", w_ito**2 / 2 + (sp.Rational(1, 2) - lam_ito) * time, "sign of the correction"),
+            WrongVariant("mean", (lam_ito - sp.Rational(1, 2)) * time, "E[W_t^2/2] forgotten"),
+            WrongVariant("var", time**2, "Var[W_t^2 / 2] taken as Var[W_t^2]/2"),
+            WrongVariant("var", time**2 / 4, "Var[W_t^2] taken as t^2"),
+        ),
+    )
+
+
+def exponential_expectation(expr: sp.Expr, w: sp.Symbol, var: sp.Expr) -> sp.Expr:
+    r""":math:`E[C e^{a W}] = C\,M_W(a)` for :math:`W \sim \mathcal N(0, \text{var})`, with the
+    moment generating function :math:`M_W` from ``sympy.stats``; ``expr`` must be log-linear in ``w``."""
+    log_expr = sp.expand_log(sp.log(expr), force=True)
+    if sp.diff(log_expr, w, 2) != 0:
+        raise ValueError("exponential_expectation needs C * exp(a * w)")
+    generating = stats.moment_generating_function(stats.Normal("W", 0, sp.sqrt(var)))
+    return sp.simplify(expr.subs(w, 0) * generating(sp.diff(log_expr, w)))
+
+
+def gbm_solution() -> sp.Expr:
+    r""":math:`U_0 \exp((\mu - \sigma^2/2)t + \sigma W_t)`, from Itô's formula on :math:`\log U`."""
+    log_drift, log_diffusion = ito_differential(sp.log(x_ito), time, x_ito, mu_gbm * x_ito, sigma_gbm * x_ito)
+    # d log U has constant coefficients: integrate from 0 to t.
+    return u0_gbm * sp.exp(sp.simplify(log_drift) * time + sp.simplify(log_diffusion) * w_ito)
+
+
+@derivation(
+    id="ito.gbm",
+    title="Geometric Brownian motion: solution by Itô's formula, moments, Euler-Maruyama bias",
+    statement=r"$dU = \mu U\,dt + \sigma U\,dW$: $d\log U = (\mu - \tfrac12\sigma^2)dt + \sigma dW$ gives "
+    r"$U_t = U_0\exp((\mu - \tfrac12\sigma^2)t + \sigma W_t)$, $E[U_t] = U_0e^{\mu t}$, "
+    r"$\mathrm{Var}[U_t] = U_0^2e^{2\mu t}(e^{\sigma^2 t} - 1)$. Euler-Maruyama with step $h$ has "
+    r"$E = U_0(1 + \mu h)^{t/h}$, $E[U^2] = U_0^2((1 + \mu h)^2 + \sigma^2 h)^{t/h}$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$U_0 > 0$ deterministic", r"$t/h$ an integer for the Euler-Maruyama law"),
+    references=(OKSENDAL + ", Example 5.1.1", KLOEDEN_PLATEN + ", §4.4 and §9.1"),
+)
+def gbm() -> Body:
+    solution = gbm_solution()
+    drift, diffusion = ito_differential(solution, time, w_ito, 0, 1)
+    mean = exponential_expectation(solution, w_ito, time)
+    second = exponential_expectation(solution**2, w_ito, time)
+    var = sp.factor(sp.simplify(second - mean**2))
+    # Euler-Maruyama: U_{k+1} = U_k (1 + mu h + sigma sqrt(h) Z), independent factors.
+    factor = 1 + mu_gbm * h_sde + sigma_gbm * sp.sqrt(h_sde) * stats.Normal("Z", 0, 1)
+    n_steps = time / h_sde
+    mean_em = u0_gbm * sp.simplify(stats.E(factor)) ** n_steps
+    second_em = u0_gbm**2 * sp.expand(stats.E(sp.expand(factor**2))) ** n_steps
+    mean_bias, var_bias = mean_em - mean, (second_em - mean_em**2) - var
+    second_drift, _ = ito_differential(x_ito**2, time, x_ito, mu_gbm * x_ito, sigma_gbm * x_ito)
+    return Body(
+        steps=(
+            Relation(r"Itô's formula on the solution: drift $\mu U_t$", drift, mu_gbm * solution),
+            Relation(r"Itô's formula on the solution: diffusion $\sigma U_t$", diffusion, sigma_gbm * solution),
+            Relation(r"moment ODE $\dot m = \mu m$", sp.diff(mean, time), mu_gbm * mean),
+            Relation(r"$d(U^2)$ has drift $(2\mu + \sigma^2)U^2$, so $E[U^2]$ solves its moment ODE",
+                     sp.diff(second, time), second_drift.subs(x_ito, 1) * second),
+            Relation(r"Euler-Maruyama mean bias $\to 0$ as $h \to 0$", sp.limit(mean_bias, h_sde, 0), 0),
+            Relation(r"Euler-Maruyama variance bias $\to 0$ as $h \to 0$", sp.limit(var_bias, h_sde, 0), 0),
+        ),
+        results=(
+            Result("solution", solution, "U_t as a function of W_t"),
+            Result("mean", mean, "E[U_t]"),
+            Result("var", var, "Var[U_t]"),
+            Result("mean_em_bias", mean_bias, "Euler-Maruyama mean minus E[U_t]"),
+            Result("var_em_bias", var_bias, "Euler-Maruyama variance minus Var[U_t]"),
+        ),
+        claims=(
+            Claim("solution", u0_gbm * sp.exp((mu_gbm - sigma_gbm**2 / 2) * time + sigma_gbm * w_ito),
+                  "Øksendal, eq. (5.1.6)"),
+            Claim("var", u0_gbm**2 * sp.exp(2 * mu_gbm * time) * (sp.exp(sigma_gbm**2 * time) - 1),
+                  "log-normal variance"),
+        ),
+        wrong_variants=(
+            WrongVariant("solution", u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_ito), "Itô correction dropped"),
+            WrongVariant("mean", u0_gbm * sp.exp((mu_gbm - sigma_gbm**2 / 2) * time), "the median as the mean"),
+            WrongVariant("var", u0_gbm**2 * sp.exp(2 * mu_gbm * time) * sp.exp(sigma_gbm**2 * time),
+                         "second moment as the variance"),
+            WrongVariant("var", u0_gbm**2 * sp.exp(2 * mu_gbm * time) * (sp.exp(sigma_gbm * time) - 1),
+                         "volatility not squared"),
+        ),
+    )
+
+
+def stratonovich_correction(coefficient: sp.Expr, x: sp.Symbol, state_diffusion: sp.Expr | None = None) -> sp.Expr:
+    r"""Itô drift minus Stratonovich drift of :math:`dY = \ldots + g(X)\circ dW`.
+
+    The midpoint rule evaluates :math:`g` at :math:`X + \tfrac12\Delta X`,
+    :math:`\Delta X = b h + \sigma\Delta W` (:math:`\sigma` = ``state_diffusion``,
+    by default :math:`g` itself, i.e. :math:`Y = X`); to first order
+    :math:`E[g(X + \tfrac12\Delta X)\Delta W] = \tfrac12 g'\sigma h + o(h)`, which the
+    Itô form must carry as drift.
+    """
+    sigma = coefficient if state_diffusion is None else state_diffusion
+    increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
+    drift = sp.Symbol("b_strat", real=True)
+    midpoint = coefficient + sp.diff(coefficient, x) * (drift * h_sde + sigma * increment) / 2
+    expected = sp.expand(stats.E(sp.expand(midpoint * increment)))
+    return sp.simplify(sp.limit(expected / h_sde, h_sde, 0))
+
+
+@derivation(
+    id="ito.stratonovich",
+    title="Stratonovich to Itô drift conversion",
+    statement=r"$dX = \underline b\,dt + \sigma(X)\circ dW$ is $dX = b\,dt + \sigma\,dW$ with "
+    r"$b = \underline b + \tfrac12\sigma'\sigma$. Examples: $\sigma(x) = \sigma x$ (GBM) gives "
+    r"$\tfrac12\sigma^2 x$; the integrand $W$ gives $\int W\circ dW = \int W\,dW + t/2$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$\sigma \in C^1$; midpoint (Stratonovich) Riemann sums",),
+    references=(OKSENDAL + ", eq. (6.1.3)", KLOEDEN_PLATEN + ", §3.3, eq. (3.3.10)"),
+)
+def stratonovich() -> Body:
+    sigma = sp.Function("sigma")(x_ito)
+    generic = stratonovich_correction(sigma, x_ito)
+    gbm_correction = stratonovich_correction(sigma_gbm * x_ito, x_ito)
+    sqrt_correction = stratonovich_correction(sp.sqrt(1 + x_ito**2), x_ito)
+    # int_0^t W o dW: the integrand g(W) = W of a state W with diffusion 1
+    integrand_correction = sp.integrate(stratonovich_correction(x_ito, x_ito, sp.Integer(1)), (_u, 0, time))
+    lam_integral = get("ito.lambda_integral").result("integral")
+    strat_gbm_solution = u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_ito)
+    strat_drift, _ = ito_differential(strat_gbm_solution, time, w_ito, 0, 1)
+    return Body(
+        steps=(
+            Relation(r"$\tfrac12\sigma'\sigma$ for an arbitrary $\sigma$ (residual)",
+                     sp.simplify(generic - sp.diff(sigma, x_ito) * sigma / 2), 0),
+            Relation(r"$\int W\circ dW - \int W\,dW = t/2$, as ito.lambda_integral at $\lambda = \tfrac12$ and $0$",
+                     integrand_correction,
+                     lam_integral.subs(lam_ito, sp.Rational(1, 2)) - lam_integral.subs(lam_ito, 0)),
+            Relation(r"Stratonovich GBM $dU = \mu U dt + \sigma U\circ dW$ is solved by $U_0e^{\mu t + \sigma W_t}$: "
+                     r"its Itô drift is $\mu U + \tfrac12\sigma^2 U$", strat_drift,
+                     (mu_gbm + gbm_correction.subs(x_ito, 1)) * strat_gbm_solution),
+        ),
+        results=(
+            Result("correction_linear", gbm_correction, "b - b_strat for sigma(x) = sigma x"),
+            Result("correction_sqrt", sqrt_correction, "b - b_strat for sigma(x) = sqrt(1 + x^2)"),
+            Result("ito_drift_gbm", mu_gbm * x_ito + gbm_correction, "Itô drift of dU = mu U dt + sigma U o dW"),
+        ),
+        claims=(Claim("correction_sqrt", x_ito / 2, "1/2 sigma sigma' = x/2"),),
+        wrong_variants=(
+            WrongVariant("correction_linear", sigma_gbm**2 * x_ito, "factor 1/2 missing"),
+            WrongVariant("ito_drift_gbm", mu_gbm * x_ito - sigma_gbm**2 * x_ito / 2,
+                         "conversion in the wrong direction"),
+            WrongVariant("correction_sqrt", sp.sqrt(1 + x_ito**2) / 2, "sigma/2 instead of sigma sigma'/2"),
+        ),
+    )
