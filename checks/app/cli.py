@@ -1,8 +1,11 @@
 """The ``diffverify`` console script: a thin layer over the registries.
 
-Subcommands live one per module in ``checks/commands/`` and register with
-:func:`checks.app.plugins.command`. Bad input raises :class:`~checks.core.errors.UsageError`
-(or an unknown-id error), which becomes one line on stderr and exit code 2.
+Subcommands live one per module in ``checks/app/commands/`` and register with
+:func:`checks.app.plugins.command`. Their options are validated in one place, while the
+arguments are parsed and before any command runs: each option's ``type=`` is a function of
+:mod:`checks.app.options` (sample-size floor, device availability, registered ids, readable
+files). A refused option, argparse's own usage errors and any later
+:class:`~checks.core.errors.UsageError` (or unknown id) become one line on stderr and exit code 2.
 """
 
 from __future__ import annotations

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -42,7 +40,9 @@ import derivations
 from derivations.families import gauss_exact
 from derivations.core import notation
 
+from checks.core import config
 from checks.exact import kernel as w2_kernel
+from checks.exact.data import validate_eigenvalues
 
 T_END = 1.0
 BETA_MIN = 0.05
@@ -111,18 +111,6 @@ SCHEME_BY_LABEL = {s.label: s for s in SCHEMES}
 # RK4 4(N-1) = NFE; and, for RK4, the reading in which the label counts grid points.
 ALTERNATIVE_POINTS: dict[str, Callable[[int], int]] = {"Heun": _half_plus_one, "RK4": _same}
 ALTERNATIVE_POINTS_RK4_EXACT_NFE = _quarter_plus_one
-
-
-def data_dir() -> Path:
-    """``<repo>/../shared/data/pierret_galerne``, or ``$DIFFVERIFY_SHARED/data/pierret_galerne``."""
-    shared = os.environ.get("DIFFVERIFY_SHARED")
-    root = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
-    return root / "data" / "pierret_galerne"
-
-
-def load_eigenvalues(name: str) -> np.ndarray:
-    """``cifar10`` or ``adsn`` eigenvalues as float64 (negative zeros made 0)."""
-    return np.abs(np.load(data_dir() / f"{name}_eigenvalues.npy").astype(np.float64))
 
 
 # --------------------------------------------------------------------------
@@ -362,10 +350,8 @@ def _ops(backend: str) -> _NumpyOps | _TorchOps | _NumbaOps:
 # --------------------------------------------------------------------------
 
 def threads() -> int:
-    """Worker threads for the eigenvalue blocks (numpy releases the GIL): ``$DIFFVERIFY_THREADS`` or the cores."""
-    if "DIFFVERIFY_THREADS" in os.environ:
-        return max(1, int(os.environ["DIFFVERIFY_THREADS"]))
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    """Worker threads for the eigenvalue blocks (numpy releases the GIL): :func:`checks.core.config.threads`."""
+    return config.threads()
 
 
 def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -556,21 +542,6 @@ class Cell:
         return (self.scheme, repr(float(self.eps)), self.init, str(self.nfe))
 
 
-def validate_eigenvalues(values: Any) -> np.ndarray:
-    """A 1-D array of finite non-negative numbers as float64; ValueError otherwise."""
-    lam = np.asarray(values)
-    if lam.ndim != 1 or lam.size == 0:
-        raise ValueError(f"eigenvalues must be a non-empty 1-D array, got shape {lam.shape}")
-    if not (np.issubdtype(lam.dtype, np.floating) or np.issubdtype(lam.dtype, np.integer)):
-        raise ValueError(f"eigenvalues must be real numbers, got dtype {lam.dtype}")
-    lam = lam.astype(np.float64)
-    if not np.all(np.isfinite(lam)):
-        raise ValueError("eigenvalues must be finite")
-    if np.any(lam < 0):
-        raise ValueError(f"eigenvalues must be non-negative; smallest is {lam.min():g}")
-    return np.abs(lam)  # -0.0 -> 0.0
-
-
 def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Iterable[float] = EPS_VALUES,
           schemes: Iterable[str] | None = None, points: dict[str, Callable[[int], int]] | None = None,
           backend: str = "auto", continuous: bool = True) -> list[Cell]:
@@ -637,11 +608,3 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
                             c = gain_fn(**values) ** 2 * c + noise_fn(**values)
                         cells.append(Cell(spec.label, eps, init, nfe, w2(c, lam), g.n_points))
     return cells
-
-
-def read_reference() -> list[dict[str, str]]:
-    """Rows of ``table5_icml2025.csv``."""
-    import csv
-
-    with open(data_dir() / "table5_icml2025.csv", newline="") as f:
-        return list(csv.DictReader(f))

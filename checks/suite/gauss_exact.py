@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from checks.exact.data import spectrum
 from checks.exact import w2 as exact_w2
 from checks.core import stats
 from checks.core.registry import CheckContext, check
@@ -68,7 +69,7 @@ SCHEMES = (
 
 @functools.lru_cache(maxsize=None)
 def eigenvalues() -> np.ndarray:
-    return exact_w2.load_eigenvalues("cifar10")
+    return spectrum("cifar10")
 
 
 def vp_process() -> Process:
