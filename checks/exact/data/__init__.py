@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -75,11 +76,14 @@ def _read_file(path: Path) -> np.ndarray:
         if path.suffix == ".npy":
             values = np.load(path, allow_pickle=False)
         else:
-            values = np.loadtxt(path, dtype=np.float64, ndmin=1)
+            with warnings.catch_warnings():  # an empty file: refused below as empty, not warned about
+                warnings.simplefilter("ignore", UserWarning)
+                values = np.loadtxt(path, dtype=np.float64, ndmin=1)
     except (OSError, ValueError, EOFError) as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise SpectrumError(f"cannot read eigenvalues from {str(path)!r}: {reason}") from None
     if not isinstance(values, np.ndarray):  # e.g. an .npz archive under a .npy name
+        values.close()
         raise SpectrumError(f"{str(path)!r} does not hold one array")
     return values
 
@@ -96,7 +100,7 @@ def spectrum(name_or_path: str | Path) -> np.ndarray:
         return validate_eigenvalues(values)
     path = Path(name_or_path)
     if not path.is_file():
-        raise SpectrumError(f"cannot read eigenvalues from {name!r}: no such file, and not a shipped spectrum "
+        raise SpectrumError(f"cannot read eigenvalues from {name!r}: not a file, and not a shipped spectrum "
                             f"({', '.join(SPECTRA)})")
     values = _read_file(path)
     try:
