@@ -17,6 +17,7 @@ import sys
 from derivations.core.registry import UnknownId
 
 from checks.app import plugins
+from checks.core import config
 from checks.core.errors import UsageError
 
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        config.validate()  # the environment variables too, like the options, before any command runs
         return int(args._run(args) or 0)
     except (UsageError, UnknownId) as error:
         message = " ".join(str(error).split())  # one line

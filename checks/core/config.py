@@ -10,9 +10,9 @@ variable                  meaning                                               
 ``DIFFVERIFY_NO_NUMBA``   any non-empty value: never use numba (the numpy path runs)      unset (numba when installed)
 ========================  ==============================================================  ==============================
 
-Each variable is read when it is used, so a test may set it with ``monkeypatch.setenv``.
-A value that cannot be used raises :class:`~checks.core.errors.UsageError` (one line; exit 2
-from the CLI).
+Each variable is read when it is used, so a test may set it with ``monkeypatch.setenv``; the
+CLI also reads them all once before a command runs (:func:`validate`). A value that cannot be
+used raises :class:`~checks.core.errors.UsageError` (one line; exit 2 from the CLI).
 """
 
 from __future__ import annotations
@@ -58,3 +58,10 @@ def threads() -> int:
 def numba_disabled() -> bool:
     """Whether ``$DIFFVERIFY_NO_NUMBA`` is set to a non-empty value."""
     return bool(os.environ.get(NO_NUMBA))
+
+
+def validate() -> None:
+    """Read every variable once, so that a bad value is refused before any work starts (the CLI calls this)."""
+    cache_dir()
+    threads()
+    numba_disabled()
