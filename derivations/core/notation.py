@@ -86,7 +86,7 @@ def defined(name: str, latex: str, meaning: str, definition: sp.Expr, **assumpti
 
 
 def abbreviate(symbol: sp.Symbol, expression: sp.Expr) -> None:
-    """Record that the base ``symbol`` stands for ``expression`` (in names declared since).
+    r"""Record that the base ``symbol`` stands for ``expression`` (in names declared since).
 
     The symbol stays free (it encodes a constraint such as :math:`\sigma_i > \sigma_{i-1}`);
     a test proves that ``expression`` expands back to it.
