@@ -313,8 +313,18 @@ beta_min = base("beta_min", r"\beta_{\min}", "VP schedule at t = 0", Domain(0.05
 beta_max = base("beta_max", r"\beta_{\max}", "VP schedule at t = 1", Domain(5.0, 20.0), positive=True)
 sigma_min = base("sigma_min", r"\sigma_{\min}", "VE noise level at t = 0", Domain(0.01, 0.5), positive=True)
 sigma_max = base("sigma_max", r"\sigma_{\max}", "VE noise level at t = 1", Domain(1.0, 50.0), positive=True)
+# Gaussian data: N(mean_data, var_data) in 1-D (var_data: also one eigenvalue of a data covariance Sigma_0),
+# N((mean_data, mean_data_y), [[std_data_x^2, corr_data std_data_x std_data_y], [., std_data_y^2]]) in 2-D.
 var_data = base("var_data", r"\sigma_0^2", "variance of Gaussian data (one eigenvalue of its covariance Sigma_0)",
                 POSITIVE, positive=True)
+mean_data = base("mean_data", r"\mu_0", "mean of Gaussian data (first coordinate in 2-D)", REAL, real=True)
+mean_data_y = base("mean_data_y", r"\mu_{0,y}", "second coordinate of the Gaussian data mean", REAL, real=True)
+std_data_x = base("std_data_x", r"s_x", "2-D Gaussian data: standard deviation of the first coordinate",
+                  POSITIVE, positive=True)
+std_data_y = base("std_data_y", r"s_y", "2-D Gaussian data: standard deviation of the second coordinate",
+                  POSITIVE, positive=True)
+corr_data = base("corr_data", r"\rho_0", "2-D Gaussian data: correlation of the two coordinates", Domain(-0.9, 0.9),
+                 real=True)
 B_linear = defined("B_linear", r"B_{\mathrm{lin}}(t)", "integrated linear schedule",
                    beta_min * time + (beta_max - beta_min) * time**2 / 2, positive=True)
 sigma_ve = defined("sigma_ve", r"\sigma(t)", "VE geometric noise level sigma_min (sigma_max/sigma_min)^t",
@@ -351,14 +361,6 @@ u0_gbm = base("u0_gbm", "U_0", "GBM initial value", Domain(0.1, 3.0), positive=T
 # --------------------------------------------------------------------------
 beta_now = base("beta_now", r"\beta(t)", "VP schedule value at time t (pointwise free of B(t))",
                 Domain(0.05, 20.0), positive=True)
-m_data_fp = base("m_data_fp", r"\mu_0", "mean of Gaussian data (first coordinate in 2-D)", REAL, real=True)
-m_data_y_fp = base("m_data_y_fp", r"\mu_{0,y}", "second coordinate of the Gaussian data mean", REAL, real=True)
-std_data_x_fp = base("std_data_x_fp", r"s_x", "2-D Gaussian data: standard deviation of the first coordinate",
-                     POSITIVE, positive=True)
-std_data_y_fp = base("std_data_y_fp", r"s_y", "2-D Gaussian data: standard deviation of the second coordinate",
-                     POSITIVE, positive=True)
-rho_data_fp = base("rho_data_fp", r"\rho_0", "correlation of the two data coordinates", Domain(-0.9, 0.9),
-                   real=True)
 T_rev = base("T_rev", "T", "horizon of the forward process", Domain(1.0, 1.5), positive=True)
 s_rev = base("s_rev", "s", "reverse time: Y_s = X_{T-s}", Domain(0.0, 0.9), nonnegative=True)
 lam_rev = base("lam_rev", r"\lambda", "diffusion scale of the reverse-time family", Domain(0.0, 3.0),

@@ -44,18 +44,18 @@ from derivations.families.fp.scalar import (
     vp_sde,
 )
 from derivations.core.notation import (
+    corr_data,
     g_fp,
     gain_fp,
     kernel_mean_coef,
     kernel_var,
     lam_rev,
-    m_data_fp,
-    m_data_y_fp,
+    mean_data,
+    mean_data_y,
     mean_offset_fp,
     offset_fp,
-    rho_data_fp,
-    std_data_x_fp,
-    std_data_y_fp,
+    std_data_x,
+    std_data_y,
     time,
     x_sde,
     y_sde,
@@ -184,7 +184,7 @@ def forward_2d() -> Body:
         ),
         wrong_variants=(
             WrongVariant("cov_xy", sp.Integer(0), "cross term missing"),
-            WrongVariant("cov_xy", rho_data_fp * std_data_x_fp * std_data_y_fp, "cross term not scaled by A^2"),
+            WrongVariant("cov_xy", corr_data * std_data_x * std_data_y, "cross term not scaled by A^2"),
             WrongVariant("cov_xy", cov[0, 1] + kernel_var, "noise variance added off the diagonal"),
             WrongVariant("log_density_rate", -transport + spread,
                          "Fokker-Planck right side with the drift's sign flipped"),
@@ -198,8 +198,8 @@ def forward_2d() -> Body:
 def _score(coord: sp.Symbol) -> sp.Expr:
     r""":math:`-(\Sigma_t^{-1}(x - \mu_t))` component of the generic 2-D Gaussian marginal."""
     cov = _generic_marginal_cov()
-    centred = sp.Matrix([x_sde - kernel_mean_coef * m_data_fp - mean_offset_fp,
-                         y_sde - kernel_mean_coef * m_data_y_fp - mean_offset_fp])
+    centred = sp.Matrix([x_sde - kernel_mean_coef * mean_data - mean_offset_fp,
+                         y_sde - kernel_mean_coef * mean_data_y - mean_offset_fp])
     return sp.factor(-(cov.adjugate() * centred)[COORDS_2D.index(coord)] / cov.det())
 
 
@@ -234,7 +234,7 @@ def reverse_2d() -> Body:
             Result("score_weight", weight, "weight of g^2 grad log p in the reverse drift"),
         ),
         wrong_variants=(
-            WrongVariant("score_x", -(x_sde - kernel_mean_coef * m_data_fp - mean_offset_fp) / cov[0, 0],
+            WrongVariant("score_x", -(x_sde - kernel_mean_coef * mean_data - mean_offset_fp) / cov[0, 0],
                          "cross term missing: -(x - mu_x) / Sigma_xx"),
             WrongVariant("score_x", -score_x, "sign flipped"),
             WrongVariant("score_weight", (1 + lam_rev) / 2, "lambda in place of lambda^2"),

@@ -44,12 +44,13 @@ from derivations.families.gaussian import push_forward
 from derivations.core.notation import (
     B_t,
     beta_now,
+    corr_data,
     f_fp,
     g_fp,
     kappa_ou,
     lam_rev,
-    m_data_fp,
-    m_data_y_fp,
+    mean_data,
+    mean_data_y,
     mix_mean_1,
     mix_mean_1_y,
     mix_mean_2,
@@ -57,11 +58,10 @@ from derivations.core.notation import (
     mix_var_1,
     mix_var_2,
     mix_weight,
-    rho_data_fp,
     score_fp,
     sigma_ou,
-    std_data_x_fp,
-    std_data_y_fp,
+    std_data_x,
+    std_data_y,
     theta_ou,
     time,
     var_data,
@@ -200,10 +200,10 @@ def marginal(sde: LinearSDE, data: Sequence[Component], coords: Sequence[sp.Symb
 def gaussian_data(dim: int) -> list[Component]:
     """One Gaussian: N(m, var) in 1-D; correlated N(mean, Sigma) in 2-D."""
     if dim == 1:
-        return [Component(sp.Integer(1), (m_data_fp,), sp.Matrix([[var_data]]))]
-    std_x, std_y = std_data_x_fp, std_data_y_fp
-    cov = rho_data_fp * std_x * std_y
-    return [Component(sp.Integer(1), (m_data_fp, m_data_y_fp), sp.Matrix([[std_x**2, cov], [cov, std_y**2]]))]
+        return [Component(sp.Integer(1), (mean_data,), sp.Matrix([[var_data]]))]
+    std_x, std_y = std_data_x, std_data_y
+    cov = corr_data * std_x * std_y
+    return [Component(sp.Integer(1), (mean_data, mean_data_y), sp.Matrix([[std_x**2, cov], [cov, std_y**2]]))]
 
 
 def mixture_data(dim: int) -> list[Component]:
