@@ -24,7 +24,7 @@ SymPy solves the residual for :math:`c`, for an undefined density and drift.
 =============  ==========================  =====================================
 code name      LaTeX                       meaning
 =============  ==========================  =====================================
-``x_sde``       :math:`x`                   state (``y_sde``: second coordinate)
+``x_sde``      :math:`x`                   state (``y_sde``: second coordinate)
 ``beta_now``   :math:`\beta(t)`            schedule value at :math:`t`
 ``T_rev``      :math:`T`                   horizon; ``s_rev`` is :math:`s`
 ``lam_rev``    :math:`\lambda`             reverse-family diffusion scale
