@@ -101,3 +101,10 @@ def test_notation_page_lists_every_symbol_once():
 def test_committed_notation_page_matches_the_generator():
     assert COMMITTED.exists(), f"no {COMMITTED}: run `diffverify report` (or `make report`)"
     assert COMMITTED.read_text() == notation_page.markdown(), f"{COMMITTED} is stale: regenerate reports/"
+
+
+def test_the_report_writes_the_notation_page(monkeypatch):
+    from checks.app import report
+
+    monkeypatch.setattr(report.derivations, "all", lambda: [])
+    assert report.build(run_checks=False).text[notation_page.PATH] == notation_page.markdown()
