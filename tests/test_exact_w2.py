@@ -146,7 +146,7 @@ def test_error_decays_at_the_declared_order(spec, cifar):
 # --- one step of each update rule, simulated directly, against the derived map -------------------------
 
 STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k_pg=2.0, beta_next_pg=1.5, beta_mid_pg=1.75, prec_k_pg=1.3,
-                  prec_next_pg=2.5, prec_mid_pg=1.8, beta_int_pg=0.35, ab_next_pg=0.5, eta_pg=1.0)
+                  prec_next_pg=2.5, prec_mid_pg=1.8, beta_int_pg=0.35, ab_next_pg=0.5, eta_ddim=1.0)
 STEP_SAMPLES = 200_000
 # |sample variance - a^2 c + b| <= 6 standard errors: a false alarm has probability about 2e-9 per scheme.
 STEP_BOUND_SE = 6.0
@@ -183,7 +183,7 @@ def _update(key: str, y: np.ndarray, z: np.ndarray, p: dict) -> np.ndarray:
         ab = ab_next * np.exp(-2 * h)
         eps_hat = np.sqrt(1 - ab) * pk * y
         x0 = (y - np.sqrt(1 - ab) * eps_hat) / np.sqrt(ab)
-        sigma_sq = p["eta_pg"] ** 2 * (1 - ab_next) / (1 - ab) * (1 - ab / ab_next)
+        sigma_sq = p["eta_ddim"] ** 2 * (1 - ab_next) / (1 - ab) * (1 - ab / ab_next)
         return np.sqrt(ab_next) * x0 + np.sqrt(1 - ab_next - sigma_sq) * eps_hat + np.sqrt(sigma_sq) * z
     raise ValueError(key)
 

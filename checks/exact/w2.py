@@ -77,7 +77,7 @@ class SchemeSpec:
 
     @property
     def stochastic(self) -> bool:
-        return gauss_exact.SCHEMES[self.key].stochastic and dict(self.fixed).get("eta_pg", 1.0) != 0.0
+        return gauss_exact.SCHEMES[self.key].stochastic and dict(self.fixed).get("eta_ddim", 1.0) != 0.0
 
 
 def _same(nfe: int) -> int:
@@ -103,8 +103,8 @@ SCHEMES: tuple[SchemeSpec, ...] = (
     SchemeSpec("Euler", "euler", _same),
     SchemeSpec("Heun", "heun", _same),
     SchemeSpec("RK4", "rk4", _quarter),
-    SchemeSpec("DDIM-eta0", "ddim", _same, (("eta_pg", 0.0),)),
-    SchemeSpec("DDIM-eta1", "ddim", _same, (("eta_pg", 1.0),)),
+    SchemeSpec("DDIM-eta0", "ddim", _same, (("eta_ddim", 0.0),)),
+    SchemeSpec("DDIM-eta1", "ddim", _same, (("eta_ddim", 1.0),)),
 )
 SCHEME_BY_LABEL = {s.label: s for s in SCHEMES}
 # The reading in which the label counts score evaluations exactly: Heun 2(N-1) = NFE,
@@ -255,8 +255,8 @@ def step_inputs(eps: float, n_points: int, lam: np.ndarray) -> dict[str, np.ndar
     g = grid(eps, n_points)
     values = {name: np.array(v, dtype=np.float64)[:, None] for name, v in g.step_values.items()}
     with np.errstate(divide="ignore"):
-        prec_points = 1.0 / _laws()["var_t"](lam_eig=lam[None, :], B_u_pg=g.B_points[:, None])
-        prec_mid = 1.0 / _laws()["var_t"](lam_eig=lam[None, :], B_u_pg=g.B_mid[:, None])
+        prec_points = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=g.B_points[:, None])
+        prec_mid = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=g.B_mid[:, None])
     return values | {"prec_k_pg": prec_points[:-1], "prec_next_pg": prec_points[1:], "prec_mid_pg": prec_mid}
 
 
@@ -493,7 +493,7 @@ def initial_variance(lam: np.ndarray, init: str) -> np.ndarray:
         return np.ones_like(lam)
     if init == "p_T":
         B_T = _schedule_values(np.array([T_END]))["B"][0]
-        return _laws()["var_t"](lam_eig=lam, B_u_pg=B_T)
+        return _laws()["var_t"](var_data=lam, B_u_pg=B_T)
     raise ValueError(f"unknown init {init!r}: use p_T or N0")
 
 
@@ -501,7 +501,7 @@ def continuous_variance(lam: np.ndarray, kind: str, eps: float, init: str) -> np
     """Output variance of the exact reverse SDE (``SDE``) or probability-flow ODE (``ODE``) at time eps."""
     name = {"SDE": "sde_var", "ODE": "ode_var"}[kind]
     B_eps, B_T = _schedule_values(np.array([eps, T_END]))["B"]
-    return _laws()[name](lam_eig=lam, B_u_pg=B_eps, B_T_pg=B_T, var_init_pg=initial_variance(lam, init))
+    return _laws()[name](var_data=lam, B_u_pg=B_eps, B_T_pg=B_T, var_init_pg=initial_variance(lam, init))
 
 
 def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init: str,
@@ -515,7 +515,7 @@ def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init
 def w2(variances: np.ndarray, lam: np.ndarray, weights: np.ndarray | None = None) -> float:
     """W2 between N(0, diag variances) and N(0, diag lam) (``gauss_exact.w2``); nan when not finite."""
     with np.errstate(all="ignore"):
-        terms = _w2_sq()(var_c_pg=variances, lam_eig=lam)
+        terms = _w2_sq()(var_c_pg=variances, var_data=lam)
         total = float(np.sum(terms if weights is None else weights * terms))
     return math.sqrt(total) if math.isfinite(total) and total >= 0 else math.nan
 
@@ -601,9 +601,9 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
                         for k in range(g.n_points - 1):
                             values = {name: v[k] for name, v in g.step_values.items()}
                             values |= {
-                                "prec_k_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_points[k]),
-                                "prec_next_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_points[k + 1]),
-                                "prec_mid_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_mid[k]),
+                                "prec_k_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_points[k]),
+                                "prec_next_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_points[k + 1]),
+                                "prec_mid_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_mid[k]),
                             }
                             c = gain_fn(**values) ** 2 * c + noise_fn(**values)
                         cells.append(Cell(spec.label, eps, init, nfe, w2(c, lam), g.n_points))

@@ -7,7 +7,7 @@ Forward process (the scaled VP SDE, forward time :math:`u \in [0, T]`):
     \qquad B(u) = \int_0^u \beta .
 
 Every law stays centred Gaussian with a covariance that commutes with
-:math:`\Sigma`, so everything is computed per eigenvalue :math:`\lambda` of
+:math:`\Sigma`, so everything is computed per eigenvalue :math:`\sigma_0^2` of
 :math:`\Sigma`. The backward samplers run in reversed time :math:`s = T - u`
 with the exact score :math:`\nabla\log p_u(y) = -\Sigma_u^{-1} y`; one step of
 each scheme maps :math:`\mathcal N(0, c)` to :math:`\mathcal N(0, a^2 c + b)`,
@@ -17,7 +17,7 @@ taking Gaussian moments of the update applied to :math:`y = \sqrt c\, z_0`.
 ==============  =====================================  =================================
 code name       LaTeX                                  meaning
 ==============  =====================================  =================================
-lam_eig         :math:`\lambda`                        eigenvalue of :math:`\Sigma`
+var_data        :math:`\sigma_0^2`                     eigenvalue of :math:`\Sigma`
 B_u_pg          :math:`B(u)`                           integrated rate
 prec_k_pg       :math:`\Sigma_{u_k}^{-1}`              precision at the step's left end
 dt_pg           :math:`\Delta`                         step in reversed time
@@ -44,15 +44,15 @@ from derivations.core.notation import (
     beta_min_pg,
     beta_next_pg,
     beta_span_pg,
+    coupling_corr,
     dt_pg,
-    eta_pg,
-    lam_eig,
+    eta_ddim,
     prec_k_pg,
     prec_mid_pg,
     prec_next_pg,
-    rho_pg,
     u_pg,
     var_c_pg,
+    var_data,
     var_init_pg,
     y_pg,
     z0_pg,
@@ -85,8 +85,8 @@ def normal_expectation(expr: sp.Expr, normals: tuple[sp.Symbol, ...]) -> sp.Expr
 
 
 def variance_of_state(var_expr: sp.Expr) -> sp.Expr:
-    r"""Variance at the data eigenvalue: :math:`\Sigma(B) = 1 + e^{-2B}(\lambda - 1)` with :math:`B` given."""
-    return 1 + sp.exp(-2 * var_expr) * (lam_eig - 1)
+    r"""Variance at the data eigenvalue: :math:`\Sigma(B) = 1 + e^{-2B}(\sigma_0^2 - 1)` with :math:`B` given."""
+    return 1 + sp.exp(-2 * var_expr) * (var_data - 1)
 
 
 def score(prec: sp.Expr, y: sp.Expr) -> sp.Expr:
@@ -130,7 +130,7 @@ def backward() -> Body:
     x = sp.Symbol("x", real=True)
     generator_x2 = sp.diff(x**2, x) * (-beta_lin * x) + sp.Rational(1, 2) * 2 * beta_lin * sp.diff(x**2, x, 2)
     moment_rhs = sp.expand(generator_x2).subs(x**2, m_fn(u_pg))
-    var_u_solution = sp.dsolve(sp.Eq(m_fn(u_pg).diff(u_pg), moment_rhs), m_fn(u_pg), ics={m_fn(0): lam_eig}).rhs
+    var_u_solution = sp.dsolve(sp.Eq(m_fn(u_pg).diff(u_pg), moment_rhs), m_fn(u_pg), ics={m_fn(0): var_data}).rhs
     var_u = variance_of_state(B_u_pg)
     score_coef = sp.cancel(sp.diff(log_density(y_pg, 0, var_u), y_pg) / y_pg)
     var_w = variance_of_state(w)
@@ -152,11 +152,11 @@ def backward() -> Body:
         return sp.diff(expr, B_u_pg) - sde_rhs.subs(m_fn(w), expr).subs(w, B_u_pg)
     return Body(
         steps=(
-            Relation(r"Itô: $\frac{d}{du}E[X_u^2] = 2\beta(u)(1 - E[X_u^2])$", moment_rhs.subs(m_fn(u_pg), lam_eig),
-                     2 * beta_lin * (1 - lam_eig)),
+            Relation(r"Itô: $\frac{d}{du}E[X_u^2] = 2\beta(u)(1 - E[X_u^2])$", moment_rhs.subs(m_fn(u_pg), var_data),
+                     2 * beta_lin * (1 - var_data)),
             Relation(r"$B(u) = \int_0^u \beta = \beta_{\min}u + (\beta_{\max}-\beta_{\min})u^2/2$", sp.diff(B_lin, u_pg),
                      beta_lin),
-            Relation(r"dsolve of the variance ODE with $\Sigma_0 = \lambda$ is $\Sigma(B(u))$", var_u_solution,
+            Relation(r"dsolve of the variance ODE with $\Sigma_0 = \sigma_0^2$ is $\Sigma(B(u))$", var_u_solution,
                      var_u.subs(B_u_pg, B_lin)),
             Relation(r"score $\partial_y \log\mathcal N(y; 0, \Sigma_u) = -y/\Sigma_u$", score_coef, -1 / var_u),
             Relation("the ODE solution solves its variance ODE", ode_residual(ode_var), 0),
@@ -185,7 +185,7 @@ def backward() -> Body:
                          "decay exp(-(B_T - B_t)) instead of exp(-2(B_T - B_t))"),
             WrongVariant("sde_var", var_u + decay * var_u / var_T * (var_init_pg - var_T),
                          "Sigma_t / Sigma_T not squared"),
-            WrongVariant("var_t", sp.exp(-B_u_pg) * lam_eig + 1 - sp.exp(-B_u_pg), "e^{-B} for e^{-2B}"),
+            WrongVariant("var_t", sp.exp(-B_u_pg) * var_data + 1 - sp.exp(-B_u_pg), "e^{-B} for e^{-2B}"),
         ),
     )
 
@@ -195,11 +195,11 @@ def backward() -> Body:
     title="From N(0, I), the reverse SDE ends closer to p_t than the probability-flow ODE",
     statement=r"Started from $\mathcal N(0, I)$ at $T$, per eigenvalue "
     r"$v_{\rm SDE} - \Sigma_t = r\,(v_{\rm ODE} - \Sigma_t)$ with "
-    r"$r = \frac{e^{2B(t)} + \lambda - 1}{e^{2B(T)} + \lambda - 1} \in (0, 1)$, so "
+    r"$r = \frac{e^{2B(t)} + \sigma_0^2 - 1}{e^{2B(T)} + \sigma_0^2 - 1} \in (0, 1)$, so "
     r"$|\sqrt{v_{\rm SDE}} - \sqrt{\Sigma_t}| \le |\sqrt{v_{\rm ODE}} - \sqrt{\Sigma_t}|$ for every eigenvalue and "
     r"$W_2(\text{SDE law}, p_t) \le W_2(\text{ODE law}, p_t)$.",
     tier=Tier.EXACT,
-    assumptions=(r"$B(T) > B(t) \ge 0$, $\lambda \ge 0$", "exact score; covariances commute with Σ"),
+    assumptions=(r"$B(T) > B(t) \ge 0$, $\sigma_0^2 \ge 0$", "exact score; covariances commute with Σ"),
     references=(PIERRET_GALERNE,),
 )
 def sde_beats_ode() -> Body:
@@ -214,10 +214,10 @@ def sde_beats_ode() -> Body:
     return Body(
         steps=(
             Relation(r"$v_{\rm SDE} - \Sigma_t = r\,(v_{\rm ODE} - \Sigma_t)$", v_sde - var_u, ratio * (v_ode - var_u)),
-            Relation(r"$r = (e^{2B(t)} + \lambda - 1)/(e^{2B(T)} + \lambda - 1) > 0$", ratio,
-                     (sp.exp(2 * B_u_pg) + lam_eig - 1) / (sp.exp(2 * B_T_pg) + lam_eig - 1)),
-            Relation(r"$1 - r = (e^{2B(T)} - e^{2B(t)})/(e^{2B(T)} + \lambda - 1) > 0$ when $B(T) > B(t)$", gap,
-                     (sp.exp(2 * B_T_pg) - sp.exp(2 * B_u_pg)) / (sp.exp(2 * B_T_pg) + lam_eig - 1)),
+            Relation(r"$r = (e^{2B(t)} + \sigma_0^2 - 1)/(e^{2B(T)} + \sigma_0^2 - 1) > 0$", ratio,
+                     (sp.exp(2 * B_u_pg) + var_data - 1) / (sp.exp(2 * B_T_pg) + var_data - 1)),
+            Relation(r"$1 - r = (e^{2B(T)} - e^{2B(t)})/(e^{2B(T)} + \sigma_0^2 - 1) > 0$ when $B(T) > B(t)$", gap,
+                     (sp.exp(2 * B_T_pg) - sp.exp(2 * B_u_pg)) / (sp.exp(2 * B_T_pg) + var_data - 1)),
         ),
         results=(
             Result("contraction", ratio, "r: the SDE's deviation from Sigma_t over the ODE's"),
@@ -230,7 +230,7 @@ def sde_beats_ode() -> Body:
         ),
         wrong_variants=(
             WrongVariant("contraction", var_u / variance_of_state(B_T_pg), "decay factor dropped"),
-            WrongVariant("contraction", (sp.exp(-2 * B_u_pg) + lam_eig - 1) / (sp.exp(-2 * B_T_pg) + lam_eig - 1),
+            WrongVariant("contraction", (sp.exp(-2 * B_u_pg) + var_data - 1) / (sp.exp(-2 * B_T_pg) + var_data - 1),
                          "sign of the exponents flipped"),
         ),
     )
@@ -239,10 +239,10 @@ def sde_beats_ode() -> Body:
 @derivation(
     id="gauss_exact.w2",
     title="W2 between centred Gaussians with commuting covariances (one eigen-direction)",
-    statement=r"$W_2^2(\mathcal N(0, c), \mathcal N(0, \lambda)) = (\sqrt c - \sqrt\lambda)^2$; summed over the "
-    r"common eigenbasis, $W_2^2 = \sum_i (\sqrt{c_i} - \sqrt{\lambda_i})^2$.",
+    statement=r"$W_2^2(\mathcal N(0, c), \mathcal N(0, \sigma_0^2)) = (\sqrt c - \sigma_0)^2$; summed over the "
+    r"common eigenbasis, $W_2^2 = \sum_i (\sqrt{c_i} - \sigma_{0,i})^2$.",
     tier=Tier.EXACT,
-    assumptions=(r"$c, \lambda \ge 0$; covariances diagonal in one basis",),
+    assumptions=(r"$c, \sigma_0^2 \ge 0$; covariances diagonal in one basis",),
     references=("C. R. Givens, R. M. Shortt, A class of Wasserstein metrics for probability distributions, "
                 "Michigan Math. J. 31 (1984)", PIERRET_GALERNE),
 )
@@ -252,26 +252,26 @@ def w2() -> Body:
     z_first, z_second = stats.Normal("Z1", 0, 1), stats.Normal("Z2", 0, 1)
     # A coupling with correlation rho: X = sqrt(c) Z1, Y = sqrt(lam) (rho Z1 + sqrt(1 - rho^2) Z2).
     x_c = sp.sqrt(var_c_pg) * z_first
-    y_c = sp.sqrt(lam_eig) * (rho_pg * z_first + sp.sqrt(1 - rho_pg**2) * z_second)
+    y_c = sp.sqrt(var_data) * (coupling_corr * z_first + sp.sqrt(1 - coupling_corr**2) * z_second)
     coupling_cost = sp.expand(stats.E(sp.expand((x_c - y_c) ** 2)))
-    comonotone_cost = sp.expand(coupling_cost.subs(rho_pg, 1))
+    comonotone_cost = sp.expand(coupling_cost.subs(coupling_corr, 1))
     # The comonotone coupling (rho = 1) with the difference collected before squaring, so the
     # result stays a square (no cancellation in floating point when c is close to lambda).
-    difference_coef = sp.diff(x_c - y_c.subs(rho_pg, 1), z_first)  # X - Y = k Z1 under this coupling
+    difference_coef = sp.diff(x_c - y_c.subs(coupling_corr, 1), z_first)  # X - Y = k Z1 under this coupling
     w2_sq = difference_coef**2 * stats.E(z_first**2)
     return Body(
         steps=(
-            Relation(r"$E(X - Y)^2 = c + \lambda - 2\rho\sqrt{c\lambda}$ for correlation $\rho$", coupling_cost,
-                     var_c_pg + lam_eig - 2 * rho_pg * sp.sqrt(var_c_pg * lam_eig)),
-            Relation(r"every coupling costs at least the comonotone one: excess $2(1-\rho)\sqrt{c\lambda} \ge 0$",
-                     coupling_cost - comonotone_cost, 2 * (1 - rho_pg) * sp.sqrt(var_c_pg) * sp.sqrt(lam_eig)),
+            Relation(r"$E(X - Y)^2 = c + \sigma_0^2 - 2\rho\sigma_0\sqrt{c}$ for correlation $\rho$", coupling_cost,
+                     var_c_pg + var_data - 2 * coupling_corr * sp.sqrt(var_c_pg * var_data)),
+            Relation(r"every coupling costs at least the comonotone one: excess $2(1-\rho)\sigma_0\sqrt{c} \ge 0$",
+                     coupling_cost - comonotone_cost, 2 * (1 - coupling_corr) * sp.sqrt(var_c_pg) * sp.sqrt(var_data)),
             Relation("the comonotone cost, collected before squaring", w2_sq, comonotone_cost),
         ),
         results=(Result("w2_sq", w2_sq, "squared W2 contribution of one eigen-direction"),),
-        claims=(Claim("w2_sq", (sp.sqrt(var_c_pg) - sp.sqrt(lam_eig)) ** 2, "Givens & Shortt (1984), commuting case"),),
+        claims=(Claim("w2_sq", (sp.sqrt(var_c_pg) - sp.sqrt(var_data)) ** 2, "Givens & Shortt (1984), commuting case"),),
         wrong_variants=(
-            WrongVariant("w2_sq", (var_c_pg - lam_eig) ** 2, "variances in place of standard deviations"),
-            WrongVariant("w2_sq", var_c_pg + lam_eig - 2 * var_c_pg * lam_eig, "cross term without square root"),
+            WrongVariant("w2_sq", (var_c_pg - var_data) ** 2, "variances in place of standard deviations"),
+            WrongVariant("w2_sq", var_c_pg + var_data - 2 * var_c_pg * var_data, "cross term without square root"),
         ),
     )
 
@@ -332,7 +332,7 @@ def _rk4() -> sp.Expr:
 
 
 def _ddim_noise_var() -> sp.Expr:
-    return eta_pg**2 * (1 - ab_next_pg) / (1 - ab_k_pg) * (1 - ab_k_pg / ab_next_pg)
+    return eta_ddim**2 * (1 - ab_next_pg) / (1 - ab_k_pg) * (1 - ab_k_pg / ab_next_pg)
 
 
 def _ddim() -> sp.Expr:
@@ -406,7 +406,7 @@ SCHEMES: dict[str, Scheme] = {s.key: s for s in (
     Scheme(
         "ddim", "DDIM with stochasticity eta (eta = 0 deterministic, eta = 1 ancestral)", _ddim, 1, True,
         lambda: (Claim("noise_var", _ddim_noise_var(), DDIM_2021),),
-        lambda: (WrongVariant("noise_var", eta_pg**2 * (1 - ab_k_pg / ab_next_pg), "sigma without (1 - ab')/(1 - ab)"),
+        lambda: (WrongVariant("noise_var", eta_ddim**2 * (1 - ab_k_pg / ab_next_pg), "sigma without (1 - ab')/(1 - ab)"),
                  WrongVariant("gain", sp.sqrt(ab_next_pg / ab_k_pg) * (1 - (1 - ab_k_pg) * prec_k_pg),
                               "direction term sqrt(1 - ab' - sigma^2) eps dropped")),
         r"\hat\varepsilon = -\sqrt{1-\bar\alpha_k}\nabla\log p_{u_k}(y_k),\ "
