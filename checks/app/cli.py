@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from derivations.core.registry import UnknownId
+from derivations.core.keyed import UnknownId
 
 from checks.app import plugins
 from checks.core.errors import UsageError

@@ -94,10 +94,10 @@ def kernel_source(structures: Sequence[Structure]) -> str:
 
 
 def cache_dir() -> Path:
-    """Where generated kernels and numba's compiled code live: ``$DIFFVERIFY_CACHE`` or the user's cache."""
-    root = os.environ.get("DIFFVERIFY_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "diffverify")
-    return Path(root) / "w2_kernels"
+    """Where generated kernels and numba's compiled code live: in the cache folder of the derivations."""
+    from derivations.core import cache
+
+    return cache.folder() / "w2_kernels"
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,7 +10,7 @@ from checks.app.commands._options import add_run_options, validate_run_options
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    from checks.app.report import DEFAULT_OUT
+    from checks.app.evidence import DEFAULT_OUT
 
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     add_run_options(parser)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from derivations.core import claims
-
 from checks.core.errors import UsageError
 from checks.app.plugins import command
 
@@ -25,6 +23,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 @command("verify", help="check a formula typed in the suite's notation against a derived quantity",
          add_arguments=_arguments)
 def run(args: argparse.Namespace) -> int:
+    from derivations.core import claims  # SymPy: imported when a formula is checked, not when the CLI starts
+
     try:
         verdict = claims.verify(args.derivation_id, args.claim)
     except claims.ClaimError as error:

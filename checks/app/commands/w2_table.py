@@ -9,13 +9,17 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from checks.exact import w2 as exact_w2
 from checks.core.errors import UsageError
 from checks.app.plugins import command
+
+if TYPE_CHECKING:  # numpy and the evaluator load when the command runs, not when the CLI starts
+    import numpy as np
+
+    from checks.exact import w2 as exact_w2
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +32,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_eigenvalues(path: str) -> np.ndarray:
     """The eigenvalue file as float64; UsageError (one line) for anything else."""
+    import numpy as np
+
+    from checks.exact import w2 as exact_w2
+
     try:
         if path.endswith(".npy"):
             values = np.load(path, allow_pickle=False)
@@ -42,7 +50,7 @@ def read_eigenvalues(path: str) -> np.ndarray:
 
 
 def format_w2(value: float) -> str:
-    return "divergent" if not np.isfinite(value) else f"{value:.6g}"
+    return "divergent" if not math.isfinite(value) else f"{value:.6g}"
 
 
 def to_csv(cells: list[exact_w2.Cell]) -> str:
@@ -71,6 +79,8 @@ def to_markdown(cells: list[exact_w2.Cell]) -> str:
 
 @command("w2-table", "exact W2 errors of diffusion samplers for Gaussian data N(0, diag(eigenvalues))", _arguments)
 def run(args: argparse.Namespace) -> int:
+    from checks.exact import w2 as exact_w2
+
     lam = read_eigenvalues(args.eigenvalues)
     cells = exact_w2.table(lam, backend=args.backend)
     sys.stdout.write(to_csv(cells) if args.format == "csv" else to_markdown(cells))
