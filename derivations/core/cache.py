@@ -130,14 +130,21 @@ def environment() -> str:
     """What besides the sources changes a derivation: the format, Python, SymPy and mpmath.
     SymPy's and mpmath's version files are read, not imported (``list`` imports neither)."""
     parts = [f"format {FORMAT}", f"python {sys.version_info[0]}.{sys.version_info[1]}"]
-    for package, version_file in (("sympy", "release.py"), ("mpmath", "__init__.py")):
-        spec = importlib.util.find_spec(package)
-        origin = Path(spec.origin).parent / version_file if spec and spec.origin else None
+    for package, path in _version_files().items():
         try:
-            parts.append(f"{package} {_sha(origin.read_bytes()) if origin else 'absent'}")
+            parts.append(f"{package} {_sha(path.read_bytes()) if path else 'absent'}")
         except OSError:
             parts.append(f"{package} unreadable")
     return _sha("\n".join(parts).encode())
+
+
+def _version_files() -> dict[str, Path | None]:
+    """The file of SymPy and of mpmath that holds its version (None where not installed)."""
+    out = {}
+    for package, version_file in (("sympy", "release.py"), ("mpmath", "__init__.py")):
+        spec = importlib.util.find_spec(package)
+        out[package] = Path(spec.origin).parent / version_file if spec and spec.origin else None
+    return out
 
 
 def module_name(path: Path, root: Path = ROOT, package: str = PACKAGE) -> str:

@@ -106,9 +106,10 @@ def run(args: argparse.Namespace) -> int:
         for done in (pool.map(build_one, ids) if pool else map(build_one, ids)):
             bar.set_postfix_str(done, refresh=False)
             bar.update()
-        build_exact_w2()
+        if not args.ids:
+            build_exact_w2()
         bar.update()
     removed = 0 if args.no_prune or args.ids else cache.prune()
-    print(f"built {len(ids)} derivations in {time.perf_counter() - start:.1f} s; cache: {cache.folder()}"
+    print(f"{len(ids)} derivations built or read in {time.perf_counter() - start:.1f} s; cache: {cache.folder()}"
           + (f" ({removed} stale entries removed)" if removed else ""))
     return 0
