@@ -132,7 +132,7 @@ def test_an_edited_source_rebuilds_the_derivation(tmp_cache, counted):
     edited[d.module] += b"\n# an edit\n"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cache, "sources", lambda: edited)
-        cache.catalog.cache_clear()
+        cache._current_catalog.cache_clear()
         assert cache.key(CHEAP_ID) != old_key
         forget(d)
         d.body

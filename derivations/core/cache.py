@@ -280,11 +280,19 @@ class Catalog:
         return {s.id for s in self.summaries.values() if s.module in closure}
 
 
-@functools.lru_cache(maxsize=1)
 def catalog() -> Catalog | None:
     """Every registered id with its metadata and key, for the sources as they are now; read from the
-    cache, else built (importing every family, running no derivation) and stored. None while the
-    families are being imported (the registry is incomplete then)."""
+    cache, else built (importing every family, running no derivation) and stored; once per process.
+    None while the families are being imported (the registry is incomplete then)."""
+    import derivations
+
+    if derivations.loading():
+        return None
+    return _current_catalog()
+
+
+@functools.lru_cache(maxsize=1)
+def _current_catalog() -> Catalog:
     source_files = sources()
     path = _base() / f"catalog-{digest(source_files)}.pickle"
     stored = read(path)
@@ -292,10 +300,7 @@ def catalog() -> Catalog | None:
         return stored
     import derivations
 
-    if not derivations.loaded():
-        if derivations.loading():
-            return None
-        derivations.load()
+    derivations.load()
     summaries = {d.id: Summary(d.id, d.title, d.statement, d.assumptions, d.references, d.declared_tier.value,
                                d.module) for d in derivations.all()}
     closures = module_closures(source_files, {s.id: s.module for s in summaries.values()})
@@ -335,7 +340,7 @@ def key(derivation_id: str) -> str | None:
 
 def refresh() -> None:
     """Forget what this process read of the sources and the catalog (after a source changed)."""
-    for cached in (catalog, sources, tree_files, file_digest, environment):
+    for cached in (_current_catalog, sources, tree_files, file_digest, environment):
         cached.cache_clear()
 
 
