@@ -361,7 +361,12 @@ class _NumbaOps:
     name = "numba"
 
 
-def _ops(backend: str) -> _NumpyOps | _TorchOps | _NumbaOps:
+# ``auto`` takes CUDA from this many distinct eigenvalues on, unless torch is loaded already: below it,
+# starting torch and CUDA (seconds) costs more than the fused CPU kernels take for the whole table.
+GPU_MIN_EIGENVALUES = 250_000
+
+
+def _ops(backend: str, eigenvalues: int = GPU_MIN_EIGENVALUES) -> _NumpyOps | _TorchOps | _NumbaOps:
     if backend == "numpy":
         return _NumpyOps()
     if backend == "numba":
@@ -369,7 +374,7 @@ def _ops(backend: str) -> _NumpyOps | _TorchOps | _NumbaOps:
             raise ValueError("backend numba needs the numba package (pip install numba)")
         return _NumbaOps()
     if backend == "auto":
-        if _cuda_available():
+        if (eigenvalues >= GPU_MIN_EIGENVALUES or "torch" in sys.modules) and _cuda_available():
             import torch
 
             return _TorchOps(torch.device("cuda"))
@@ -556,7 +561,7 @@ def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init
                     backend: str = "numpy") -> np.ndarray:
     """Variance per eigenvalue after the scheme ``label`` on the N-point grid (non-finite if it diverges)."""
     with np.errstate(all="ignore"):
-        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], grid(eps, n_points), lam, _ops(backend))[label]
+        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], grid(eps, n_points), lam, _ops(backend, lam.size))[label]
         return initial_variance(lam, init) * gain_sq + tail
 
 
@@ -614,7 +619,7 @@ def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Itera
     weights = counts.astype(np.float64)
     specs = [SCHEME_BY_LABEL[s] for s in schemes] if schemes is not None else list(SCHEMES)
     points = points or {}
-    ops = _ops(backend)
+    ops = _ops(backend, lam.size)
     cells: list[Cell] = []
     eps_values, nfes = tuple(eps_values), tuple(nfes)
     starts = {init: initial_variance(lam, init) for init in INITS}

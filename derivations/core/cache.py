@@ -32,7 +32,6 @@ sources has another name and is never read (``diffverify build`` prunes them).
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import hashlib
@@ -40,7 +39,6 @@ import importlib.util
 import os
 import pickle
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
@@ -48,6 +46,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 from derivations.core.keyed import UnknownId
 
 if TYPE_CHECKING:
+    import ast
+
     from derivations.core.registry import Derivation
 
 ENV_VAR = "DIFFVERIFY_CACHE"
@@ -103,6 +103,8 @@ def write(path: Path, value: Any) -> bool:
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return False
+    import tempfile
+
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +192,8 @@ def digest(source_files: dict[str, bytes]) -> str:
 
 def _imports(name: str, tree: ast.AST, modules: set[str]) -> set[str]:
     """The modules of the package that ``name``'s source imports (anywhere in the file)."""
+    import ast
+
     package = name if name in modules and _is_package(name, modules) else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -216,12 +220,16 @@ def _is_package(name: str, modules: set[str]) -> bool:
 
 
 def _literals(tree: ast.AST) -> set[str]:
+    import ast
+
     return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
 
 
 def module_closures(source_files: dict[str, bytes], module_of: dict[str, str]) -> dict[str, frozenset[str]]:
     """For each module, the modules its derivations depend on: itself, what it imports, and the modules
     of the derivation ids it names, transitively. ``module_of`` maps each id to its module."""
+    import ast
+
     modules = {n for n in source_files if not n.startswith("file:")}
     edges: dict[str, set[str]] = {}
     for name in modules:

@@ -209,12 +209,21 @@ def derivation(
 
 def get(id: str) -> Derivation:
     cache.note_access(id)  # a build in progress depends on it
+    if id not in _REGISTRY:
+        _register_families()
     return _REGISTRY.get(id)
 
 
 def all() -> list[Derivation]:  # noqa: A001 - the registry's documented interface
     """Every registered derivation, sorted by id."""
+    _register_families()
     return _REGISTRY.all()
+
+
+def _register_families() -> None:
+    import derivations  # the package imports its families on first use, not on import
+
+    derivations.load()
 
 
 def search(text: str) -> list[Derivation]:
