@@ -297,7 +297,16 @@ def test_a_warm_command_imports_neither_sympy_nor_torch(args):
     assert _imports_after(args) == set()
 
 
+def test_a_warm_w2_table_imports_neither_sympy_nor_torch(tmp_path):
+    eigenvalues = tmp_path / "eigenvalues.txt"
+    eigenvalues.write_text("0\n0.5\n2\n")
+    args = ["w2-table", "--eigenvalues", str(eigenvalues)]
+    _imports_after(args)
+    assert _imports_after(args) <= {"numba"}
+
+
 def test_build_fills_the_cache_and_is_then_a_no_op(tmp_cache, capsys):
+    forget(derivations.get(CHEAP_ID))
     assert main(["build", CHEAP_ID, "--jobs", "1"]) == 0
     assert "1 derivations built or read" in capsys.readouterr().out
     key = cache.key(CHEAP_ID)

@@ -36,6 +36,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import io
 import os
 import pickle
 import sys
@@ -99,10 +100,12 @@ def read(path: Path) -> Any:
 def write(path: Path, value: Any) -> bool:
     """Store ``value`` at ``path`` atomically; False (and nothing written) when it cannot be pickled
     or the folder is not writable: the cache only ever saves time."""
+    buffer = io.BytesIO()
     try:
-        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return False
+    payload = buffer.getvalue()
     import tempfile
 
     tmp = None
@@ -117,6 +120,35 @@ def write(path: Path, value: Any) -> bool:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
         return False
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a SymPy node as its class and arguments, to be rebuilt as it was (:func:`_rebuild`)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        sympy = sys.modules.get("sympy")
+        if sympy is None or not isinstance(obj, sympy.Basic) or not obj.args:
+            return NotImplemented
+        cls = type(obj)
+        if cls.__getnewargs__ is not sympy.Basic.__getnewargs__ or cls.__getstate__ is not sympy.Basic.__getstate__:
+            return NotImplemented  # a class with state beyond its arguments pickles its own way
+        return _rebuild, (cls, obj.args)
+
+
+def _rebuild(cls: type, args: tuple) -> Any:
+    """A SymPy node from its class and arguments, not evaluated again. SymPy's own pickles call
+    ``cls(*args)``, which evaluates: a product kept as ``(x**2 + 1)/2`` would come back as
+    ``x**2/2 + 1/2``, equal in value but not the expression that was derived (nor printed)."""
+    from sympy import Pow
+    from sympy.core.function import Application
+    from sympy.core.operations import AssocOp
+    from sympy.core.relational import Relational
+
+    if issubclass(cls, AssocOp):
+        return cls._from_args(args)
+    if issubclass(cls, (Pow, Application, Relational)):
+        return cls(*args, evaluate=False)
+    return cls(*args)
 
 
 # --------------------------------------------------------------------------
