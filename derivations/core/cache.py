@@ -544,9 +544,12 @@ def _restore(source: Source, arg_names: tuple[str, ...], backend: str) -> Compil
 # Pruning
 # --------------------------------------------------------------------------
 
-def prune() -> int:
-    """Delete what the current sources no longer name: older catalogs, parts under other keys or of
-    removed ids, and for each memo name every entry but the newest (used or written last); the count."""
+def prune(older_than_s: float = 7 * 24 * 3600) -> int:
+    """Delete entries the current sources do not name (older catalogs, parts under other keys or of
+    removed ids, and for each memo name all but the newest) once they are ``older_than_s`` old; the
+    count. The age spares a second checkout of other sources that shares the folder."""
+    import time
+
     found = _catalog()
     base = _base()
     if not base.is_dir():
@@ -561,6 +564,11 @@ def prune() -> int:
         if name in newest:
             stale.append(newest[name])
         newest[name] = path
+    cutoff = time.time() - older_than_s
+    removed = 0
     for path in stale:
-        path.unlink(missing_ok=True)
-    return len(stale)
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed += 1
+    return removed

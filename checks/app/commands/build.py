@@ -2,10 +2,10 @@
 
 Fills the derivation cache (:mod:`derivations.core.cache`) with each derivation's body, proof
 verdicts and compiled closed forms (numpy and torch), the text ``diffverify show`` prints, and the
-compiled step maps and kernels of the exact W2 table; then removes the entries of earlier
-sources. Later commands and test runs read these instead of running SymPy. Derivations are built
-in parallel over the cores (``--jobs``); a derivation that another one uses is built by whichever
-worker needs it first and read from the cache by the others. ``make`` runs it.
+compiled step maps and kernels of the exact W2 table; then removes the entries of other sources
+that are a week old. Later commands and test runs read these instead of running SymPy.
+Derivations are built in parallel over the cores (``--jobs``); a derivation that another one uses
+is built by whichever worker needs it first and read from the cache by the others. ``make`` runs it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from checks.app.plugins import command
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ids", nargs="*", metavar="ID", help="derivation ids (default: every derivation)")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: the cores available)")
-    parser.add_argument("--no-prune", action="store_true", help="keep the entries of earlier sources")
+    parser.add_argument("--no-prune", action="store_true",
+                        help="keep the entries of other sources (by default those unused for a week are removed)")
 
 
 def build_one(derivation_id: str) -> str:
