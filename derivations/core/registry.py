@@ -4,8 +4,9 @@ A family module registers its derivations with :func:`derivation`; the
 decorated builder runs SymPy only when a record's body is first needed, so
 importing the package and listing ids stays fast. Bodies, verdicts and compiled
 closed forms are kept on disk by :mod:`derivations.core.cache` (keyed by the
-sources they depend on), so a process reads what an earlier one derived. The tier a derivation
-declares is data that the tests assert against the tier its proofs reach.
+sources they depend on), so a process reads what an earlier one derived. The
+tier a derivation declares is data that the tests assert against the tier its
+proofs reach.
 """
 
 from __future__ import annotations
