@@ -29,6 +29,7 @@ BAD_INPUTS: dict[str, list[list[str]]] = {
     "report": [["--out", "{file}"], ["--out", "{file}/below"], ["--no-checks=yes"]],
     "samplers": [["ddmi"], ["pf_euler", "no_such_sampler"], ["--check=1"]],
     "show": [[], ["no.such.id"], ["ddpm.posterior", "extra"]],
+    "build": [["no.such.id"], ["--jobs", "0"], ["--jobs", "two"]],
     "verify": [[], ["ddpm.posterior"], ["no.such.id", "var = beta_t"], ["ddpm.posterior", "var = __import__('os')"],
                ["ddpm.posterior", "variance = beta_t"], ["ddpm.posterior", "var = beta_t +"]],
     "w2-table": [[], ["--eigenvalues"], ["--eigenvalues", "cifar1"], ["--eigenvalues", "{missing}"],

@@ -1,4 +1,4 @@
-"""checks.core.config: the one reader of the DIFFVERIFY_* environment variables."""
+"""derivations.core.config: the one reader of the DIFFVERIFY_* environment variables."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.core import config
-from checks.core.errors import UsageError
+from derivations.core import config
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "DIFFVERIFY_"
@@ -27,7 +26,7 @@ def test_no_module_but_config_names_a_diffverify_variable():
     own = {Path(config.__file__).resolve(), Path(__file__).resolve()}
     offenders = [f"{path.relative_to(ROOT)}:{n}" for path in _source_files() if path.resolve() not in own
                  for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if PREFIX in line]
-    assert not offenders, f"read DIFFVERIFY_* through checks.core.config: {offenders}"
+    assert not offenders, f"read DIFFVERIFY_* through derivations.core.config: {offenders}"
 
 
 def test_every_variable_is_registered_and_documented():
@@ -47,7 +46,7 @@ def test_threads(monkeypatch):
     assert config.threads() == 3
     for bad in ("0", "-2", "many", "1.5"):
         monkeypatch.setenv(config.THREADS, bad)
-        with pytest.raises(UsageError, match=config.THREADS):
+        with pytest.raises(config.ConfigError, match=config.THREADS):
             config.threads()
 
 

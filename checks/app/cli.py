@@ -14,10 +14,10 @@ import argparse
 import os
 import sys
 
-from derivations.core.registry import UnknownId
+from derivations.core.keyed import UnknownId
 
 from checks.app import plugins
-from checks.core import config
+from derivations.core import config
 from checks.core.errors import UsageError
 
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         config.validate()  # the environment variables too, like the options, before any command runs
         return int(args._run(args) or 0)
-    except (UsageError, UnknownId) as error:
+    except (UsageError, UnknownId, config.ConfigError) as error:
         message = " ".join(str(error).split())  # one line
         print(f"diffverify: error: {message}", file=sys.stderr)
         return 2

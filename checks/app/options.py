@@ -17,6 +17,7 @@ type                   accepts                                  used by
 :func:`spectrum`       a shipped spectrum's name or a file      w2-table ``--eigenvalues``
 :func:`w2_backend`     a backend whose packages are installed   w2-table ``--backend``
 :func:`output_folder`  a folder that exists or can be created   report ``--out``
+:func:`worker_count`   a positive integer                       build ``--jobs``
 =====================  =======================================  ===========================================
 """
 
@@ -27,7 +28,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from derivations.core.registry import UnknownId
+from derivations.core.keyed import UnknownId
 
 if TYPE_CHECKING:  # numpy is imported when a spectrum is read, not when the CLI starts
     import numpy as np
@@ -72,9 +73,9 @@ def device(text: str) -> str:
 
 
 def _derivation(text: str) -> object:
-    import derivations
+    from derivations.core import cache  # the catalog: no family (and no SymPy) on a warm cache
 
-    return derivations.get(text)
+    return cache.summary(text)
 
 
 def _check_or_derivation(text: str) -> object:
@@ -113,12 +114,12 @@ def spectrum(text: str) -> "np.ndarray":
 
 def w2_backend(text: str) -> str:
     """A backend of the exact W2 table that can run here (``numba`` needs the package, and
-    :func:`checks.core.config.numba_disabled` false); unknown names are left to the option's ``choices``."""
+    :func:`derivations.core.config.numba_disabled` false); unknown names are left to the option's ``choices``."""
     if text == "numba":
         from checks.exact import kernel
 
         if not kernel.available():
-            from checks.core import config
+            from derivations.core import config
 
             raise argparse.ArgumentTypeError(f"backend numba needs the numba package (pip install numba) and "
                                              f"{config.NO_NUMBA} unset")
@@ -136,6 +137,17 @@ def output_folder(text: str) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{str(existing)!r} is not writable")
     return path
+
+
+def worker_count(text: str) -> int:
+    """A positive number of worker processes."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return count
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable
 
-from derivations.core.registry import Registry
+from derivations.core.keyed import Registry
 
 if TYPE_CHECKING:  # matplotlib is imported by the studies themselves, not by the CLI's start
     import matplotlib.figure

@@ -23,11 +23,10 @@ import derivations
 from checks.app import plugins
 from checks.app import render
 from checks.app import notation_page
+from checks.app.evidence import DEFAULT_OUT, EVIDENCE_FILE, last_verdicts  # noqa: F401 - the report's interface
 
 SYMBOLIC_BEGIN = "<!-- symbolic: generated from the derivation; checked against the code by the tests -->"
 SYMBOLIC_END = "<!-- end symbolic -->"
-EVIDENCE_FILE = "evidence.json"
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "reports"
 
 
 @dataclass
@@ -186,16 +185,3 @@ def write(pending: Pending, out: Path) -> list[Path]:
         atomic_write(out / rel, data)
         written.append(out / rel)
     return written
-
-
-def last_verdicts(out: Path = DEFAULT_OUT) -> dict[str, list[tuple[str, bool]]]:
-    """Check verdicts of the last written report, by derivation id (for ``diffverify list``)."""
-    try:
-        evidence = json.loads((out / EVIDENCE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    by_derivation: dict[str, list[tuple[str, bool]]] = {}
-    for check_id, result in evidence.items():
-        for derivation_id in result.get("derivation_ids", []):
-            by_derivation.setdefault(derivation_id, []).append((check_id, bool(result.get("passed"))))
-    return by_derivation

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from checks.core import config
+from derivations.core import config
 
 Powers = tuple[int, int, int]
 # A scheme's structure: its monomials' powers of (P_k, P_{k+1}, P_{k+1/2}) and whether it injects noise.
@@ -38,7 +38,7 @@ BLOCK = 256  # eigenvalues per block: 2 x schemes x BLOCK float64 accumulators s
 
 @functools.lru_cache(maxsize=1)
 def available() -> bool:
-    """numba importable, and not disabled (:func:`checks.core.config.numba_disabled`)."""
+    """numba importable, and not disabled (:func:`derivations.core.config.numba_disabled`)."""
     if config.numba_disabled():
         return False
     try:
@@ -96,7 +96,7 @@ def kernel_source(structures: Sequence[Structure]) -> str:
 
 
 def cache_dir() -> Path:
-    """Where generated kernels and numba's compiled code live: under :func:`checks.core.config.cache_dir`."""
+    """Where generated kernels and numba's compiled code live: under :func:`derivations.core.config.cache_dir`."""
     return config.cache_dir() / "w2_kernels"
 
 

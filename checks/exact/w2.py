@@ -9,7 +9,8 @@ diagonal in the eigenbasis of :math:`\Sigma`, one step mapping the variance
     \qquad W_2 = \Big(\sum_i (\sqrt{c_{{\rm out}, i}} - \sqrt{\lambda_i})^2\Big)^{1/2}
     \quad (\texttt{gauss\_exact.w2}).
 
-The evaluator lambdifies the derived maps once. Each gain :math:`a_k` is a
+The evaluator lambdifies the derived maps once, and keeps them in the derivation cache
+(:func:`derivations.core.cache.memo`): with a warm cache no SymPy is imported. Each gain :math:`a_k` is a
 polynomial in the score precisions :math:`\Sigma_{u}^{-1}` at the times the rule
 evaluates the score; its coefficients depend on the step only, so they are
 evaluated on the grid alone, and the per-eigenvalue work is a few array
@@ -30,19 +31,22 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import shutil
+import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
-import sympy as sp
 
-import derivations
-from derivations.families import gauss_exact
-from derivations.core import notation
+from derivations.core import cache, config
 
-from checks.core import config
 from checks.exact import kernel as w2_kernel
 from checks.exact.data import validate_eigenvalues
+
+if TYPE_CHECKING:  # SymPy and the families load only when a step map is compiled (a cold cache)
+    import sympy as sp
 
 T_END = 1.0
 BETA_MIN = 0.05
@@ -55,7 +59,7 @@ CONTINUOUS = "continuous"
 # Elements of one (steps x eigenvalues) block: large enough to amortize the
 # per-call overhead, small enough to stay in the last-level cache.
 BLOCK_ELEMENTS = 1 << 16
-_PRECISIONS = (notation.prec_k_pg, notation.prec_next_pg, notation.prec_mid_pg)
+_PRECISIONS = ("prec_k_pg", "prec_next_pg", "prec_mid_pg")
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,14 @@ class SchemeSpec:
 
     @property
     def order(self) -> int:
+        from derivations.families import gauss_exact
+
         return gauss_exact.SCHEMES[self.key].order
 
     @property
     def stochastic(self) -> bool:
+        from derivations.families import gauss_exact
+
         return gauss_exact.SCHEMES[self.key].stochastic and dict(self.fixed).get("eta_ddim", 1.0) != 0.0
 
 
@@ -125,21 +133,22 @@ def _schedule_values(u: np.ndarray) -> dict[str, np.ndarray]:
 
 @functools.lru_cache(maxsize=None)
 def _laws() -> dict[str, Any]:
-    d = derivations.get("gauss_exact.backward")
-    return {name: d.function(name, "numpy") for name in ("beta_lin", "B_lin", "var_t", "ode_var", "sde_var")}
+    return {name: cache.function("gauss_exact.backward", name, "numpy")
+            for name in ("beta_lin", "B_lin", "var_t", "ode_var", "sde_var")}
 
 
 @functools.lru_cache(maxsize=None)
 def _w2_sq() -> Any:
-    return derivations.get("gauss_exact.w2").function("w2_sq", "numpy")
+    return cache.function("gauss_exact.w2", "w2_sq", "numpy")
 
 
 @dataclass(frozen=True)
 class CompiledStep:
-    """gain = sum_m coef_m(step) * prod(precision^e); noise_var(step) with no eigenvalue dependence."""
+    """gain = sum_m coef_m(step) * prod(precision^e); noise_var(step) with no eigenvalue dependence.
+    Each function is called with keyword values by notation name."""
 
-    monomials: tuple[tuple[tuple[int, int, int], Callable[..., Any]], ...]
-    noise_var: Callable[..., Any] | None
+    monomials: tuple[tuple[tuple[int, int, int], cache.Compiled], ...]
+    noise_var: cache.Compiled | None
     arg_names: tuple[str, ...]
 
 
@@ -150,6 +159,10 @@ def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
     :math:`1 - \\bar\\alpha_{k+1} - \\sigma_k^2` (two terms of size :math:`2B(\\varepsilon)` whose difference
     is of its square), which float64 would otherwise lose near the data.
     """
+    import sympy as sp
+
+    from derivations.core import notation
+
     expr = notation.expand_definitions(expr).subs({notation.lookup(k).symbol: v for k, v in fixed.items()})
     return expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
                         lambda e: sp.Pow(sp.factor(e.base), e.exp))
@@ -157,6 +170,8 @@ def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
 
 def _hide_radicals(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
     """Radicals as placeholder symbols, so that expanding in the precisions leaves them whole."""
+    import sympy as sp
+
     hidden: dict[sp.Expr, sp.Symbol] = {}
 
     def hide(e: sp.Expr) -> sp.Symbol:
@@ -166,51 +181,59 @@ def _hide_radicals(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
     return shown, {v: k for k, v in hidden.items()}
 
 
-def _compile(expr: sp.Expr, fixed: dict[str, float]) -> tuple[Callable[..., Any], tuple[str, ...]]:
+def _compile(expr: sp.Expr, fixed: dict[str, float]) -> cache.Compiled:
+    import sympy as sp
+
+    from derivations.core import notation
+
     expr = stable_form(expr, fixed)
     names = tuple(sorted(s.name for s in expr.free_symbols))
     fn = sp.lambdify([notation.lookup(n).symbol for n in names], expr, modules="numpy")
-    return fn, names
+    return cache.Compiled(fn, names, "numpy")
 
 
 @functools.lru_cache(maxsize=None)
 def compiled_step(label: str) -> CompiledStep:
-    """The step map of scheme ``label`` lambdified once, split by powers of the precisions."""
+    """The step map of scheme ``label`` lambdified once, split by powers of the precisions; kept in
+    the derivation cache under the step map's key and this module's source."""
     spec = SCHEME_BY_LABEL[label]
+    return cache.memo(f"w2.step.{label}", lambda: _derive_step(spec), (spec.derivation_id,), (Path(__file__),))
+
+
+def _derive_step(spec: SchemeSpec) -> CompiledStep:
+    import sympy as sp
+
+    import derivations
+    from derivations.core import notation
+
     d = derivations.get(spec.derivation_id)
     fixed = dict(spec.fixed)
+    precisions = [notation.lookup(n).symbol for n in _PRECISIONS]
     shown, radicals = _hide_radicals(stable_form(d.result("gain"), fixed))
-    gain = sp.Poly(sp.expand(shown), *_PRECISIONS)
+    gain = sp.Poly(sp.expand(shown), *precisions)
     monomials = []
     names: set[str] = set()
     for powers, coeff in gain.terms():
-        fn, coeff_names = _compile(sp.sympify(coeff).xreplace(radicals), {})
-        names.update(coeff_names)
-        monomials.append((powers, _bind(fn, coeff_names)))
+        fn = _compile(sp.sympify(coeff).xreplace(radicals), {})
+        names.update(fn.arg_names)
+        monomials.append((powers, fn))
     noise = d.result("noise_var")
-    if noise.free_symbols & set(_PRECISIONS):
-        raise ValueError(f"{label}: the injected noise depends on the eigenvalue; not supported")
+    if noise.free_symbols & set(precisions):
+        raise ValueError(f"{spec.label}: the injected noise depends on the eigenvalue; not supported")
     noise_fn = None
     if sp.simplify(stable_form(noise, fixed)) != 0:
-        fn, noise_names = _compile(noise, fixed)
-        names.update(noise_names)
-        noise_fn = _bind(fn, noise_names)
+        noise_fn = _compile(noise, fixed)
+        names.update(noise_fn.arg_names)
     return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)))
 
 
 @functools.lru_cache(maxsize=None)
-def compiled_full(label: str, result: str) -> Callable[..., Any]:
+def compiled_full(label: str, result: str) -> cache.Compiled:
     """The result ``gain`` or ``noise_var`` of a scheme as one lambdified function of named values."""
+    import derivations
+
     spec = SCHEME_BY_LABEL[label]
-    fn, names = _compile(derivations.get(spec.derivation_id).result(result), dict(spec.fixed))
-    return lambda **values: fn(*(values[n] for n in names))
-
-
-def _bind(fn: Callable[..., Any], names: tuple[str, ...]) -> Callable[..., Any]:
-    def call(values: dict[str, Any]) -> Any:
-        return fn(*(values[n] for n in names))
-
-    return call
+    return _compile(derivations.get(spec.derivation_id).result(result), dict(spec.fixed))
 
 
 # --------------------------------------------------------------------------
@@ -327,22 +350,39 @@ class _NumbaOps:
     name = "numba"
 
 
-def _ops(backend: str) -> _NumpyOps | _TorchOps | _NumbaOps:
+# ``auto`` takes CUDA from this many distinct eigenvalues on, unless torch is loaded already: below it,
+# starting torch and CUDA (seconds) costs more than the fused CPU kernels take for the whole table.
+GPU_MIN_EIGENVALUES = 250_000
+
+
+def _ops(backend: str, eigenvalues: int = GPU_MIN_EIGENVALUES) -> _NumpyOps | _TorchOps | _NumbaOps:
     if backend == "numpy":
         return _NumpyOps()
     if backend == "numba":
         if not w2_kernel.available():
             raise ValueError("backend numba needs the numba package (pip install numba)")
         return _NumbaOps()
-    import torch
-
     if backend == "auto":
-        if torch.cuda.is_available():
+        if (eigenvalues >= GPU_MIN_EIGENVALUES or "torch" in sys.modules) and _cuda_available():
+            import torch
+
             return _TorchOps(torch.device("cuda"))
         return _NumbaOps() if w2_kernel.available() else _NumpyOps()
     if backend in ("torch", "cuda"):
+        import torch
+
         return _TorchOps(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     raise ValueError(f"unknown backend {backend!r}: use auto, numpy, numba or torch")
+
+
+def _cuda_available() -> bool:
+    """``torch.cuda.is_available()``, without importing torch (seconds) on a machine with no GPU driver."""
+    driver = any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/kfd")) or shutil.which("nvidia-smi")
+    if not driver and "torch" not in sys.modules:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 # --------------------------------------------------------------------------
@@ -350,7 +390,7 @@ def _ops(backend: str) -> _NumpyOps | _TorchOps | _NumbaOps:
 # --------------------------------------------------------------------------
 
 def threads() -> int:
-    """Worker threads for the eigenvalue blocks (numpy releases the GIL): :func:`checks.core.config.threads`."""
+    """Worker threads for the eigenvalue blocks (numpy releases the GIL): :func:`derivations.core.config.threads`."""
     return config.threads()
 
 
@@ -363,12 +403,12 @@ def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -
     compiled = {s.label: compiled_step(s.label) for s in specs}
     coeffs = {}
     for s in specs:
-        terms = [(powers, ops.asarray(_as_column(fn(g.step_values | dict(s.fixed)), steps)))
+        terms = [(powers, ops.asarray(_as_column(fn(**g.step_values, **dict(s.fixed)), steps)))
                  for powers, fn in compiled[s.label].monomials]
         coeffs[s.label] = sorted(terms, key=lambda term: not any(term[0]))  # eigenvalue-dependent terms first
     noise = {
         s.label: (None if compiled[s.label].noise_var is None
-                  else ops.asarray(_as_column(compiled[s.label].noise_var(g.step_values | dict(s.fixed)), steps)))
+                  else ops.asarray(_as_column(compiled[s.label].noise_var(**g.step_values, **dict(s.fixed)), steps)))
         for s in specs
     }
     needs_mid = any(p[2] for c in compiled.values() for p, _ in c.monomials)
@@ -426,8 +466,8 @@ def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int) -> tuple[t
         step = compiled_step(label)
         values = g.step_values | dict(SCHEME_BY_LABEL[label].fixed)
         structures.append((tuple(p for p, _ in step.monomials), step.noise_var is not None))
-        coef_rows.append([_as_column(fn(values), steps)[:, 0] for _, fn in step.monomials])
-        noise_rows.append(np.zeros(steps) if step.noise_var is None else _as_column(step.noise_var(values), steps)[:, 0])
+        coef_rows.append([_as_column(fn(**values), steps)[:, 0] for _, fn in step.monomials])
+        noise_rows.append(np.zeros(steps) if step.noise_var is None else _as_column(step.noise_var(**values), steps)[:, 0])
     coefs = np.zeros((len(labels), max(len(r) for r in coef_rows), steps))
     for i, rows in enumerate(coef_rows):
         coefs[i, :len(rows)] = rows
@@ -508,7 +548,7 @@ def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init
                     backend: str = "numpy") -> np.ndarray:
     """Variance per eigenvalue after the scheme ``label`` on the N-point grid (non-finite if it diverges)."""
     with np.errstate(all="ignore"):
-        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], grid(eps, n_points), lam, _ops(backend))[label]
+        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], grid(eps, n_points), lam, _ops(backend, lam.size))[label]
         return initial_variance(lam, init) * gain_sq + tail
 
 
@@ -551,7 +591,7 @@ def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Itera
     weights = counts.astype(np.float64)
     specs = [SCHEME_BY_LABEL[s] for s in schemes] if schemes is not None else list(SCHEMES)
     points = points or {}
-    ops = _ops(backend)
+    ops = _ops(backend, lam.size)
     cells: list[Cell] = []
     eps_values, nfes = tuple(eps_values), tuple(nfes)
     starts = {init: initial_variance(lam, init) for init in INITS}

@@ -2,20 +2,23 @@
 
 A family module registers its derivations with :func:`derivation`; the
 decorated builder runs SymPy only when a record's body is first needed, so
-importing the package and listing ids stays fast. The tier a derivation
-declares is data that the tests assert against the tier its proofs reach.
+importing the package and listing ids stays fast. Bodies, verdicts and compiled
+closed forms are kept on disk by :mod:`derivations.core.cache` (keyed by the
+sources they depend on), so a process reads what an earlier one derived. The
+tier a derivation declares is data that the tests assert against the tier its
+proofs reach.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterable, TypeVar
+from typing import Callable, Iterable
 
 import sympy as sp
 
-from derivations.core import notation
+from derivations.core import cache, notation
+from derivations.core.keyed import Registry, UnknownId, matches  # noqa: F401 - UnknownId is re-exported
 from derivations.core.proof import Proof, Tier, prove
 
 
@@ -95,6 +98,9 @@ class Derivation:
 
     @functools.cached_property
     def body(self) -> Body:
+        return cache.lookup(self, "body", self._build)
+
+    def _build(self) -> Body:
         body = self.builder()
         _validate(self.id, body)
         return body
@@ -111,7 +117,10 @@ class Derivation:
 
     @functools.cached_property
     def verdicts(self) -> tuple[Verdict, ...]:
-        """Every step and claim proved; cached per process."""
+        """Every step and claim proved; cached per process and on disk."""
+        return cache.lookup(self, "verdicts", self._prove)
+
+    def _prove(self) -> tuple[Verdict, ...]:
         verdicts = [Verdict("step", s.description, s.prove()) for s in self.body.steps]
         for claim in self.body.claims:
             verdicts.append(Verdict("claim", claim.source, prove(self.result(claim.result), claim.expr)))
@@ -129,7 +138,7 @@ class Derivation:
         exprs += [c.expr for c in self.body.claims]
         return notation.entries_for(exprs)
 
-    def function(self, name: str, backend: str = "numpy") -> "Lambdified":
+    def function(self, name: str, backend: str = "numpy") -> cache.Compiled:
         """The result ``name`` compiled for ``backend`` ('numpy', 'torch' or 'mpmath'); built once."""
         return _lambdified(self.id, name, backend)
 
@@ -141,31 +150,22 @@ def fold_constants(expr: sp.Expr) -> sp.Expr:
                         lambda e: sp.Float(e.evalf(30), 30))
 
 
-class Lambdified:
-    """A closed form compiled once; called with keyword values by notation name.
-
-    Extra keywords are ignored, so a caller can pass every schedule quantity
-    it has and each closed form takes the ones it needs.
-    """
+class Lambdified(cache.Compiled):
+    """A closed form compiled once by SymPy's ``lambdify``; called with keyword values by notation name."""
 
     def __init__(self, expr: sp.Expr, backend: str):
         self.expr = expr
-        self.arg_names = tuple(sorted(s.name for s in expr.free_symbols))
+        arg_names = tuple(sorted(s.name for s in expr.free_symbols))
         by_name = {s.name: s for s in expr.free_symbols}
-        args = [by_name[n] for n in self.arg_names]
-        self._fn = sp.lambdify(args, fold_constants(expr) if backend == "torch" else expr, modules=backend)
-        self.backend = backend
-
-    def __call__(self, **values: Any) -> Any:
-        missing = [n for n in self.arg_names if n not in values]
-        if missing:
-            raise TypeError(f"closed form needs {', '.join(missing)}")
-        return self._fn(*(values[n] for n in self.arg_names))
+        args = [by_name[n] for n in arg_names]
+        fn = sp.lambdify(args, fold_constants(expr) if backend == "torch" else expr, modules=backend)
+        super().__init__(fn, arg_names, backend)
 
 
 @functools.lru_cache(maxsize=None)
-def _lambdified(derivation_id: str, name: str, backend: str) -> Lambdified:
-    return Lambdified(get(derivation_id).result(name), backend)
+def _lambdified(derivation_id: str, name: str, backend: str) -> cache.Compiled:
+    d = get(derivation_id)
+    return cache.lookup(d, f"function.{name}.{backend}", lambda: Lambdified(d.result(name), backend))
 
 
 def _validate(derivation_id: str, body: Body) -> None:
@@ -179,55 +179,6 @@ def _validate(derivation_id: str, body: Body) -> None:
     unknown = sorted({n for e in exprs for n in notation.undeclared(e)})
     if unknown:
         raise ValueError(f"{derivation_id}: symbols outside the notation: {', '.join(unknown)}")
-
-
-class UnknownId(KeyError):
-    """An id that is not registered; carries the closest registered ids."""
-
-    def __init__(self, kind: str, unknown: str, known: Iterable[str]):
-        self.unknown = unknown
-        self.closest = difflib.get_close_matches(unknown, list(known), n=3, cutoff=0.4)
-        hint = f"; closest: {', '.join(self.closest)}" if self.closest else ""
-        super().__init__(f"unknown {kind} id {unknown!r}{hint}")
-
-    def __str__(self) -> str:
-        return self.args[0]
-
-
-T = TypeVar("T")
-
-
-class Registry(Generic[T]):
-    """Items keyed by a stable id, listed sorted by id.
-
-    The one registry mechanism of the suite (derivations, checks, samplers,
-    commands, studies): a duplicate id raises; an unknown id raises
-    :class:`UnknownId` naming the closest ids.
-    """
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self._items: dict[str, T] = {}
-
-    def add(self, key: str, item: T) -> None:
-        if key in self._items:
-            raise ValueError(f"{self.kind} id {key!r} is registered twice")
-        self._items[key] = item
-
-    def get(self, key: str) -> T:
-        try:
-            return self._items[key]
-        except KeyError:
-            raise UnknownId(self.kind, key, self._items) from None
-
-    def all(self) -> list[T]:
-        return [self._items[k] for k in sorted(self._items)]
-
-    def keys(self) -> list[str]:
-        return sorted(self._items)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
 
 
 _REGISTRY: Registry[Derivation] = Registry("derivation")
@@ -260,15 +211,24 @@ def derivation(
 
 
 def get(id: str) -> Derivation:
+    cache.note_access(id)  # a build in progress depends on it
+    if id not in _REGISTRY:
+        _register_families()
     return _REGISTRY.get(id)
 
 
 def all() -> list[Derivation]:  # noqa: A001 - the registry's documented interface
     """Every registered derivation, sorted by id."""
+    _register_families()
     return _REGISTRY.all()
+
+
+def _register_families() -> None:
+    import derivations  # the package imports its families on first use, not on import
+
+    derivations.load()
 
 
 def search(text: str) -> list[Derivation]:
     """Derivations whose id, title or statement contains ``text`` (case-insensitive)."""
-    needle = text.lower()
-    return [d for d in all() if needle in f"{d.id} {d.title} {d.statement}".lower()]
+    return [d for d in all() if matches(text, d.id, d.title, d.statement)]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import derivations
-
 from checks.app.plugins import command
 
 
@@ -15,9 +13,14 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("list", "list derivations: id, title, declared tier, Monte Carlo status of the last report", _arguments)
 def run(args: argparse.Namespace) -> int:
-    from checks.app.report import last_verdicts  # no torch: the status comes from the last report's evidence file
+    # Neither SymPy nor torch: the metadata comes from the derivation catalog (cached on disk), the
+    # status from the last report's evidence file.
+    from derivations.core import cache
+    from derivations.core.keyed import matches
 
-    rows = derivations.search(args.text) if args.text else derivations.all()
+    from checks.app.evidence import last_verdicts
+
+    rows = [s for s in cache.summaries() if not args.text or matches(args.text, s.id, s.title, s.statement)]
     status = last_verdicts()
     width = max((len(d.id) for d in rows), default=2)
     print(f"{'id':<{width}}  {'tier':<8} {'checks':<14} title")
@@ -27,5 +30,5 @@ def run(args: argparse.Namespace) -> int:
             summary = f"{sum(ok for _, ok in verdicts)}/{len(verdicts)} pass"
         else:
             summary = "-"
-        print(f"{d.id:<{width}}  {d.declared_tier.value:<8} {summary:<14} {d.title}")
+        print(f"{d.id:<{width}}  {d.declared_tier:<8} {summary:<14} {d.title}")
     return 0

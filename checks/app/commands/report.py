@@ -9,7 +9,7 @@ from checks.app.options import add_run_options, output_folder
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    from checks.app.report import DEFAULT_OUT
+    from checks.app.evidence import DEFAULT_OUT
 
     parser.add_argument("--out", type=output_folder, default=DEFAULT_OUT,
                         help=f"output folder (default: {DEFAULT_OUT})")

@@ -24,9 +24,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy loads when a spectrum is read: the CLI's parser names SPECTRA
+    import numpy as np
     from importlib.abc import Traversable
 
 _FOLDER = "pierret_galerne"
@@ -57,6 +57,8 @@ def _resource(file: str) -> "Traversable":
 
 def validate_eigenvalues(values: Any) -> np.ndarray:
     """A 1-D array of finite non-negative numbers as float64; SpectrumError otherwise."""
+    import numpy as np
+
     lam = np.asarray(values)
     if lam.ndim != 1 or lam.size == 0:
         raise SpectrumError(f"eigenvalues must be a non-empty 1-D array, got shape {lam.shape}")
@@ -72,6 +74,8 @@ def validate_eigenvalues(values: Any) -> np.ndarray:
 
 def _read_file(path: Path) -> np.ndarray:
     """A .npy array (no pickles), or a text file of numbers, one per line."""
+    import numpy as np
+
     try:
         if path.suffix == ".npy":
             values = np.load(path, allow_pickle=False)
@@ -93,6 +97,8 @@ def spectrum(name_or_path: str | Path) -> np.ndarray:
 
     A shipped name takes precedence over a file of the same name (write ``./cifar10`` for the file).
     """
+    import numpy as np
+
     name = str(name_or_path)
     if name in SPECTRA:
         with _resource(SPECTRA[name].file).open("rb") as f:

@@ -3,8 +3,8 @@
 ========================  ==============================================================  ==============================
 variable                  meaning                                                         default
 ========================  ==============================================================  ==============================
-``DIFFVERIFY_CACHE``      folder for generated W2 kernels and numba's compiled code        ``$XDG_CACHE_HOME/diffverify``,
-                                                                                          else ``~/.cache/diffverify``
+``DIFFVERIFY_CACHE``      folder of the derivation cache, the generated W2 kernels and     the user's cache folder
+                          numba's compiled code                                           (``platformdirs``)
 ``DIFFVERIFY_THREADS``    worker threads for the eigenvalue blocks of the exact W2 table  the cores this process may use
                           (numpy path); a positive integer
 ``DIFFVERIFY_NO_NUMBA``   any non-empty value: never use numba (the numpy path runs)      unset (numba when installed)
@@ -12,7 +12,8 @@ variable                  meaning                                               
 
 Each variable is read when it is used, so a test may set it with ``monkeypatch.setenv``; the
 CLI also reads them all once before a command runs (:func:`validate`). A value that cannot be
-used raises :class:`~checks.core.errors.UsageError` (one line; exit 2 from the CLI).
+used raises :class:`ConfigError` (one line; exit 2 from the CLI). The module lives with the
+derivations because their cache reads ``DIFFVERIFY_CACHE`` and derivations import nothing from checks.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from checks.core.errors import UsageError
 
 CACHE = "DIFFVERIFY_CACHE"
 THREADS = "DIFFVERIFY_THREADS"
@@ -28,13 +28,18 @@ NO_NUMBA = "DIFFVERIFY_NO_NUMBA"
 VARIABLES = (CACHE, THREADS, NO_NUMBA)
 
 
+class ConfigError(ValueError):
+    """A variable's value cannot be used; the message is one line."""
+
+
 def cache_dir() -> Path:
     """The suite's cache folder: ``$DIFFVERIFY_CACHE``, or ``diffverify`` in the user's cache folder."""
     root = os.environ.get(CACHE)
     if root:
         return Path(root)
-    user_cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(user_cache) / "diffverify"
+    import platformdirs  # only when the variable is unset: it costs an import on every command
+
+    return Path(platformdirs.user_cache_dir("diffverify", appauthor=False))
 
 
 def _cores() -> int:
@@ -51,7 +56,7 @@ def threads() -> int:
     except ValueError:
         count = 0
     if count < 1:
-        raise UsageError(f"{THREADS} must be a positive integer, got {value!r}")
+        raise ConfigError(f"{THREADS} must be a positive integer, got {value!r}")
     return count
 
 

@@ -1,0 +1,343 @@
+"""The derivation cache: keys follow the sources, bad entries are rebuilt, writes are atomic, and a
+stored derivation is the derivation built afresh."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import derivations
+from derivations.core import cache, config
+from derivations.core.registry import Lambdified
+
+from checks.app.cli import main
+
+from tests.conftest import BY_DERIVATION
+
+CHEAP_ID = "ddpm.marginal"  # derived in a hundredth of a second
+
+
+@pytest.fixture
+def tmp_cache(tmp_path, monkeypatch):
+    """An empty cache folder for the test; the process's cache state is forgotten before and after."""
+    monkeypatch.setenv(config.CACHE, str(tmp_path))
+    cache.refresh()
+    yield tmp_path
+    cache.refresh()
+
+
+@pytest.fixture
+def counted():
+    """The cheap derivation with a builder that counts its calls, and nothing of it in memory."""
+    d = derivations.get(CHEAP_ID)
+    original = d.builder
+    calls = []
+
+    def builder():
+        calls.append(1)
+        return original()
+
+    d.builder = builder
+    forget(d)
+    yield d, calls
+    d.builder = original
+    forget(d)
+
+
+def forget(d) -> None:
+    """Drop what this process holds of ``d``, so the next use reads the cache or builds."""
+    for name in ("body", "verdicts"):
+        vars(d).pop(name, None)
+
+
+def body_file(derivation_id: str) -> Path:
+    return cache.part_path(derivation_id, cache.key(derivation_id), "body")
+
+
+# --------------------------------------------------------------------------
+# Keys
+# --------------------------------------------------------------------------
+
+def _keys_after_editing(module: str) -> tuple[dict[str, str], dict[str, str]]:
+    sources = cache.sources()
+    module_of = {s.id: s.module for s in cache.summaries()}
+    edited = sources | {module: sources[module] + b"\n# an edit\n"}
+    before = {m: cache.module_key(c, sources) for m, c in cache.module_closures(sources, module_of).items()}
+    after = {m: cache.module_key(c, edited) for m, c in cache.module_closures(edited, module_of).items()}
+    return before, after
+
+
+def test_editing_a_family_changes_the_keys_of_what_depends_on_it_only():
+    before, after = _keys_after_editing("derivations.families.ddpm")
+    changed = {m for m in before if before[m] != after[m]}
+    assert "derivations.families.ddpm" in changed
+    assert "derivations.families.ddim" in changed, "ddim imports ddpm"
+    assert "derivations.families.elbo" in changed, "elbo uses the derivation ddpm.posterior by its id"
+    assert "derivations.families.ito" not in changed
+    assert "derivations.core.notation" not in changed
+
+
+def test_editing_the_notation_changes_every_family_key():
+    before, after = _keys_after_editing("derivations.core.notation")
+    families = [m for m in before if m.startswith("derivations.families.") and not m.endswith(("fp", "sde"))]
+    assert families and all(before[m] != after[m] for m in families)
+
+
+def test_a_new_cache_format_or_sympy_changes_every_key(monkeypatch, tmp_path):
+    now = cache.environment()
+    try:
+        monkeypatch.setattr(cache, "FORMAT", cache.FORMAT + 1)
+        cache.environment.cache_clear()
+        assert cache.environment() != now
+        monkeypatch.undo()
+        release = tmp_path / "release.py"
+        release.write_text('__version__ = "9.9"\n')
+        installed = cache._version_files()
+        monkeypatch.setattr(cache, "_version_files", lambda: installed | {"sympy": release})
+        cache.environment.cache_clear()
+        assert cache.environment() != now
+    finally:
+        monkeypatch.undo()
+        cache.environment.cache_clear()
+    assert cache.environment() == now
+
+
+# --------------------------------------------------------------------------
+# Rebuilding
+# --------------------------------------------------------------------------
+
+def test_a_stored_body_is_read_not_rebuilt(tmp_cache, counted):
+    d, calls = counted
+    first = d.body
+    forget(d)
+    assert d.body.results == first.results
+    assert len(calls) == 1
+    assert body_file(CHEAP_ID).exists()
+
+
+def test_an_edited_source_rebuilds_the_derivation(tmp_cache, counted):
+    d, calls = counted
+    d.body
+    old_key = cache.key(CHEAP_ID)
+    edited = dict(cache.sources())
+    edited[d.module] += b"\n# an edit\n"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "sources", lambda: edited)
+        cache._current_catalog.cache_clear()
+        assert cache.key(CHEAP_ID) != old_key
+        forget(d)
+        d.body
+        assert len(calls) == 2, "a changed source is a miss"
+        forget(d)
+        d.body
+        assert len(calls) == 2, "and the rebuilt entry is stored under the new key"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip a byte", "empty", "stale class"])
+def test_a_damaged_entry_is_rebuilt_silently(tmp_cache, counted, damage):
+    d, calls = counted
+    expected = d.body
+    path = body_file(CHEAP_ID)
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip a byte":
+        path.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:  # a whole, checksummed entry whose class no longer exists
+        payload = b"cno_such_module\nThing\n."
+        path.write_bytes(cache.MAGIC + hashlib.sha256(payload).digest() + payload)
+    forget(d)
+    assert d.body.results == expected.results
+    assert len(calls) == 2
+    assert cache.read(path) is not cache._MISS, "the entry is rewritten whole"
+
+
+def test_an_unwritable_folder_only_costs_time(tmp_path, monkeypatch, counted):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv(config.CACHE, str(blocker / "cache"))  # a folder under a file cannot exist
+    cache.refresh()
+    try:
+        d, calls = counted
+        assert d.body.results
+        assert len(calls) == 1
+    finally:
+        cache.refresh()
+
+
+def test_a_derivation_built_outside_the_registry_is_not_stored(tmp_cache):
+    d = dataclasses.replace(derivations.get(CHEAP_ID))  # same id and module, but not the registered record
+    assert d.body.results
+    assert not any(tmp_cache.rglob("*.body.pickle"))
+
+
+# --------------------------------------------------------------------------
+# Concurrency
+# --------------------------------------------------------------------------
+
+_WRITER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from derivations.core import cache
+    path, tag = Path(sys.argv[1]), sys.argv[2]
+    for i in range(int(sys.argv[3])):
+        assert cache.write(path, (tag, i, tag * 200_000))
+""")
+
+
+def test_concurrent_writers_never_produce_a_torn_read(tmp_path):
+    path = tmp_path / "entry.pickle"
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), tag, "150"], cwd=Path(__file__).parents[1])
+               for tag in ("a", "b")]
+    reads = 0
+    while any(w.poll() is None for w in writers) or reads == 0:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        head = len(cache.MAGIC) + 32
+        assert data.startswith(cache.MAGIC) and hashlib.sha256(data[head:]).digest() == data[len(cache.MAGIC):head]
+        tag, _, body = pickle.loads(data[head:])
+        assert body == tag * 200_000
+        reads += 1
+    assert all(w.wait() == 0 for w in writers)
+    assert not [p for p in tmp_path.iterdir() if p != path], "no temporary file is left behind"
+
+
+# --------------------------------------------------------------------------
+# A stored derivation is the derivation built afresh
+# --------------------------------------------------------------------------
+
+def _same(a: sp.Expr, b: sp.Expr) -> bool:
+    return a == b and sp.srepr(a) == sp.srepr(b)
+
+
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
+def test_cached_and_fresh_builds_are_identical(derivation_id):
+    d = derivations.get(derivation_id)
+    forget(d)
+    d.verdicts  # read from the cache, or built and stored under the current key
+    stored_body = cache.read(cache.part_path(d.id, cache.key(d.id), "body"))
+    stored_verdicts = cache.read(cache.part_path(d.id, cache.key(d.id), "verdicts"))
+    assert stored_body is not cache._MISS and stored_verdicts is not cache._MISS, "every derivation can be stored"
+
+    fresh = dataclasses.replace(d)  # not the registered record: built and proved afresh, never stored
+    cache._building.append(set())
+    try:
+        body = fresh.body
+    finally:
+        reached = cache._building.pop()
+    assert reached <= cache.catalog().covered_ids(d.id), "the key covers every derivation the build uses"
+
+    assert len(body.steps) == len(stored_body.steps)
+    for new, old in zip(body.steps, stored_body.steps):
+        assert (new.description, new.attempt_exact) == (old.description, old.attempt_exact)
+        assert _same(new.lhs, old.lhs) and _same(new.rhs, old.rhs), new.description
+    for kind in ("results", "claims", "wrong_variants"):
+        new_items, old_items = getattr(body, kind), getattr(stored_body, kind)
+        assert len(new_items) == len(old_items), kind
+        for new, old in zip(new_items, old_items):
+            assert _same(new.expr, old.expr), (kind, new)
+            assert dataclasses.replace(new, expr=0) == dataclasses.replace(old, expr=0)
+    assert [(v.kind, v.description, v.proof.tier) for v in fresh.verdicts] == \
+        [(v.kind, v.description, v.proof.tier) for v in stored_verdicts]
+
+
+def test_a_stored_function_is_the_lambdified_one(tmp_cache):
+    d = derivations.get("ddpm.posterior")
+    derivations.core.registry._lambdified.cache_clear()
+    try:
+        for backend in ("numpy", "mpmath"):
+            built = Lambdified(d.result("var"), backend)
+            stored = pickle.loads(pickle.dumps(built))
+            assert type(stored) is cache.Compiled and stored.arg_names == built.arg_names
+            point = {"alpha_t": 0.9, "alpha_bar_prev": 0.4, "beta_t": 0.1}
+            assert stored(**point) == built(**point)
+    finally:
+        derivations.core.registry._lambdified.cache_clear()
+
+
+# --------------------------------------------------------------------------
+# What a warm command imports, and the build command
+# --------------------------------------------------------------------------
+
+def _imports_after(args: list[str]) -> set[str]:
+    """The heavy modules a fresh process has imported after running the command ``args``."""
+    code = (f"import sys; from checks.app.cli import main; assert main({args!r}) == 0; "
+            "print('IMPORTED', *(m for m in ('sympy', 'torch', 'numba') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                            cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.rpartition("IMPORTED")[2].split())
+
+
+def test_importing_the_package_and_the_cli_loads_neither_sympy_nor_torch():
+    code = ("import sys, derivations, checks; from checks.app import cli, plugins; plugins.commands(); "
+            "cli.build_parser(); print(sorted(m for m in ('sympy', 'torch', 'numpy') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [["list"], ["show", CHEAP_ID]], ids=["list", "show"])
+def test_a_warm_command_imports_neither_sympy_nor_torch(args):
+    _imports_after(args)  # fills the cache if needed
+    assert _imports_after(args) == set()
+
+
+def test_a_warm_w2_table_imports_neither_sympy_nor_torch(tmp_path):
+    eigenvalues = tmp_path / "eigenvalues.txt"
+    eigenvalues.write_text("0\n0.5\n2\n")
+    args = ["w2-table", "--eigenvalues", str(eigenvalues)]
+    _imports_after(args)
+    assert _imports_after(args) <= {"numba"}
+
+
+def test_build_fills_the_cache_and_is_then_a_no_op(tmp_cache, capsys):
+    forget(derivations.get(CHEAP_ID))
+    assert main(["build", CHEAP_ID, "--jobs", "1"]) == 0
+    assert "1 derivations built or read" in capsys.readouterr().out
+    key = cache.key(CHEAP_ID)
+    parts = {p.name.removeprefix(key + ".") for p in (tmp_cache / "derivations" / f"v{cache.FORMAT}" / CHEAP_ID).iterdir()}
+    assert {"body.pickle", "verdicts.pickle"} <= parts
+    assert any(p.startswith("function.") and p.endswith(".torch.pickle") for p in parts)
+    assert any(p.name.startswith(f"show.{CHEAP_ID}-") for p in (tmp_cache / "derivations" / f"v{cache.FORMAT}" / "memo").iterdir())
+
+
+def test_build_refuses_an_unknown_id(capsys):
+    assert main(["build", "ddpm.posteriro"]) == 2
+    assert "ddpm.posterior" in capsys.readouterr().err
+
+
+def test_prune_removes_entries_of_other_sources(tmp_cache):
+    derivations.get(CHEAP_ID)  # registered
+    stale = tmp_cache / "derivations" / f"v{cache.FORMAT}" / CHEAP_ID / ("0" * 64 + ".body.pickle")
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    old_catalog = stale.parents[1] / ("catalog-" + "0" * 64 + ".pickle")
+    old_catalog.write_bytes(b"old")
+    cache.catalog()
+    assert cache.prune() == 0, "a week's grace"
+    assert cache.prune(older_than_s=0) == 2
+    assert not stale.exists() and not old_catalog.exists()
+    assert any(stale.parents[1].glob("catalog-*.pickle")), "the current catalog stays"
+
+
+def test_the_folder_is_the_variable_or_the_users_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.CACHE, str(tmp_path))
+    assert cache.folder() == tmp_path
+    monkeypatch.delenv(config.CACHE)
+    assert cache.folder().name == "diffverify"
+    assert os.path.isabs(cache.folder())
