@@ -10,7 +10,8 @@ turns them into :class:`Statistic` verdicts:
 * an estimate fails when :math:`|\hat\theta - \theta| > z_{1-\alpha/(2k)}\,\mathrm{SE}`;
 * the smallest error detected with probability :data:`POWER` is
   :math:`(z_{1-\alpha/(2k)} + z_{\mathrm{POWER}})\,\mathrm{SE}` (normal
-  approximation; the estimates here are means of ≥ 10^4 samples).
+  approximation: every check draws at least 1,000 samples, the floor that
+  :func:`checks.core.registry.run` enforces; most draw 10^4 or more).
 
 Over the suite, the probability that any correct check fails is at most the
 number of checks times :math:`\alpha` (Bonferroni again).
@@ -19,7 +20,7 @@ number of checks times :math:`\alpha` (Bonferroni again).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from statistics import NormalDist
 
 import torch
@@ -61,6 +62,11 @@ class Statistic:
 
     def as_dict(self) -> dict:
         return asdict(self) | {"z": self.z}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Statistic":
+        """The inverse of :meth:`as_dict` (which adds the derived ``z``)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 def critical_value(false_alarm: float) -> float:
