@@ -55,10 +55,6 @@ class Name:
     domain: Domain | None = None
     definition: sp.Expr | None = None
 
-    @property
-    def is_base(self) -> bool:
-        return self.definition is None
-
 
 _NAMES: dict[str, Name] = {}
 

@@ -90,7 +90,6 @@ class Derivation:
     assumptions: tuple[str, ...]
     references: tuple[str, ...]
     declared_tier: Tier
-    module: str
     builder: Callable[[], Body] = field(repr=False)
 
     @functools.cached_property
@@ -223,9 +222,6 @@ class Registry(Generic[T]):
     def all(self) -> list[T]:
         return [self._items[k] for k in sorted(self._items)]
 
-    def keys(self) -> list[str]:
-        return sorted(self._items)
-
     def __contains__(self, key: object) -> bool:
         return key in self._items
 
@@ -251,7 +247,6 @@ def derivation(
             assumptions=tuple(assumptions),
             references=tuple(references),
             declared_tier=Tier(tier),
-            module=builder.__module__,
             builder=builder,
         ))
         return builder
