@@ -168,3 +168,22 @@ def test_parallel_and_serial_runs_give_identical_numbers():
         return {cid: {**r.as_dict(), "wall_time_s": None} for cid, r in results.items()}
 
     assert numbers(jobs=2) == numbers(jobs=1)
+
+
+def test_progress_shows_on_a_terminal_only(capsys, monkeypatch):
+    from checks.core import progress
+
+    progress.Progress(2, "shown", enabled=True).advance(2, "done")
+    assert "shown" in capsys.readouterr().err
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
+    with progress.quiet():
+        progress.Progress(2, "hidden").advance(2)
+    assert capsys.readouterr().err == ""
+
+
+def test_summary_says_what_passed_how_long_and_where(tmp_path):
+    from checks.app.commands.report import summary
+
+    pending = report.Pending(results={"a": canned_result("samplers.pf_euler")}, ran_checks=True)
+    text = summary(pending, 3, tmp_path, 12.3, jobs=2)
+    assert "1/1 checks pass (2 processes); 12 s" in text and str(tmp_path / "index.md") in text
