@@ -187,3 +187,12 @@ def test_summary_says_what_passed_how_long_and_where(tmp_path):
     pending = report.Pending(results={"a": canned_result("samplers.pf_euler")}, ran_checks=True)
     text = summary(pending, 3, tmp_path, 12.3, jobs=2)
     assert "1/1 checks pass (2 processes); 12 s" in text and str(tmp_path / "index.md") in text
+
+
+@pytest.mark.slow
+def test_a_task_that_fails_in_a_worker_stops_the_run_with_its_traceback():
+    """UnknownId cannot be unpickled: sent back as text, it ends the run instead of hanging it."""
+    from checks.core.batch import TaskFailed
+
+    with pytest.raises(TaskFailed, match="no.such_id"):
+        report.compute([], ["no.such_id", "ddpm.marginal"], jobs=2)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Hashable, Iterator, TypeVar
 
 import checks
@@ -54,28 +57,56 @@ def _results(task: Callable, items: list, jobs: int) -> Iterator[tuple]:
                 yield item, task(item)
         return
     # spawn, not fork: a worker inherits no CUDA context and no thread pool of this process.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(min(jobs, len(items)), initializer=_start_worker) as pool:  # leaving it ends the workers
-        yield from pool.imap_unordered(_Keyed(task), items)
+    # A worker that dies (killed, out of memory) raises BrokenProcessPool here instead of a hang.
+    executor = ProcessPoolExecutor(min(jobs, len(items)), mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker)
+    finished = False
+    try:
+        futures = {executor.submit(_Guarded(task), item): item for item in items}
+        for future in as_completed(futures):
+            value = future.result()
+            if isinstance(value, _Failure):
+                raise TaskFailed(f"{futures[future]} failed in a worker process:\n{value.traceback}")
+            yield futures[future], value
+        finished = True
+    finally:
+        executor.shutdown(wait=finished, cancel_futures=not finished)
 
 
-class _Keyed:
-    """``item -> (item, task(item))``: results of an unordered map keep their item."""
+class TaskFailed(RuntimeError):
+    """A task raised in a worker; the message holds the worker's traceback."""
+
+
+@dataclass(frozen=True)
+class _Failure:
+    traceback: str
+
+
+class _Guarded:
+    """``task`` with any exception sent back as text: not every exception survives pickling."""
 
     def __init__(self, task: Callable):
         self.task = task
 
     def __call__(self, item):
-        return item, self.task(item)
+        try:
+            return self.task(item)
+        except Exception:
+            return _Failure(traceback.format_exc())
 
 
 def _start_worker() -> None:
     import torch
 
     torch.set_num_threads(1)  # the workers already fill the cores
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is the parent's to handle: it ends the pool
+    signal.signal(signal.SIGINT, _leave)
     progress.silence()  # only the parent draws
     checks.load()
+
+
+def _leave(signum, frame) -> None:
+    """Ctrl-C reaches every worker too: leave at once and silently, the parent reports the interrupt."""
+    os._exit(130)
 
 
 @contextmanager
