@@ -215,40 +215,49 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
     """
     import checks
 
-    pending = Pending(ran_checks=run_checks)
     registered = [c.id for c in checks.all()]
     chosen = derivations.all()
     previous = load_evidence(out)
     expected = {cid: r.wall_time_s for cid, r in previous.items()}
     results, parts = compute(registered if run_checks else [], [d.id for d in chosen], device, samples, jobs,
                              expected)
+    pending = Pending(ran_checks=run_checks)
     if run_checks:
         pending.results = results
         for check_id, result in results.items():
             pending.binary[f"figures/{check_id}.png"] = _z_figure(result)
-        device_note = f"`{next(iter(results.values())).device}`" if results else "none"
         evidence = {cid: r.as_dict() for cid, r in results.items()}
         pending.text[EVIDENCE_FILE] = json.dumps(evidence, indent=1, sort_keys=True) + "\n"
     else:
         pending.results = {cid: previous[cid] for cid in registered if cid in previous}
-        devices = sorted({r.device for r in pending.results.values()})
-        device_note = (f"{', '.join(f'`{d}`' for d in devices)} (evidence of an earlier run; no check ran for this one)"
-                       if devices else "none (symbolic pages only)")
-    header = _header(device_note)
-    results = pending.results
+    header = _header(_device_note(pending))
     index_rows = []
     for d in chosen:
-        page = parts[d.id]
         tested_by = [c.id for c in checks.for_derivation(d.id)]
-        verdicts = ", ".join(f"`{cid}`: {_verdict(cid, results)}" for cid in tested_by) or "symbolic only"
-        index_rows.append(f"| [`{d.id}`]({page_path(d.id)}) | {render.cell(page.title)} | {page.tier} | {verdicts} |")
+        verdicts = ", ".join(f"`{cid}`: {_verdict(cid, pending.results)}" for cid in tested_by) or "symbolic only"
+        index_rows.append(f"| [`{d.id}`]({page_path(d.id)}) | {render.cell(parts[d.id].title)} | {parts[d.id].tier} | "
+                          f"{verdicts} |")
         pending.text[page_path(d.id)] = "\n\n".join([
-            f"[index](../index.md) · {header}", page.symbolic, _evidence_markdown(tested_by, results)]) + "\n"
-    study_rows = _studies(pending, header, plugins.StudyContext(results, device, samples), out)
-    n_checks, passed = len(registered), sum(r.passed for r in results.values())
-    missing = n_checks - len(results)
-    run_note = "This run" if run_checks else "The evidence of an earlier run (this one ran no check)"
-    index = [
+            f"[index](../index.md) · {header}", parts[d.id].symbolic, _evidence_markdown(tested_by, pending.results),
+        ]) + "\n"
+    study_rows = _studies(pending, header, plugins.StudyContext(pending.results, device, samples), out)
+    pending.text["index.md"] = _index(header, len(registered), pending, index_rows, study_rows)
+    return pending
+
+
+def _device_note(pending: Pending) -> str:
+    devices = sorted({r.device for r in pending.results.values()})
+    if not devices:
+        return "none (symbolic pages only)"
+    note = ", ".join(f"`{d}`" for d in devices)
+    return note if pending.ran_checks else f"{note} (evidence of an earlier run; no check ran for this one)"
+
+
+def _index(header: str, n_checks: int, pending: Pending, index_rows: list[str], study_rows: list[str]) -> str:
+    passed = sum(r.passed for r in pending.results.values())
+    missing = n_checks - len(pending.results)
+    run_note = "This run" if pending.ran_checks else "The evidence of an earlier run (this one ran no check)"
+    return "\n".join([
         "# diffverify report", "", header, "",
         "Each identity is derived by SymPy from the model's definition; each step and each claim from the "
         "literature is re-proved (tier **exact**: SymPy simplifies the difference to 0; **numeric**: 50-digit "
@@ -259,9 +268,7 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
         + (f"; {missing} have no result." if missing else "."), "",
         "| id | title | tier | Monte Carlo checks |", "|---|---|---|---|", *index_rows, "",
         "## Studies", "", *study_rows, "",
-    ]
-    pending.text["index.md"] = "\n".join(index)
-    return pending
+    ])
 
 
 def _studies(pending: Pending, header: str, context: plugins.StudyContext, out: Path) -> list[str]:
