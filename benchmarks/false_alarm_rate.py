@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import checks  # noqa: E402
-from checks.sim.engine import Progress  # noqa: E402
+from checks.core.progress import Progress  # noqa: E402
 
 
 def poisson_tail(count: int, mean: float) -> float:

@@ -31,6 +31,17 @@ def _grouped(ids: list[str]) -> list:
     return [pytest.param(i, marks=pytest.mark.xdist_group(i), id=i) for i in ids]
 
 
+def wrong_variants(check):
+    """(label, overrides) for every wrong variant of a closed form that the check uses."""
+    out = []
+    for derivation_id in check.tests:
+        for wrong in derivations.get(derivation_id).body.wrong_variants:
+            key = (derivation_id, wrong.result)
+            if key in check.uses:
+                out.append((f"{derivation_id}: {wrong.description}", {key: wrong.expr}))
+    return out
+
+
 DERIVATION_IDS = [d.id for d in derivations.all()]
 CHECK_IDS = [c.id for c in checks.all()]
 BY_DERIVATION = _grouped(DERIVATION_IDS)

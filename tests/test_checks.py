@@ -7,26 +7,15 @@ import pytest
 import checks
 import derivations
 
-from tests.conftest import BY_CHECK
+from tests.conftest import BY_CHECK, wrong_variants
 
 pytestmark = pytest.mark.mc
-
-
-def _wrong_variants(check):
-    """(label, overrides) for every wrong variant of a closed form that the check uses."""
-    out = []
-    for derivation_id in check.tests:
-        for wrong in derivations.get(derivation_id).body.wrong_variants:
-            key = (derivation_id, wrong.result)
-            if key in check.uses:
-                out.append((f"{derivation_id}: {wrong.description}", {key: wrong.expr}))
-    return out
 
 
 @pytest.mark.parametrize("check_id", BY_CHECK)
 def test_check_passes_and_rejects_visible_wrong_variants(check_id):
     check = checks.get(check_id)
-    wrong = _wrong_variants(check)
+    wrong = wrong_variants(check)
     right, *variants = checks.run_variants(check_id, [{}] + [o for _, o in wrong], device="cpu")
     failing = [s.name for s in right.statistics if not s.passed]
     assert right.passed, f"{check_id} failed on the derived forms: {failing}"

@@ -76,7 +76,6 @@ def test_a_wrong_derivation_fails_its_tier():
     """A builder whose result drifted from its claim (posterior variance beta_t) is caught."""
     wrong = derivations.core.registry.Derivation(
         id="test.wrong", title="", statement="", assumptions=(), references=(), declared_tier=Tier.EXACT,
-        module=__name__,
         builder=lambda: Body(
             steps=(Relation("posterior variance", notation.beta_t, notation.beta_tilde_t),),
             results=(Result("var", notation.beta_t, ""),),
@@ -95,7 +94,7 @@ def test_symbols_outside_the_notation_are_refused():
     stray = sp.Symbol("stray")
     d = derivations.core.registry.Derivation(
         id="test.stray", title="", statement="", assumptions=(), references=(), declared_tier=Tier.EXACT,
-        module=__name__, builder=lambda: Body(steps=(), results=(Result("r", stray, ""),)),
+        builder=lambda: Body(steps=(), results=(Result("r", stray, ""),)),
     )
     with pytest.raises(ValueError, match="outside the notation"):
         d.body

@@ -22,7 +22,7 @@ def test_step_size_bias_vanishes_linearly():
 
 def test_transient_below_bound_after_the_steps_run():
     for step in suite.STEP_SIZES:
-        n = suite._steps(step)
+        n = suite.settle_steps(step)
         assert abs(1 - step * suite.STIFFNESS) ** n * abs(suite.START - suite.CENTRE) < suite.TRANSIENT
 
 

@@ -39,8 +39,8 @@ def _recursion(step: float) -> dict[str, float]:
     """The Euler-Maruyama moments by iterating m <- a m + kappa theta h, v <- a^2 v + sigma^2 h in floats."""
     a = 1 - ou_checks.KAPPA * step
     mean, var, out = ou_checks.X_START, 0.0, {}
-    first = ou_checks._grid_index(ou_checks.FIRST, step)
-    second = ou_checks._grid_index(ou_checks.SECOND, step)
+    first = ou_checks.grid_index(ou_checks.FIRST, step)
+    second = ou_checks.grid_index(ou_checks.SECOND, step)
     for k in range(1, second + 1):
         mean = a * mean + ou_checks.KAPPA * ou_checks.THETA * step
         var = a * a * var + ou_checks.SIGMA**2 * step
@@ -81,4 +81,4 @@ def test_coarse_step_bias_is_visible():
 
 def test_off_grid_time_is_refused():
     with pytest.raises(ValueError, match="not on the grid"):
-        ou_checks._grid_index(0.705, 0.01)
+        ou_checks.grid_index(0.705, 0.01)

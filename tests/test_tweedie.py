@@ -15,7 +15,7 @@ from derivations.core import notation
 from derivations.families.score import standard_normal_expectation
 from derivations.families.tweedie import canonical_exponentials
 
-from tests.test_checks import _wrong_variants
+from tests.conftest import wrong_variants
 
 
 def test_mixture_with_equal_components_reduces_to_the_gaussian_prior():
@@ -89,7 +89,7 @@ def test_canonical_exponentials_spell_one_generator():
 def test_every_wrong_variant_is_rejected_by_the_monte_carlo_check(check_id):
     """The residual moments have expected value 0 under every variant, so the generic
     visibility measure is 0; here each named misprint must be rejected outright."""
-    wrong = _wrong_variants(checks.get(check_id))
+    wrong = wrong_variants(checks.get(check_id))
     assert len(wrong) >= 2
     results = checks.run_variants(check_id, [o for _, o in wrong], device="cpu")
     accepted = [label for (label, _), result in zip(wrong, results) if result.passed]

@@ -1,9 +1,11 @@
 """Registries for what the CLI and the report loop over beyond derivations and checks.
 
 * :func:`command`: a ``diffverify`` subcommand, defined in its own module under
-  ``checks/commands/`` (discovered, not listed).
+  ``checks/app/commands/`` (discovered, not listed).
 * :func:`study`: a report page that is not one derivation (e.g. a reproduced
-  table), defined under ``checks/studies/``; it renders markdown and figures.
+  table), defined under ``checks/app/studies/``; it renders markdown and figures
+  from a :class:`StudyContext`: the report's check results (each check runs
+  once per report) and its options.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from types import ModuleType
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Callable
 
 from derivations.core.keyed import Registry
 
-if TYPE_CHECKING:  # matplotlib is imported by the studies themselves, not by the CLI's start
+if TYPE_CHECKING:  # matplotlib and torch are imported by the report and the studies, not by the CLI's start
     import matplotlib.figure
+
+    from checks.core.registry import CheckResult
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,42 @@ class StudyPage:
     figures: dict[str, "matplotlib.figure.Figure"] = field(default_factory=dict)
 
 
+class MissingResult(KeyError):
+    """A study asked for a check the report has no result of (``report --no-checks`` on partial evidence)."""
+
+    def __init__(self, check_id: str):
+        super().__init__(check_id)
+        self.check_id = check_id
+
+    def __str__(self) -> str:
+        return f"the report has no result of check {self.check_id}"
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """What a study renders from: the report's check results by id, and the report's options.
+
+    ``device`` and ``samples`` are the options the checks ran with (``samples=None``: each
+    check's own size); a study that computes anything beyond the results uses them too.
+    """
+
+    results: Mapping[str, "CheckResult"]
+    device: str = "auto"
+    samples: int | None = None
+
+    def result(self, check_id: str) -> "CheckResult":
+        try:
+            return self.results[check_id]
+        except KeyError:
+            raise MissingResult(check_id) from None
+
+
 @dataclass(frozen=True)
 class Study:
     id: str
     title: str
     derivation_ids: tuple[str, ...]
-    render: Callable[[], StudyPage]
+    render: Callable[[StudyContext], StudyPage]
 
 
 _COMMANDS: Registry[Command] = Registry("command")
@@ -60,9 +95,9 @@ def command(name: str, help: str, add_arguments: Callable[[argparse.ArgumentPars
 
 
 def study(id: str, title: str, derivation_ids: tuple[str, ...] = ()) -> Callable:
-    """Register ``render() -> StudyPage`` as the report page ``studies/<id>.md``."""
+    """Register ``render(context) -> StudyPage`` as the report page ``studies/<id>.md``."""
 
-    def register(render: Callable[[], StudyPage]) -> Callable:
+    def register(render: Callable[[StudyContext], StudyPage]) -> Callable:
         _STUDIES.add(id, Study(id, title, tuple(derivation_ids), render))
         return render
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Iterable
 
 import sympy as sp
@@ -64,6 +64,13 @@ class CheckResult:
         out["statistics"] = [s.as_dict() for s in self.statistics]
         out["passed"] = self.passed
         return out
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "CheckResult":
+        """The inverse of :meth:`as_dict` (which adds the derived ``passed``)."""
+        known = {f.name: values[f.name] for f in fields(cls)}
+        return cls(**known | {"derivation_ids": tuple(known["derivation_ids"]),
+                              "statistics": tuple(stats.Statistic.from_dict(s) for s in known["statistics"])})
 
 
 @dataclass

@@ -7,36 +7,15 @@ and folds each chunk's output into :class:`checks.core.stats.RunningMoments`
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Callable
 
 import torch
 
 from checks.core import stats
+from checks.core.progress import Progress
 from checks.sim.registry import Grid, Sampler
 
 DEFAULT_CHUNK = 1 << 16
-
-
-class Progress:
-    """A one-line progress bar on stderr, silent unless stderr is a terminal (quiet under pytest and CI)."""
-
-    def __init__(self, total: int, label: str, enabled: bool | None = None):
-        self.total, self.label, self.done = total, label, 0
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.start = time.perf_counter()
-
-    def advance(self, amount: int) -> None:
-        self.done += amount
-        if self.enabled:
-            filled = int(30 * self.done / max(self.total, 1))
-            rate = self.done / max(time.perf_counter() - self.start, 1e-9)
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-                             f"({rate:,.0f}/s)")
-            if self.done >= self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 def simulate_moments(sampler: Sampler, options: dict, model, grid: Grid,
@@ -48,7 +27,7 @@ def simulate_moments(sampler: Sampler, options: dict, model, grid: Grid,
     ``transform`` maps outputs before accumulation (e.g. into the data's eigenbasis).
     """
     moments = stats.RunningMoments()
-    bar = Progress(n, sampler.name, progress)
+    bar = Progress(n, sampler.name, progress, unit="path")
     remaining = n
     while remaining > 0:
         size = min(chunk, remaining)

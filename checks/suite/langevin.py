@@ -33,7 +33,7 @@ STEP_SIZES = (0.4, 0.05)
 TRANSIENT = 1e-12
 
 
-def _steps(step: float) -> int:
+def settle_steps(step: float) -> int:
     """Steps after which |1 - h k|^n |start - centre| < TRANSIENT."""
     return math.ceil(math.log(TRANSIENT / abs(START - CENTRE)) / math.log(abs(1 - step * STIFFNESS)))
 
@@ -41,7 +41,7 @@ def _steps(step: float) -> int:
 def simulate_quadratic(ctx: CheckContext) -> dict[float, torch.Tensor]:
     out = {}
     for step in STEP_SIZES:
-        n = _steps(step)
+        n = settle_steps(step)
         grid = ctx.tensor(torch.arange(n + 1, dtype=torch.float64) * step)
         x0 = torch.full((ctx.n_samples,), START, dtype=ctx.dtype, device=ctx.device)
         noise = ctx.tensor(math.sqrt(2.0))

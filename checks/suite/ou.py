@@ -29,7 +29,7 @@ def _parameters(ctx: CheckContext, step: float) -> dict[str, torch.Tensor]:
     return {k: ctx.tensor(v) for k, v in values.items()}
 
 
-def _grid_index(time_: float, step: float) -> int:
+def grid_index(time_: float, step: float) -> int:
     index = round((time_ - START) / step)
     if abs(START + index * step - time_) > 1e-9:
         raise ValueError(f"time {time_} is not on the grid of step {step}")
@@ -40,7 +40,7 @@ def simulator(step: float):
     """Euler-Maruyama paths from x_s at time s, kept at t and t'."""
 
     def simulate(ctx: CheckContext) -> tuple[torch.Tensor, torch.Tensor]:
-        first, second = _grid_index(FIRST, step), _grid_index(SECOND, step)
+        first, second = grid_index(FIRST, step), grid_index(SECOND, step)
         grid = START + step * torch.arange(second + 1, dtype=ctx.dtype, device=ctx.device)
         x0 = torch.full((ctx.n_samples,), X_START, dtype=ctx.dtype, device=ctx.device)
         states = euler_maruyama(lambda t, x: KAPPA * (THETA - x), lambda t, x: torch.full_like(x, SIGMA),

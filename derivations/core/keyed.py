@@ -52,9 +52,6 @@ class Registry(Generic[T]):
     def all(self) -> list[T]:
         return [self._items[k] for k in sorted(self._items)]
 
-    def keys(self) -> list[str]:
-        return sorted(self._items)
-
     def __contains__(self, key: object) -> bool:
         return key in self._items
 

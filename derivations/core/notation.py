@@ -61,6 +61,7 @@ class Name:
 
     @property
     def is_base(self) -> bool:
+        """A free symbol (sampled by the numeric tier), not a name for an expression."""
         return self.definition is None
 
 

@@ -1,11 +1,13 @@
-"""``diffverify report``: regenerate the markdown report (runs every check)."""
+"""``diffverify report``: regenerate the markdown report (runs every check once, in parallel)."""
 
 from __future__ import annotations
 
 import argparse
+import time
+from pathlib import Path
 
+from checks.app.options import add_run_options, output_folder, worker_count
 from checks.app.plugins import command
-from checks.app.options import add_run_options, output_folder
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,14 +16,39 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=output_folder, default=DEFAULT_OUT,
                         help=f"output folder (default: {DEFAULT_OUT})")
     add_run_options(parser)
-    parser.add_argument("--no-checks", action="store_true", help="symbolic pages only; skip the Monte Carlo checks")
+    parser.add_argument("--jobs", type=worker_count, default=None,
+                        help="processes that run the checks (default: one per core; 1 runs them in this process)")
+    parser.add_argument("--no-checks", action="store_true",
+                        help="run no Monte Carlo check: the pages show the evidence already under --out, "
+                             "which is left as it is")
 
 
 @command("report", "write reports/index.md, one page per derivation, study pages and figures", _arguments)
 def run(args: argparse.Namespace) -> int:
     from checks.app.report import build, write
+    from checks.core.batch import default_jobs
 
-    pending = build(device=args.device, samples=args.samples, run_checks=not args.no_checks)
+    jobs = args.jobs or default_jobs()
+    start = time.perf_counter()
+    pending = build(device=args.device, samples=args.samples, run_checks=not args.no_checks, out=args.out, jobs=jobs)
     written = write(pending, args.out)
-    print(f"wrote {len(written)} files under {args.out}")
+    elapsed = time.perf_counter() - start
+    for note in pending.notes:
+        print(note)
+    print(summary(pending, len(written), args.out, elapsed, jobs))
     return 0
+
+
+def summary(pending, n_written: int, out: Path, elapsed: float, jobs: int) -> str:
+    """What the report found, how long it took and where it is: the last lines a user reads."""
+    results = pending.results
+    failed = [cid for cid, r in results.items() if not r.passed]
+    if pending.ran_checks:
+        checks_line = (f"{len(results) - len(failed)}/{len(results)} checks pass"
+                       f" ({jobs} process{'es' if jobs > 1 else ''})")
+    else:
+        checks_line = f"no check ran; the evidence kept shows {len(results) - len(failed)}/{len(results)} passing"
+    lines = [f"{checks_line}; {elapsed:.0f} s", f"wrote {n_written} files under {out}; start at {out / 'index.md'}"]
+    if failed:
+        lines.insert(1, "FAIL: " + ", ".join(failed))
+    return "\n".join(lines)

@@ -13,12 +13,12 @@ import sympy as sp  # noqa: E402
 
 import derivations  # noqa: E402
 from derivations.families import gauss_exact  # noqa: E402
-from derivations.core import notation
+from derivations.core import notation  # noqa: E402
 
 from checks.exact import data  # noqa: E402
 from checks.exact import w2 as exact_w2  # noqa: E402
 from checks.app.commands.w2_table import format_w2, to_markdown  # noqa: E402
-from checks.app.plugins import StudyPage, study  # noqa: E402
+from checks.app.plugins import StudyContext, StudyPage, study  # noqa: E402
 
 TITLE = "Exact W2 errors of diffusion samplers for Gaussian data (Pierret & Galerne, ICML 2025, Table 5)"
 STEP_IDS = tuple(f"gauss_exact.step_{key}" for key in gauss_exact.SCHEMES)
@@ -165,9 +165,8 @@ def _figures(tables: dict[str, list]) -> dict[str, plt.Figure]:
     return figures
 
 
-def _monte_carlo() -> str:
+def _monte_carlo(context: StudyContext) -> str:
     """The engine's samplers in the eigenbasis against the derived recursions (``gauss_exact.eigenbasis.*``)."""
-    import checks
     from checks.suite import gauss_exact as eigenbasis
 
     lines = ["## Monte Carlo confirmation in the eigenbasis (d = 3072)\n",
@@ -180,7 +179,7 @@ def _monte_carlo() -> str:
              "smallest detectable error in a decile's E[u^2] | verdict |",
              "|---|---|---|---|---|---|---|---|"]
     for scheme in eigenbasis.SCHEMES:
-        result = checks.run(f"gauss_exact.eigenbasis.{scheme.key}")
+        result = context.result(f"gauss_exact.eigenbasis.{scheme.key}")
         for nfe in eigenbasis.NFES:
             mine = [s for s in result.statistics if s.name.startswith(f"NFE {nfe} ")]
             decile = min(s.detectable_error for s in mine if "decile" in s.name)
@@ -191,7 +190,7 @@ def _monte_carlo() -> str:
 
 
 @study("pierret_galerne", TITLE, DERIVATION_IDS)
-def render() -> StudyPage:
+def render(context: StudyContext) -> StudyPage:
     cifar = data.spectrum("cifar10")
     adsn = data.spectrum("adsn")
     cifar_cells = exact_w2.table(cifar)
@@ -206,7 +205,7 @@ def render() -> StudyPage:
         _step_maps(),
         reproduction,
         _heun_rk4(cifar, by_key),
-        _monte_carlo(),
+        _monte_carlo(context),
         "## Figures\n",
         "![W2 vs NFE, CIFAR-10](w2_vs_nfe_CIFAR-10.png)\n",
         "![W2 vs NFE, ADSN](w2_vs_nfe_ADSN.png)\n",

@@ -14,9 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
-import checks  # noqa: E402
-
-from checks.app.plugins import StudyPage, study  # noqa: E402
+from checks.app.plugins import StudyContext, StudyPage, study  # noqa: E402
 from checks.sim import processes, variant_label, variants  # noqa: E402
 from checks.sim.orders import ORDER_RESOLUTION, OrderFit, fit_order  # noqa: E402
 from checks.suite.samplers import mixture as sampler_mixtures  # noqa: E402
@@ -40,11 +38,11 @@ def _figure(fit: OrderFit) -> Figure:
 
 @study("samplers", "Reverse samplers: output laws, detectable errors and convergence orders",
        derivation_ids=("mixture.noised_score", "ddpm.marginal", "sde.vp", "sde.ve", "sde.subvp"))
-def render(device: str = "auto") -> StudyPage:
+def render(context: StudyContext) -> StudyPage:
     rows, order_rows, figures = [], [], {}
     for sampler, options in variants():
         label = variant_label(sampler, options)
-        result = checks.run(check_id(sampler, options), device=device)
+        result = context.result(check_id(sampler, options))
         detectable = min(s.relative_detectable_error for s in result.statistics if "var[" in s.name)
         rows.append(f"| `{label}` | {result.law} | {result.n_samples} | {result.false_alarm:g} | "
                     f"{detectable:.1%} | {result.verdict} |")
@@ -58,7 +56,7 @@ def render(device: str = "auto") -> StudyPage:
     mixture_rows = []
     for sampler, options in variants():
         options = {**options, **sampler_mixtures.CHECK_OPTIONS.get(sampler.name, {})}
-        result = checks.run(sampler_mixtures.mixture_check_id(sampler, options), device=device)
+        result = context.result(sampler_mixtures.mixture_check_id(sampler, options))
         worst = max(abs(s.z) for s in result.statistics)
         proportion = min(s.detectable_error for s in result.statistics if s.name.startswith("P("))
         mixture_rows.append(f"| `{variant_label(sampler, options)}` | {sampler_mixtures.SETTINGS[result.check_id].steps} | "
