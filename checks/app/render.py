@@ -1,10 +1,15 @@
 """Plain-text and markdown renderings of derivations and check results.
 
 Shared by ``diffverify show``/``check`` and the report, so that a reader sees
-the same statement, steps and evidence everywhere.
+the same statement, steps and evidence everywhere. Every formula on a page or
+in ``show`` is a :class:`Formula`: printed by :func:`checks.app.latex.latex`
+from the expression it stands for, which the tests read back and prove equal.
 """
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -13,17 +18,29 @@ from derivations import Derivation, Tier
 from derivations.core import notation
 from derivations.core.claims import allowed_names
 
+from checks.app import latex as tex
+from checks.app.latex import latex
 
-def latex(expr: sp.Expr) -> str:
-    """LaTeX with the notation's symbols (\\bar\\alpha_{t-1}, not alpha_{bar prev})."""
-    names = {entry.symbol: entry.latex for entry in notation.names().values()}
-    return sp.latex(expr, symbol_names=names)
+
+@dataclass(frozen=True)
+class Formula:
+    """One displayed formula: where it appears, its text, and what it stands for.
+
+    ``target`` is an expression, or an ``(lhs, rhs)`` pair for a displayed
+    equality; ``syntax`` is ``"latex"`` or ``"text"`` (SymPy's plain text, in ``show``).
+    """
+
+    where: str
+    text: str
+    target: sp.Expr | tuple[sp.Expr, sp.Expr]
+    syntax: str = "latex"
 
 
 # Factoring is worth its cost only on short closed forms; a long one is shown as derived.
 TIDY_MAX_OPS = 40
 
 
+@functools.lru_cache(maxsize=None)
 def display_form(expr: sp.Expr) -> sp.Expr:
     """The tidy form of a closed form when it provably equals it, else the form itself."""
     if sp.count_ops(expr) > TIDY_MAX_OPS:
@@ -38,7 +55,7 @@ def display_form(expr: sp.Expr) -> sp.Expr:
 
 
 def cell(text: str) -> str:
-    """Text safe inside a markdown table cell."""
+    """Text safe inside a markdown table cell (GitHub unescapes ``\\|`` before it reads math)."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -50,15 +67,79 @@ def tier_label(tier: Tier) -> str:
     }[tier]
 
 
+# --- the formulas of a derivation ---------------------------------------------------------------------
+
+def step_formula(i: int, step) -> Formula:
+    lhs, rhs = sp.sympify(step.lhs), sp.sympify(step.rhs)
+    return Formula(f"step {i}", tex.relation(lhs, rhs), (lhs, rhs))
+
+
+def result_formula(result) -> Formula:
+    return Formula(f"closed form {result.name}", latex(display_form(result.expr)), result.expr)
+
+
+def claim_formula(claim) -> Formula:
+    return Formula(f"claim on {claim.result} ({claim.source})", latex(claim.expr), claim.expr)
+
+
+def variant_formula(variant) -> Formula:
+    return Formula(f"wrong variant of {variant.result} ({variant.description})", latex(variant.expr), variant.expr)
+
+
+def glyph_formula(entry: notation.Name) -> Formula:
+    return Formula(f"notation {entry.name}", entry.latex, entry.symbol)
+
+
+def definition_formula(entry: notation.Name) -> Formula:
+    return Formula(f"definition of {entry.name}", latex(entry.definition), entry.definition)
+
+
+def page_formulas(d: Derivation) -> list[Formula]:
+    """Every formula that :func:`symbolic_markdown` displays, in page order."""
+    out = []
+    for entry in d.symbols():
+        out.append(glyph_formula(entry))
+        if entry.definition is not None:
+            out.append(definition_formula(entry))
+    out += [step_formula(i, s) for i, s in enumerate(d.body.steps, 1)]
+    out += [result_formula(r) for r in d.body.results]
+    out += [claim_formula(c) for c in d.body.claims]
+    out += [variant_formula(w) for w in d.body.wrong_variants]
+    return out
+
+
+def show_formulas(d: Derivation) -> list[Formula]:
+    """Every formula that :func:`show_text` prints: steps and closed forms as text, closed forms as LaTeX."""
+    out = []
+    for i, step in enumerate(d.body.steps, 1):
+        lhs, rhs = sp.sympify(step.lhs), sp.sympify(step.rhs)
+        out.append(Formula(f"step {i}", f"{sp.sstr(lhs)}  =  {sp.sstr(rhs)}", (lhs, rhs), "text"))
+    for r in d.body.results:
+        out.append(Formula(f"closed form {r.name}", sp.sstr(display_form(r.expr)), r.expr, "text"))
+        out.append(result_formula(r))
+    return out
+
+
+def prose_texts(d: Derivation) -> list[str]:
+    """The hand-written text of a page (statement, descriptions, sources): its math is typed, not derived."""
+    texts = [d.title, d.statement, *d.assumptions, *d.references]
+    texts += [s.description for s in d.body.steps] + [r.description for r in d.body.results]
+    texts += [c.source for c in d.body.claims] + [w.description for w in d.body.wrong_variants]
+    texts += [e.meaning for e in d.symbols()]
+    return texts
+
+
+# --- renderings -----------------------------------------------------------------------------------------
+
 def notation_rows(d: Derivation) -> list[tuple[str, str, str, str]]:
     """(code name, LaTeX, meaning, definition or domain) for each symbol the derivation uses."""
     rows = []
     for entry in d.symbols():
         if entry.definition is not None:
-            detail = f"$:= {latex(entry.definition)}$"
+            detail = f":= {tex.inline(definition_formula(entry).text)}"
         else:
             detail = f"free, sampled in ({entry.domain.low:g}, {entry.domain.high:g})"
-        rows.append((entry.name, f"${entry.latex}$", entry.meaning, detail))
+        rows.append((entry.name, tex.inline(glyph_formula(entry).text), tex.prose(entry.meaning), detail))
     return rows
 
 
@@ -69,13 +150,14 @@ def show_text(d: Derivation) -> str:
         lines += ["Assumptions:"] + [f"  - {a}" for a in d.assumptions] + [""]
     lines.append("Derivation steps (each re-proved):")
     verdicts = {v.description: v for v in d.verdicts}
+    forms = {f.where + f.syntax: f for f in show_formulas(d)}
     for i, step in enumerate(d.body.steps, 1):
         tier = verdicts[step.description].proof.tier.value
-        lines += [f"  {i}. {step.description}  [{tier}]", f"     {sp.sstr(step.lhs)}  =  {sp.sstr(step.rhs)}"]
+        lines += [f"  {i}. {step.description}  [{tier}]", f"     {forms[f'step {i}text'].text}"]
     lines += ["", "Closed forms (NAME = plain text | LaTeX):"]
     for result in d.body.results:
-        shown = display_form(result.expr)
-        lines += [f"  {result.name} = {sp.sstr(shown)}", f"      LaTeX: {latex(shown)}",
+        where = f"closed form {result.name}"
+        lines += [f"  {result.name} = {forms[where + 'text'].text}", f"      LaTeX: {forms[where + 'latex'].text}",
                   f"      ({result.description})"]
     if d.body.claims:
         lines += ["", "Claims from the literature, compared with the derivation:"]
@@ -90,36 +172,46 @@ def show_text(d: Derivation) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=None)
+def _variant_proof(d: Derivation, index: int):
+    w = d.body.wrong_variants[index]
+    return derivations.prove(d.result(w.result), w.expr)
+
+
+@functools.lru_cache(maxsize=None)
 def symbolic_markdown(d: Derivation) -> str:
     """The part of a report page that depends only on the derivation (checked against the code by a test)."""
     verdicts = {(v.kind, v.description): v for v in d.verdicts}
-    out = [f"# `{d.id}`: {d.title}", "", f"**Proof tier:** {tier_label(d.tier)}.", "", "## Statement", "", d.statement, ""]
+    out = [f"# `{d.id}`: {tex.prose(d.title)}", "", f"**Proof tier:** {tier_label(d.tier)}.", "", "## Statement", "",
+           tex.prose(d.statement), ""]
     if d.assumptions:
-        out += ["**Assumptions.**", ""] + [f"- {a}" for a in d.assumptions] + [""]
+        out += ["**Assumptions.**", ""] + [f"- {tex.prose(a)}" for a in d.assumptions] + [""]
     out += ["## Notation", "", "| code name | symbol | meaning | definition / domain |", "|---|---|---|---|"]
-    out += [f"| `{a}` | {b} | {cell(c)} | {cell(e)} |" for a, b, c, e in notation_rows(d)]
+    out += [f"| `{a}` | {cell(b)} | {cell(c)} | {cell(e)} |" for a, b, c, e in notation_rows(d)]
     out += ["", "## Derivation", ""]
     for i, step in enumerate(d.body.steps, 1):
         proof = verdicts[("step", step.description)].proof
-        out += [f"{i}. {step.description} — *{proof.tier.value}*", "",
-                "$$", f"{latex(step.lhs)} = {latex(step.rhs)}", "$$", ""]
+        out += [f"{i}. {tex.prose(step.description)} — *{proof.tier.value}*", "",
+                tex.display(step_formula(i, step).text), ""]
     out += ["## Closed forms", "", "| name | meaning | closed form |", "|---|---|---|"]
-    out += [f"| `{r.name}` | {cell(r.description)} | {cell(f'${latex(display_form(r.expr))}$')} |"
+    out += [f"| `{r.name}` | {cell(tex.prose(r.description))} | {cell(tex.inline(result_formula(r).text))} |"
             for r in d.body.results]
     if d.body.claims:
         out += ["", "## Claims from the literature", "", "| quantity | source | claimed form | verdict |",
                 "|---|---|---|---|"]
         for c in d.body.claims:
             proof = verdicts[("claim", c.source)].proof
-            out.append(f"| `{c.result}` | {cell(c.source)} | {cell(f'${latex(c.expr)}$')} | {proof.tier.value} |")
+            out.append(f"| `{c.result}` | {cell(tex.prose(c.source))} | {cell(tex.inline(claim_formula(c).text))} | "
+                       f"{proof.tier.value} |")
     out += ["", "## Wrong variants rejected", "", "| quantity | misprint | variant | counterexample point |",
             "|---|---|---|---|"]
-    for w in d.body.wrong_variants:
-        proof = derivations.prove(d.result(w.result), w.expr)
+    for index, w in enumerate(d.body.wrong_variants):
+        proof = _variant_proof(d, index)
         point = ", ".join(f"{k}={v:.4g}" for k, v in proof.counterexample.items()) or "—"
         verdict = "rejected" if proof.tier is Tier.FAILED else "NOT REJECTED"
-        out.append(f"| `{w.result}` | {cell(w.description)} ({verdict}) | {cell(f'${latex(w.expr)}$')} | {point} |")
-    out += ["", "## References", ""] + [f"- {r}" for r in d.references]
+        out.append(f"| `{w.result}` | {cell(tex.prose(w.description))} ({verdict}) | "
+                   f"{cell(tex.inline(variant_formula(w).text))} | {point} |")
+    out += ["", "## References", ""] + [f"- {tex.prose(r)}" for r in d.references]
     return "\n".join(out)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import derivations
 
-from checks.app import plugins
+from checks.app import latex, plugins
 from checks.app import render
 
 SYMBOLIC_BEGIN = "<!-- symbolic: generated from the derivation; checked against the code by the tests -->"
@@ -114,8 +114,8 @@ def _evidence_markdown(results) -> str:
         return "## Monte Carlo evidence\n\nNo Monte Carlo check tests this identity (its proof is symbolic only)."
     out = ["## Monte Carlo evidence", ""]
     for r in results:
-        out += [f"### `{r.check_id}` — {r.verdict}", "", r.title + ".", "",
-                f"- Law checked: {r.law}",
+        out += [f"### `{r.check_id}` — {r.verdict}", "", latex.prose(r.title) + ".", "",
+                f"- Law checked: {latex.prose(r.law)}",
                 f"- Samples: {r.n_samples}; seed {r.seed} (from the check id); device `{r.device}`, {r.dtype}; "
                 f"{r.wall_time_s:.1f} s",
                 f"- False-alarm probability {r.false_alarm:g} for the check, split over "
@@ -143,18 +143,20 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
     for d in derivations.all():
         results = [r for r in results_by_check.values() if d.id in r.derivation_ids]
         verdicts = ", ".join(f"`{r.check_id}`: {r.verdict}" for r in results) or "symbolic only"
-        index_rows.append(f"| [`{d.id}`]({page_path(d.id)}) | {render.cell(d.title)} | {d.tier.value} | {verdicts} |")
+        index_rows.append(f"| [`{d.id}`]({page_path(d.id)}) | {render.cell(latex.prose(d.title))} | "
+                          f"{d.tier.value} | {verdicts} |")
         pending.text[page_path(d.id)] = "\n\n".join([
             f"[index](../index.md) · {header}", symbolic_section(d), _evidence_markdown(results)]) + "\n"
     study_rows = []
     for study in plugins.studies() if run_checks else []:
         page = study.render()
-        pending.text[f"studies/{study.id}.md"] = f"[index](../index.md) · {header}\n\n{page.markdown}\n"
+        pending.text[f"studies/{study.id}.md"] = (f"[index](../index.md) · {header}\n\n"
+                                                 f"{latex.github_markdown(page.markdown)}\n")
         for name, figure in page.figures.items():
             buffer = io.BytesIO()
             figure.savefig(buffer, format="png", dpi=90)
             pending.binary[f"studies/{name}"] = buffer.getvalue()
-        study_rows.append(f"- [{study.title}](studies/{study.id}.md)")
+        study_rows.append(f"- [{latex.prose(study.title)}](studies/{study.id}.md)")
     n_checks = len(results_by_check)
     passed = sum(r.passed for r in results_by_check.values())
     index = [

@@ -9,25 +9,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import sympy as sp  # noqa: E402
 
 import derivations  # noqa: E402
 from derivations.families import gauss_exact  # noqa: E402
-from derivations.core import notation
 
 from checks.exact import w2 as exact_w2  # noqa: E402
 from checks.app.commands.w2_table import format_w2, to_markdown  # noqa: E402
+from checks.app.latex import latex as tex  # noqa: E402
 from checks.app.plugins import StudyPage, study  # noqa: E402
 
 TITLE = "Exact W2 errors of diffusion samplers for Gaussian data (Pierret & Galerne, ICML 2025, Table 5)"
 STEP_IDS = tuple(f"gauss_exact.step_{key}" for key in gauss_exact.SCHEMES)
 DERIVATION_IDS = ("gauss_exact.backward", "gauss_exact.sde_beats_ode", "gauss_exact.w2") + STEP_IDS
-
-
-def tex(expr: sp.Expr) -> str:
-    """LaTeX with the notation's symbol names."""
-    names = {s: notation.lookup(s.name).latex for s in expr.free_symbols if s.name in notation.names()}
-    return sp.latex(expr, symbol_names=names)
 
 
 def _setting() -> str:
