@@ -42,6 +42,11 @@ class Unreadable(ValueError):
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SPACES = re.compile(r"(?:\s+|\\[;!:]|\\quad|\\qquad|\\ )+")
 _THIN = re.compile(r"\\,")
+_DIFFERENTIAL = re.compile(r"\s*d")
+_THIN_DIFFERENTIAL = re.compile(r"\\,\s*d")
+_TERM_END = re.compile(r"[+\-=)\]}&,<>|]|\\\\|\\(right|end|leq|geq|le|ge|neq|in|mid|quad)(?![a-zA-Z])")
+_DERIVATIVE = re.compile(r"\\frac\{(d|\\partial)(\^\{\d+\})?\}")
+_FUNCTION_ARGUMENT = re.compile(r"\s*(\^\{[^{}]*\}\s*)?(\{\\left\(|\\left\(|\{)")
 _KNOWN_FUNCTIONS: dict[str, Callable] = {
     r"\log": sp.log, r"\ln": sp.log, r"\exp": sp.exp, r"\sin": sp.sin, r"\cos": sp.cos, r"\tan": sp.tan,
     r"\sinh": sp.sinh, r"\cosh": sp.cosh, r"\tanh": sp.tanh, r"\max": sp.Max, r"\min": sp.Min,
@@ -81,7 +86,7 @@ class _Parser:
                 self.i = m.end()
                 continue
             m = _THIN.match(self.s, self.i)
-            if m and not (self.in_integral and re.match(r"\s*d", self.s[m.end():])):
+            if m and not (self.in_integral and _DIFFERENTIAL.match(self.s, m.end())):
                 self.i = m.end()
                 continue
             return
@@ -138,13 +143,9 @@ class _Parser:
         self.skip()
         if self.i >= len(self.s):
             return True
-        rest = self.s[self.i:]
-        if rest[0] in "+-=)]}&,<>|":
+        if self.in_integral and _THIN_DIFFERENTIAL.match(self.s, self.i):
             return True
-        if self.in_integral and re.match(r"\\,\s*d", rest):
-            return True
-        return bool(re.match(r"\\(right|end|leq|geq|le|ge|neq|in|mid|quad|\\)(?![a-zA-Z])", rest)
-                    or rest.startswith("\\\\"))
+        return bool(_TERM_END.match(self.s, self.i))
 
     def term(self) -> sp.Expr:
         factor, prefix = self.factor()
@@ -230,15 +231,14 @@ class _Parser:
             end = self.i + len(name)
             if end < len(self.s) and self.s[end].isalpha() and name[-1].isalpha():
                 continue
-            rest = self.s[end:]
-            if re.match(r"\s*(\^\{[^{}]*\}\s*)?(\{\\left\(|\\left\(|\{)", rest):
+            if _FUNCTION_ARGUMENT.match(self.s, end):
                 self.i = end
                 return self.functions[name]
         return None
 
     def derivative_ahead(self) -> bool:
         self.skip()
-        return bool(re.match(r"\\frac\{(d|\\partial)(\^\{\d+\})?\}", self.s[self.i:]))
+        return bool(_DERIVATIVE.match(self.s, self.i))
 
     def derivative(self) -> sp.Expr:
         self.expect(r"\frac")
@@ -429,11 +429,20 @@ def _context(targets: list[sp.Basic]) -> tuple[dict[str, list[sp.Expr]], frozens
     return table, prefix, readings
 
 
-def _same(parsed: sp.Expr, target: sp.Expr) -> bool:
+def _rebuilt(expr: sp.Basic) -> sp.Basic:
+    """``expr`` built again with SymPy's automatic evaluation, as reading it builds it (``2 (a + b)``
+    becomes ``2 a + 2 b``)."""
+    if not expr.args or isinstance(expr, sp.Symbol):
+        return expr
+    return expr.func(*(_rebuilt(a) for a in expr.args))
+
+
+def proves_equal(parsed: sp.Expr, target: sp.Expr) -> bool:
+    """``parsed`` equals ``target``: identical once rebuilt, else proved (:func:`derivations.prove`)."""
     import derivations
 
     parsed, target = sp.sympify(parsed), sp.sympify(target)
-    if parsed == target:
+    if parsed == target or parsed == _rebuilt(target):
         return True
     difference = parsed - target
     if difference == 0 or (sp.count_ops(difference) < 400 and sp.expand(difference) == 0):
@@ -446,11 +455,15 @@ def _same(parsed: sp.Expr, target: sp.Expr) -> bool:
     return derivations.prove(parsed, target).holds
 
 
-def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic]) -> Reading:
-    """Does the displayed ``tex`` read as ``target`` (an expression, or a pair for ``lhs = rhs``)?"""
+def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic], printed: sp.Basic | None = None) -> Reading:
+    """Does the displayed ``tex`` read as ``target`` (an expression, or a pair for ``lhs = rhs``)?
+
+    ``printed`` is the expression the LaTeX was printed from when it is a proved-equal form of the
+    target (a tidied closed form): its symbols, too, decide which symbol a shared glyph names.
+    """
     targets = list(target) if isinstance(target, tuple) else [target]
     try:
-        table, prefix, readings = _context(targets)
+        table, prefix, readings = _context(targets + ([printed] if printed is not None else []))
     except Unreadable as error:
         return Reading(False, f"a compound glyph is unreadable: {error}")
     shared = {tex: cands for tex, cands in table.items() if len(cands) > 1}
@@ -469,7 +482,7 @@ def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic]) -> Reading:
     assignments = itertools.islice(itertools.product(*options), MAX_ASSIGNMENTS)
     for n, assignment in enumerate(assignments):
         subs = dict(zip(placeholders.values(), assignment))
-        if all(_same(p.xreplace(subs), e) for p, e in zip(parsed_parts, expected)):
+        if all(proves_equal(p.xreplace(subs), e) for p, e in zip(parsed_parts, expected)):
             if n > 0 or any(p.has(*placeholders.values()) for p in parsed_parts):
                 return Reading(True, "one glyph stands for two symbols: " + ", ".join(shared), collision=True)
             return Reading(True)

@@ -34,6 +34,7 @@ class Formula:
     text: str
     target: sp.Expr | tuple[sp.Expr, sp.Expr]
     syntax: str = "latex"
+    printed: sp.Expr | None = None  # the proved-equal form printed, when it is not the target itself
 
 
 # Factoring is worth its cost only on short closed forms; a long one is shown as derived.
@@ -75,7 +76,8 @@ def step_formula(i: int, step) -> Formula:
 
 
 def result_formula(result) -> Formula:
-    return Formula(f"closed form {result.name}", latex(display_form(result.expr)), result.expr)
+    shown = display_form(result.expr)
+    return Formula(f"closed form {result.name}", latex(shown), result.expr, printed=shown)
 
 
 def claim_formula(claim) -> Formula:
@@ -115,7 +117,8 @@ def show_formulas(d: Derivation) -> list[Formula]:
         lhs, rhs = sp.sympify(step.lhs), sp.sympify(step.rhs)
         out.append(Formula(f"step {i}", f"{sp.sstr(lhs)}  =  {sp.sstr(rhs)}", (lhs, rhs), "text"))
     for r in d.body.results:
-        out.append(Formula(f"closed form {r.name}", sp.sstr(display_form(r.expr)), r.expr, "text"))
+        shown = display_form(r.expr)
+        out.append(Formula(f"closed form {r.name}", sp.sstr(shown), r.expr, "text", printed=shown))
         out.append(result_formula(r))
     return out
 
