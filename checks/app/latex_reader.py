@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import sympy as sp
+from sympy.core.parameters import distribute
 
 from derivations.core import notation
 
@@ -70,7 +71,9 @@ class _Parser:
         self.s = tex
         self.i = 0
         self.table = table
-        self.glyph_order = sorted(table, key=len, reverse=True)
+        self.glyphs_by_first: dict[str, list[str]] = {}
+        for g in sorted(table, key=len, reverse=True):  # longest first
+            self.glyphs_by_first.setdefault(g[:1], []).append(g)
         self.functions = {**_KNOWN_FUNCTIONS, **functions}
         self.function_order = sorted(self.functions, key=len, reverse=True)
         self.in_integral = 0
@@ -213,7 +216,7 @@ class _Parser:
 
     def glyph(self) -> _Glyph | None:
         self.skip()
-        for g in self.glyph_order:
+        for g in self.glyphs_by_first.get(self.s[self.i:self.i + 1], ()):
             if self.s.startswith(g, self.i):
                 end = self.i + len(g)
                 nxt = self.s[end:end + 1]
@@ -373,9 +376,13 @@ class _Parser:
 
 def read(tex: str, table: Mapping[str, sp.Expr], prefix: frozenset[str] = frozenset(),
          functions: Mapping[str, Callable] | None = None) -> sp.Expr | tuple[sp.Expr, sp.Expr]:
-    """Parse ``tex``; ``table`` maps each glyph to what it reads as. ``a = b`` gives a pair."""
+    """Parse ``tex``; ``table`` maps each glyph to what it reads as. ``a = b`` gives a pair.
+
+    A product is kept as written (``2 (a + b)`` is not distributed), as the printer received it.
+    """
     glyph_table = {g: _Glyph(sp.sympify(e), g in prefix) for g, e in table.items()}
-    return _Parser(tex, glyph_table, functions or {}).relation()
+    with distribute(False):
+        return _Parser(tex, glyph_table, functions or {}).relation()
 
 
 # --- reading a formula against the expression it stands for -------------------------------------
@@ -442,7 +449,7 @@ def proves_equal(parsed: sp.Expr, target: sp.Expr) -> bool:
     import derivations
 
     parsed, target = sp.sympify(parsed), sp.sympify(target)
-    if parsed == target or parsed == _rebuilt(target):
+    if parsed == target or _rebuilt(parsed) == _rebuilt(target):
         return True
     difference = parsed - target
     if difference == 0 or (sp.count_ops(difference) < 400 and sp.expand(difference) == 0):
