@@ -116,3 +116,12 @@ def test_link_checks_catch_a_broken_link_and_an_orphan(tmp_path):
     assert broken_links(tmp_path) == ["index.md -> derivations/gone.md", "index.md -> figures/absent.png"]
     orphans, missing = figure_problems(tmp_path)
     assert orphans == ["figures/orphan.png"] and len(missing) == 1
+
+
+def test_math_reaches_github_untouched():
+    """Display math in a fence, inline math as $`...`$, code left alone; a table row's `\\|` is a pipe."""
+    page = tex.github_markdown("Text $a\\,b$ and `$b$`\n\n$$x \\\\ y$$\n\n```sh\n$HOME\n```\n| a | $c\\|d$ |")
+    assert page.splitlines()[0] == "Text $`a\\,b`$ and `$b$`"
+    assert "```math\nx \\\\ y\n```" in page and "$HOME" in page
+    assert tex.math_segments(page) == [("a\\,b", False), ("x \\\\ y", True), ("c|d", False)]
+    assert not tex.bare_dollar_math(page)

@@ -82,7 +82,8 @@ def test_committed_pages_typeset(typesetter):
     """Study pages, evidence sections and the index, as committed (``make report`` rewrites them)."""
     failures = []
     for page in sorted(REPORTS.rglob("*.md")):
-        failures += [f"{page.relative_to(REPORTS)}: {f}" for f in typesetter.failures(tex.math_segments(page.read_text()))]
+        found = typesetter.failures(tex.math_segments(page.read_text()))
+        failures += [f"{page.relative_to(REPORTS)}: {f}" for f in found]
     assert not failures, "\n".join(failures)
 
 

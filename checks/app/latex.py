@@ -137,7 +137,7 @@ def atom_end(tex: str, i: int = 0) -> int | None:
 
 
 def _top_level(tex: str) -> str:
-    """``tex`` with every braced, bracketed or parenthesized part and every script removed."""
+    """``tex`` without its braced, bracketed and parenthesized parts (scripts are braced or one token)."""
     out, depth = [], 0
     for ch in tex:
         if ch in "{([":
@@ -194,9 +194,10 @@ def _wrapped(tex: str) -> bool:
 class NotationPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the notation's glyphs, each parenthesized by its kind."""
 
-    def __init__(self, settings: dict | None = None):
+    def __init__(self, settings: dict | None = None,
+                 glyph_table: dict[sp.Symbol, tuple[str, GlyphKind]] | None = None):
         super().__init__({"parenthesize_super": True, **(settings or {})})
-        self._glyphs = glyphs()
+        self._glyphs = glyphs() if glyph_table is None else glyph_table
 
     def _kind(self, expr: sp.Basic) -> GlyphKind | None:
         if isinstance(expr, sp.Symbol) and expr in self._glyphs:
@@ -307,7 +308,7 @@ def github_markdown(markdown: str) -> str:
             out.append(line)
         elif stripped.startswith("$$") and stripped.endswith("$$") and len(stripped) > 4:
             out.append(display(stripped[2:-2].strip()))
-        elif stripped == "$$":
+        elif stripped == "$$" and any(line.strip() == "$$" for line in lines[i + 1:]):
             end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "$$")
             out.append(display("\n".join(lines[i + 1:end]).strip()))
             i = end
