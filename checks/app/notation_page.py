@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from derivations.core import notation
 
-from checks.app import render
+from checks.app import latex, render
 
 PATH = "notation.md"
-
-
-def github_math(tex: str) -> str:
-    return f"$`{tex}`$"
 
 
 def markdown() -> str:
@@ -33,6 +29,6 @@ def markdown() -> str:
         "| code name | symbol | meaning | definition / domain |", "|---|---|---|---|",
     ]
     for entry in entries:
-        name, glyph, meaning, detail = render.notation_row(entry, github_math)
+        name, glyph, meaning, detail = render.notation_row(entry, latex.inline)
         out.append(f"| `{name}` | {render.cell(glyph)} | {render.cell(meaning)} | {render.cell(detail)} |")
     return "\n".join(out) + "\n"

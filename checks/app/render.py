@@ -1,11 +1,15 @@
 """Plain-text and markdown renderings of derivations and check results.
 
 Shared by ``diffverify show``/``check`` and the report, so that a reader sees
-the same statement, steps and evidence everywhere.
+the same statement, steps and evidence everywhere. Every formula on a page or
+in ``show`` is a :class:`Formula`: printed by :func:`checks.app.latex.latex`
+from the expression it stands for, which the tests read back and prove equal.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Callable
 
 import sympy as sp
@@ -15,17 +19,30 @@ from derivations import Derivation, Tier
 from derivations.core import notation
 from derivations.core.claims import allowed_names
 
+from checks.app import latex as tex
+from checks.app.latex import latex
 
-def latex(expr: sp.Expr) -> str:
-    """LaTeX with the notation's symbols (\\bar\\alpha_{t-1}, not alpha_{bar prev})."""
-    names = {entry.symbol: entry.latex for entry in notation.names().values()}
-    return sp.latex(expr, symbol_names=names)
+
+@dataclass(frozen=True)
+class Formula:
+    """One displayed formula: where it appears, its text, and what it stands for.
+
+    ``target`` is an expression, or an ``(lhs, rhs)`` pair for a displayed
+    equality; ``syntax`` is ``"latex"`` or ``"text"`` (SymPy's plain text, in ``show``).
+    """
+
+    where: str
+    text: str
+    target: sp.Expr | tuple[sp.Expr, sp.Expr]
+    syntax: str = "latex"
+    printed: sp.Expr | None = None  # the proved-equal form printed, when it is not the target itself
 
 
 # Factoring is worth its cost only on short closed forms; a long one is shown as derived.
 TIDY_MAX_OPS = 40
 
 
+@functools.lru_cache(maxsize=None)
 def display_form(expr: sp.Expr) -> sp.Expr:
     """The tidy form of a closed form when it provably equals it, else the form itself."""
     if sp.count_ops(expr) > TIDY_MAX_OPS:
@@ -40,7 +57,7 @@ def display_form(expr: sp.Expr) -> sp.Expr:
 
 
 def cell(text: str) -> str:
-    """Text safe inside a markdown table cell."""
+    """Text safe inside a markdown table cell (GitHub unescapes ``\\|`` before it reads math)."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -52,23 +69,92 @@ def tier_label(tier: Tier) -> str:
     }[tier]
 
 
-def inline_math(tex: str) -> str:
-    return f"${tex}$"
+# --- the formulas of a derivation ---------------------------------------------------------------------
+
+def step_formula(i: int, step) -> Formula:
+    lhs, rhs = sp.sympify(step.lhs), sp.sympify(step.rhs)
+    return Formula(f"step {i}", tex.relation(lhs, rhs), (lhs, rhs))
 
 
-def notation_row(entry: notation.Name, math: Callable[[str], str] = inline_math) -> tuple[str, str, str, str]:
+def result_formula(result) -> Formula:
+    shown = display_form(result.expr)
+    return Formula(f"closed form {result.name}", latex(shown), result.expr, printed=shown)
+
+
+def claim_formula(claim) -> Formula:
+    return Formula(f"claim on {claim.result} ({claim.source})", latex(claim.expr), claim.expr)
+
+
+def variant_formula(variant) -> Formula:
+    return Formula(f"wrong variant of {variant.result} ({variant.description})", latex(variant.expr), variant.expr)
+
+
+def glyph_formula(entry: notation.Name) -> Formula:
+    return Formula(f"notation {entry.name}", entry.latex, entry.symbol)
+
+
+def definition_formula(entry: notation.Name) -> Formula:
+    return Formula(f"definition of {entry.name}", latex(entry.definition), entry.definition)
+
+
+def abbreviation_formula(entry: notation.Name) -> Formula:
+    """What a free symbol's atomic glyph abbreviates (:math:`\\Delta\\sigma_i^2 = \\sigma_i^2 - \\sigma_{i-1}^2`)."""
+    return Formula(f"abbreviation {entry.name}", latex(entry.stands_for), entry.stands_for)
+
+
+def page_formulas(d: Derivation) -> list[Formula]:
+    """Every formula that :func:`symbolic_markdown` displays, in page order."""
+    out = []
+    for entry in d.symbols():
+        out.append(glyph_formula(entry))
+        if entry.definition is not None:
+            out.append(definition_formula(entry))
+        elif entry.stands_for is not None:
+            out.append(abbreviation_formula(entry))
+    out += [step_formula(i, s) for i, s in enumerate(d.body.steps, 1)]
+    out += [result_formula(r) for r in d.body.results]
+    out += [claim_formula(c) for c in d.body.claims]
+    out += [variant_formula(w) for w in d.body.wrong_variants]
+    return out
+
+
+def show_formulas(d: Derivation) -> list[Formula]:
+    """Every formula that :func:`show_text` prints: steps and closed forms as text, closed forms as LaTeX."""
+    out = []
+    for i, step in enumerate(d.body.steps, 1):
+        lhs, rhs = sp.sympify(step.lhs), sp.sympify(step.rhs)
+        out.append(Formula(f"step {i}", f"{sp.sstr(lhs)}  =  {sp.sstr(rhs)}", (lhs, rhs), "text"))
+    for r in d.body.results:
+        shown = display_form(r.expr)
+        out.append(Formula(f"closed form {r.name}", sp.sstr(shown), r.expr, "text", printed=shown))
+        out.append(result_formula(r))
+    return out
+
+
+def prose_texts(d: Derivation) -> list[str]:
+    """The hand-written text of a page (statement, descriptions, sources): its math is typed, not derived."""
+    texts = [d.title, d.statement, *d.assumptions, *d.references]
+    texts += [s.description for s in d.body.steps] + [r.description for r in d.body.results]
+    texts += [c.source for c in d.body.claims] + [w.description for w in d.body.wrong_variants]
+    texts += [e.meaning for e in d.symbols()]
+    return texts
+
+
+# --- renderings -----------------------------------------------------------------------------------------
+
+def notation_row(entry: notation.Name, math: Callable[[str], str] = tex.inline) -> tuple[str, str, str, str]:
     r"""(code name, LaTeX, meaning, definition or domain) of one notation entry.
 
     A defined name shows its definition; a free symbol its sampling domain and, when its
     atomic glyph abbreviates an expression (:math:`\Delta\sigma_i^2`), that expression.
     """
     if entry.definition is not None:
-        detail = math(f":= {latex(entry.definition)}")
+        detail = f":= {math(definition_formula(entry).text)}"
     else:
         detail = f"free, sampled in ({entry.domain.low:g}, {entry.domain.high:g})"
         if entry.stands_for is not None:
-            detail = f"{math(f'= {latex(entry.stands_for)}')}; {detail}"
-    return entry.name, math(entry.latex), entry.meaning, detail
+            detail = f"= {math(abbreviation_formula(entry).text)}; {detail}"
+    return entry.name, math(glyph_formula(entry).text), tex.prose(entry.meaning), detail
 
 
 def notation_rows(d: Derivation) -> list[tuple[str, str, str, str]]:
@@ -83,13 +169,14 @@ def show_text(d: Derivation) -> str:
         lines += ["Assumptions:"] + [f"  - {a}" for a in d.assumptions] + [""]
     lines.append("Derivation steps (each re-proved):")
     verdicts = {v.description: v for v in d.verdicts}
+    forms = {f.where + f.syntax: f for f in show_formulas(d)}
     for i, step in enumerate(d.body.steps, 1):
         tier = verdicts[step.description].proof.tier.value
-        lines += [f"  {i}. {step.description}  [{tier}]", f"     {sp.sstr(step.lhs)}  =  {sp.sstr(step.rhs)}"]
+        lines += [f"  {i}. {step.description}  [{tier}]", f"     {forms[f'step {i}text'].text}"]
     lines += ["", "Closed forms (NAME = plain text | LaTeX):"]
     for result in d.body.results:
-        shown = display_form(result.expr)
-        lines += [f"  {result.name} = {sp.sstr(shown)}", f"      LaTeX: {latex(shown)}",
+        where = f"closed form {result.name}"
+        lines += [f"  {result.name} = {forms[where + 'text'].text}", f"      LaTeX: {forms[where + 'latex'].text}",
                   f"      ({result.description})"]
     if d.body.claims:
         lines += ["", "Claims from the literature, compared with the derivation:"]
@@ -104,36 +191,46 @@ def show_text(d: Derivation) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=None)
+def _variant_proof(d: Derivation, index: int):
+    w = d.body.wrong_variants[index]
+    return derivations.prove(d.result(w.result), w.expr)
+
+
+@functools.lru_cache(maxsize=None)
 def symbolic_markdown(d: Derivation) -> str:
     """The part of a report page that depends only on the derivation (checked against the code by a test)."""
     verdicts = {(v.kind, v.description): v for v in d.verdicts}
-    out = [f"# `{d.id}`: {d.title}", "", f"**Proof tier:** {tier_label(d.tier)}.", "", "## Statement", "", d.statement, ""]
+    out = [f"# `{d.id}`: {tex.prose(d.title)}", "", f"**Proof tier:** {tier_label(d.tier)}.", "", "## Statement", "",
+           tex.prose(d.statement), ""]
     if d.assumptions:
-        out += ["**Assumptions.**", ""] + [f"- {a}" for a in d.assumptions] + [""]
+        out += ["**Assumptions.**", ""] + [f"- {tex.prose(a)}" for a in d.assumptions] + [""]
     out += ["## Notation", "", "| code name | symbol | meaning | definition / domain |", "|---|---|---|---|"]
-    out += [f"| `{a}` | {b} | {cell(c)} | {cell(e)} |" for a, b, c, e in notation_rows(d)]
+    out += [f"| `{a}` | {cell(b)} | {cell(c)} | {cell(e)} |" for a, b, c, e in notation_rows(d)]
     out += ["", "## Derivation", ""]
     for i, step in enumerate(d.body.steps, 1):
         proof = verdicts[("step", step.description)].proof
-        out += [f"{i}. {step.description} — *{proof.tier.value}*", "",
-                "$$", f"{latex(step.lhs)} = {latex(step.rhs)}", "$$", ""]
+        out += [f"{i}. {tex.prose(step.description)} — *{proof.tier.value}*", "",
+                tex.display(step_formula(i, step).text), ""]
     out += ["## Closed forms", "", "| name | meaning | closed form |", "|---|---|---|"]
-    out += [f"| `{r.name}` | {cell(r.description)} | {cell(f'${latex(display_form(r.expr))}$')} |"
+    out += [f"| `{r.name}` | {cell(tex.prose(r.description))} | {cell(tex.inline(result_formula(r).text))} |"
             for r in d.body.results]
     if d.body.claims:
         out += ["", "## Claims from the literature", "", "| quantity | source | claimed form | verdict |",
                 "|---|---|---|---|"]
         for c in d.body.claims:
             proof = verdicts[("claim", c.source)].proof
-            out.append(f"| `{c.result}` | {cell(c.source)} | {cell(f'${latex(c.expr)}$')} | {proof.tier.value} |")
+            out.append(f"| `{c.result}` | {cell(tex.prose(c.source))} | {cell(tex.inline(claim_formula(c).text))} | "
+                       f"{proof.tier.value} |")
     out += ["", "## Wrong variants rejected", "", "| quantity | misprint | variant | counterexample point |",
             "|---|---|---|---|"]
-    for w in d.body.wrong_variants:
-        proof = derivations.prove(d.result(w.result), w.expr)
+    for index, w in enumerate(d.body.wrong_variants):
+        proof = _variant_proof(d, index)
         point = ", ".join(f"{k}={v:.4g}" for k, v in proof.counterexample.items()) or "—"
         verdict = "rejected" if proof.tier is Tier.FAILED else "NOT REJECTED"
-        out.append(f"| `{w.result}` | {cell(w.description)} ({verdict}) | {cell(f'${latex(w.expr)}$')} | {point} |")
-    out += ["", "## References", ""] + [f"- {r}" for r in d.references]
+        out.append(f"| `{w.result}` | {cell(tex.prose(w.description))} ({verdict}) | "
+                   f"{cell(tex.inline(variant_formula(w).text))} | {point} |")
+    out += ["", "## References", ""] + [f"- {tex.prose(r)}" for r in d.references]
     return "\n".join(out)
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import derivations
 
 from checks.app import plugins
-from checks.app import notation_page, render
+from checks.app import latex, notation_page, render
 from checks.app.evidence import DEFAULT_OUT, EVIDENCE_FILE, last_verdicts  # noqa: F401 - the report's interface
 from checks.core.progress import Progress
 
@@ -133,8 +133,8 @@ def _evidence_markdown(check_ids: list[str], results: dict[str, "CheckResult"]) 
         if r is None:
             out += [f"### `{check_id}` — not run", "", "This report holds no result of it: run `diffverify report`.", ""]
             continue
-        out += [f"### `{r.check_id}` — {r.verdict}", "", r.title + ".", "",
-                f"- Law checked: {r.law}",
+        out += [f"### `{r.check_id}` — {r.verdict}", "", latex.prose(r.title) + ".", "",
+                f"- Law checked: {latex.prose(r.law)}",
                 f"- Samples: {r.n_samples}; seed {r.seed} (from the check id); device `{r.device}`, {r.dtype}; "
                 f"{r.wall_time_s:.1f} s",
                 f"- False-alarm probability {r.false_alarm:g} for the check, split over "
@@ -234,7 +234,7 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
     for d in chosen:
         tested_by = [c.id for c in checks.for_derivation(d.id)]
         verdicts = ", ".join(f"`{cid}`: {_verdict(cid, pending.results)}" for cid in tested_by) or "symbolic only"
-        index_rows.append(f"| [`{d.id}`]({page_path(d.id)}) | {render.cell(parts[d.id].title)} | {parts[d.id].tier} | "
+        index_rows.append(f"| [`{d.id}`]({page_path(d.id)}) | {render.cell(latex.prose(parts[d.id].title))} | {parts[d.id].tier} | "
                           f"{verdicts} |")
         pending.text[page_path(d.id)] = "\n\n".join([
             f"[index](../index.md) · {header}", parts[d.id].symbolic, _evidence_markdown(tested_by, pending.results),
@@ -278,7 +278,7 @@ def _studies(pending: Pending, header: str, context: plugins.StudyContext, out: 
     with Progress(len(studies), "studies", unit="page") as bar:
         for study in studies:
             rel = f"studies/{study.id}.md"
-            rows.append(f"- [{study.title}]({rel})")
+            rows.append(f"- [{latex.prose(study.title)}]({rel})")
             try:
                 page = study.render(context)
             except plugins.MissingResult as missing:
@@ -290,7 +290,7 @@ def _studies(pending: Pending, header: str, context: plugins.StudyContext, out: 
                                          f"{missing}. Run `diffverify report` to run the checks.\n")
                 bar.advance(1, study.id)
                 continue
-            pending.text[rel] = f"[index](../index.md) · {header}\n\n{page.markdown}\n"
+            pending.text[rel] = f"[index](../index.md) · {header}\n\n{latex.github_markdown(page.markdown)}\n"
             for name, figure in page.figures.items():
                 buffer = io.BytesIO()
                 figure.savefig(buffer, format="png", dpi=90)

@@ -9,15 +9,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import sympy as sp  # noqa: E402
 
 import derivations  # noqa: E402
 from derivations.families import gauss_exact  # noqa: E402
-from derivations.core import notation  # noqa: E402
 
 from checks.exact import data  # noqa: E402
 from checks.exact import w2 as exact_w2  # noqa: E402
 from checks.app.commands.w2_table import format_w2, to_markdown  # noqa: E402
+from checks.app.latex import latex as tex  # noqa: E402
 from checks.app.plugins import StudyContext, StudyPage, study  # noqa: E402
 
 TITLE = "Exact W2 errors of diffusion samplers for Gaussian data (Pierret & Galerne, ICML 2025, Table 5)"
@@ -25,13 +24,7 @@ STEP_IDS = tuple(f"gauss_exact.step_{key}" for key in gauss_exact.SCHEMES)
 DERIVATION_IDS = ("gauss_exact.backward", "gauss_exact.sde_beats_ode", "gauss_exact.w2") + STEP_IDS
 
 
-def tex(expr: sp.Expr) -> str:
-    """LaTeX with the notation's symbol names."""
-    names = {s: notation.lookup(s.name).latex for s in expr.free_symbols if s.name in notation.names()}
-    return sp.latex(expr, symbol_names=names)
-
-
-def _setting() -> str:
+def setting_section() -> str:
     return (
         "## Setting\n\n"
         "Data $\\mathcal N(0, \\Sigma)$ with the eigenvalues of the Gaussian fitted to CIFAR-10 (3072, nine of "
@@ -44,7 +37,7 @@ def _setting() -> str:
     )
 
 
-def _continuous() -> str:
+def continuous_section() -> str:
     d = derivations.get("gauss_exact.backward")
     return (
         "## Continuous time (`gauss_exact.backward`, `gauss_exact.sde_beats_ode`)\n\n"
@@ -57,7 +50,7 @@ def _continuous() -> str:
     )
 
 
-def _step_maps() -> str:
+def step_maps_section() -> str:
     lines = ["## The derived step maps (`gauss_exact.step_*`)\n",
              "Derived from each update rule by applying it to $y_k = \\sqrt c\\, z_0$ and taking Gaussian moments; "
              "$a$ = gain, $b$ = injected variance; orders are the declared ones, asserted against the fitted "
@@ -200,9 +193,9 @@ def render(context: StudyContext) -> StudyPage:
     figures = _figures({"CIFAR-10": cifar_cells, "ADSN": adsn_cells})
     markdown = "\n".join([
         f"# {TITLE}\n",
-        _setting(),
-        _continuous(),
-        _step_maps(),
+        setting_section(),
+        continuous_section(),
+        step_maps_section(),
         reproduction,
         _heun_rk4(cifar, by_key),
         _monte_carlo(context),

@@ -324,22 +324,17 @@ def forward_mixture() -> Body:
     def scaled(diffusion_factor: int, drift_sign: int) -> sp.Expr:
         drift = [drift_sign * f for f in sde.drift(COORDS_1D)]
         rhs = fokker_planck_rhs(p, drift, sp.Matrix([[diffusion_factor * sde.diffusion_sq]]), COORDS_1D)
-        return _numeric_constants(sp.expand(unit * rhs))
+        return sp.expand(unit * rhs)
 
     return Body(
         steps=steps,
-        results=(Result("density_rate", _numeric_constants(sp.expand(unit * sde.d_dt(p))),
+        results=(Result("density_rate", sp.expand(unit * sde.d_dt(p)),
                         "sqrt(2 pi) d/dt p_t(x) of the VP marginal of 1-D mixture data"),),
         wrong_variants=(
             WrongVariant("density_rate", scaled(2, 1), "diffusion term without the 1/2"),
             WrongVariant("density_rate", scaled(1, -1), "drift with the wrong sign"),
         ),
     )
-
-
-def _numeric_constants(expr: sp.Expr) -> sp.Expr:
-    """Constant powers (sqrt(pi)) as 60-digit Floats, so the torch back end can evaluate them."""
-    return expr.xreplace({a: sp.N(a, 60) for a in expr.atoms(sp.Pow) if a.is_number})
 
 
 # --- time reversal --------------------------------------------------------------------------------
@@ -534,11 +529,11 @@ def ve_mixture() -> Body:
     unit = sp.sqrt(2 * sp.pi)  # cancels term by term: the closed form has no constant square roots
 
     def scaled_rate(diffusion_sq: sp.Expr) -> sp.Expr:
-        return _numeric_constants(sp.expand(unit * fokker_planck_rhs(p, [0], sp.Matrix([[diffusion_sq]]), COORDS_1D)))
+        return sp.expand(unit * fokker_planck_rhs(p, [0], sp.Matrix([[diffusion_sq]]), COORDS_1D))
 
     return Body(
         steps=tuple(replace(relation, attempt_exact=False) for relation in (forward,) + reverse),
-        results=(Result("density_rate", _numeric_constants(sp.expand(unit * sde.d_dt(p))),
+        results=(Result("density_rate", sp.expand(unit * sde.d_dt(p)),
                         "sqrt(2 pi) d/dt p_t(x) of the VE marginal of 1-D mixture data"),
                  Result("score_weight", weight, "weight of g^2 grad log p, as for Gaussian data")),
         wrong_variants=(

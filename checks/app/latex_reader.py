@@ -1,0 +1,500 @@
+r"""The inverse of :mod:`checks.app.latex`: read a displayed formula back into SymPy.
+
+A page is trusted only if every formula on it *reads* as the expression that
+was proved. :func:`reads_as` parses the LaTeX with the conventions a reader
+uses (juxtaposition binds tighter than ``+`` and ``-``, a power binds to the
+preceding atom, a derivative or integral sign reaches over the product after
+it) and proves the reading equal to the expression, by structure when it is
+identical and by :func:`derivations.prove` otherwise.
+
+Glyphs: a notation symbol whose glyph is an atom (``\bar\alpha_{t-1}``) is
+read as that symbol. A glyph that is itself an expression
+(``\sigma_i^2 - \sigma_{i-1}^2``) is *not* matched as a unit: its pieces are
+read like any other atoms, and the expression it stands for is compared with
+the glyph replaced by that reading. So
+``\sigma_{i-1}^2 \sigma_i^2 - \sigma_{i-1}^2`` reads as a different quantity
+from :math:`\sigma_{i-1}^2(\sigma_i^2 - \sigma_{i-1}^2)` and fails. A prefix
+glyph (``\nabla\log p_t``) followed by a power or by another factor is
+ambiguous and fails.
+
+SymPy's own LaTeX parser (the ``lark`` back end of SymPy 1.14) is not used: it
+rejects products of powers such as ``a^{2} b^{2}``, which every page prints.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import sympy as sp
+from sympy.core.parameters import distribute
+
+from derivations.core import notation
+
+from checks.app.latex import GlyphKind, NotationPrinter, glyphs, latex
+
+
+class Unreadable(ValueError):
+    """A formula that the reader cannot parse, or that reads ambiguously."""
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SPACES = re.compile(r"(?:\s+|\\[;!:]|\\quad|\\qquad|\\ )+")
+_THIN = re.compile(r"\\,")
+_DIFFERENTIAL = re.compile(r"\s*d")
+_THIN_DIFFERENTIAL = re.compile(r"\\,\s*d")
+_TERM_END = re.compile(r"[+\-=)\]}&,<>|]|\\\\|\\(right|end|leq|geq|le|ge|neq|in|mid|quad)(?![a-zA-Z])")
+_DERIVATIVE = re.compile(r"\\frac\{(d|\\partial)(\^\{\d+\})?\}")
+_FUNCTION_ARGUMENT = re.compile(r"\s*(\^\{[^{}]*\}\s*)?(\{\\left\(|\\left\(|\{)")
+_KNOWN_FUNCTIONS: dict[str, Callable] = {
+    r"\log": sp.log, r"\ln": sp.log, r"\exp": sp.exp, r"\sin": sp.sin, r"\cos": sp.cos, r"\tan": sp.tan,
+    r"\sinh": sp.sinh, r"\cosh": sp.cosh, r"\tanh": sp.tanh, r"\max": sp.Max, r"\min": sp.Min,
+    r"\Gamma": sp.gamma, r"\operatorname{erf}": sp.erf, r"\operatorname{erfc}": sp.erfc,
+    r"\operatorname{sign}": sp.sign, r"\operatorname{atan}": sp.atan, r"\arctan": sp.atan,
+    r"\operatorname{erfi}": sp.erfi, r"\operatorname{Li}_{2}": lambda x: sp.polylog(2, x),
+}
+_FUNCTION_NAMES = sorted(_KNOWN_FUNCTIONS, key=len, reverse=True)
+
+
+@dataclass
+class _Glyph:
+    expr: sp.Expr
+    prefix: bool
+
+
+class _Parser:
+    """Recursive descent over the LaTeX that :class:`checks.app.latex.NotationPrinter` emits."""
+
+    def __init__(self, tex: str, table: Mapping[str, _Glyph], functions: Mapping[str, Callable]):
+        self.s = tex
+        self.i = 0
+        self.table = table
+        self.glyphs_by_first: dict[str, list[str]] = {}
+        for g in sorted(table, key=len, reverse=True):  # longest first
+            self.glyphs_by_first.setdefault(g[:1], []).append(g)
+        self.functions = {**_KNOWN_FUNCTIONS, **functions}
+        self.function_order = sorted(self.functions, key=len, reverse=True)
+        self.in_integral = 0
+
+    # -- scanning --------------------------------------------------------------------------------
+    def fail(self, why: str) -> Unreadable:
+        before, after = self.s[max(0, self.i - 30):self.i], self.s[self.i:self.i + 30]
+        return Unreadable(f"{why} at {self.i}: ...{before}<HERE>{after}...")
+
+    def skip(self) -> None:
+        while True:
+            m = _SPACES.match(self.s, self.i)
+            if m:
+                self.i = m.end()
+                continue
+            m = _THIN.match(self.s, self.i)
+            if m and not (self.in_integral and _DIFFERENTIAL.match(self.s, m.end())):
+                self.i = m.end()
+                continue
+            return
+
+    def peek(self, token: str) -> bool:
+        self.skip()
+        if not self.s.startswith(token, self.i):
+            return False
+        # a command is not the prefix of a longer command (\left vs \leftarrow)
+        end = self.i + len(token)
+        return not (token[-1].isalpha() and token.startswith("\\") and end < len(self.s) and self.s[end].isalpha())
+
+    def accept(self, token: str) -> bool:
+        if self.peek(token):
+            self.i += len(token)
+            return True
+        return False
+
+    def expect(self, token: str) -> None:
+        if not self.accept(token):
+            raise self.fail(f"expected {token!r}")
+
+    def at_end(self) -> bool:
+        self.skip()
+        return self.i >= len(self.s)
+
+    # -- grammar ---------------------------------------------------------------------------------
+    def relation(self) -> sp.Expr | tuple[sp.Expr, sp.Expr]:
+        lhs = self.expression()
+        if self.accept("="):
+            rhs = self.expression()
+            result: sp.Expr | tuple = (lhs, rhs)
+        else:
+            result = lhs
+        if not self.at_end():
+            raise self.fail("unexpected text")
+        return result
+
+    def expression(self) -> sp.Expr:
+        if self.accept("-"):
+            terms = [-self.term()]
+        else:
+            self.accept("+")
+            terms = [self.term()]
+        while True:
+            if self.accept("+"):
+                terms.append(self.term())
+            elif self.accept("-"):
+                terms.append(-self.term())
+            else:
+                return sp.Add(*terms)
+
+    def term_ends(self) -> bool:
+        self.skip()
+        if self.i >= len(self.s):
+            return True
+        if self.in_integral and _THIN_DIFFERENTIAL.match(self.s, self.i):
+            return True
+        return bool(_TERM_END.match(self.s, self.i))
+
+    def term(self) -> sp.Expr:
+        factor, prefix = self.factor()
+        factors = [factor]
+        while not self.term_ends():
+            if self.accept(r"\cdot") or self.accept(r"\times"):
+                factor, prefix = self.factor()
+                factors.append(factor)
+                continue
+            if self.accept("/"):
+                factor, prefix = self.factor()
+                factors.append(1 / factor)
+                continue
+            if prefix:
+                raise self.fail("a prefix glyph reaches over the factor after it")
+            if self.derivative_ahead() or self.peek(r"\int") or self.peek(r"\sum"):
+                # an operator reaches over the rest of the product
+                factors.append(self.term())
+                break
+            factor, prefix = self.factor()
+            factors.append(factor)
+        return sp.Mul(*factors)
+
+    def factor(self) -> tuple[sp.Expr, bool]:
+        base, prefix = self.primary()
+        while self.accept("^"):
+            if prefix:
+                raise self.fail("a prefix glyph raised to a power")
+            base = sp.Pow(base, self.script())
+        return base, prefix
+
+    def script(self) -> sp.Expr:
+        self.skip()
+        if self.accept("{"):
+            value = self.expression()
+            self.expect("}")
+            return value
+        m = re.compile(r"\d").match(self.s, self.i)
+        if m:
+            self.i = m.end()
+            return sp.Integer(m.group())
+        return self.primary()[0]
+
+    def group(self) -> sp.Expr:
+        self.expect("{")
+        value = self.expression()
+        self.expect("}")
+        return value
+
+    def arguments(self) -> list[sp.Expr]:
+        """``{\\left(a, b \\right)}``, ``\\left(a\\right)`` or ``{a}``."""
+        braced = self.accept("{")
+        if self.accept(r"\left("):
+            args = [self.expression()]
+            while self.accept(","):
+                args.append(self.expression())
+            self.expect(r"\right)")
+        elif braced:
+            args = [self.expression()]
+        else:
+            raise self.fail("expected a function argument")
+        if braced:
+            self.expect("}")
+        return args
+
+    def glyph(self) -> _Glyph | None:
+        self.skip()
+        for g in self.glyphs_by_first.get(self.s[self.i:self.i + 1], ()):
+            if self.s.startswith(g, self.i):
+                end = self.i + len(g)
+                nxt = self.s[end:end + 1]
+                if nxt in ("_", "'") or (nxt.isalpha() and re.search(r"\\[A-Za-z]+$", g)) or nxt == "(":
+                    continue
+                self.i = end
+                return self.table[g]
+        return None
+
+    def function(self) -> Callable | None:
+        self.skip()
+        for name in self.function_order:
+            if not self.s.startswith(name, self.i):
+                continue
+            end = self.i + len(name)
+            if end < len(self.s) and self.s[end].isalpha() and name[-1].isalpha():
+                continue
+            if _FUNCTION_ARGUMENT.match(self.s, end):
+                self.i = end
+                return self.functions[name]
+        return None
+
+    def derivative_ahead(self) -> bool:
+        self.skip()
+        return bool(_DERIVATIVE.match(self.s, self.i))
+
+    def derivative(self) -> sp.Expr:
+        self.expect(r"\frac")
+        self.expect("{")
+        self.accept("d") or self.expect(r"\partial")
+        if self.accept("^"):
+            self.script()
+        self.expect("}")
+        self.expect("{")
+        variables = []
+        while not self.accept("}"):
+            self.accept("d") or self.expect(r"\partial")
+            var = self.primary()[0]
+            count = self.script() if self.accept("^") else 1
+            variables.append((var, count))
+        body = self.term()
+        return sp.Derivative(body, *reversed(variables))
+
+    def integral(self) -> sp.Expr:
+        limits = []
+        while self.accept(r"\int"):
+            self.accept(r"\limits")
+            low = high = None
+            if self.accept("_"):
+                low = self.script()
+            if self.accept("^"):
+                high = self.script()
+            limits.append((low, high))
+        self.in_integral += 1
+        try:
+            body = self.term()
+            variables = []
+            for _ in limits:
+                m = re.compile(r"\s*\\,\s*d").match(self.s, self.i)
+                if not m:
+                    raise self.fail("expected the differential of an integral")
+                self.i = m.end()
+                variables.append(self.primary()[0])
+        finally:
+            self.in_integral -= 1
+        # the first sign printed is the outermost integral; the first differential the innermost
+        spec = [(v, lo, hi) if lo is not None else ((v, hi) if hi is not None else (v,))
+                for v, (lo, hi) in zip(variables, reversed(limits))]
+        return sp.Integral(body, *spec)
+
+    def summation(self) -> sp.Expr:
+        self.expect(r"\sum")
+        self.expect("_")
+        self.expect("{")
+        index = self.primary()[0]
+        self.expect("=")
+        low = self.expression()
+        self.expect("}")
+        self.expect("^")
+        high = self.script()
+        return sp.Sum(self.term(), (index, low, high))
+
+    def primary(self) -> tuple[sp.Expr, bool]:
+        self.skip()
+        if self.i >= len(self.s):
+            raise self.fail("formula ends early")
+        m = _NUMBER.match(self.s, self.i)
+        if m:
+            self.i = m.end()
+            text = m.group()
+            return (sp.Float(text, max(15, len(text))) if "." in text else sp.Integer(text)), False
+        if self.derivative_ahead():
+            return self.derivative(), False
+        if self.peek(r"\int"):
+            return self.integral(), False
+        if self.peek(r"\sum"):
+            return self.summation(), False
+        func = self.function()
+        if func is not None:
+            power = self.script() if self.accept("^") else None
+            value = func(*self.arguments())
+            return (value if power is None else value ** power), False
+        found = self.glyph()
+        if found is not None:
+            return found.expr, found.prefix
+        if self.accept(r"\frac"):
+            numerator = self.group()
+            return numerator / self.group(), False
+        if self.accept(r"\sqrt"):
+            degree = 2
+            if self.accept("["):
+                degree = self.expression()
+                self.expect("]")
+            return sp.Pow(self.group(), 1 / sp.sympify(degree)), False
+        if self.accept(r"\left("):
+            value = self.expression()
+            self.expect(r"\right)")
+            return value, False
+        if self.accept(r"\left["):
+            value = self.expression()
+            self.expect(r"\right]")
+            return value, False
+        if self.accept(r"\left|"):
+            value = self.group() if self.peek("{") else self.expression()
+            self.expect(r"\right|")
+            return sp.Abs(value), False
+        if self.accept(r"\left."):
+            value = self.expression()
+            self.expect(r"\right|_{\substack{")
+            old, new = [], []
+            while True:
+                old.append(self.primary()[0])
+                self.expect("=")
+                new.append(self.expression())
+                if not self.accept("\\\\"):
+                    break
+            self.expect("}")
+            self.expect("}")
+            return sp.Subs(value, old, new), False
+        if self.accept("("):
+            value = self.expression()
+            self.expect(")")
+            return value, False
+        if self.peek("{"):
+            return self.group(), False
+        if self.accept(r"\pi"):
+            return sp.pi, False
+        if self.accept(r"\infty"):
+            return sp.oo, False
+        if self.s.startswith("e", self.i) and not self.s[self.i + 1:self.i + 2].isalpha():
+            self.i += 1
+            if self.accept("^"):
+                return sp.exp(self.script()), False
+            return sp.E, False
+        raise self.fail("unknown symbol")
+
+
+def read(tex: str, table: Mapping[str, sp.Expr], prefix: frozenset[str] = frozenset(),
+         functions: Mapping[str, Callable] | None = None) -> sp.Expr | tuple[sp.Expr, sp.Expr]:
+    """Parse ``tex``; ``table`` maps each glyph to what it reads as. ``a = b`` gives a pair.
+
+    A product is kept as written (``2 (a + b)`` is not distributed), as the printer received it.
+    """
+    glyph_table = {g: _Glyph(sp.sympify(e), g in prefix) for g, e in table.items()}
+    with distribute(False):
+        return _Parser(tex, glyph_table, functions or {}).relation()
+
+
+# --- reading a formula against the expression it stands for -------------------------------------
+
+MAX_ASSIGNMENTS = 64
+EXACT_MAX_OPS = 200
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The outcome of reading one displayed formula."""
+
+    ok: bool
+    detail: str = ""
+    collision: bool = False  # equal only once a glyph shared by two symbols is told apart
+
+
+def _symbols_of(exprs: list[sp.Basic]) -> set[sp.Symbol]:
+    return {s for e in exprs for s in sp.sympify(e).atoms(sp.Symbol)}
+
+
+def _functions_of(exprs: list[sp.Basic]) -> dict[str, Callable]:
+    printer = NotationPrinter()
+    found = {type(f) for e in exprs for f in sp.sympify(e).atoms(sp.core.function.AppliedUndef)}
+    return {printer._hprint_Function(f.__name__): f for f in found}
+
+
+def _context(targets: list[sp.Basic]) -> tuple[dict[str, list[sp.Expr]], frozenset[str], dict[sp.Symbol, sp.Expr]]:
+    """Glyph table, prefix glyphs, and the reading of each compound glyph, for these targets."""
+    table_all = glyphs()
+    used = _symbols_of(targets)
+    by_glyph: dict[str, list[sp.Symbol]] = {}
+    for sym, (tex, kind) in table_all.items():
+        if kind in (GlyphKind.ATOM, GlyphKind.PREFIX):
+            by_glyph.setdefault(tex, []).append(sym)
+    # the symbols the targets use claim their glyphs first; an unused notation symbol fills a glyph
+    # that only the pieces of a compound glyph use
+    table: dict[str, list[sp.Expr]] = {}
+    for sym in sorted(used, key=lambda s: s.name):
+        if sym in table_all and table_all[sym][1] not in (GlyphKind.ATOM, GlyphKind.PREFIX):
+            continue
+        table.setdefault(table_all[sym][0] if sym in table_all else latex(sym), []).append(sym)
+    for tex, candidates in by_glyph.items():
+        table.setdefault(tex, [min(candidates, key=lambda s: s.name)])
+    prefix = frozenset(tex for sym, (tex, kind) in table_all.items() if kind is GlyphKind.PREFIX)
+    unique = {tex: cands[0] for tex, cands in table.items()}
+    readings = {}
+    for sym in used:
+        if sym in table_all and table_all[sym][1] in (GlyphKind.SUM, GlyphKind.PRODUCT):
+            reading = read(table_all[sym][0], unique, prefix)
+            readings[sym] = reading
+    return table, prefix, readings
+
+
+def _rebuilt(expr: sp.Basic) -> sp.Basic:
+    """``expr`` built again with SymPy's automatic evaluation, as reading it builds it (``2 (a + b)``
+    becomes ``2 a + 2 b``)."""
+    if not expr.args or isinstance(expr, sp.Symbol):
+        return expr
+    return expr.func(*(_rebuilt(a) for a in expr.args))
+
+
+def proves_equal(parsed: sp.Expr, target: sp.Expr) -> bool:
+    """``parsed`` equals ``target``: identical once rebuilt, else proved (:func:`derivations.prove`)."""
+    import derivations
+
+    parsed, target = sp.sympify(parsed), sp.sympify(target)
+    if parsed == target or _rebuilt(parsed) == _rebuilt(target):
+        return True
+    difference = parsed - target
+    if difference == 0 or (sp.count_ops(difference) < 400 and sp.expand(difference) == 0):
+        return True
+    if difference.has(sp.Integral, sp.Derivative, sp.Sum, sp.Subs):
+        # unevaluated operators compare as written (evaluating them is what the steps prove)
+        return False
+    if not (notation.undeclared(parsed) == [] and notation.undeclared(target) == []):
+        return sp.simplify(difference) == 0
+    # SymPy's simplifiers may not finish on a long difference: past a few hundred operations the
+    # 50-digit agreement at random points is the proof (as for a relation declared numeric)
+    return derivations.prove(parsed, target, attempt_exact=sp.count_ops(difference) <= EXACT_MAX_OPS).holds
+
+
+def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic], printed: sp.Basic | None = None) -> Reading:
+    """Does the displayed ``tex`` read as ``target`` (an expression, or a pair for ``lhs = rhs``)?
+
+    ``printed`` is the expression the LaTeX was printed from when it is a proved-equal form of the
+    target (a tidied closed form): its symbols, too, decide which symbol a shared glyph names.
+    """
+    targets = list(target) if isinstance(target, tuple) else [target]
+    try:
+        table, prefix, readings = _context(targets + ([printed] if printed is not None else []))
+    except Unreadable as error:
+        return Reading(False, f"a compound glyph is unreadable: {error}")
+    shared = {tex: cands for tex, cands in table.items() if len(cands) > 1}
+    placeholders = {tex: sp.Dummy(f"shared{i}") for i, tex in enumerate(shared)}
+    unique = {tex: placeholders.get(tex, cands[0] if cands else sp.Dummy()) for tex, cands in table.items()}
+    functions = _functions_of(targets)
+    try:
+        parsed = read(tex, unique, prefix, functions)
+    except Unreadable as error:
+        return Reading(False, str(error))
+    parsed_parts = list(parsed) if isinstance(parsed, tuple) else [parsed]
+    if len(parsed_parts) != len(targets):
+        return Reading(False, f"read {len(parsed_parts)} side(s), expected {len(targets)}")
+    expected = [sp.sympify(t).xreplace(readings) for t in targets]
+    options = [shared[tex] for tex in placeholders]
+    assignments = itertools.islice(itertools.product(*options), MAX_ASSIGNMENTS)
+    for n, assignment in enumerate(assignments):
+        subs = dict(zip(placeholders.values(), assignment))
+        if all(proves_equal(p.xreplace(subs), e) for p, e in zip(parsed_parts, expected)):
+            if n > 0 or any(p.has(*placeholders.values()) for p in parsed_parts):
+                return Reading(True, "one glyph stands for two symbols: " + ", ".join(shared), collision=True)
+            return Reading(True)
+    return Reading(False, "reads as a different expression: " + sp.sstr(parsed)[:300])

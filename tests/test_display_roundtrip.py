@@ -1,0 +1,168 @@
+"""Display = proof: every formula a page or ``show`` displays reads back as the expression it stands for.
+
+Each displayed LaTeX formula is parsed by :mod:`checks.app.latex_reader` (the
+reading conventions of a person, not of the printer) and proved equal to its
+expression; ``show``'s plain-text forms are parsed by SymPy. The page's math
+is also matched against the formula list, so no formula reaches a page
+without being read back.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+from sympy.parsing.sympy_parser import parse_expr
+
+import derivations
+from derivations.core import notation
+
+from checks.app import latex as tex
+from checks.app import render
+from checks.app.latex_reader import Unreadable, proves_equal, read, reads_as
+
+from tests.conftest import BY_DERIVATION
+
+
+def _mismatches(formulas: list[render.Formula]) -> list[str]:
+    out = []
+    for f in formulas:
+        reading = reads_as(f.text, f.target, f.printed)
+        if not reading.ok:
+            out.append(f"{f.where}: {reading.detail}\n    shown: {f.text[:300]}")
+    return out
+
+
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
+def test_page_formulas_read_back_as_proved(derivation_id):
+    d = derivations.get(derivation_id)
+    formulas = render.page_formulas(d)
+    bad = _mismatches(formulas)
+    assert not bad, f"{len(bad)} of {len(formulas)} displayed formulas read differently:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
+def test_page_math_is_exactly_the_formulas_and_the_prose(derivation_id):
+    """No formula on the page escapes the round trip: each is a derived formula or typed prose."""
+    d = derivations.get(derivation_id)
+    page = set(tex.math_segments(render.symbolic_markdown(d)))
+    derived = {f.text for f in render.page_formulas(d)}
+    prose = {s for text in render.prose_texts(d) for s, _ in tex.math_segments(tex.prose(text))}
+    shown = {s for s, _ in page}
+    assert derived <= shown, f"formulas missing from the page: {sorted(derived - shown)[:5]}"
+    stray = sorted(shown - derived - prose)
+    assert not stray, f"math on the page that is neither derived nor prose: {stray[:5]}"
+
+
+def _text_reads_back(formula: render.Formula) -> bool:
+    """``show``'s plain text parsed by SymPy in the notation's names, proved equal to its target."""
+    targets = list(formula.target) if isinstance(formula.target, tuple) else [formula.target]
+    names = {n.name: n.symbol for n in notation.names().values()}
+    for t in targets:
+        names.update({s.name: s for s in sp.sympify(t).atoms(sp.Symbol)})
+        names.update({f.func.__name__: f.func for f in sp.sympify(t).atoms(sp.core.function.AppliedUndef)})
+    parts = formula.text.split("  =  ") if len(targets) == 2 else [formula.text]
+    return len(parts) == len(targets) and all(
+        proves_equal(parse_expr(p, local_dict=names), t) for p, t in zip(parts, targets))
+
+
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
+def test_show_formulas_read_back_as_proved(derivation_id):
+    d = derivations.get(derivation_id)
+    shown = render.show_text(d)
+    formulas = render.show_formulas(d)
+    missing = [f.where for f in formulas if f.text not in shown]
+    assert not missing, f"show does not print: {missing}"
+    bad = _mismatches([f for f in formulas if f.syntax == "latex"])
+    bad += [f"{f.where} (text): {f.text[:200]}" for f in formulas if f.syntax == "text" and not _text_reads_back(f)]
+    assert not bad, "\n".join(bad)
+
+
+def test_study_formulas_read_back_as_proved():
+    from checks.app.studies import pierret_galerne
+
+    page = tex.github_markdown(pierret_galerne.continuous_section() + "\n" + pierret_galerne.step_maps_section())
+    shown = "\n".join(s for s, _ in tex.math_segments(page))
+    backward, beats = derivations.get("gauss_exact.backward"), derivations.get("gauss_exact.sde_beats_ode")
+    exprs = [backward.result(n) for n in ("var_t", "score_coef", "ode_var", "sde_var")]
+    exprs.append(beats.result("contraction"))
+    for d in (derivations.get(i) for i in pierret_galerne.STEP_IDS):
+        exprs += [d.result("gain"), d.result("noise_var")]
+    for expr in exprs:
+        printed = tex.latex(expr)
+        assert printed in shown, f"the study does not show {printed}"
+        assert reads_as(printed, expr).ok, printed
+
+
+# --- the printer and the reader on their own ----------------------------------------------------------
+
+N = notation
+
+
+@pytest.mark.parametrize("expr, shown", [
+    (N.var_ve_prev * N.var_ve_step / N.var_ve_t,
+     r"\frac{\sigma_{i-1}^2 \left(\sigma_i^2 - \sigma_{i-1}^2\right)}{\sigma_i^2}"),
+    (N.var_ve_prev + N.var_ve_step, r"\sigma_{i-1}^2 + \left(\sigma_i^2 - \sigma_{i-1}^2\right)"),
+    (-N.var_ve_step, r"- \left(\sigma_i^2 - \sigma_{i-1}^2\right)"),
+    (N.var_ve_step**2, r"\left(\sigma_i^2 - \sigma_{i-1}^2\right)^{2}"),
+    (sp.exp(-N.kappa_ou * N.lag_ou), r"e^{- \kappa \left(t - s\right)}"),
+    (N.beta_min_pg + N.beta_span_pg * N.u_pg, r"\beta_{\min} + \left(\beta_{\max} - \beta_{\min}\right) u"),
+    (N.alpha_ratio_tau * N.x_t, r"\left(\bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}\right) x_t"),
+    (N.score_fp * N.x_fp, r"\left(\nabla\log p_t\right) x"),
+    (N.score_fp**2, r"\left(\nabla\log p_t\right)^{2}"),
+    (sp.log(2 * sp.pi) / 2, r"\frac{\log{\left(2 \pi \right)}}{2}"),
+])
+def test_compound_glyphs_are_parenthesized(expr, shown):
+    assert tex.latex(expr) == shown
+    assert reads_as(shown, expr).ok
+
+
+@pytest.mark.parametrize("shown, expr", [
+    (r"\frac{\sigma_{i-1}^2 \sigma_i^2 - \sigma_{i-1}^2}{\sigma_i^2}", N.var_ve_prev * N.var_ve_step / N.var_ve_t),
+    (r"\sigma_{i-1}^2 x_t + \sigma_i^2 - \sigma_{i-1}^2 x_0", N.var_ve_prev * N.x_t + N.var_ve_step * N.x_0),
+    (r"e^{\kappa t - s}", sp.exp(N.kappa_ou * N.lag_ou)),
+    (r"\beta_{\min}+\beta_{\max}-\beta_{\min}u", N.beta_min_pg + N.beta_span_pg * N.u_pg),
+])
+def test_the_reader_rejects_a_missing_parenthesis(shown, expr):
+    """The displays of the earlier printer read as different quantities."""
+    assert not reads_as(shown, expr).ok
+
+
+def test_a_prefix_glyph_before_a_factor_is_ambiguous():
+    reading = reads_as(r"\nabla\log p_t x", N.score_fp * N.x_fp)
+    assert not reading.ok and "prefix glyph" in reading.detail
+
+
+def test_an_atomic_glyph_needs_no_parentheses():
+    table = {**tex.glyphs(), N.var_ve_step: (r"\Delta\sigma_i^2", tex.glyph_kind(r"\Delta\sigma_i^2"))}
+    printer = tex.NotationPrinter(glyph_table=table)
+    assert tex.glyph_kind(r"\Delta\sigma_i^2") is tex.GlyphKind.ATOM
+    assert printer.doprint(N.var_ve_prev * N.var_ve_step) == r"\sigma_{i-1}^2 \Delta\sigma_i^2"
+
+
+@pytest.mark.parametrize("glyph, kind", [
+    (r"\bar\alpha_{t-1}", "atom"), (r"\hat x_0", "atom"), (r"B_{\mathrm{lin}}(t)", "atom"), ("p''(y)", "atom"),
+    (r"\Sigma_{u_k}^{-1}", "atom"), ("t'", "atom"), (r"\nabla\log q(x_t\mid x_0)", "prefix"),
+    ("t - s", "sum"), (r"\beta_{\max} - \beta_{\min}", "sum"), (r"\kappa t", "product"),
+])
+def test_glyph_kinds(glyph, kind):
+    assert tex.glyph_kind(glyph).value == kind
+
+
+def test_unevaluated_operators_round_trip():
+    u = sp.Symbol("u")
+    p = sp.Function("p")
+    for expr in (sp.Integral(u * p(u), (u, 0, N.time)), sp.Derivative(p(N.time, N.x_fp), N.x_fp, 2),
+                 N.x_fp * sp.Derivative(p(N.time, N.x_fp), N.time), sp.Sum(u**2, (u, 1, N.time)),
+                 sp.Abs(N.x - N.y), sp.erf(N.x) * sp.gamma(sp.Rational(3, 4))):
+        assert reads_as(tex.latex(expr), expr).ok, tex.latex(expr)
+
+
+def test_a_derivative_before_another_factor_is_parenthesized():
+    p = sp.Function("p")
+    printed = tex.latex(sp.Mul(sp.Derivative(p(N.time), N.time), N.x_fp, evaluate=False))
+    assert reads_as(printed, sp.Derivative(p(N.time), N.time) * N.x_fp).ok
+
+
+def test_unknown_latex_is_unreadable():
+    with pytest.raises(Unreadable):
+        read(r"\foo x", {"x": N.x})
