@@ -9,6 +9,14 @@ diagonal in the eigenbasis of :math:`\Sigma`, one step mapping the variance
     \qquad W_2 = \Big(\sum_i (\sqrt{c_{{\rm out}, i}} - \sqrt{\lambda_i})^2\Big)^{1/2}
     \quad (\texttt{gauss\_exact.w2}).
 
+The columns are the catalogue's (:mod:`derivations.catalogue`, each scheme's ``table``);
+their step maps are ``gauss_exact.step_<name>``, derived from the same rules the engine
+runs, evaluated here in Pierret & Galerne's setting: :math:`f = -\beta`,
+:math:`g^2 = 2\beta`, kernel :math:`m = e^{-B}`, :math:`v = 1 - e^{-2B}`, centred data. A column
+on their DDPM chain uses :math:`a = \sqrt{1 - \beta^D_k}`, :math:`b = \beta^D_k = 2\Delta\beta_k`; their
+recursions inject noise at every step (no level of the chain is noise-free), and a scheme
+that tells its last step apart (EDM's Heun) takes its last-step map there.
+
 The evaluator lambdifies the derived maps once. Each gain :math:`a_k` is a
 polynomial in the score precisions :math:`\Sigma_{u}^{-1}` at the times the rule
 evaluates the score; its coefficients depend on the step only, so they are
@@ -18,12 +26,11 @@ scheme on the grid), the gains, a reversed cumulative product and one
 matrix-vector product. Repeated eigenvalues are evaluated once and weighted.
 
 Grid (the reference's): :math:`N` points :math:`t_k = (T - \varepsilon) k/(N-1)` in
-reversed time, :math:`N - 1` steps, forward time :math:`u = T - t`. For EM, EI,
-DDPM, Euler and DDIM, :math:`N` is the column's NFE. The published Heun and
-RK4 columns are reproduced with :math:`N = \mathrm{NFE}` for Heun (so
-:math:`N - 1` steps and :math:`2(N-1)` score evaluations: about twice the label)
-and :math:`N = \lfloor \mathrm{NFE}/4 \rfloor` for RK4 (:math:`4(N-1) \le` the label);
-see :data:`ALTERNATIVE_POINTS` for the other readings.
+reversed time, :math:`N - 1` steps, forward time :math:`u = T - t`. For most columns
+:math:`N` is the NFE label. The published Heun and RK4 columns are reproduced with
+:math:`N = \mathrm{NFE}` for Heun (so :math:`N - 1` steps and :math:`2(N-1)` score evaluations:
+about twice the label) and :math:`N = \lfloor \mathrm{NFE}/4 \rfloor` for RK4 (:math:`4(N-1) \le` the
+label); see :data:`ALTERNATIVE_POINTS` for the other readings.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import numpy as np
 import sympy as sp
 
 import derivations
+from derivations import catalogue
 from derivations.families import gauss_exact
 from derivations.core import notation
 
@@ -60,57 +68,54 @@ _PRECISIONS = (notation.prec_k_pg, notation.prec_next_pg, notation.prec_mid_pg)
 
 @dataclass(frozen=True)
 class SchemeSpec:
-    """A column group of the table: which derived step map, and how a label maps to grid points."""
+    """A column of the table: a catalogue scheme with the column's options."""
 
-    label: str
-    key: str  # gauss_exact.SCHEMES key
-    points: Callable[[int], int]
-    fixed: tuple[tuple[str, float], ...] = ()
+    scheme: catalogue.Scheme
+    column: catalogue.Column
+
+    @property
+    def label(self) -> str:
+        return self.column.label
 
     @property
     def derivation_id(self) -> str:
-        return f"gauss_exact.step_{self.key}"
+        return self.scheme.derivation_id
 
     @property
-    def order(self) -> int:
-        return gauss_exact.SCHEMES[self.key].order
+    def order(self) -> float:
+        return self.scheme.weak_order
+
+    def points(self, nfe: int) -> int:
+        return self.column.points(nfe)
 
     @property
-    def stochastic(self) -> bool:
-        return gauss_exact.SCHEMES[self.key].stochastic and dict(self.fixed).get("eta_pg", 1.0) != 0.0
+    def fixed(self) -> dict[str, float]:
+        """The column's option values, by notation name."""
+        return {o.symbol: float(self.column.options[o.name]) for o in self.scheme.options
+                if o.symbol and o.name in self.column.options}
+
+    def result(self, base: str, last: bool) -> str:
+        """The step-map result for a step (the last one, or any other)."""
+        kinds = catalogue.kinds(self.scheme, self.column.options)
+        flags = frozenset({"last"}) if last and frozenset({"last"}) in kinds else frozenset()
+        return catalogue.result_name(base, self.scheme.choice(self.column.options), flags)
 
 
-def _same(nfe: int) -> int:
-    return nfe
-
-
-def _quarter(nfe: int) -> int:
-    return nfe // 4
+SCHEMES: tuple[SchemeSpec, ...] = tuple(SchemeSpec(s, c) for s, c in catalogue.columns())
+SCHEME_BY_LABEL = {s.label: s for s in SCHEMES}
 
 
 def _half_plus_one(nfe: int) -> int:
     return nfe // 2 + 1
 
 
-def _quarter_plus_one(nfe: int) -> int:
-    return nfe // 4 + 1
+def _same(nfe: int) -> int:
+    return nfe
 
 
-SCHEMES: tuple[SchemeSpec, ...] = (
-    SchemeSpec("EM", "em", _same),
-    SchemeSpec("EI", "ei", _same),
-    SchemeSpec("DDPM", "ddpm", _same),
-    SchemeSpec("Euler", "euler", _same),
-    SchemeSpec("Heun", "heun", _same),
-    SchemeSpec("RK4", "rk4", _quarter),
-    SchemeSpec("DDIM-eta0", "ddim", _same, (("eta_pg", 0.0),)),
-    SchemeSpec("DDIM-eta1", "ddim", _same, (("eta_pg", 1.0),)),
-)
-SCHEME_BY_LABEL = {s.label: s for s in SCHEMES}
-# The reading in which the label counts score evaluations exactly: Heun 2(N-1) = NFE,
-# RK4 4(N-1) = NFE; and, for RK4, the reading in which the label counts grid points.
+# The reading in which the label counts score evaluations exactly (Heun: 2(N-1) = NFE); and,
+# for RK4, the reading in which the label counts grid points.
 ALTERNATIVE_POINTS: dict[str, Callable[[int], int]] = {"Heun": _half_plus_one, "RK4": _same}
-ALTERNATIVE_POINTS_RK4_EXACT_NFE = _quarter_plus_one
 
 
 def data_dir() -> Path:
@@ -159,10 +164,12 @@ def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
     """``expr`` in base symbols with ``fixed`` values substituted and every radicand factored.
 
     Factoring removes the cancellation in radicands such as DDIM's
-    :math:`1 - \\bar\\alpha_{k+1} - \\sigma_k^2` (two terms of size :math:`2B(\\varepsilon)` whose difference
-    is of its square), which float64 would otherwise lose near the data.
+    :math:`v_{t'} - \\sigma^2` (two terms of size :math:`2B(\\varepsilon)` whose difference
+    is of its square), which float64 would otherwise lose near the data. Fixed values enter as
+    rationals, so that the factoring cancels exactly.
     """
-    expr = notation.expand_definitions(expr).subs({notation.lookup(k).symbol: v for k, v in fixed.items()})
+    fixed_values = {notation.lookup(k).symbol: sp.nsimplify(v) for k, v in fixed.items()}
+    expr = notation.expand_definitions(expr).subs(fixed_values)
     return expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
                         lambda e: sp.Pow(sp.factor(e.base), e.exp))
 
@@ -186,12 +193,12 @@ def _compile(expr: sp.Expr, fixed: dict[str, float]) -> tuple[Callable[..., Any]
 
 
 @functools.lru_cache(maxsize=None)
-def compiled_step(label: str) -> CompiledStep:
-    """The step map of scheme ``label`` lambdified once, split by powers of the precisions."""
+def compiled_step(label: str, last: bool = False) -> CompiledStep:
+    """The step map of column ``label`` (at the last step, or any other) lambdified once, split by
+    powers of the precisions."""
     spec = SCHEME_BY_LABEL[label]
     d = derivations.get(spec.derivation_id)
-    fixed = dict(spec.fixed)
-    shown, radicals = _hide_radicals(stable_form(d.result("gain"), fixed))
+    shown, radicals = _hide_radicals(stable_form(d.result(spec.result("gain", last)), spec.fixed))
     gain = sp.Poly(sp.expand(shown), *_PRECISIONS)
     monomials = []
     names: set[str] = set()
@@ -199,22 +206,22 @@ def compiled_step(label: str) -> CompiledStep:
         fn, coeff_names = _compile(sp.sympify(coeff).xreplace(radicals), {})
         names.update(coeff_names)
         monomials.append((powers, _bind(fn, coeff_names)))
-    noise = d.result("noise_var")
+    noise = d.result(spec.result("noise_var", last))
     if noise.free_symbols & set(_PRECISIONS):
         raise ValueError(f"{label}: the injected noise depends on the eigenvalue; not supported")
     noise_fn = None
-    if sp.simplify(stable_form(noise, fixed)) != 0:
-        fn, noise_names = _compile(noise, fixed)
+    if sp.simplify(stable_form(noise, spec.fixed)) != 0:
+        fn, noise_names = _compile(noise, spec.fixed)
         names.update(noise_names)
         noise_fn = _bind(fn, noise_names)
     return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)))
 
 
 @functools.lru_cache(maxsize=None)
-def compiled_full(label: str, result: str) -> Callable[..., Any]:
-    """The result ``gain`` or ``noise_var`` of a scheme as one lambdified function of named values."""
+def compiled_full(label: str, result: str, last: bool = False) -> Callable[..., Any]:
+    """The result ``gain`` or ``noise_var`` of a column as one lambdified function of named values."""
     spec = SCHEME_BY_LABEL[label]
-    fn, names = _compile(derivations.get(spec.derivation_id).result(result), dict(spec.fixed))
+    fn, names = _compile(derivations.get(spec.derivation_id).result(spec.result(result, last)), spec.fixed)
     return lambda **values: fn(*(values[n] for n in names))
 
 
@@ -235,10 +242,15 @@ class Grid:
 
     eps: float
     n_points: int
-    step_values: dict[str, np.ndarray]  # per step, length N - 1
+    sde_values: dict[str, np.ndarray]  # per step (length N - 1), in the step maps' vocabulary
+    chain_values: dict[str, np.ndarray]  # the same on Pierret & Galerne's DDPM chain
     u_points: np.ndarray  # forward times u_k = T - t_k, from T down to eps
     B_points: np.ndarray  # B(u) at the N grid points
     B_mid: np.ndarray  # B(u) at the N - 1 midpoints
+
+    def values(self, spec: SchemeSpec) -> dict[str, np.ndarray]:
+        """What the column's step maps take on this grid, its fixed options included."""
+        return (self.chain_values if spec.column.chain else self.sde_values) | spec.fixed
 
 
 @functools.lru_cache(maxsize=64)
@@ -247,25 +259,30 @@ def grid(eps: float, n_points: int) -> Grid:
         raise ValueError(f"a grid needs at least 2 points, got {n_points}")
     t = np.linspace(0.0, T_END - eps, n_points)
     u = T_END - t
-    u_k, u_next, u_mid = u[:-1], u[1:], T_END - (t[:-1] + np.diff(t) / 2)
-    at_k, at_next, at_mid = _schedule_values(u_k), _schedule_values(u_next), _schedule_values(u_mid)
-    values = {
-        "dt_pg": np.diff(t),
-        "beta_k_pg": at_k["beta"],
-        "beta_next_pg": at_next["beta"],
-        "beta_mid_pg": at_mid["beta"],
-        "beta_int_pg": at_k["B"] - at_next["B"],
-        "ab_next_pg": np.exp(-2 * at_next["B"]),
-        "ab_k_pg": np.exp(-2 * at_k["B"]),  # its notation definition, for callers of the unexpanded forms
-    }
-    return Grid(eps, n_points, values, u, _schedule_values(u)["B"], at_mid["B"])
+    dt = np.diff(t)
+    at_points, at_mid = _schedule_values(u), _schedule_values(T_END - (t[:-1] + dt / 2))
+    B, beta = at_points["B"], at_points["beta"]
+    betas = (beta[:-1], beta[1:], at_mid["beta"])
+    h = B[:-1] - B[1:]  # rate integrated over each step: m_t / m_t' = e^{-h}
+    # The SDE: f = -beta, g^2 = 2 beta, m = e^{-B}, v = 1 - e^{-2B}.
+    sde = gauss_exact.step_values(a=np.exp(-h), b=-np.expm1(-2 * h), m_next=np.exp(-B[1:]),
+                                  v_next=-np.expm1(-2 * B[1:]), dt=dt, drift=tuple(-b for b in betas),
+                                  diffusion_sq=tuple(2 * b for b in betas))
+    # The DDPM chain: beta^D_k = Delta g^2(u_k), its last level the SDE's kernel at eps.
+    beta_d = 2 * dt * betas[0]
+    levels = np.exp(-2 * B[-1]) * np.concatenate([np.cumprod((1 - beta_d)[::-1])[::-1], [1.0]])
+    chain = gauss_exact.step_values(a=np.sqrt(1 - beta_d), b=beta_d, m_next=np.sqrt(levels[1:]),
+                                    v_next=1 - levels[1:], dt=dt)
+    return Grid(eps, n_points, sde, chain, u, B, at_mid["B"])
 
 
-def step_inputs(eps: float, n_points: int, lam: np.ndarray) -> dict[str, np.ndarray]:
+def step_inputs(eps: float, n_points: int, lam: np.ndarray, chain: bool = False) -> dict[str, np.ndarray]:
     r"""Every value a step map takes, per step (rows) and eigenvalue (columns): the grid's
-    schedule values and the precisions :math:`\Sigma_u^{-1}` at :math:`u_k`, :math:`u_{k+1}` and the midpoint."""
+    values (of the SDE, or of the chain) and the precisions :math:`\Sigma_u^{-1}` at :math:`u_k`,
+    :math:`u_{k+1}` and the midpoint."""
     g = grid(eps, n_points)
-    values = {name: np.array(v, dtype=np.float64)[:, None] for name, v in g.step_values.items()}
+    values = {name: np.array(v, dtype=np.float64)[:, None]
+              for name, v in (g.chain_values if chain else g.sde_values).items()}
     with np.errstate(divide="ignore"):
         prec_points = 1.0 / _laws()["var_t"](lam_eig=lam[None, :], B_u_pg=g.B_points[:, None])
         prec_mid = 1.0 / _laws()["var_t"](lam_eig=lam[None, :], B_u_pg=g.B_mid[:, None])
@@ -281,7 +298,6 @@ def _as_column(value: Any, steps: int) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 class _NumpyOps:
-    name = "numpy"
 
     def asarray(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x, dtype=np.float64)
@@ -306,7 +322,6 @@ class _NumpyOps:
 
 
 class _TorchOps:
-    name = "torch"
 
     def __init__(self, device: Any):
         import torch
@@ -335,8 +350,6 @@ class _TorchOps:
 
 class _NumbaOps:
     """Marker for the fused kernels of :mod:`checks.exact.kernel` (CPU, numba)."""
-
-    name = "numba"
 
 
 def _ops(backend: str) -> _NumpyOps | _TorchOps | _NumbaOps:
@@ -369,24 +382,48 @@ def threads() -> int:
 
 
 def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For each scheme on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue."""
+    """For each column on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue. The steps
+    before the last run on the array back end; the last step, with the column's last-step map, in numpy."""
     specs = list(specs)
-    if ops.name == "numba":
-        return _run_grid_fused(specs, g, lam)
+    with np.errstate(all="ignore"):  # divergent cells become inf/nan
+        before = _run_fused(specs, g, lam) if isinstance(ops, _NumbaOps) else _run_arrays(specs, g, lam, ops)
+        out = {}
+        for spec in specs:
+            gain_sq, tail = before[spec.label]
+            last_sq, last_noise = _final_step(spec, g, lam)
+            out[spec.label] = (last_sq * gain_sq, last_sq * tail + last_noise)
+    return out
+
+
+def _final_step(spec: SchemeSpec, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a^2, b) of the grid's last step for every eigenvalue."""
+    step = compiled_step(spec.label, last=True)
     steps = g.n_points - 1
+    values = {name: _as_column(v, steps)[-1, 0] for name, v in g.values(spec).items()}
+    precisions = tuple(1.0 / (1.0 + np.exp(-2 * B) * (lam - 1.0)) for B in (g.B_points[-2], g.B_points[-1], g.B_mid[-1]))
+    gain = sum(fn(values) * np.prod([p**e for p, e in zip(precisions, powers)], axis=0) for powers, fn in step.monomials)
+    noise = np.zeros_like(lam) if step.noise_var is None else np.full_like(lam, step.noise_var(values))
+    return gain * gain, noise
+
+
+def _run_arrays(specs: list[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The composed maps of every step but the last, on the numpy or torch back end."""
+    steps = g.n_points - 2
+    if steps == 0:
+        return {s.label: (np.ones_like(lam), np.zeros_like(lam)) for s in specs}
     compiled = {s.label: compiled_step(s.label) for s in specs}
     coeffs = {}
     for s in specs:
-        terms = [(powers, ops.asarray(_as_column(fn(g.step_values | dict(s.fixed)), steps)))
+        terms = [(powers, ops.asarray(_as_column(fn(g.values(s)), steps + 1)[:-1]))
                  for powers, fn in compiled[s.label].monomials]
         coeffs[s.label] = sorted(terms, key=lambda term: not any(term[0]))  # eigenvalue-dependent terms first
     noise = {
         s.label: (None if compiled[s.label].noise_var is None
-                  else ops.asarray(_as_column(compiled[s.label].noise_var(g.step_values | dict(s.fixed)), steps)))
+                  else ops.asarray(_as_column(compiled[s.label].noise_var(g.values(s)), steps + 1)[:-1]))
         for s in specs
     }
     needs_mid = any(p[2] for c in compiled.values() for p, _ in c.monomials)
-    B_points, B_mid = ops.asarray(g.B_points[:, None]), ops.asarray(g.B_mid[:, None])
+    B_points, B_mid = ops.asarray(g.B_points[:-1, None]), ops.asarray(g.B_mid[:-1, None])
 
     def run_block(start: int, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         with np.errstate(all="ignore"):  # per thread; divergent cells become inf/nan
@@ -419,7 +456,7 @@ def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -
 
     block = max(1, BLOCK_ELEMENTS // g.n_points)
     bounds = [(i, min(i + block, lam.shape[0])) for i in range(0, lam.shape[0], block)]
-    workers = min(threads(), len(bounds)) if ops.name == "numpy" else 1
+    workers = min(threads(), len(bounds)) if isinstance(ops, _NumpyOps) else 1
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -433,28 +470,27 @@ def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -
 
 @functools.lru_cache(maxsize=256)
 def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int) -> tuple[tuple, np.ndarray, np.ndarray]:
-    """What the fused kernel needs besides the eigenvalues, per (schemes, grid): it depends on the grid only."""
+    """What the fused kernel needs besides the eigenvalues, per (columns, grid), for every step but the last."""
     g, steps = grid(eps, n_points), n_points - 1
     structures, coef_rows, noise_rows = [], [], []
     for label in labels:
-        step = compiled_step(label)
-        values = g.step_values | dict(SCHEME_BY_LABEL[label].fixed)
+        step, values = compiled_step(label), g.values(SCHEME_BY_LABEL[label])
         structures.append((tuple(p for p, _ in step.monomials), step.noise_var is not None))
-        coef_rows.append([_as_column(fn(values), steps)[:, 0] for _, fn in step.monomials])
-        noise_rows.append(np.zeros(steps) if step.noise_var is None else _as_column(step.noise_var(values), steps)[:, 0])
-    coefs = np.zeros((len(labels), max(len(r) for r in coef_rows), steps))
+        coef_rows.append([_as_column(fn(values), steps)[:-1, 0] for _, fn in step.monomials])
+        noise_rows.append(np.zeros(steps - 1) if step.noise_var is None
+                          else _as_column(step.noise_var(values), steps)[:-1, 0])
+    coefs = np.zeros((len(labels), max(len(r) for r in coef_rows), steps - 1))
     for i, rows in enumerate(coef_rows):
         coefs[i, :len(rows)] = rows
     return tuple(structures), coefs, np.array(noise_rows)
 
 
-def _run_grid_fused(specs: list[SchemeSpec], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """:func:`_run_grid` by one generated kernel per group structure (:mod:`checks.exact.kernel`)."""
+def _run_fused(specs: list[SchemeSpec], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`_run_arrays` by one generated kernel per group structure (:mod:`checks.exact.kernel`)."""
     labels = tuple(s.label for s in specs)
     structures, coefs, noises = _fused_inputs(labels, g.eps, g.n_points)
-    with np.errstate(all="ignore"):
-        gain_sq, tail = w2_kernel.run(structures, coefs, noises, np.exp(-2 * g.B_points), np.exp(-2 * g.B_mid),
-                                      lam - 1.0)
+    gain_sq, tail = w2_kernel.run(structures, coefs, noises, np.exp(-2 * g.B_points[:-1]), np.exp(-2 * g.B_mid[:-1]),
+                                  lam - 1.0)
     return {label: (gain_sq[i], tail[i]) for i, label in enumerate(labels)}
 
 
@@ -621,19 +657,22 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
     cells = []
     with np.errstate(all="ignore"):
         for spec in specs:
-            gain_fn, noise_fn = compiled_full(spec.label, "gain"), compiled_full(spec.label, "noise_var")
+            maps = {last: (compiled_full(spec.label, "gain", last), compiled_full(spec.label, "noise_var", last))
+                    for last in (False, True)}
             for eps in eps_values:
                 for init in INITS:
                     for nfe in nfes:
                         g = grid(eps, spec.points(nfe))
                         c = initial_variance(lam, init)
-                        for k in range(g.n_points - 1):
-                            values = {name: v[k] for name, v in g.step_values.items()}
+                        steps = g.n_points - 1
+                        for k in range(steps):
+                            values = {name: _as_column(v, steps)[k, 0] for name, v in g.values(spec).items()}
                             values |= {
                                 "prec_k_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_points[k]),
                                 "prec_next_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_points[k + 1]),
                                 "prec_mid_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_mid[k]),
                             }
+                            gain_fn, noise_fn = maps[k == steps - 1]
                             c = gain_fn(**values) ** 2 * c + noise_fn(**values)
                         cells.append(Cell(spec.label, eps, init, nfe, w2(c, lam), g.n_points))
     return cells

@@ -398,6 +398,35 @@ ab_k_pg = defined("ab_k_pg", r"\bar\alpha_k", "signal fraction e^{-2B} at u_k", 
                   positive=True)
 eta_pg = base("eta_pg", r"\eta", "DDIM stochasticity (0: deterministic, 1: ancestral)", POSITIVE_UNIT, positive=True)
 
+# One step t -> t' < t of any catalogue sampler (gauss_exact.step_*), in the coefficients of a
+# forward process with kernel N(m_t x_0, v_t) and SDE dX = f X dt + g dW, on data whose noised
+# marginal at each time is N(mu, 1/prec) per eigen-direction. The kernel from t' to t is
+# N(a x, b): m_t = a m_{t'}, v_t = a^2 v_{t'} + b, so every admissible point keeps v_t >= b.
+a_st = base("a_st", "a", "gain m_t / m_{t'} of the forward kernel from the step's end t' to its start t",
+            POSITIVE_UNIT, positive=True)
+b_st = base("b_st", "b", "variance v_t - a^2 v_{t'} of the forward kernel from t' to t", POSITIVE, positive=True)
+m_next_st = base("m_next_st", "m_{t'}", "signal coefficient of the forward kernel at the step's end", POSITIVE_UNIT,
+                 positive=True)
+v_next_st = base("v_next_st", "v_{t'}", "variance of the forward kernel at the step's end", POSITIVE, positive=True)
+f_k_st = base("f_k_st", "f_t", "drift coefficient f of the forward SDE at the step's start", REAL, real=True)
+f_next_st = base("f_next_st", "f_{t'}", "drift coefficient f at the step's end", REAL, real=True)
+f_mid_st = base("f_mid_st", "f_{(t+t')/2}", "drift coefficient f at the step's midpoint", REAL, real=True)
+g2_k_st = base("g2_k_st", "g_t^2", "squared diffusion coefficient of the forward SDE at the step's start", POSITIVE,
+               positive=True)
+g2_next_st = base("g2_next_st", "g_{t'}^2", "squared diffusion coefficient at the step's end", POSITIVE, positive=True)
+g2_mid_st = base("g2_mid_st", "g_{(t+t')/2}^2", "squared diffusion coefficient at the step's midpoint", POSITIVE,
+                 positive=True)
+mu_k_st = base("mu_k_st", r"\mu_t", "mean of the noised data marginal p_t at the step's start", REAL, real=True)
+mu_next_st = base("mu_next_st", r"\mu_{t'}", "mean of p_t at the step's end", REAL, real=True)
+mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midpoint", REAL, real=True)
+snr_st = base("snr_st", "r", "signal-to-noise ratio of the Langevin corrector (step 2 r^2 v_{t'})", POSITIVE_UNIT,
+              positive=True)
+ratio_st = base("ratio_st", r"\epsilon", "Langevin step of annealed Langevin dynamics per unit v_{t'}",
+                POSITIVE_UNIT, positive=True)
+# Further standard normals of a step that draws more than once (a corrector, annealed levels).
+draws_st = tuple(base(f"z{j}_st", f"z_{{k,{j}}}", f"standard normal of a step's draw {j}", REAL, real=True)
+                 for j in range(2, 13))
+
 
 
 # --------------------------------------------------------------------------
