@@ -717,7 +717,9 @@ def _edm_claims():
 
 
 def _edm_wrong():
-    return (WrongVariant("gain_last", _heun_gain(_sym()), "the second-order correction kept on the last step"),)
+    s = _sym()
+    return (WrongVariant("gain", _heun_gain(s, predicted=False), "second slope taken at y_k, not at the predictor"),
+            WrongVariant("gain_last", _heun_gain(s), "the second-order correction kept on the last step"))
 
 
 register(Scheme(
