@@ -499,11 +499,12 @@ def _lambda_wrong(lam):
     def wrong():
         s = _sym()
         lam_ = s.lam if lam is None else lam
-        return (WrongVariant("noise_var", (lam_**2 * s.g2_k * s.dt) ** 2, "noise lambda g sqrt(Delta) z without square root"),
-                WrongVariant("gain", 1 - s.dt * (s.f_k + (1 + lam_) * s.g2_k * s.p_k / 2),
-                             "score weight (1 + lambda)/2 for (1 + lambda^2)/2")
-                if lam is None else
-                WrongVariant("gain", 1 - s.dt * (s.f_k + s.g2_k * s.p_k / 2), "score weight 1/2 (ODE drift) in the SDE"))
+        wrong = (WrongVariant("noise_var", (lam_**2 * s.g2_k * s.dt) ** 2, "noise lambda g sqrt(Delta) z without square root"),
+                 WrongVariant("gain", 1 - s.dt * (s.f_k + (1 + lam_**2) * s.g2_k * s.p_k), "the factor 1/2 of the score weight dropped"))
+        if lam is None:
+            return wrong + (WrongVariant("gain", 1 - s.dt * (s.f_k + (1 + lam_) * s.g2_k * s.p_k / 2),
+                                         "score weight (1 + lambda)/2 for (1 + lambda^2)/2"),)
+        return wrong + (WrongVariant("gain", 1 - s.dt * (s.f_k + s.g2_k * s.p_k / 2), "score weight 1/2 (ODE drift) in the SDE"),)
 
     return wrong
 

@@ -149,8 +149,8 @@ def test_error_decays_at_the_declared_order(spec, cifar):
 # on purpose, in Pierret & Galerne's own vocabulary (beta, B, alpha_bar), without the catalogue. Every
 # other evaluation of a rule comes from its one definition in derivations/catalogue.py.
 
-STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k_pg=2.0, beta_next_pg=1.5, beta_mid_pg=1.75, prec_k_pg=1.3,
-                  prec_next_pg=2.5, prec_mid_pg=1.8, beta_int_pg=0.35, ab_next_pg=0.5)
+STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k=2.0, beta_next=1.5, beta_mid=1.75, prec_k_pg=1.3,
+                  prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5)
 STEP_SAMPLES = 200_000
 # |sample variance - a^2 c + b| <= 6 standard errors: a false alarm has probability about 2e-9 per scheme.
 STEP_BOUND_SE = 6.0
@@ -161,15 +161,15 @@ def _pf(beta, prec, y):
 
 
 def _heun(y, p):
-    dt, bk, bn, pk, pn = p["dt_pg"], p["beta_k_pg"], p["beta_next_pg"], p["prec_k_pg"], p["prec_next_pg"]
+    dt, bk, bn, pk, pn = p["dt_pg"], p["beta_k"], p["beta_next"], p["prec_k_pg"], p["prec_next_pg"]
     slope = _pf(bk, pk, y)
     return y + dt / 2 * (slope + _pf(bn, pn, y + dt * slope))
 
 
 def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np.ndarray:
     """The table's update rules (expected values of each column), written independently of the catalogue."""
-    dt, bk, bn, bm = p["dt_pg"], p["beta_k_pg"], p["beta_next_pg"], p["beta_mid_pg"]
-    pk, pn, pm, h = p["prec_k_pg"], p["prec_next_pg"], p["prec_mid_pg"], p["beta_int_pg"]
+    dt, bk, bn, bm = p["dt_pg"], p["beta_k"], p["beta_next"], p["beta_mid"]
+    pk, pn, pm, h = p["prec_k_pg"], p["prec_next_pg"], p["prec_mid_pg"], p["h"]
     if label == "EM":
         return y + dt * bk * (y - 2 * pk * y) + np.sqrt(2 * dt * bk) * z
     if label == "EI":
@@ -189,7 +189,7 @@ def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np
         return y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
     if label.startswith("DDIM-eta"):
         eta = float(label.removeprefix("DDIM-eta"))
-        ab_next = p["ab_next_pg"]
+        ab_next = p["ab_next"]
         ab = ab_next * np.exp(-2 * h)
         eps_hat = np.sqrt(1 - ab) * pk * y
         x0 = (y - np.sqrt(1 - ab) * eps_hat) / np.sqrt(ab)
@@ -202,11 +202,11 @@ def _vocabulary(spec: exact_w2.SchemeSpec) -> dict[str, float]:
     """STEP_POINT in the step maps' vocabulary: f = -beta, g^2 = 2 beta, m = sqrt(alpha_bar), v = 1 - alpha_bar,
     the kernel from t' to t N(a x, b): a = e^{-h} on the SDE, sqrt(1 - beta^D) on the DDPM chain."""
     p = STEP_POINT
-    beta_d = 2 * p["dt_pg"] * p["beta_k_pg"]
+    beta_d = 2 * p["dt_pg"] * p["beta_k"]
     a, b = ((math.sqrt(1 - beta_d), beta_d) if spec.column.chain
-            else (math.exp(-p["beta_int_pg"]), -math.expm1(-2 * p["beta_int_pg"])))
-    values = {"a_st": a, "b_st": b, "m_next_st": math.sqrt(p["ab_next_pg"]), "v_next_st": 1 - p["ab_next_pg"]}
-    for at, beta in (("k", "beta_k_pg"), ("next", "beta_next_pg"), ("mid", "beta_mid_pg")):
+            else (math.exp(-p["h"]), -math.expm1(-2 * p["h"])))
+    values = {"a_st": a, "b_st": b, "m_next_st": math.sqrt(p["ab_next"]), "v_next_st": 1 - p["ab_next"]}
+    for at, beta in (("k", "beta_k"), ("next", "beta_next"), ("mid", "beta_mid")):
         values |= {f"f_{at}_st": -p[beta], f"g2_{at}_st": 2 * p[beta], f"mu_{at}_st": 0.0}
     return p | values | spec.fixed
 

@@ -366,3 +366,18 @@ def test_cli_checks_one_sampler(capsys):
 
     assert main(["samplers", "pf_rk4", "--check", "--device", "cpu", "--samples", "5000"]) == 0
     assert "pass; n = 5000" in capsys.readouterr().out
+
+
+def test_importing_the_checks_builds_no_process_and_derives_nothing():
+    """Registration reads the catalogue only: processes are built and SymPy runs when a check first runs."""
+    import subprocess
+    import sys
+
+    probe = ("import gc, checks, derivations\n"
+             "checks.load()\n"
+             "from checks.sim.processes import Process\n"
+             "assert not any(isinstance(o, Process) for o in gc.get_objects()), 'a process was built'\n"
+             "assert not [d.id for d in derivations.all() if 'body' in d.__dict__], 'a derivation was derived'\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert result.returncode == 0, result.stderr

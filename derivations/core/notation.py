@@ -381,21 +381,11 @@ z_pg = base("z_pg", "z_k", "standard normal injected by a stochastic step", REAL
 var_c_pg = base("var_c_pg", "c", "variance of the sampler state before a step", POSITIVE, positive=True)
 rho_pg = base("rho_pg", r"\rho", "correlation of a coupling of two centred Gaussians", POSITIVE_UNIT, positive=True)
 dt_pg = base("dt_pg", r"\Delta", "step size of a sampler in reversed time", Domain(0.001, 0.05), positive=True)
-beta_k_pg = base("beta_k_pg", r"\beta_k", "rate at the left end u_k of a step", POSITIVE, positive=True)
-beta_next_pg = base("beta_next_pg", r"\beta_{k+1}", "rate at the right end u_{k+1} of a step", POSITIVE,
-                    positive=True)
-beta_mid_pg = base("beta_mid_pg", r"\beta_{k+1/2}", "rate at the midpoint of a step", POSITIVE, positive=True)
 prec_k_pg = base("prec_k_pg", r"\Sigma_{u_k}^{-1}", "precision of p_u at u_k: the score is -prec y", POSITIVE,
                  positive=True)
 prec_next_pg = base("prec_next_pg", r"\Sigma_{u_{k+1}}^{-1}", "precision of p_u at u_{k+1}", POSITIVE, positive=True)
 prec_mid_pg = base("prec_mid_pg", r"\Sigma_{u_{k+1/2}}^{-1}", "precision of p_u at the midpoint", POSITIVE,
                    positive=True)
-beta_int_pg = base("beta_int_pg", "h_k", "rate integrated over one step, B(u_k) - B(u_{k+1})", POSITIVE,
-                   positive=True)
-ab_next_pg = base("ab_next_pg", r"\bar\alpha_{k+1}", "signal fraction e^{-2B} at u_{k+1}", POSITIVE_UNIT,
-                  positive=True)
-ab_k_pg = defined("ab_k_pg", r"\bar\alpha_k", "signal fraction e^{-2B} at u_k", ab_next_pg * sp.exp(-2 * beta_int_pg),
-                  positive=True)
 eta_pg = base("eta_pg", r"\eta", "DDIM stochasticity (0: deterministic, 1: ancestral)", POSITIVE_UNIT, positive=True)
 
 # One step t -> t' < t of any catalogue sampler (gauss_exact.step_*), in the coefficients of a
