@@ -1,7 +1,7 @@
 """Small bugs planted in the sampler catalogue: every affected sampler's own Gaussian check rejects each one.
 
-A bug is planted in a catalogue rule as the engine runs it: a shared piece of the rules replaced
-(the noise prediction), or a record's rule wrapped so that it reads the wrong thing through its
+A bug is planted in a catalogue rule as the engine runs it: a piece the rules share replaced
+(the noise prediction of ``derivations.catalogue.pieces``), or a record's rule wrapped so that it reads the wrong thing through its
 ``ops``. The checks' expected law is the derived step maps (``gauss_exact.step_<name>``) of the
 committed rules: records built before the bug is planted, as they are from the source; the same
 bug in the committed rule would change those maps, and their literature claims then reject it
@@ -27,6 +27,7 @@ from checks.sim import exact
 from checks.sim.data import GaussianData
 from checks.suite.samplers import gaussian
 from derivations import Tier, catalogue, prove
+from derivations.catalogue import pieces
 from derivations.families import gauss_exact
 
 pytestmark = pytest.mark.mc
@@ -100,8 +101,8 @@ def bugged(scheme: catalogue.Scheme, bug: str) -> catalogue.Scheme:
 def planted(bug: str) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         if bug == "eps-hat x 1.05":
-            eps_hat = catalogue.eps_hat
-            patch.setattr(catalogue, "eps_hat", lambda ops, at, x: 1.05 * eps_hat(ops, at, x))
+            eps_hat = pieces.eps_hat
+            patch.setattr(pieces, "eps_hat", lambda ops, at, x: 1.05 * eps_hat(ops, at, x))
         else:
             get = catalogue.get
             patch.setattr(catalogue, "get", lambda name: bugged(get(name), bug))
@@ -139,7 +140,8 @@ def affected(bug: str, correct_laws: dict[str, torch.Tensor]) -> list[str]:
 # The variants each bug must reach (more may be affected; the test runs every affected one).
 MUST_AFFECT = {
     "eps-hat x 1.05": {"samplers.ddim.eta_0.0", "samplers.ddim.eta_1.0", "samplers.exponential_integrator.lam_1.0"},
-    "noise variance x 1.02": {"samplers.reverse_sde_em", "samplers.ddpm_ancestral.variance_beta", "samplers.ddim.eta_0.5"},
+    "noise variance x 1.02": {"samplers.reverse_sde_em", "samplers.ddpm_ancestral.variance_beta",
+                              "samplers.ddim.eta_0.5"},
     "score evaluated at the wrong time (the step's start)": {"samplers.pf_heun", "samplers.pf_rk4", "samplers.edm_heun"},
     "off-by-one timestep (the score at the next grid time)": {"samplers.ddpm_ancestral.variance_beta_tilde",
                                                               "samplers.pf_euler", "samplers.ddim.eta_0.0"},
@@ -186,5 +188,6 @@ def test_a_bug_in_the_rule_breaks_its_step_map_claims(bug):
         except ValueError:
             return
     results = {r.name: r.expr for r in body.results}
-    failed = [c.source for c in body.claims if c.result not in results or prove(results[c.result], c.expr).tier is Tier.FAILED]
+    failed = [c.source for c in body.claims
+              if c.result not in results or prove(results[c.result], c.expr).tier is Tier.FAILED]
     assert failed, f"{bug}: every claim of the re-derived {scheme.derivation_id} still holds"

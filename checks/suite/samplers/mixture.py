@@ -143,7 +143,8 @@ def _register(sampler: Sampler, variant) -> None:
         title=f"{variant_label(sampler, options)}: output law, Gaussian-mixture data, {setting.steps} steps "
               f"({scheme.process})",
         law=_law(setting),
-        tests=("mixture.noised_score", "mixture.noised_cdf") + (("fp.reverse_mixture",) if scheme.reverse_family else ()),
+        tests=("mixture.noised_score", "mixture.noised_cdf")
+        + (("fp.reverse_mixture",) if scheme.reverse_family else ()),
         uses=(MEAN, VAR, CDF),
         samples=setting.samples,
         simulate=simulator(setting),
