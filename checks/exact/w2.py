@@ -15,7 +15,7 @@ runs, evaluated here in Pierret & Galerne's setting: :math:`f = -\beta`,
 :math:`g^2 = 2\beta`, kernel :math:`m = e^{-B}`, :math:`v = 1 - e^{-2B}`, centred data. A column
 on their DDPM chain uses :math:`a = \sqrt{1 - \beta^D_k}`, :math:`b = \beta^D_k = 2\Delta\beta_k`; their
 recursions inject noise at every step (no level of the chain is noise-free), and a scheme
-that tells its last step apart (EDM's Heun) takes its last-step map there.
+that tells its last step apart takes its last-step map there.
 
 The evaluator lambdifies the derived maps once. Each gain :math:`a_k` is a
 polynomial in the score precisions :math:`\Sigma_{u}^{-1}` at the times the rule

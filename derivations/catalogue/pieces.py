@@ -53,7 +53,7 @@ def lambda_em(ops, x, lam):
 
 # --------------------------------------------------------------------------
 # Claims read the step maps' vocabulary (derivations.core.notation, "_st"): the kernel N(a x, b)
-# from t' to t, v_t = a^2 v_{t'} + b, the SDE's f and g^2, the precisions prec of p_t, the step
+# from t' to t (a = m_t / m_{t'}, b = v_{t|t'}), v_t = a^2 v_{t'} + b, the SDE's f and g^2, the precisions prec of p_t, the step
 # Delta = t - t' > 0; "rate" r = -(f + g^2 prec / 2) is the probability-flow ODE's y'/y in
 # reversed time, so an Euler step multiplies y by 1 + Delta r.
 # --------------------------------------------------------------------------

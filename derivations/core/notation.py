@@ -392,9 +392,9 @@ eta_pg = base("eta_pg", r"\eta", "DDIM stochasticity (0: deterministic, 1: ances
 # forward process with kernel N(m_t x_0, v_t) and SDE dX = f X dt + g dW, on data whose noised
 # marginal at each time is N(mu, 1/prec) per eigen-direction. The kernel from t' to t is
 # N(a x, b): m_t = a m_{t'}, v_t = a^2 v_{t'} + b, so every admissible point keeps v_t >= b.
-a_st = base("a_st", "a", "gain m_t / m_{t'} of the forward kernel from the step's end t' to its start t",
+a_st = base("a_st", r"\frac{m_t}{m_{t'}}", "gain a = m_t / m_{t'} of the forward kernel from the step's end t' to its start t",
             POSITIVE_UNIT, positive=True)
-b_st = base("b_st", "b", "variance v_t - a^2 v_{t'} of the forward kernel from t' to t", POSITIVE, positive=True)
+b_st = base("b_st", r"v_{t|t'}", "variance b = v_t - a^2 v_{t'} of the forward kernel from t' to t", POSITIVE, positive=True)
 m_next_st = base("m_next_st", "m_{t'}", "signal coefficient of the forward kernel at the step's end", POSITIVE_UNIT,
                  positive=True)
 v_next_st = base("v_next_st", "v_{t'}", "variance of the forward kernel at the step's end", POSITIVE, positive=True)

@@ -26,7 +26,7 @@ lam_eig         :math:`\lambda`                        eigenvalue of :math:`\Sig
 B_u_pg          :math:`B(u)`                           integrated rate
 prec_k_pg       :math:`\Sigma_{u_k}^{-1}`              precision at the step's left end
 dt_pg           :math:`\Delta`                         step t - t' > 0
-a_st, b_st      :math:`a, b`                           kernel N(a x, b) from t' to t
+a_st, b_st      :math:`m_t/m_{t'}, v_{t|t'}`           kernel N(a_st x, b_st) from t' to t
 var_c_pg        :math:`c`                              variance before a step
 ==============  =====================================  =================================
 """

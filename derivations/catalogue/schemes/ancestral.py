@@ -42,8 +42,8 @@ def _ancestral_wrong():
 
 register(Scheme(
     "ddpm_ancestral", "DDPM ancestral sampling", ancestral,
-    r"x' = \frac{x + b\,s_t(x)}{a} + \sigma z,\ a = \frac{m_t}{m_{t'}},\ b = v_t - a^2 v_{t'},\ "
-    r"\sigma^2 = b \text{ or } b\,v_{t'}/v_t \text{ (0 onto } v_{t'} = 0)",
+    r"x' = \frac{m_{t'}}{m_t}(x + v_{t|t'}\,s_t(x)) + \sigma z,\ v_{t|t'} = v_t - \frac{m_t^2}{m_{t'}^2} v_{t'},\ "
+    r"\sigma^2 = v_{t|t'} \text{ or } v_{t|t'}\,v_{t'}/v_t \text{ (0 onto } v_{t'} = 0)",
     HO, "the reverse chain p(x_{t-1} | x_t) of the forward process", "ddpm",
     # The chain's steps divide its 1000 steps, and 1000 is its finest grid; 3500 samples (the least the
     # proportions allow) where the bias at 5000 still neared its share.

@@ -33,7 +33,7 @@ def _ddim_wrong():
 register(Scheme(
     "ddim", "DDIM with stochasticity eta (0: deterministic, 1: ancestral)", ddim,
     r"\hat\varepsilon = -\sqrt{v_t}\,s_t(x),\ x' = m_{t'}\frac{x - \sqrt{v_t}\hat\varepsilon}{m_t} + "
-    r"\sqrt{v_{t'} - \sigma^2}\,\hat\varepsilon + \sigma z,\ \sigma^2 = \eta^2 b\,v_{t'}/v_t",
+    r"\sqrt{v_{t'} - \sigma^2}\,\hat\varepsilon + \sigma z,\ \sigma^2 = \eta^2 v_{t|t'}\,v_{t'}/v_t",
     SONG_DDIM, "the DDIM family, which keeps every marginal q(x_t | x_0)", "ddpm",
     variants=(variant({"eta": 0.0}, 1000, 5000), variant({"eta": 0.5}, 1000, 5000),
               variant({"eta": 1.0}, 1000, 3500)),
