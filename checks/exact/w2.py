@@ -43,14 +43,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
-import sympy as sp
 
 import derivations
-from derivations import catalogue
 from derivations.families import gauss_exact
-from derivations.core import notation
 
 from checks.exact import kernel as w2_kernel
+from checks.exact import backends
+from checks.exact.backends import compose_affine, monomial, threads  # noqa: F401  threads: the table's workers
+from checks.exact.columns import ALTERNATIVE_POINTS, SCHEME_BY_LABEL, SCHEMES, SchemeSpec  # noqa: F401  the columns
+from checks.exact.forms import compiled_full, compiled_step
 
 T_END = 1.0
 BETA_MIN = 0.05
@@ -63,59 +64,6 @@ CONTINUOUS = "continuous"
 # Elements of one (steps x eigenvalues) block: large enough to amortize the
 # per-call overhead, small enough to stay in the last-level cache.
 BLOCK_ELEMENTS = 1 << 16
-_PRECISIONS = (notation.prec_k_pg, notation.prec_next_pg, notation.prec_mid_pg)
-
-
-@dataclass(frozen=True)
-class SchemeSpec:
-    """A column of the table: a catalogue scheme with the column's options."""
-
-    scheme: catalogue.Scheme
-    column: catalogue.Column
-
-    @property
-    def label(self) -> str:
-        return self.column.label
-
-    @property
-    def derivation_id(self) -> str:
-        return self.scheme.derivation_id
-
-    @property
-    def order(self) -> float:
-        return self.scheme.weak_order
-
-    def points(self, nfe: int) -> int:
-        return self.column.points(nfe)
-
-    @property
-    def fixed(self) -> dict[str, float]:
-        """The column's option values, by notation name."""
-        return {o.symbol: float(self.column.options[o.name]) for o in self.scheme.options
-                if o.symbol and o.name in self.column.options}
-
-    def result(self, base: str, last: bool) -> str:
-        """The step-map result for a step (the last one, or any other)."""
-        kinds = catalogue.kinds(self.scheme, self.column.options)
-        flags = frozenset({"last"}) if last and frozenset({"last"}) in kinds else frozenset()
-        return catalogue.result_name(base, self.scheme.choice(self.column.options), flags)
-
-
-SCHEMES: tuple[SchemeSpec, ...] = tuple(SchemeSpec(s, c) for s, c in catalogue.columns())
-SCHEME_BY_LABEL = {s.label: s for s in SCHEMES}
-
-
-def _half_plus_one(nfe: int) -> int:
-    return nfe // 2 + 1
-
-
-def _same(nfe: int) -> int:
-    return nfe
-
-
-# The reading in which the label counts score evaluations exactly (Heun: 2(N-1) = NFE); and,
-# for RK4, the reading in which the label counts grid points.
-ALTERNATIVE_POINTS: dict[str, Callable[[int], int]] = {"Heun": _half_plus_one, "RK4": _same}
 
 
 def data_dir() -> Path:
@@ -131,7 +79,7 @@ def load_eigenvalues(name: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
-# Compiled closed forms (built once per process)
+# The derived laws in Pierret & Galerne's setting (built once per process)
 # --------------------------------------------------------------------------
 
 def _schedule_values(u: np.ndarray) -> dict[str, np.ndarray]:
@@ -149,87 +97,6 @@ def _laws() -> dict[str, Any]:
 @functools.lru_cache(maxsize=None)
 def _w2_sq() -> Any:
     return derivations.get("gauss_exact.w2").function("w2_sq", "numpy")
-
-
-@dataclass(frozen=True)
-class CompiledStep:
-    """gain = sum_m coef_m(step) * prod(precision^e); noise_var(step) with no eigenvalue dependence."""
-
-    monomials: tuple[tuple[tuple[int, int, int], Callable[..., Any]], ...]
-    noise_var: Callable[..., Any] | None
-    arg_names: tuple[str, ...]
-
-
-def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
-    """``expr`` in base symbols with ``fixed`` values substituted and every radicand factored.
-
-    Factoring removes the cancellation in radicands such as DDIM's
-    :math:`v_{t'} - \\sigma^2` (two terms of size :math:`2B(\\varepsilon)` whose difference
-    is of its square), which float64 would otherwise lose near the data. Fixed values enter as
-    rationals, so that the factoring cancels exactly.
-    """
-    fixed_values = {notation.lookup(k).symbol: sp.nsimplify(v) for k, v in fixed.items()}
-    expr = notation.expand_definitions(expr).subs(fixed_values)
-    return expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
-                        lambda e: sp.Pow(sp.factor(e.base), e.exp))
-
-
-def _hide_radicals(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
-    """Radicals as placeholder symbols, so that expanding in the precisions leaves them whole."""
-    hidden: dict[sp.Expr, sp.Symbol] = {}
-
-    def hide(e: sp.Expr) -> sp.Symbol:
-        return hidden.setdefault(e, sp.Dummy(positive=True))
-
-    shown = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer, hide)
-    return shown, {v: k for k, v in hidden.items()}
-
-
-def _compile(expr: sp.Expr, fixed: dict[str, float]) -> tuple[Callable[..., Any], tuple[str, ...]]:
-    expr = stable_form(expr, fixed)
-    names = tuple(sorted(s.name for s in expr.free_symbols))
-    fn = sp.lambdify([notation.lookup(n).symbol for n in names], expr, modules="numpy")
-    return fn, names
-
-
-@functools.lru_cache(maxsize=None)
-def compiled_step(label: str, last: bool = False) -> CompiledStep:
-    """The step map of column ``label`` (at the last step, or any other) lambdified once, split by
-    powers of the precisions."""
-    spec = SCHEME_BY_LABEL[label]
-    d = derivations.get(spec.derivation_id)
-    shown, radicals = _hide_radicals(stable_form(d.result(spec.result("gain", last)), spec.fixed))
-    gain = sp.Poly(sp.expand(shown), *_PRECISIONS)
-    monomials = []
-    names: set[str] = set()
-    for powers, coeff in gain.terms():
-        fn, coeff_names = _compile(sp.sympify(coeff).xreplace(radicals), {})
-        names.update(coeff_names)
-        monomials.append((powers, _bind(fn, coeff_names)))
-    noise = d.result(spec.result("noise_var", last))
-    if noise.free_symbols & set(_PRECISIONS):
-        raise ValueError(f"{label}: the injected noise depends on the eigenvalue; not supported")
-    noise_fn = None
-    if sp.simplify(stable_form(noise, spec.fixed)) != 0:
-        fn, noise_names = _compile(noise, spec.fixed)
-        names.update(noise_names)
-        noise_fn = _bind(fn, noise_names)
-    return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)))
-
-
-@functools.lru_cache(maxsize=None)
-def compiled_full(label: str, result: str, last: bool = False) -> Callable[..., Any]:
-    """The result ``gain`` or ``noise_var`` of a column as one lambdified function of named values."""
-    spec = SCHEME_BY_LABEL[label]
-    fn, names = _compile(derivations.get(spec.derivation_id).result(spec.result(result, last)), spec.fixed)
-    return lambda **values: fn(*(values[n] for n in names))
-
-
-def _bind(fn: Callable[..., Any], names: tuple[str, ...]) -> Callable[..., Any]:
-    def call(values: dict[str, Any]) -> Any:
-        return fn(*(values[n] for n in names))
-
-    return call
 
 
 # --------------------------------------------------------------------------
@@ -296,99 +163,15 @@ def _as_column(value: Any, steps: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
-# Array back ends: numpy on the CPU, torch on a CUDA device
-# --------------------------------------------------------------------------
-
-class _NumpyOps:
-
-    def asarray(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(x, dtype=np.float64)
-
-    def to_numpy(self, x: Any) -> np.ndarray:
-        return np.asarray(x)
-
-    def reciprocal_variance(self, B_col: np.ndarray, lam_minus_one: np.ndarray) -> np.ndarray:
-        # 1 / Sigma_u, Sigma_u = 1 + e^{-2B}(lam - 1) (gauss_exact.backward, result var_t)
-        out = np.exp(-2 * B_col) * lam_minus_one
-        out += 1.0
-        return np.reciprocal(out, out=out)
-
-    def prod(self, g: np.ndarray) -> np.ndarray:
-        return np.prod(g, axis=0)
-
-    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
-        return np.empty(shape)
-
-    def multiply(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return np.multiply(a, b, out=out)
-
-
-class _TorchOps:
-
-    def __init__(self, device: Any):
-        import torch
-
-        self.torch, self.device = torch, device
-
-    def asarray(self, x: np.ndarray) -> Any:
-        return self.torch.as_tensor(np.array(x, dtype=np.float64), device=self.device)
-
-    def to_numpy(self, x: Any) -> np.ndarray:
-        return x.detach().cpu().numpy()
-
-    def reciprocal_variance(self, B_col: Any, lam_minus_one: Any) -> Any:
-        return 1.0 / (1.0 + self.torch.exp(-2 * B_col) * lam_minus_one)
-
-    def prod(self, g: Any) -> Any:
-        return self.torch.prod(g, 0)
-
-    def empty(self, shape: tuple[int, ...]) -> Any:
-        return self.torch.empty(shape, dtype=self.torch.float64, device=self.device)
-
-    def multiply(self, a: Any, b: Any, out: Any) -> Any:
-        out.copy_(a * b)
-        return out
-
-
-class _NumbaOps:
-    """Marker for the fused kernels of :mod:`checks.exact.kernel` (CPU, numba)."""
-
-
-def _ops(backend: str) -> _NumpyOps | _TorchOps | _NumbaOps:
-    if backend == "numpy":
-        return _NumpyOps()
-    if backend == "numba":
-        if not w2_kernel.available():
-            raise ValueError("backend numba needs the numba package (pip install numba)")
-        return _NumbaOps()
-    import torch
-
-    if backend == "auto":
-        if torch.cuda.is_available():
-            return _TorchOps(torch.device("cuda"))
-        return _NumbaOps() if w2_kernel.available() else _NumpyOps()
-    if backend in ("torch", "cuda"):
-        return _TorchOps(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    raise ValueError(f"unknown backend {backend!r}: use auto, numpy, numba or torch")
-
-
-# --------------------------------------------------------------------------
 # Output variances
 # --------------------------------------------------------------------------
-
-def threads() -> int:
-    """Worker threads for the eigenvalue blocks (numpy releases the GIL): ``$DIFFVERIFY_THREADS`` or the cores."""
-    if "DIFFVERIFY_THREADS" in os.environ:
-        return max(1, int(os.environ["DIFFVERIFY_THREADS"]))
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
 
 def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For each column on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue. The steps
     before the last run on the array back end; the last step, with the column's last-step map, in numpy."""
     specs = list(specs)
     with np.errstate(all="ignore"):  # divergent cells become inf/nan
-        before = _run_fused(specs, g, lam) if isinstance(ops, _NumbaOps) else _run_arrays(specs, g, lam, ops)
+        before = _run_fused(specs, g, lam) if isinstance(ops, backends.NumbaOps) else _run_arrays(specs, g, lam, ops)
         out = {}
         for spec in specs:
             gain_sq, tail = before[spec.label]
@@ -442,9 +225,9 @@ def _run_arrays(specs: list[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> 
             gain = None
             for powers, coef in coeffs[s.label]:
                 if gain is None:
-                    gain = coef * _monomial(powers, precisions, cache)
+                    gain = coef * monomial(powers, precisions, cache)
                 elif any(powers):
-                    gain += coef * _monomial(powers, precisions, cache)
+                    gain += coef * monomial(powers, precisions, cache)
                 else:
                     gain += coef
             if noise[s.label] is None:
@@ -458,7 +241,7 @@ def _run_arrays(specs: list[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> 
 
     block = max(1, BLOCK_ELEMENTS // g.n_points)
     bounds = [(i, min(i + block, lam.shape[0])) for i in range(0, lam.shape[0], block)]
-    workers = min(threads(), len(bounds)) if isinstance(ops, _NumpyOps) else 1
+    workers = min(threads(), len(bounds)) if isinstance(ops, backends.NumpyOps) else 1
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -496,49 +279,6 @@ def _run_fused(specs: list[SchemeSpec], g: Grid, lam: np.ndarray) -> dict[str, t
     return {label: (gain_sq[i], tail[i]) for i, label in enumerate(labels)}
 
 
-def compose_affine(gain_sq: Any, noise_var: Any, ops: Any) -> tuple[Any, Any]:
-    r"""Compose the steps :math:`c \mapsto A_k c + b_k`, k = 0..n-1 (rows), into one map :math:`(A, b)`.
-
-    Pairwise, as a balanced tree: :math:`(A_{k+1}, b_{k+1}) \circ (A_k, b_k) = (A_{k+1}A_k,\ A_{k+1}b_k + b_{k+1})`.
-    The first level allocates the halves (identity maps pad the front to a power of two); the
-    later levels work in place on strided views: about three array operations per step and eigenvalue.
-    """
-    n = gain_sq.shape[0]
-    if n == 1:
-        return gain_sq[0], noise_var[0] + 0 * gain_sq[0]
-    half = 1 << max(0, (n - 1).bit_length() - 1)  # pairs after padding n up to 2 * half
-    pad = 2 * half - n
-    # Rows 0..pad-1 are identities: pair (identity, row) composes to the row itself.
-    A = ops.empty((half,) + tuple(gain_sq.shape[1:]))
-    b = ops.empty((half,) + tuple(gain_sq.shape[1:]))
-    if pad:
-        A[:pad] = gain_sq[:pad]
-        b[:pad] = noise_var[:pad]
-    later, earlier = gain_sq[pad + 1::2], gain_sq[pad::2]
-    ops.multiply(later, earlier, out=A[pad:])
-    ops.multiply(later, noise_var[pad::2], out=b[pad:])
-    b[pad:] += noise_var[pad + 1::2]
-    while A.shape[0] > 1:
-        A_later = A[1::2]
-        b_later = b[1::2]
-        b_earlier, A_earlier = b[0::2], A[0::2]
-        b_earlier *= A_later
-        b_earlier += b_later
-        A_earlier *= A_later
-        A, b = A_earlier, b_earlier
-    return A[0], b[0]
-
-
-def _monomial(powers: tuple[int, int, int], precisions: tuple[Any, Any, Any], cache: dict) -> Any:
-    if powers not in cache:
-        value = None
-        for p, e in zip(precisions, powers):
-            for _ in range(e):
-                value = p if value is None else value * p
-        cache[powers] = value
-    return cache[powers]
-
-
 def initial_variance(lam: np.ndarray, init: str) -> np.ndarray:
     """Variance the backward process starts from: p_T = N(0, Sigma_T) or N(0, I)."""
     if init == "N0":
@@ -560,7 +300,7 @@ def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init
                     backend: str = "numpy") -> np.ndarray:
     """Variance per eigenvalue after the scheme ``label`` on the N-point grid (non-finite if it diverges)."""
     with np.errstate(all="ignore"):
-        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], grid(eps, n_points), lam, _ops(backend))[label]
+        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], grid(eps, n_points), lam, backends.choose(backend))[label]
         return initial_variance(lam, init) * gain_sq + tail
 
 
@@ -618,7 +358,7 @@ def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Itera
     weights = counts.astype(np.float64)
     specs = [SCHEME_BY_LABEL[s] for s in schemes] if schemes is not None else list(SCHEMES)
     points = points or {}
-    ops = _ops(backend)
+    ops = backends.choose(backend)
     cells: list[Cell] = []
     eps_values, nfes = tuple(eps_values), tuple(nfes)
     starts = {init: initial_variance(lam, init) for init in INITS}
