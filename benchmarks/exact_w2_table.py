@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from checks.exact import data  # noqa: E402
 from checks.exact import w2 as exact_w2  # noqa: E402
 
 TARGETS_S = {"cifar10": 0.2, "adsn": 3.0}
@@ -41,7 +42,7 @@ def _steps(eps_values) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", choices=("cifar10", "adsn", "both"), default="both")
+    parser.add_argument("--data", choices=(*data.SPECTRA, "both"), default="both")
     parser.add_argument("--backend", choices=("auto", "numpy", "numba", "torch"), default="auto")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline-eps", type=float, nargs="*", default=None,
@@ -49,13 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args(argv)
 
-    names = ("cifar10", "adsn") if args.data == "both" else (args.data,)
+    names = tuple(data.SPECTRA) if args.data == "both" else (args.data,)
     print(f"cpu cores visible: {os.cpu_count()}, backend: {args.backend}, threads: {exact_w2.threads()}")
     start = time.perf_counter()
-    exact_w2.table(exact_w2.load_eigenvalues("cifar10")[:8], backend=args.backend)  # derive + lambdify once
+    exact_w2.table(data.spectrum("cifar10")[:8], backend=args.backend)  # derive + lambdify once
     print(f"derivations and lambdify (once per process): {time.perf_counter() - start:.2f} s")
     for name in names:
-        lam = exact_w2.load_eigenvalues(name)
+        lam = data.spectrum(name)
         fast_s, cells = _time(lambda: exact_w2.table(lam, backend=args.backend), args.repeats)
         verdict = "meets" if fast_s < TARGETS_S[name] else "misses"
         print(f"{name}: {lam.size} eigenvalues, {len(cells)} cells: vectorized {fast_s:.3f} s "

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("ddpm.posterior", "var = (1 - alpha_bar_prev)*(1 - alpha_t)/(1 - alpha_t*alpha_bar_prev)"),
     ("ddpm.marginal", "mean_coef = sqrt(alpha_bar_t)"),
     ("score.conditional", "eps_to_score = -1/sqrt(1 - alpha_bar_t)"),
-    ("score.reparameterizations", "x0_from_v = sqrt(alpha_bar_t)*x_t - sqrt(1 - alpha_bar_t)*v_pred"),
+    ("score.reparameterizations", "x0_from_v = sqrt(alpha_bar_t)*x_t - sqrt(1 - alpha_bar_t)*v_target"),
     ("tweedie.first_order", "gaussian_mean = (sigma_tw**2*mu_x + var_x*y)/(var_x + sigma_tw**2)"),
 ])
 def test_equivalent_rewritings_are_accepted(derivation_id, text):
@@ -45,7 +45,7 @@ def test_numeric_tier_is_reported():
     ("ddpm.posterior", "var = beta_t"),
     ("score.conditional", "score_eps = -eps/(1 - alpha_bar_t)"),  # variance for standard deviation
     ("score.dsm_equals_esm", "constant = (1/sigma_tw**4 - 1/(var_x + sigma_tw**2)**2)/2"),  # squared variances
-    ("score.reparameterizations", "x0_from_v = sqrt(alpha_bar_t)*x_t + sqrt(1 - alpha_bar_t)*v_pred"),  # sign of v
+    ("score.reparameterizations", "x0_from_v = sqrt(alpha_bar_t)*x_t + sqrt(1 - alpha_bar_t)*v_target"),  # sign of v
 ])
 def test_misprints_are_rejected_with_a_counterexample(derivation_id, text):
     verdict = claims.verify(derivation_id, text)

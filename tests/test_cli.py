@@ -62,8 +62,17 @@ def test_console_exit_codes_in_a_subprocess():
     bad = run_cli("show", "no.such.id")
     assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1
     assert run_cli("--help").returncode == 0
-    for command in ("list", "show", "check", "report"):
+    for command in ("list", "show", "check", "report", "w2-table"):
         assert run_cli(command, "--help").returncode == 0
+
+
+def test_bad_options_end_before_any_command_runs_in_a_subprocess():
+    """The console script's own path: exit 2, one line, no traceback (options are validated while parsing)."""
+    for args in (["samplers", "pf_euler", "--check", "--samples", "500"], ["samplers", "--device", "cuda:99"],
+                 ["w2-table", "--eigenvalues", "no_such_spectrum"]):
+        result = run_cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stdout == "" and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, args
 
 
 @pytest.mark.mc

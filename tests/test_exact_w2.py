@@ -13,13 +13,13 @@ import sympy as sp
 
 import derivations
 import checks
+from checks.exact import data
 from checks.exact import w2 as exact_w2
 from checks.core import stats
 from checks.exact import kernel as w2_kernel
 from checks.core.registry import CheckContext
 from checks.suite import gauss_exact as eigenbasis
 from checks.app.cli import main
-from checks.app.commands import w2_table
 
 REFERENCE_RTOL = 1e-4
 # Cells whose reference is 0 (p_T at eps = 0: the exact process returns p_0): round-off only.
@@ -28,7 +28,7 @@ ZERO_ATOL = 1e-10
 
 @pytest.fixture(scope="module")
 def cifar() -> np.ndarray:
-    return exact_w2.load_eigenvalues("cifar10")
+    return data.spectrum("cifar10")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def cifar_table(cifar) -> dict:
 
 
 def test_every_reference_cell_of_table5_is_reproduced(cifar_table):
-    rows = exact_w2.read_reference()
+    rows = data.table5()
     assert len(rows) == 208
     for row in rows:
         cell = cifar_table[(row["scheme"], repr(float(row["eps"])), row["init"], row["nfe"])]
@@ -56,7 +56,7 @@ def test_heun_and_rk4_columns_need_their_step_counts(cifar):
     """The published Heun column is N = NFE grid points; RK4 is N = NFE // 4 (see checks.exact.w2)."""
     assert exact_w2.SCHEME_BY_LABEL["Heun"].points(250) == 250
     assert exact_w2.SCHEME_BY_LABEL["RK4"].points(250) == 62
-    reference = {(r["scheme"], r["eps"], r["init"], r["nfe"]): float(r["reference"]) for r in exact_w2.read_reference()}
+    reference = {(r["scheme"], r["eps"], r["init"], r["nfe"]): float(r["reference"]) for r in data.table5()}
     for label, other in exact_w2.ALTERNATIVE_POINTS.items():
         cells = exact_w2.table(cifar, nfes=(250,), eps_values=(1e-4,), schemes=(label,), points={label: other},
                                continuous=False, backend="numpy")
@@ -115,7 +115,7 @@ def test_baseline_loop_agrees_with_the_vectorized_table():
 @pytest.mark.parametrize("name", ["cifar10", "adsn"])
 def test_sde_ends_closer_than_ode_from_standard_normal(name):
     """gauss_exact.sde_beats_ode on both data sets, every eps: to p_eps (the theorem) and to p_0 (the table)."""
-    lam = np.unique(exact_w2.load_eigenvalues(name))
+    lam = np.unique(data.spectrum(name))
     for eps in exact_w2.EPS_VALUES:
         sde = exact_w2.continuous_variance(lam, "SDE", eps, "N0")
         ode = exact_w2.continuous_variance(lam, "ODE", eps, "N0")
@@ -147,7 +147,7 @@ def test_error_decays_at_the_declared_order(spec, cifar):
 # --- one step of each update rule, simulated directly, against the derived map -------------------------
 # The numpy updates below are the independent oracle: the table's update rules written a second time,
 # on purpose, in Pierret & Galerne's own vocabulary (beta, B, alpha_bar), without the catalogue. Every
-# other evaluation of a rule comes from its one definition in derivations/catalogue.py.
+# other evaluation of a rule comes from its one definition in the catalogue (derivations/catalogue/).
 
 STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k=2.0, beta_next=1.5, beta_mid=1.75, prec_k_pg=1.3,
                   prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5)
@@ -295,7 +295,7 @@ def test_cli_csv_has_the_reference_labels(tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "scheme,eps,init,nfe,w2"
     rows = [line.split(",") for line in lines[1:]]
-    reference_keys = {(r["scheme"], r["eps"], r["init"], r["nfe"]) for r in exact_w2.read_reference()}
+    reference_keys = {(r["scheme"], r["eps"], r["init"], r["nfe"]) for r in data.table5()}
     assert reference_keys <= {tuple(r[:4]) for r in rows}
     assert {r[0] for r in rows if r[0].startswith("Heun") and r[1] == "0.0"} == {"Heun"}
     assert all(r[4] == "divergent" for r in rows if r[0] in ("Heun", "RK4") and r[1] == "0.0")
@@ -327,11 +327,11 @@ def test_cli_refuses_a_missing_file(capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_reader_raises_usage_error(tmp_path):
+def test_reader_raises_spectrum_error(tmp_path):
     path = tmp_path / "bad.npy"
     np.save(path, np.array([1.0, -1.0]))
-    with pytest.raises(w2_table.UsageError, match="non-negative"):
-        w2_table.read_eigenvalues(str(path))
+    with pytest.raises(data.SpectrumError, match="non-negative"):
+        data.spectrum(path)
 
 
 def test_edm_heun_skips_the_correction_that_diverges_at_eps_0(cifar):

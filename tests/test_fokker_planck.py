@@ -78,8 +78,8 @@ def test_every_process_solves_the_moment_odes_that_close_the_2d_substitution():
 
 def test_numeric_only_relations_stop_at_the_numeric_tier_and_still_fail():
     from derivations import Tier
-    from derivations.core.notation import x_fp
+    from derivations.core.notation import x_sde
     from derivations.core.registry import Relation
 
-    assert Relation("equal", (x_fp + 1) ** 2, x_fp**2 + 2 * x_fp + 1, attempt_exact=False).prove().tier is Tier.NUMERIC
-    assert Relation("unequal", (x_fp + 1) ** 2, x_fp**2 + 1, attempt_exact=False).prove().tier is Tier.FAILED
+    assert Relation("equal", (x_sde + 1) ** 2, x_sde**2 + 2 * x_sde + 1, attempt_exact=False).prove().tier is Tier.NUMERIC
+    assert Relation("unequal", (x_sde + 1) ** 2, x_sde**2 + 1, attempt_exact=False).prove().tier is Tier.FAILED

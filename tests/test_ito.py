@@ -12,17 +12,17 @@ import derivations
 from checks.core import stats
 from checks.suite import ito as ito_checks
 from derivations.families.ito import exponential_expectation, gaussian_expectation, ito_differential
-from derivations.core.notation import diffusion_ito, drift_ito, time, w_ito, x_ito
+from derivations.core.notation import diffusion_ito, drift_ito, time, w_ito, x_sde
 
 
 def test_ito_differential_of_sine():
-    drift, diffusion = ito_differential(sp.sin(x_ito), time, x_ito, drift_ito, diffusion_ito)
-    assert sp.simplify(drift - (drift_ito * sp.cos(x_ito) - diffusion_ito**2 * sp.sin(x_ito) / 2)) == 0
-    assert sp.simplify(diffusion - diffusion_ito * sp.cos(x_ito)) == 0
+    drift, diffusion = ito_differential(sp.sin(x_sde), time, x_sde, drift_ito, diffusion_ito)
+    assert sp.simplify(drift - (drift_ito * sp.cos(x_sde) - diffusion_ito**2 * sp.sin(x_sde) / 2)) == 0
+    assert sp.simplify(diffusion - diffusion_ito * sp.cos(x_sde)) == 0
 
 
 def test_ito_differential_of_a_function_of_time_only_has_no_correction():
-    drift, diffusion = ito_differential(sp.exp(time), time, x_ito, drift_ito, diffusion_ito)
+    drift, diffusion = ito_differential(sp.exp(time), time, x_sde, drift_ito, diffusion_ito)
     assert (drift, diffusion) == (sp.exp(time), 0)
 
 

@@ -11,13 +11,13 @@ import torch
 import checks
 import derivations
 from checks.suite import langevin as suite
-from derivations.core.notation import h_lgv, k_lgv
+from derivations.core.notation import h_sde, k_lgv
 
 
 def test_step_size_bias_vanishes_linearly():
     bias = derivations.get("langevin.em_quadratic").result("var_bias")
-    assert sp.limit(bias / h_lgv, h_lgv, 0) == sp.Rational(1, 2)
-    assert sp.simplify(bias - h_lgv / (2 - h_lgv * k_lgv)) == 0
+    assert sp.limit(bias / h_sde, h_sde, 0) == sp.Rational(1, 2)
+    assert sp.simplify(bias - h_sde / (2 - h_sde * k_lgv)) == 0
 
 
 def test_transient_below_bound_after_the_steps_run():

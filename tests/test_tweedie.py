@@ -65,7 +65,7 @@ def test_reparameterizations_round_trip_numerically():
     x_t = math.sqrt(alpha_bar) * x0 + math.sqrt(1 - alpha_bar) * eps
     v = math.sqrt(alpha_bar) * eps - math.sqrt(1 - alpha_bar) * x0
     score = -eps / math.sqrt(1 - alpha_bar)
-    values = dict(alpha_bar_t=alpha_bar, x_t=x_t, x_0=x0, eps=eps, v_pred=v, score_xt=score)
+    values = dict(alpha_bar_t=alpha_bar, x_t=x_t, x_0=x0, eps=eps, v_target=v, cond_score_t=score)
     truth = {"x0": x0, "eps": eps, "v": v, "score": score}
     for name in d.results:
         target = name.split("_from_")[0]

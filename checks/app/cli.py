@@ -1,8 +1,11 @@
 """The ``diffverify`` console script: a thin layer over the registries.
 
-Subcommands live one per module in ``checks/commands/`` and register with
-:func:`checks.app.plugins.command`. Bad input raises :class:`~checks.core.errors.UsageError`
-(or an unknown-id error), which becomes one line on stderr and exit code 2.
+Subcommands live one per module in ``checks/app/commands/`` and register with
+:func:`checks.app.plugins.command`. Their options are validated in one place, while the
+arguments are parsed and before any command runs: each option's ``type=`` is a function of
+:mod:`checks.app.options` (sample-size floor, device availability, registered ids, readable
+files). A refused option, argparse's own usage errors and any later
+:class:`~checks.core.errors.UsageError` (or unknown id) become one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 from derivations.core.registry import UnknownId
 
 from checks.app import plugins
+from checks.core import config
 from checks.core.errors import UsageError
 
 
@@ -36,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        config.validate()  # the environment variables too, like the options, before any command runs
         return int(args._run(args) or 0)
     except (UsageError, UnknownId) as error:
         message = " ".join(str(error).split())  # one line

@@ -6,6 +6,8 @@ the same statement, steps and evidence everywhere.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import sympy as sp
 
 import derivations
@@ -50,16 +52,28 @@ def tier_label(tier: Tier) -> str:
     }[tier]
 
 
+def inline_math(tex: str) -> str:
+    return f"${tex}$"
+
+
+def notation_row(entry: notation.Name, math: Callable[[str], str] = inline_math) -> tuple[str, str, str, str]:
+    r"""(code name, LaTeX, meaning, definition or domain) of one notation entry.
+
+    A defined name shows its definition; a free symbol its sampling domain and, when its
+    atomic glyph abbreviates an expression (:math:`\Delta\sigma_i^2`), that expression.
+    """
+    if entry.definition is not None:
+        detail = math(f":= {latex(entry.definition)}")
+    else:
+        detail = f"free, sampled in ({entry.domain.low:g}, {entry.domain.high:g})"
+        if entry.stands_for is not None:
+            detail = f"{math(f'= {latex(entry.stands_for)}')}; {detail}"
+    return entry.name, math(entry.latex), entry.meaning, detail
+
+
 def notation_rows(d: Derivation) -> list[tuple[str, str, str, str]]:
     """(code name, LaTeX, meaning, definition or domain) for each symbol the derivation uses."""
-    rows = []
-    for entry in d.symbols():
-        if entry.definition is not None:
-            detail = f"$:= {latex(entry.definition)}$"
-        else:
-            detail = f"free, sampled in ({entry.domain.low:g}, {entry.domain.high:g})"
-        rows.append((entry.name, f"${entry.latex}$", entry.meaning, detail))
-    return rows
+    return [notation_row(entry) for entry in d.symbols()]
 
 
 def show_text(d: Derivation) -> str:

@@ -22,6 +22,7 @@ import derivations
 
 from checks.app import plugins
 from checks.app import render
+from checks.app import notation_page
 
 SYMBOLIC_BEGIN = "<!-- symbolic: generated from the derivation; checked against the code by the tests -->"
 SYMBOLIC_END = "<!-- end symbolic -->"
@@ -170,6 +171,7 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
     if study_rows:
         index += ["## Studies", "", *study_rows, ""]
     pending.text["index.md"] = "\n".join(index)
+    pending.text[notation_page.PATH] = notation_page.markdown()
     evidence = {cid: r.as_dict() for cid, r in results_by_check.items()}
     pending.text[EVIDENCE_FILE] = json.dumps(evidence, indent=1, sort_keys=True) + "\n"
     return pending

@@ -6,15 +6,17 @@ import torch
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``; an unavailable CUDA device raises ValueError."""
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``; an unknown or unavailable device raises ValueError (one line)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {name!r}") from error
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N") from None
+    if device.type not in {"cpu", "cuda"}:
+        raise ValueError(f"unsupported device {name!r}: use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available")
-    if device.type not in {"cpu", "cuda"}:
-        raise ValueError(f"unsupported device {name!r}: use auto, cpu or cuda")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device

@@ -171,8 +171,9 @@ def run_variants(
     """Simulate once; compare the samples with each set of closed forms (``{}``: the derived ones)."""
     chk = get(check_id)
     n = samples or chk.default_samples
-    if n < 1000:
-        raise ValueError(f"{check_id}: at least 1000 samples are needed for the normal approximation, got {n}")
+    if n < stats.MIN_SAMPLES:
+        raise ValueError(f"{check_id}: at least {stats.MIN_SAMPLES} samples are needed for the normal approximation, "
+                         f"got {n}")
     seed = seed_for(chk.id, seed_offset)
     ctx = CheckContext(chk, n, seed, resolve_device(device), dtype)
     start = time.perf_counter()

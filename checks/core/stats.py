@@ -10,7 +10,7 @@ turns them into :class:`Statistic` verdicts:
 * an estimate fails when :math:`|\hat\theta - \theta| > z_{1-\alpha/(2k)}\,\mathrm{SE}`;
 * the smallest error detected with probability :data:`POWER` is
   :math:`(z_{1-\alpha/(2k)} + z_{\mathrm{POWER}})\,\mathrm{SE}` (normal
-  approximation; the estimates here are means of ≥ 10^4 samples).
+  approximation; every estimate is a mean of at least :data:`MIN_SAMPLES` samples).
 
 Over the suite, the probability that any correct check fails is at most the
 number of checks times :math:`\alpha` (Bonferroni again).
@@ -26,6 +26,9 @@ import torch
 
 FALSE_ALARM_PER_CHECK = 1e-6
 POWER = 0.99
+# The floor on a check's sample size, for the normal approximation of its means; the CLI
+# refuses a smaller --samples before any command runs.
+MIN_SAMPLES = 1_000
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@ numba kernels of :mod:`checks.exact.kernel` (:func:`backend` chooses), and the c
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
+from checks.core import config
 from checks.exact import kernel as w2_kernel
 
 
@@ -85,10 +85,8 @@ def choose(backend: str) -> NumpyOps | TorchOps | NumbaOps:
 
 
 def threads() -> int:
-    """Worker threads for the eigenvalue blocks (numpy releases the GIL): ``$DIFFVERIFY_THREADS`` or the cores."""
-    if "DIFFVERIFY_THREADS" in os.environ:
-        return max(1, int(os.environ["DIFFVERIFY_THREADS"]))
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    """Worker threads for the eigenvalue blocks (numpy releases the GIL): :func:`checks.core.config.threads`."""
+    return config.threads()
 
 
 def compose_affine(gain_sq: Any, noise_var: Any, ops: Any) -> tuple[Any, Any]:

@@ -27,6 +27,8 @@ from typing import Sequence
 
 import numpy as np
 
+from checks.core import config
+
 Powers = tuple[int, int, int]
 # A scheme's structure: its monomials' powers of (P_k, P_{k+1}, P_{k+1/2}) and whether it injects noise.
 Structure = tuple[tuple[Powers, ...], bool]
@@ -36,8 +38,8 @@ BLOCK = 256  # eigenvalues per block: 2 x schemes x BLOCK float64 accumulators s
 
 @functools.lru_cache(maxsize=1)
 def available() -> bool:
-    """numba importable, and not disabled by ``DIFFVERIFY_NO_NUMBA``."""
-    if os.environ.get("DIFFVERIFY_NO_NUMBA"):
+    """numba importable, and not disabled (:func:`checks.core.config.numba_disabled`)."""
+    if config.numba_disabled():
         return False
     try:
         import numba  # noqa: F401
@@ -94,10 +96,8 @@ def kernel_source(structures: Sequence[Structure]) -> str:
 
 
 def cache_dir() -> Path:
-    """Where generated kernels and numba's compiled code live: ``$DIFFVERIFY_CACHE`` or the user's cache."""
-    root = os.environ.get("DIFFVERIFY_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "diffverify")
-    return Path(root) / "w2_kernels"
+    """Where generated kernels and numba's compiled code live: under :func:`checks.core.config.cache_dir`."""
+    return config.cache_dir() / "w2_kernels"
 
 
 @functools.lru_cache(maxsize=None)

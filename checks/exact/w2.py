@@ -37,9 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -52,6 +50,7 @@ from checks.exact import backends
 from checks.exact.backends import compose_affine, monomial, threads  # noqa: F401  threads: the table's workers
 from checks.exact.columns import ALTERNATIVE_POINTS, SCHEME_BY_LABEL, SCHEMES, SchemeSpec  # noqa: F401  the columns
 from checks.exact.forms import compiled_full, compiled_step
+from checks.exact.data import validate_eigenvalues
 
 T_END = 1.0
 BETA_MIN = 0.05
@@ -64,18 +63,6 @@ CONTINUOUS = "continuous"
 # Elements of one (steps x eigenvalues) block: large enough to amortize the
 # per-call overhead, small enough to stay in the last-level cache.
 BLOCK_ELEMENTS = 1 << 16
-
-
-def data_dir() -> Path:
-    """``<repo>/../shared/data/pierret_galerne``, or ``$DIFFVERIFY_SHARED/data/pierret_galerne``."""
-    shared = os.environ.get("DIFFVERIFY_SHARED")
-    root = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
-    return root / "data" / "pierret_galerne"
-
-
-def load_eigenvalues(name: str) -> np.ndarray:
-    """``cifar10`` or ``adsn`` eigenvalues as float64 (negative zeros made 0)."""
-    return np.abs(np.load(data_dir() / f"{name}_eigenvalues.npy").astype(np.float64))
 
 
 # --------------------------------------------------------------------------
@@ -153,8 +140,8 @@ def step_inputs(eps: float, n_points: int, lam: np.ndarray, chain: bool = False)
     values = {name: np.array(v, dtype=np.float64)[:, None]
               for name, v in (g.chain_values if chain else g.sde_values).items()}
     with np.errstate(divide="ignore"):
-        prec_points = 1.0 / _laws()["var_t"](lam_eig=lam[None, :], B_u_pg=g.B_points[:, None])
-        prec_mid = 1.0 / _laws()["var_t"](lam_eig=lam[None, :], B_u_pg=g.B_mid[:, None])
+        prec_points = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=g.B_points[:, None])
+        prec_mid = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=g.B_mid[:, None])
     return values | {"prec_k_pg": prec_points[:-1], "prec_next_pg": prec_points[1:], "prec_mid_pg": prec_mid}
 
 
@@ -285,7 +272,7 @@ def initial_variance(lam: np.ndarray, init: str) -> np.ndarray:
         return np.ones_like(lam)
     if init == "p_T":
         B_T = _schedule_values(np.array([T_END]))["B"][0]
-        return _laws()["var_t"](lam_eig=lam, B_u_pg=B_T)
+        return _laws()["var_t"](var_data=lam, B_u_pg=B_T)
     raise ValueError(f"unknown init {init!r}: use p_T or N0")
 
 
@@ -293,7 +280,7 @@ def continuous_variance(lam: np.ndarray, kind: str, eps: float, init: str) -> np
     """Output variance of the exact reverse SDE (``SDE``) or probability-flow ODE (``ODE``) at time eps."""
     name = {"SDE": "sde_var", "ODE": "ode_var"}[kind]
     B_eps, B_T = _schedule_values(np.array([eps, T_END]))["B"]
-    return _laws()[name](lam_eig=lam, B_u_pg=B_eps, B_T_pg=B_T, var_init_pg=initial_variance(lam, init))
+    return _laws()[name](var_data=lam, B_u_pg=B_eps, B_T_pg=B_T, var_init_pg=initial_variance(lam, init))
 
 
 def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init: str,
@@ -307,7 +294,7 @@ def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init
 def w2(variances: np.ndarray, lam: np.ndarray, weights: np.ndarray | None = None) -> float:
     """W2 between N(0, diag variances) and N(0, diag lam) (``gauss_exact.w2``); nan when not finite."""
     with np.errstate(all="ignore"):
-        terms = _w2_sq()(var_c_pg=variances, lam_eig=lam)
+        terms = _w2_sq()(var_c_pg=variances, var_data=lam)
         total = float(np.sum(terms if weights is None else weights * terms))
     return math.sqrt(total) if math.isfinite(total) and total >= 0 else math.nan
 
@@ -332,21 +319,6 @@ class Cell:
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.scheme, repr(float(self.eps)), self.init, str(self.nfe))
-
-
-def validate_eigenvalues(values: Any) -> np.ndarray:
-    """A 1-D array of finite non-negative numbers as float64; ValueError otherwise."""
-    lam = np.asarray(values)
-    if lam.ndim != 1 or lam.size == 0:
-        raise ValueError(f"eigenvalues must be a non-empty 1-D array, got shape {lam.shape}")
-    if not (np.issubdtype(lam.dtype, np.floating) or np.issubdtype(lam.dtype, np.integer)):
-        raise ValueError(f"eigenvalues must be real numbers, got dtype {lam.dtype}")
-    lam = lam.astype(np.float64)
-    if not np.all(np.isfinite(lam)):
-        raise ValueError("eigenvalues must be finite")
-    if np.any(lam < 0):
-        raise ValueError(f"eigenvalues must be non-negative; smallest is {lam.min():g}")
-    return np.abs(lam)  # -0.0 -> 0.0
 
 
 def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Iterable[float] = EPS_VALUES,
@@ -410,19 +382,11 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
                         for k in range(steps):
                             values = {name: _as_column(v, steps)[k, 0] for name, v in g.values(spec).items()}
                             values |= {
-                                "prec_k_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_points[k]),
-                                "prec_next_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_points[k + 1]),
-                                "prec_mid_pg": 1 / _laws()["var_t"](lam_eig=lam, B_u_pg=g.B_mid[k]),
+                                "prec_k_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_points[k]),
+                                "prec_next_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_points[k + 1]),
+                                "prec_mid_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_mid[k]),
                             }
                             gain_fn, noise_fn = maps[k == steps - 1]
                             c = gain_fn(**values) ** 2 * c + noise_fn(**values)
                         cells.append(Cell(spec.label, eps, init, nfe, w2(c, lam), g.n_points))
     return cells
-
-
-def read_reference() -> list[dict[str, str]]:
-    """Rows of ``table5_icml2025.csv``."""
-    import csv
-
-    with open(data_dir() / "table5_icml2025.csv", newline="") as f:
-        return list(csv.DictReader(f))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from checks.exact.data import spectrum
 from checks.exact import w2 as exact_w2
 from checks.core import stats
 from checks.core.registry import CheckContext, check
@@ -76,7 +77,7 @@ SCHEMES = tuple(EigenScheme(spec) for spec in exact_w2.SCHEMES)
 
 @functools.lru_cache(maxsize=None)
 def eigenvalues() -> np.ndarray:
-    return exact_w2.load_eigenvalues("cifar10")
+    return spectrum("cifar10")
 
 
 def vp_process() -> Process:

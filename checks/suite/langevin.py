@@ -65,7 +65,7 @@ def em_quadratic(ctx: CheckContext, states: dict[float, torch.Tensor]) -> list[s
     var_chain = ctx.quantity("langevin.em_quadratic", "var_chain")
     out = []
     for step, samples in states.items():
-        at = dict(h_lgv=ctx.tensor(step), k_lgv=ctx.tensor(STIFFNESS), c_lgv=ctx.tensor(CENTRE))
+        at = dict(h_sde=ctx.tensor(step), k_lgv=ctx.tensor(STIFFNESS), c_lgv=ctx.tensor(CENTRE))
         out += [stats.mean(f"h={step}: mean", samples, float(mean_chain(**at))),
                 stats.variance(f"h={step}: variance", samples, float(var_chain(**at)))]
     return out

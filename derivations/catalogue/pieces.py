@@ -71,7 +71,7 @@ def vocabulary():
         r_k = -(n.f_k_st + n.g2_k_st * n.prec_k_pg / 2)
         r_next = -(n.f_next_st + n.g2_next_st * n.prec_next_pg / 2)
         r_mid = -(n.f_mid_st + n.g2_mid_st * n.prec_mid_pg / 2)
-        f_k, g2_k, eta, lam, snr, ratio = n.f_k_st, n.g2_k_st, n.eta_pg, n.lam_rev, n.snr_st, n.ratio_st
+        f_k, g2_k, eta, lam, snr, ratio = n.f_k_st, n.g2_k_st, n.eta_ddim, n.lam_rev, n.snr_st, n.ratio_st
         zero, sqrt = sp.Integer(0), sp.sqrt
 
     return S

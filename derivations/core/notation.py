@@ -9,19 +9,22 @@ names, and numeric evaluation takes the defined names as inputs too.
 Constraints between quantities are built into the choice of base symbols
 (e.g. :math:`\bar\alpha_t = \alpha_t \bar\alpha_{t-1}` makes
 :math:`\bar\alpha_t < \bar\alpha_{t-1}` automatic), so that every random
-point of the domains is admissible.
+point of the domains is admissible. Such a base symbol that stands for an
+expression in other names (the VE increment :math:`\Delta\sigma_i^2 =
+\sigma_i^2 - \sigma_{i-1}^2`) gets an atomic glyph and records that expression
+(:func:`abbreviate`), so that a page never prints a compound glyph inside a formula.
 
-=================  ===============================  ==========================
-code name          LaTeX                            meaning
-=================  ===============================  ==========================
-(see ``table()``; the report prints the table of each derivation's symbols)
-=================  ===============================  ==========================
+One concept has one name, and one name one glyph: two symbols that appear on one
+page never print alike (``tests/test_notation.py``). Indices follow the process:
+:math:`x_t` for DDPM steps, :math:`x_i` for VE noise levels, :math:`x_{\tau_i}`
+for DDIM's retained timesteps. The full table, code name, LaTeX, meaning and
+domain or definition, is generated as ``reports/notation.md``.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 import mpmath
@@ -54,6 +57,7 @@ class Name:
     symbol: sp.Symbol
     domain: Domain | None = None
     definition: sp.Expr | None = None
+    stands_for: sp.Expr | None = None  # a base symbol's meaning as an expression in other names
 
     @property
     def is_base(self) -> bool:
@@ -81,6 +85,18 @@ def defined(name: str, latex: str, meaning: str, definition: sp.Expr, **assumpti
     return symbol
 
 
+def abbreviate(symbol: sp.Symbol, expression: sp.Expr) -> None:
+    r"""Record that the base ``symbol`` stands for ``expression`` (in names declared since).
+
+    The symbol stays free (it encodes a constraint such as :math:`\sigma_i > \sigma_{i-1}`);
+    a test proves that ``expression`` expands back to it.
+    """
+    entry = _NAMES[symbol.name]
+    if not entry.is_base:
+        raise ValueError(f"notation: {symbol.name!r} is defined; only a base symbol abbreviates")
+    _NAMES[symbol.name] = replace(entry, stands_for=sp.sympify(expression))
+
+
 def lookup(name: str) -> Name:
     return _NAMES[name]
 
@@ -100,8 +116,9 @@ def entries_for(expressions: Iterable[sp.Expr]) -> list[Name]:
         if entry is None or entry.name in seen:
             continue
         seen[entry.name] = entry
-        if entry.definition is not None:
-            stack.extend(entry.definition.free_symbols)
+        for expression in (entry.definition, entry.stands_for):
+            if expression is not None:
+                stack.extend(expression.free_symbols)
     return sorted(seen.values(), key=lambda e: e.name)
 
 
@@ -155,8 +172,9 @@ def random_point(symbols: Iterable[sp.Symbol], rng: random.Random) -> dict[sp.Sy
 # Generic Gaussian toolkit (gaussian.*): scalar linear-Gaussian pair
 #   x ~ N(mu_x, var_x),  y | x ~ N(gain * x + offset, var_noise)
 # --------------------------------------------------------------------------
-x = base("x", "x", "latent variable", REAL, real=True)
-y = base("y", "y", "observation", REAL, real=True)
+x = base("x", "x", "latent variable of a linear-Gaussian pair", REAL, real=True)
+y = base("y", "y", "observation of a linear-Gaussian pair (Tweedie: the noisy observation x + sigma z)", REAL,
+         real=True)
 mu_x = base("mu_x", r"\mu_x", "prior mean of x", REAL, real=True)
 var_x = base("var_x", r"\sigma_x^2", "prior variance of x", POSITIVE, positive=True)
 gain = base("gain", "a", "linear map from x to the mean of y", REAL, real=True)
@@ -186,8 +204,8 @@ snr_t = defined("snr_t", r"\mathrm{SNR}_t", "signal-to-noise ratio alpha_bar_t /
 snr_prev = defined("snr_prev", r"\mathrm{SNR}_{t-1}", "signal-to-noise ratio at t-1",
                    alpha_bar_prev / (1 - alpha_bar_prev), positive=True)
 x_0 = base("x_0", "x_0", "clean data point", REAL, real=True)
-x_t = base("x_t", "x_t", "noisy sample at step t", REAL, real=True)
-x_prev = base("x_prev", "x_{t-1}", "sample at step t-1", REAL, real=True)
+x_t = base("x_t", "x_t", "noisy sample at DDPM step t", REAL, real=True)
+x_prev = base("x_prev", "x_{t-1}", "sample at DDPM step t-1", REAL, real=True)
 eps = base("eps", r"\varepsilon", "standard normal noise", REAL, real=True)
 
 # --------------------------------------------------------------------------
@@ -203,31 +221,38 @@ mean_p2 = base("mean_p2", r"\mu_{P,2}", "second coordinate of the mean of P", RE
 var_p2 = base("var_p2", r"\sigma_{P,2}^2", "second diagonal variance of P", POSITIVE, positive=True)
 mean_q2 = base("mean_q2", r"\mu_{Q,2}", "second coordinate of the mean of Q", REAL, real=True)
 var_q2 = base("var_q2", r"\sigma_{Q,2}^2", "second diagonal variance of Q", POSITIVE, positive=True)
-coupling_corr = base("coupling_corr", r"\rho", "correlation of a Gaussian coupling of P and Q",
+coupling_corr = base("coupling_corr", r"\rho", "correlation of a coupling of two Gaussian laws",
                      Domain(-0.99, 0.99), real=True)
 # VAE encoder q(z | x) = N(vae_mean, vae_std^2) against the prior N(0, 1).
 vae_mean = base("vae_mean", r"\mu", "mean of the VAE encoder", REAL, real=True)
 vae_std = base("vae_std", r"\sigma", "standard deviation of the VAE encoder", POSITIVE, positive=True)
-# VE (SMLD/NCSN) chain x_i = x_{i-1} + sqrt(sigma_i^2 - sigma_{i-1}^2) z; x_t, x_prev name x_i, x_{i-1}.
-var_ve_prev = base("var_ve_prev", r"\sigma_{i-1}^2", "VE noise variance at step i-1", POSITIVE, positive=True)
-var_ve_step = base("var_ve_step", r"\sigma_i^2 - \sigma_{i-1}^2", "VE variance added by step i", POSITIVE,
+# VE (SMLD/NCSN) chain x_i = x_{i-1} + sqrt(sigma_i^2 - sigma_{i-1}^2) z_i, indexed by the noise level i.
+var_ve_prev = base("var_ve_prev", r"\sigma_{i-1}^2", "VE noise variance at level i-1", POSITIVE, positive=True)
+var_ve_step = base("var_ve_step", r"\Delta\sigma_i^2", "VE variance added by step i", POSITIVE, positive=True)
+var_ve_i = defined("var_ve_i", r"\sigma_i^2", "VE noise variance at level i", var_ve_prev + var_ve_step,
                    positive=True)
-var_ve_t = defined("var_ve_t", r"\sigma_i^2", "VE noise variance at step i", var_ve_prev + var_ve_step,
-                   positive=True)
-cond_score_ve = defined("cond_score_ve", r"\nabla\log q_{\mathrm{VE}}(x_i\mid x_0)",
-                        "score of the VE kernel at x_i = x_0 + sigma_i eps", -eps / sp.sqrt(var_ve_t), real=True)
+abbreviate(var_ve_step, var_ve_i - var_ve_prev)
+x_ve_i = base("x_ve_i", "x_i", "VE sample at noise level i", REAL, real=True)
+x_ve_prev = base("x_ve_prev", "x_{i-1}", "VE sample at noise level i-1", REAL, real=True)
+cond_score_ve = defined("cond_score_ve", r"s_{\mathrm{VE}}",
+                        "score grad log q(x_i | x_0) of the VE kernel at x_i = x_0 + sigma_i eps",
+                        -eps / sp.sqrt(var_ve_i), real=True)
 # DDIM between two retained timesteps tau_{i-1} < tau_i (steps may be skipped).
 alpha_bar_tau_prev = base("alpha_bar_tau_prev", r"\bar\alpha_{\tau_{i-1}}", "cumulative product at tau_{i-1}",
                           POSITIVE_UNIT, positive=True)
-alpha_ratio_tau = base("alpha_ratio_tau", r"\bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}",
+alpha_ratio_tau = base("alpha_ratio_tau", "r",
                        "product of the alphas of the steps from tau_{i-1} + 1 to tau_i", POSITIVE_UNIT, positive=True)
 alpha_bar_tau = defined("alpha_bar_tau", r"\bar\alpha_{\tau_i}", "cumulative product at tau_i",
                         alpha_ratio_tau * alpha_bar_tau_prev, positive=True)
+abbreviate(alpha_ratio_tau, alpha_bar_tau / alpha_bar_tau_prev)
+x_tau = base("x_tau", r"x_{\tau_i}", "DDIM sample at the retained timestep tau_i", REAL, real=True)
+x_tau_prev = base("x_tau_prev", r"x_{\tau_{i-1}}", "DDIM sample at the retained timestep tau_{i-1}", REAL,
+                  real=True)
 ddim_rho = base("ddim_rho", r"\rho", "DDIM kernel variance as a fraction of 1 - alpha_bar_{tau_{i-1}}",
                 POSITIVE_UNIT, positive=True)
 var_ddim = defined("var_ddim", r"\sigma_{\tau_i}^2", "variance of the DDIM kernel",
                    ddim_rho * (1 - alpha_bar_tau_prev), positive=True)
-eta_ddim = base("eta_ddim", r"\eta", "DDIM stochasticity (0: deterministic, 1: DDPM)", POSITIVE_UNIT,
+eta_ddim = base("eta_ddim", r"\eta", "DDIM stochasticity (0: deterministic, 1: ancestral/DDPM)", POSITIVE_UNIT,
                 positive=True)
 # ELBO: the reverse model p_theta(x_{t-1} | x_t) = N(mu_theta, var_model) and its predictions.
 var_model = base("var_model", r"\sigma_t^2", "variance of the reverse kernel p_theta(x_{t-1} | x_t)", POSITIVE,
@@ -236,9 +261,9 @@ x0_hat = base("x0_hat", r"\hat x_0", "model prediction of x_0", REAL, real=True)
 eps_hat = base("eps_hat", r"\hat\varepsilon", "model prediction of the noise", REAL, real=True)
 score_hat = base("score_hat", r"\hat s", "model prediction of the score", REAL, real=True)
 v_hat = base("v_hat", r"\hat v", "model prediction of v", REAL, real=True)
-v_t = defined("v_t", "v", "velocity target sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0",
-              sp.sqrt(alpha_bar_t) * eps - sp.sqrt(1 - alpha_bar_t) * x_0, real=True)
-cond_score_t = defined("cond_score_t", r"\nabla\log q(x_t\mid x_0)", "score of the VP kernel at the sample",
+v_target = defined("v_target", "v", "velocity target sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0",
+                   sp.sqrt(alpha_bar_t) * eps - sp.sqrt(1 - alpha_bar_t) * x_0, real=True)
+cond_score_t = defined("cond_score_t", "s", "score grad log q(x_t | x_0) of the VP kernel at the sample",
                        -eps / sp.sqrt(1 - alpha_bar_t), real=True)
 # A two-step (T = 2) model: x_2 ~ N(0, 1), x_1 | x_2 ~ N(a_2 x_2 + b_2, v_2), x_0 | x_1 ~ N(a_1 x_1 + b_1, v_1).
 rev_gain_1 = base("rev_gain_1", "a_1", "gain of the reverse kernel p_theta(x_0 | x_1)", REAL, real=True)
@@ -250,57 +275,77 @@ rev_var_2 = base("rev_var_2", "v_2", "variance of the reverse kernel p_theta(x_1
 
 
 # --------------------------------------------------------------------------
-# Tweedie and score matching (tweedie.*, score.*)
+# Tweedie and score matching (tweedie.*, score.*), Gaussian-mixture data (mixture.*, fp.*, samplers)
 # --------------------------------------------------------------------------
-#   y = x + sigma_tw z; a two-component Gaussian-mixture prior for x;
-#   an affine score model s(y) = score_slope * y + score_intercept;
-#   the x_0-, eps-, score- and v-parameterizations of a VP network output.
+#   y = x + sigma_tw z; a two-component Gaussian-mixture prior or data law
+#   w N(mu_1, v_1) + (1 - w) N(mu_2, v_2) (per coordinate in 2-D);
+#   an affine score model s(y) = score_slope * y + score_intercept.
 sigma_tw = base("sigma_tw", r"\sigma", "noise standard deviation in y = x + sigma z", POSITIVE, positive=True)
-mix_weight = base("mix_weight", "w", "weight of the first mixture component", POSITIVE_UNIT, positive=True)
-mix_mean_1 = base("mix_mean_1", r"m_1", "mean of the first mixture component", REAL, real=True)
-mix_mean_2 = base("mix_mean_2", r"m_2", "mean of the second mixture component", REAL, real=True)
-mix_var_1 = base("mix_var_1", r"v_1", "variance of the first mixture component", POSITIVE, positive=True)
-mix_var_2 = base("mix_var_2", r"v_2", "variance of the second mixture component", POSITIVE, positive=True)
+mix_weight = base("mix_weight", "w", "weight of the first mixture component", Domain(0.05, 0.95), positive=True)
+mix_mean_1 = base("mix_mean_1", r"\mu_1", "mean of the first mixture component (first coordinate in 2-D)", REAL,
+                  real=True)
+mix_mean_2 = base("mix_mean_2", r"\mu_2", "mean of the second mixture component (first coordinate in 2-D)", REAL,
+                  real=True)
+mix_mean_1_y = base("mix_mean_1_y", r"\mu_{1,y}", "second coordinate of the mean of the first component", REAL,
+                    real=True)
+mix_mean_2_y = base("mix_mean_2_y", r"\mu_{2,y}", "second coordinate of the mean of the second component", REAL,
+                    real=True)
+mix_var_1 = base("mix_var_1", r"v_1", "variance of the first mixture component (per coordinate)", POSITIVE,
+                 positive=True)
+mix_var_2 = base("mix_var_2", r"v_2", "variance of the second mixture component (per coordinate)", POSITIVE,
+                 positive=True)
 dens_tw = base("dens_tw", "p(y)", "value of a smooth positive density at y", POSITIVE, positive=True)
 dens_d1_tw = base("dens_d1_tw", "p'(y)", "first derivative of that density at y", REAL, real=True)
 dens_d2_tw = base("dens_d2_tw", "p''(y)", "second derivative of that density at y", REAL, real=True)
 score_slope = base("score_slope", r"a_\theta", "slope of an affine score model", REAL, real=True)
 score_intercept = base("score_intercept", r"b_\theta", "intercept of an affine score model", REAL, real=True)
-v_pred = base("v_pred", "v", "v-prediction target sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0", REAL, real=True)
-score_xt = base("score_xt", r"s", "value of the score grad log q(x_t | x_0) at x_t", REAL, real=True)
 
 
 # --------------------------------------------------------------------------
 # Continuous time: OU, VP/VE/sub-VP SDEs, Ito calculus (ou.*, sde.*, ito.*)
 # --------------------------------------------------------------------------
 time = base("t", "t", "time", Domain(0.05, 1.0), positive=True)
+x_sde = base("x_sde", "x", "state of a continuous-time process at the current time (first coordinate in 2-D)",
+             REAL, real=True)
+y_sde = base("y_sde", "y", "second coordinate of a 2-D continuous-time state", REAL, real=True)
 B_t = base("B_t", r"B(t)", "integrated schedule int_0^t beta(u) du", Domain(0.01, 8.0), positive=True)
 beta_min = base("beta_min", r"\beta_{\min}", "VP schedule at t = 0", Domain(0.05, 0.5), positive=True)
 beta_max = base("beta_max", r"\beta_{\max}", "VP schedule at t = 1", Domain(5.0, 20.0), positive=True)
 sigma_min = base("sigma_min", r"\sigma_{\min}", "VE noise level at t = 0", Domain(0.01, 0.5), positive=True)
 sigma_max = base("sigma_max", r"\sigma_{\max}", "VE noise level at t = 1", Domain(1.0, 50.0), positive=True)
-var_data = base("var_data", r"\lambda", "data variance (an eigenvalue of Sigma)", Domain(0.0, 3.0), positive=True)
+# Gaussian data: N(mean_data, var_data) in 1-D (var_data: also one eigenvalue of a data covariance Sigma_0),
+# N((mean_data, mean_data_y), [[std_data_x^2, corr_data std_data_x std_data_y], [., std_data_y^2]]) in 2-D.
+var_data = base("var_data", r"\sigma_0^2", "variance of Gaussian data (one eigenvalue of its covariance Sigma_0)",
+                POSITIVE, positive=True)
+mean_data = base("mean_data", r"\mu_0", "mean of Gaussian data (first coordinate in 2-D)", REAL, real=True)
+mean_data_y = base("mean_data_y", r"\mu_{0,y}", "second coordinate of the Gaussian data mean", REAL, real=True)
+std_data_x = base("std_data_x", r"s_x", "2-D Gaussian data: standard deviation of the first coordinate",
+                  POSITIVE, positive=True)
+std_data_y = base("std_data_y", r"s_y", "2-D Gaussian data: standard deviation of the second coordinate",
+                  POSITIVE, positive=True)
+corr_data = base("corr_data", r"\rho_0", "2-D Gaussian data: correlation of the two coordinates", Domain(-0.9, 0.9),
+                 real=True)
 B_linear = defined("B_linear", r"B_{\mathrm{lin}}(t)", "integrated linear schedule",
                    beta_min * time + (beta_max - beta_min) * time**2 / 2, positive=True)
 sigma_ve = defined("sigma_ve", r"\sigma(t)", "VE geometric noise level sigma_min (sigma_max/sigma_min)^t",
                    sigma_min * (sigma_max / sigma_min) ** time, positive=True)
 # Discretizations (Euler-Maruyama steps, Riemann sums of stochastic integrals)
-h_sde = base("h_sde", "h", "time step of a discretization (Euler-Maruyama, Riemann sums)",
+h_sde = base("h_sde", "h", "time step of a discretization (Euler-Maruyama, Langevin chain, Riemann sums)",
              Domain(0.001, 0.1), positive=True)
 # OU process dX = kappa_ou (theta_ou - X) dt + sigma_ou dW from X_s = x_start_ou; s < t <= t'
 kappa_ou = base("kappa_ou", r"\kappa", "OU mean-reversion rate", Domain(0.2, 3.0), positive=True)
 theta_ou = base("theta_ou", r"\theta", "OU long-run mean", REAL, real=True)
-sigma_ou = base("sigma_ou", r"\sigma", "OU noise level", Domain(0.1, 2.0), positive=True)
+sigma_ou = base("sigma_ou", r"\sigma", "OU noise level (diffusion coefficient)", Domain(0.1, 2.0), positive=True)
 x_start_ou = base("x_start_ou", "x_s", "OU state at the start time s", REAL, real=True)
-x_ou = base("x_ou", "x", "OU state at time t (argument of the transition density)", REAL, real=True)
 s_ou = base("s_ou", "s", "OU start time", Domain(0.0, 1.0), nonnegative=True)
-lag_ou = base("lag_ou", "t - s", "elapsed time from s to the first time t", Domain(0.05, 1.5), positive=True)
-lag2_ou = base("lag2_ou", "t' - t", "gap from t to the second time t'", Domain(0.0, 1.5), nonnegative=True)
+lag_ou = base("lag_ou", r"\Delta t", "elapsed time from s to the first time t", Domain(0.05, 1.5), positive=True)
+lag2_ou = base("lag2_ou", r"\Delta t'", "gap from t to the second time t'", Domain(0.0, 1.5), nonnegative=True)
 t_ou = defined("t_ou", "t", "first OU observation time", s_ou + lag_ou, positive=True)
 tp_ou = defined("tp_ou", "t'", "second OU observation time t' >= t", t_ou + lag2_ou, positive=True)
+abbreviate(lag_ou, t_ou - s_ou)
+abbreviate(lag2_ou, tp_ou - t_ou)
 # Ito calculus: Ito processes dX = b dt + s dW, Brownian motion, GBM (ito.*)
 w_ito = base("w_ito", "W_t", "standard Brownian motion at time t", REAL, real=True)
-x_ito = base("x_ito", "x", "state of an Ito process", REAL, real=True)
 drift_ito = base("drift_ito", "b", "drift of an Ito process at (t, x)", REAL, real=True)
 diffusion_ito = base("diffusion_ito", "s", "diffusion coefficient of an Ito process at (t, x)", REAL, real=True)
 lam_ito = base("lam_ito", r"\lambda", "evaluation point of the Riemann sums in [0, 1] (0 Ito, 1/2 Stratonovich)",
@@ -314,29 +359,8 @@ u0_gbm = base("u0_gbm", "U_0", "GBM initial value", Domain(0.1, 3.0), positive=T
 # --------------------------------------------------------------------------
 # Fokker-Planck, reverse-time SDEs, probability-flow ODE, Langevin (fp.*, langevin.*)
 # --------------------------------------------------------------------------
-x_fp = base("x_fp", "x", "state of a continuous-time process (first coordinate in 2-D)", REAL, real=True)
-y_fp = base("y_fp", "y", "second coordinate of a 2-D state", REAL, real=True)
 beta_now = base("beta_now", r"\beta(t)", "VP schedule value at time t (pointwise free of B(t))",
                 Domain(0.05, 20.0), positive=True)
-m_data_fp = base("m_data_fp", r"\mu_0", "mean of Gaussian data (first coordinate in 2-D)", REAL, real=True)
-m_data_y_fp = base("m_data_y_fp", r"\mu_{0,y}", "second coordinate of the Gaussian data mean", REAL, real=True)
-std_data_x_fp = base("std_data_x_fp", r"s_x", "2-D Gaussian data: standard deviation of the first coordinate",
-                     POSITIVE, positive=True)
-std_data_y_fp = base("std_data_y_fp", r"s_y", "2-D Gaussian data: standard deviation of the second coordinate",
-                     POSITIVE, positive=True)
-rho_data_fp = base("rho_data_fp", r"\rho_0", "correlation of the two data coordinates", Domain(-0.9, 0.9),
-                   real=True)
-kappa_fp = base("kappa_fp", r"\kappa", "OU mean-reversion rate (Fokker-Planck examples)", POSITIVE, positive=True)
-theta_fp = base("theta_fp", r"\theta", "OU long-run mean (Fokker-Planck examples)", REAL, real=True)
-sigma_ou_fp = base("sigma_ou_fp", r"\sigma", "OU diffusion coefficient (Fokker-Planck examples)", POSITIVE,
-                   positive=True)
-w_mix = base("w_mix", "w", "weight of the first mixture component", Domain(0.05, 0.95), positive=True)
-m1_mix = base("m1_mix", r"\mu_1", "mean of mixture component 1 (first coordinate)", REAL, real=True)
-m2_mix = base("m2_mix", r"\mu_2", "mean of mixture component 2 (first coordinate)", REAL, real=True)
-m1y_mix = base("m1y_mix", r"\mu_{1,y}", "second coordinate of the mean of component 1", REAL, real=True)
-m2y_mix = base("m2y_mix", r"\mu_{2,y}", "second coordinate of the mean of component 2", REAL, real=True)
-v1_mix = base("v1_mix", r"v_1", "variance of mixture component 1 (per coordinate)", POSITIVE, positive=True)
-v2_mix = base("v2_mix", r"v_2", "variance of mixture component 2 (per coordinate)", POSITIVE, positive=True)
 T_rev = base("T_rev", "T", "horizon of the forward process", Domain(1.0, 1.5), positive=True)
 s_rev = base("s_rev", "s", "reverse time: Y_s = X_{T-s}", Domain(0.0, 0.9), nonnegative=True)
 lam_rev = base("lam_rev", r"\lambda", "diffusion scale of the reverse-time family", Domain(0.0, 3.0),
@@ -354,8 +378,6 @@ alpha_lgv = base("alpha_lgv", r"\alpha", "noise level of the backward Langevin f
 k_lgv = base("k_lgv", "k", "stiffness of the quadratic potential k (x - c)^2 / 2", POSITIVE, positive=True)
 c_lgv = base("c_lgv", "c", "centre of the quadratic potential", REAL, real=True)
 a_lgv = base("a_lgv", "a", "coefficient of the quartic potential a x^4 / 4", POSITIVE, positive=True)
-h_lgv = base("h_lgv", "h", "Euler-Maruyama step size of the Langevin chain (h k < 2)", Domain(0.01, 0.45),
-             positive=True)
 U_lgv = base("U_lgv", "U", "potential value U(x) at the current point", REAL, real=True)
 dU_lgv = base("dU_lgv", "U'", "potential slope U'(x) at the current point", REAL, real=True)
 d2U_lgv = base("d2U_lgv", "U''", "potential curvature U''(x) at the current point", REAL, real=True)
@@ -364,14 +386,17 @@ d2U_lgv = base("d2U_lgv", "U''", "potential curvature U''(x) at the current poin
 # --------------------------------------------------------------------------
 # Exact Gaussian-data solutions and discretized samplers (gauss_exact.*)
 # --------------------------------------------------------------------------
-# Scaled VP SDE dX = -beta(u) X du + sqrt(2 beta(u)) dW, data N(0, Sigma), one
-# eigenvalue lam_eig of Sigma at a time; "_pg" marks the Pierret-Galerne setting.
-lam_eig = base("lam_eig", r"\lambda", "an eigenvalue of the data covariance Sigma", POSITIVE, positive=True)
+# Scaled VP SDE dX = -beta(u) X du + sqrt(2 beta(u)) dW (rate half the standard VP's), data N(0, Sigma_0),
+# one eigenvalue var_data of Sigma_0 at a time; "_pg" marks the Pierret-Galerne setting.
 u_pg = base("u_pg", "u", "forward time of the scaled VP SDE", POSITIVE_UNIT, positive=True)
-beta_min_pg = base("beta_min_pg", r"\beta_{\min}", "rate of the linear schedule at u = 0", POSITIVE, positive=True)
-beta_span_pg = base("beta_span_pg", r"\beta_{\max} - \beta_{\min}", "slope of the linear schedule over [0, 1]",
+beta_min_pg = base("beta_min_pg", r"\beta_{\min}", "rate of the scaled VP SDE's linear schedule at u = 0",
+                   POSITIVE, positive=True)
+beta_span_pg = base("beta_span_pg", r"\Delta\beta", "slope of the scaled VP SDE's linear schedule over [0, 1]",
                     Domain(0.5, 10.0), positive=True)
-B_u_pg = base("B_u_pg", "B(u)", "integrated rate B(u) = int_0^u beta", POSITIVE, positive=True)
+beta_max_pg = defined("beta_max_pg", r"\beta_{\max}", "rate of the scaled VP SDE's linear schedule at u = 1",
+                      beta_min_pg + beta_span_pg, positive=True)
+abbreviate(beta_span_pg, beta_max_pg - beta_min_pg)
+B_u_pg = base("B_u_pg", "B(u)", "integrated rate B(u) = int_0^u beta of the scaled VP SDE", POSITIVE, positive=True)
 B_T_pg = base("B_T_pg", "B(T)", "integrated rate at the final time T", POSITIVE, positive=True)
 var_init_pg = base("var_init_pg", "C_T", "variance (one eigen-direction) the backward process starts from",
                    POSITIVE, positive=True)
@@ -379,22 +404,21 @@ y_pg = base("y_pg", "y", "state of a backward sampler (one eigen-direction)", RE
 z0_pg = base("z0_pg", "z_0", "standard normal of the current state y = sqrt(c) z_0", REAL, real=True)
 z_pg = base("z_pg", "z_k", "standard normal injected by a stochastic step", REAL, real=True)
 var_c_pg = base("var_c_pg", "c", "variance of the sampler state before a step", POSITIVE, positive=True)
-rho_pg = base("rho_pg", r"\rho", "correlation of a coupling of two centred Gaussians", POSITIVE_UNIT, positive=True)
-dt_pg = base("dt_pg", r"\Delta", "step size of a sampler in reversed time", Domain(0.001, 0.05), positive=True)
+dt_pg = base("dt_pg", r"\Delta", "step size of a backward sampler in reversed time s = T - u", Domain(0.001, 0.05),
+             positive=True)
 prec_k_pg = base("prec_k_pg", r"\Sigma_{u_k}^{-1}", "precision of p_u at u_k: the score is -prec y", POSITIVE,
                  positive=True)
 prec_next_pg = base("prec_next_pg", r"\Sigma_{u_{k+1}}^{-1}", "precision of p_u at u_{k+1}", POSITIVE, positive=True)
 prec_mid_pg = base("prec_mid_pg", r"\Sigma_{u_{k+1/2}}^{-1}", "precision of p_u at the midpoint", POSITIVE,
                    positive=True)
-eta_pg = base("eta_pg", r"\eta", "DDIM stochasticity (0: deterministic, 1: ancestral)", POSITIVE_UNIT, positive=True)
-
 # One step t -> t' < t of any catalogue sampler (gauss_exact.step_*), in the coefficients of a
 # forward process with kernel N(m_t x_0, v_t) and SDE dX = f X dt + g dW, on data whose noised
 # marginal at each time is N(mu, 1/prec) per eigen-direction. The kernel from t' to t is
 # N(a x, b): m_t = a m_{t'}, v_t = a^2 v_{t'} + b, so every admissible point keeps v_t >= b.
-a_st = base("a_st", r"\frac{m_t}{m_{t'}}", "gain a = m_t / m_{t'} of the forward kernel from the step's end t' to its start t",
+a_st = base("a_st", r"a_{t|t'}", "gain m_t / m_{t'} of the forward kernel from a step's end t' to its start t",
             POSITIVE_UNIT, positive=True)
-b_st = base("b_st", r"v_{t|t'}", "variance b = v_t - a^2 v_{t'} of the forward kernel from t' to t", POSITIVE, positive=True)
+b_st = base("b_st", r"v_{t|t'}", "variance v_t - a^2 v_{t'} of the forward kernel from a step's end t' to its start t",
+            POSITIVE, positive=True)
 m_next_st = base("m_next_st", "m_{t'}", "signal coefficient of the forward kernel at the step's end", POSITIVE_UNIT,
                  positive=True)
 v_next_st = base("v_next_st", "v_{t'}", "variance of the forward kernel at the step's end", POSITIVE, positive=True)

@@ -11,7 +11,7 @@ are free, so consecutive steps are the special case :math:`r = \alpha_t`), the k
 
 is pushed forward through :math:`q(x_{\tau_i} \mid x_0)`. An admissible :math:`\sigma^2 \le
 1 - \bar\alpha_{\tau_{i-1}}` is written :math:`\sigma^2 = \rho\,(1 - \bar\alpha_{\tau_{i-1}})`,
-:math:`0 < \rho < 1`. In the notation, ``x_t`` and ``x_prev`` name :math:`x_{\tau_i}` and
+:math:`0 < \rho < 1`. In the notation, ``x_tau`` and ``x_tau_prev`` name :math:`x_{\tau_i}` and
 :math:`x_{\tau_{i-1}}`.
 
 Which :math:`\tau_{i-1}` a scheduler uses is bookkeeping, not mathematics:
@@ -26,7 +26,7 @@ import sympy as sp
 from derivations.families.ddpm import marginal_form
 from derivations.families.gaussian import condition, push_forward
 from derivations.core.notation import alpha_bar_prev, alpha_bar_tau, alpha_bar_tau_prev, alpha_ratio_tau, alpha_t, beta_tilde_t
-from derivations.core.notation import eps, eta_ddim, var_ddim, x_0, x_prev, x_t
+from derivations.core.notation import eps, eta_ddim, var_ddim, x_0, x_tau, x_tau_prev
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
 
@@ -40,7 +40,7 @@ def kernel(var: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     r"""(mean, gain on :math:`x_{\tau_i}`, offset) of the DDIM kernel with variance ``var``."""
     gain = sp.sqrt(1 - alpha_bar_tau_prev - var) / sp.sqrt(1 - alpha_bar_tau)
     offset = sp.sqrt(alpha_bar_tau_prev) * x_0 - gain * sp.sqrt(alpha_bar_tau) * x_0
-    return gain * x_t + offset, gain, offset
+    return gain * x_tau + offset, gain, offset
 
 
 def scheduler_timesteps(spacing: str, train_steps: int, inference_steps: int, steps_offset: int = 0
@@ -105,11 +105,11 @@ def family() -> Body:
 
     # Forward posterior over the skipped steps: condition q(x_{tau_{i-1}} | x_0) on the skip kernel.
     skip_mean, skip_var = condition(target_mean, target_var, sp.sqrt(alpha_ratio_tau), 0, 1 - alpha_ratio_tau,
-                                    x_t, x_prev)
+                                    x_tau, x_tau_prev)
     var_eta = eta_ddim**2 * skip_var
-    posterior_gain, skip_coef_xt = kernel(skip_var)[1], sp.diff(skip_mean, x_t)
+    posterior_gain, skip_coef_xt = kernel(skip_var)[1], sp.diff(skip_mean, x_tau)
     consecutive = {alpha_bar_tau_prev: alpha_bar_prev, alpha_ratio_tau: alpha_t}
-    noised = {x_0: (x_t - sp.sqrt(1 - alpha_bar_tau) * eps) / sp.sqrt(alpha_bar_tau)}
+    noised = {x_0: (x_tau - sp.sqrt(1 - alpha_bar_tau) * eps) / sp.sqrt(alpha_bar_tau)}
     mean_eps = sp.expand(sp.simplify(mean.subs(noised)))
     deterministic = mean_eps.subs(var_ddim, 0)
     return Body(
@@ -121,7 +121,7 @@ def family() -> Body:
                      posterior_gain**2, skip_coef_xt**2),
             Relation(r"$\eta = 1$: with that gain, the kernel's offset is the posterior's $x_0$ term",
                      sp.sqrt(alpha_bar_tau_prev) * x_0 - skip_coef_xt * sp.sqrt(alpha_bar_tau) * x_0,
-                     skip_mean - skip_coef_xt * x_t),
+                     skip_mean - skip_coef_xt * x_tau),
             Relation(r"admissible: $\sigma^2(\eta)/(1-\bar\alpha_{\tau_{i-1}}) = \eta^2(1-r)/(1-r\bar\alpha_{\tau_{i-1}})$",
                      var_eta / (1 - alpha_bar_tau_prev),
                      eta_ddim**2 * (1 - alpha_ratio_tau) / (1 - alpha_ratio_tau * alpha_bar_tau_prev)),
@@ -143,7 +143,7 @@ def family() -> Body:
             Claim("var_eta", eta_ddim**2 * (1 - alpha_bar_tau_prev) / (1 - alpha_bar_tau)
                   * (1 - alpha_bar_tau / alpha_bar_tau_prev), "Song, Meng, Ermon (2021), eq. (16)"),
             Claim("var_eta_one_consecutive", beta_tilde_t, "Ho et al. (2020), eq. (7)"),
-            Claim("mean_eps", sp.sqrt(alpha_bar_tau_prev) * (x_t - sp.sqrt(1 - alpha_bar_tau) * eps)
+            Claim("mean_eps", sp.sqrt(alpha_bar_tau_prev) * (x_tau - sp.sqrt(1 - alpha_bar_tau) * eps)
                   / sp.sqrt(alpha_bar_tau) + sp.sqrt(1 - alpha_bar_tau_prev - var_ddim) * eps,
                   "Song, Meng, Ermon (2021), eq. (12)"),
         ),
@@ -152,10 +152,10 @@ def family() -> Body:
             WrongVariant("var_eta", eta_ddim * skip_var, "eta not squared"),
             WrongVariant("var_eta", eta_ddim**2 * (1 - alpha_bar_tau_prev) / (1 - alpha_bar_tau),
                          "missing the factor 1 - alpha_bar_{tau_i}/alpha_bar_{tau_{i-1}}"),
-            WrongVariant("mean_eps", sp.sqrt(alpha_bar_tau_prev) * (x_t - sp.sqrt(1 - alpha_bar_tau) * eps)
+            WrongVariant("mean_eps", sp.sqrt(alpha_bar_tau_prev) * (x_tau - sp.sqrt(1 - alpha_bar_tau) * eps)
                          / sp.sqrt(alpha_bar_tau) + sp.sqrt(1 - alpha_bar_tau_prev) * eps,
                          "sigma^2 left out of the direction term"),
-            WrongVariant("mean_deterministic", sp.sqrt(alpha_bar_tau_prev) * (x_t - sp.sqrt(1 - alpha_bar_tau) * eps)
+            WrongVariant("mean_deterministic", sp.sqrt(alpha_bar_tau_prev) * (x_tau - sp.sqrt(1 - alpha_bar_tau) * eps)
                          / sp.sqrt(alpha_bar_tau) + sp.sqrt(1 - alpha_bar_tau) * eps,
                          "index shifted: sqrt(1 - alpha_bar_{tau_i}) on the noise"),
         ),

@@ -44,16 +44,17 @@ from derivations.core.notation import (
     snr_prev,
     snr_t,
     v_hat,
-    v_t,
+    v_target,
     vae_mean,
     vae_std,
     var_model,
+    var_ve_i,
     var_ve_prev,
     var_ve_step,
-    var_ve_t,
     x0_hat,
     x_0,
     x_t,
+    x_ve_i,
 )
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
@@ -415,19 +416,19 @@ def weights() -> Body:
     kl_score = excess(mean_eps.subs(to_score), mean_eps.subs(eps, -sp.sqrt(1 - alpha_bar_t) * score_hat))
     # x_0 from (x_t, v): solve x_t = sqrt(ab) x_0 + sqrt(1-ab) eps, v = sqrt(ab) eps - sqrt(1-ab) x_0.
     solved = sp.solve([sp.Eq(x_t, sp.sqrt(alpha_bar_t) * x_0 + sp.sqrt(1 - alpha_bar_t) * eps),
-                       sp.Eq(v_t, sp.sqrt(alpha_bar_t) * eps - sp.sqrt(1 - alpha_bar_t) * x_0)], [x_0, eps], dict=True)[0]
+                       sp.Eq(v_target, sp.sqrt(alpha_bar_t) * eps - sp.sqrt(1 - alpha_bar_t) * x_0)], [x_0, eps], dict=True)[0]
     x0_from_v = sp.simplify(solved[x_0])
-    kl_v = excess(mean.subs(x_0, x0_from_v), mean.subs(x_0, x0_from_v.subs(v_t, v_hat)))
+    kl_v = excess(mean.subs(x_0, x0_from_v), mean.subs(x_0, x0_from_v.subs(v_target, v_hat)))
     w_x0, w_eps = _weight(kl_x0, x_0, x0_hat), _weight(kl_eps, eps, eps_hat)
-    w_score, w_v = _weight(kl_score, cond_score_t, score_hat), _weight(kl_v, v_t, v_hat)
+    w_score, w_v = _weight(kl_score, cond_score_t, score_hat), _weight(kl_v, v_target, v_hat)
     at_tilde = {var_model: post_var}
 
     ve = get("ve.posterior")
     ve_mean, ve_var = ve.result("mean"), ve.result("var")
     ve_const = kl(0, ve_var, 0, var_model)
     ve_x0 = excess(ve_mean, ve_mean.subs(x_0, x0_hat), ve_var, ve_const)
-    from_eps = lambda e: x_t - sp.sqrt(var_ve_t) * e  # noqa: E731 - x_0 = x_i - sigma_i eps
-    from_score = lambda s: x_t + var_ve_t * s  # noqa: E731 - x_0 = x_i + sigma_i^2 s
+    from_eps = lambda e: x_ve_i - sp.sqrt(var_ve_i) * e  # noqa: E731 - x_0 = x_i - sigma_i eps
+    from_score = lambda s: x_ve_i + var_ve_i * s  # noqa: E731 - x_0 = x_i + sigma_i^2 s
     ve_eps = excess(ve_mean.subs(x_0, from_eps(eps)), ve_mean.subs(x_0, from_eps(eps_hat)), ve_var, ve_const)
     ve_score = excess(ve_mean.subs(x_0, from_score(cond_score_ve)), ve_mean.subs(x_0, from_score(score_hat)),
                       ve_var, ve_const)
@@ -443,8 +444,8 @@ def weights() -> Body:
                      kl_eps, w_eps * (eps - eps_hat) ** 2),
             Relation(r"score form: KL $- C = w_s(s - \hat s)^2$", kl_score, w_score * (cond_score_t - score_hat) ** 2),
             Relation(r"$v$ form: $x_0 = \sqrt{\bar\alpha_t}x_t - \sqrt{1-\bar\alpha_t}v$",
-                     x0_from_v, sp.sqrt(alpha_bar_t) * x_t - sp.sqrt(1 - alpha_bar_t) * v_t),
-            Relation(r"$v$ form: KL $- C = w_v(v - \hat v)^2$", kl_v, w_v * (v_t - v_hat) ** 2),
+                     x0_from_v, sp.sqrt(alpha_bar_t) * x_t - sp.sqrt(1 - alpha_bar_t) * v_target),
+            Relation(r"$v$ form: KL $- C = w_v(v - \hat v)^2$", kl_v, w_v * (v_target - v_hat) ** 2),
             Relation(r"$C = 0$ when $\sigma_t^2 = \tilde\beta_t$", const.subs(at_tilde), 0),
             Relation(r"VE, $x_0$ form", ve_x0, wv_x0 * (x_0 - x0_hat) ** 2),
             Relation(r"VE, $\varepsilon$ form", ve_eps, wv_eps * (eps - eps_hat) ** 2),
@@ -477,9 +478,9 @@ def weights() -> Body:
                   "Salimans & Ho (2022): x_0 weight times 1 - alpha_bar_t"),
             Claim("weight_x0_posterior_var", (snr_prev - snr_t) / 2, "Kingma et al. (2021), eq. (13)"),
             Claim("lambda_t", snr_prev / snr_t - 1, "Kingma et al. (2021), App. E"),
-            Claim("weight_ve_x0", var_ve_step**2 / (2 * var_model * var_ve_t**2), "ve.posterior mean coefficient squared"),
+            Claim("weight_ve_x0", var_ve_step**2 / (2 * var_model * var_ve_i**2), "ve.posterior mean coefficient squared"),
             Claim("weight_ve_score", var_ve_step**2 / (2 * var_model), "Song & Ermon (2019): sigma^2-weighted score loss"),
-            Claim("weight_ve_x0_posterior_var", (1 / var_ve_prev - 1 / var_ve_t) / 2, "SNR difference with SNR = 1/sigma^2"),
+            Claim("weight_ve_x0_posterior_var", (1 / var_ve_prev - 1 / var_ve_i) / 2, "SNR difference with SNR = 1/sigma^2"),
         ),
         wrong_variants=(
             WrongVariant("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model**2 * (1 - alpha_bar_t) ** 2),

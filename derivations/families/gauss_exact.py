@@ -7,7 +7,7 @@ Forward process (the scaled VP SDE, forward time :math:`u \in [0, T]`):
     \qquad B(u) = \int_0^u \beta .
 
 Every law stays centred Gaussian with a covariance that commutes with
-:math:`\Sigma`, so everything is computed per eigenvalue :math:`\lambda` of
+:math:`\Sigma`, so everything is computed per eigenvalue :math:`\sigma_0^2` of
 :math:`\Sigma`.
 
 The step maps ``gauss_exact.step_<name>`` come from the update rules of the sampler
@@ -22,11 +22,11 @@ Pierret & Galerne's setting is the case :math:`f = -\beta`, :math:`g^2 = 2\beta`
 ==============  =====================================  =================================
 code name       LaTeX                                  meaning
 ==============  =====================================  =================================
-lam_eig         :math:`\lambda`                        eigenvalue of :math:`\Sigma`
+var_data        :math:`\sigma_0^2`                     eigenvalue of :math:`\Sigma`
 B_u_pg          :math:`B(u)`                           integrated rate
 prec_k_pg       :math:`\Sigma_{u_k}^{-1}`              precision at the step's left end
 dt_pg           :math:`\Delta`                         step t - t' > 0
-a_st, b_st      :math:`m_t/m_{t'}, v_{t|t'}`           kernel N(a_st x, b_st) from t' to t
+a_st, b_st      :math:`a_{t|t'}, v_{t|t'}`             kernel N(a_st x, b_st) from t' to t
 var_c_pg        :math:`c`                              variance before a step
 ==============  =====================================  =================================
 """
@@ -44,6 +44,7 @@ from derivations.core.notation import (
     b_st,
     beta_min_pg,
     beta_span_pg,
+    coupling_corr,
     draws_st,
     dt_pg,
     f_k_st,
@@ -52,7 +53,6 @@ from derivations.core.notation import (
     g2_k_st,
     g2_mid_st,
     g2_next_st,
-    lam_eig,
     lookup,
     m_next_st,
     mu_k_st,
@@ -61,10 +61,10 @@ from derivations.core.notation import (
     prec_k_pg,
     prec_mid_pg,
     prec_next_pg,
-    rho_pg,
     u_pg,
     v_next_st,
     var_c_pg,
+    var_data,
     var_init_pg,
     y_pg,
     z0_pg,
@@ -97,8 +97,8 @@ def normal_expectation(expr: sp.Expr, normals: tuple[sp.Symbol, ...]) -> sp.Expr
 
 
 def variance_of_state(var_expr: sp.Expr) -> sp.Expr:
-    r"""Variance at the data eigenvalue: :math:`\Sigma(B) = 1 + e^{-2B}(\lambda - 1)` with :math:`B` given."""
-    return 1 + sp.exp(-2 * var_expr) * (lam_eig - 1)
+    r"""Variance at the data eigenvalue: :math:`\Sigma(B) = 1 + e^{-2B}(\sigma_0^2 - 1)` with :math:`B` given."""
+    return 1 + sp.exp(-2 * var_expr) * (var_data - 1)
 
 
 # --------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def backward() -> Body:
     x = sp.Symbol("x", real=True)
     generator_x2 = sp.diff(x**2, x) * (-beta_lin * x) + sp.Rational(1, 2) * 2 * beta_lin * sp.diff(x**2, x, 2)
     moment_rhs = sp.expand(generator_x2).subs(x**2, m_fn(u_pg))
-    var_u_solution = sp.dsolve(sp.Eq(m_fn(u_pg).diff(u_pg), moment_rhs), m_fn(u_pg), ics={m_fn(0): lam_eig}).rhs
+    var_u_solution = sp.dsolve(sp.Eq(m_fn(u_pg).diff(u_pg), moment_rhs), m_fn(u_pg), ics={m_fn(0): var_data}).rhs
     var_u = variance_of_state(B_u_pg)
     score_coef = sp.cancel(sp.diff(log_density(y_pg, 0, var_u), y_pg) / y_pg)
     var_w = variance_of_state(w)
@@ -149,11 +149,11 @@ def backward() -> Body:
         return sp.diff(expr, B_u_pg) - sde_rhs.subs(m_fn(w), expr).subs(w, B_u_pg)
     return Body(
         steps=(
-            Relation(r"Itô: $\frac{d}{du}E[X_u^2] = 2\beta(u)(1 - E[X_u^2])$", moment_rhs.subs(m_fn(u_pg), lam_eig),
-                     2 * beta_lin * (1 - lam_eig)),
+            Relation(r"Itô: $\frac{d}{du}E[X_u^2] = 2\beta(u)(1 - E[X_u^2])$", moment_rhs.subs(m_fn(u_pg), var_data),
+                     2 * beta_lin * (1 - var_data)),
             Relation(r"$B(u) = \int_0^u \beta = \beta_{\min}u + (\beta_{\max}-\beta_{\min})u^2/2$", sp.diff(B_lin, u_pg),
                      beta_lin),
-            Relation(r"dsolve of the variance ODE with $\Sigma_0 = \lambda$ is $\Sigma(B(u))$", var_u_solution,
+            Relation(r"dsolve of the variance ODE with $\Sigma_0 = \sigma_0^2$ is $\Sigma(B(u))$", var_u_solution,
                      var_u.subs(B_u_pg, B_lin)),
             Relation(r"score $\partial_y \log\mathcal N(y; 0, \Sigma_u) = -y/\Sigma_u$", score_coef, -1 / var_u),
             Relation("the ODE solution solves its variance ODE", ode_residual(ode_var), 0),
@@ -182,7 +182,7 @@ def backward() -> Body:
                          "decay exp(-(B_T - B_t)) instead of exp(-2(B_T - B_t))"),
             WrongVariant("sde_var", var_u + decay * var_u / var_T * (var_init_pg - var_T),
                          "Sigma_t / Sigma_T not squared"),
-            WrongVariant("var_t", sp.exp(-B_u_pg) * lam_eig + 1 - sp.exp(-B_u_pg), "e^{-B} for e^{-2B}"),
+            WrongVariant("var_t", sp.exp(-B_u_pg) * var_data + 1 - sp.exp(-B_u_pg), "e^{-B} for e^{-2B}"),
         ),
     )
 
@@ -192,11 +192,11 @@ def backward() -> Body:
     title="From N(0, I), the reverse SDE ends closer to p_t than the probability-flow ODE",
     statement=r"Started from $\mathcal N(0, I)$ at $T$, per eigenvalue "
     r"$v_{\rm SDE} - \Sigma_t = r\,(v_{\rm ODE} - \Sigma_t)$ with "
-    r"$r = \frac{e^{2B(t)} + \lambda - 1}{e^{2B(T)} + \lambda - 1} \in (0, 1)$, so "
+    r"$r = \frac{e^{2B(t)} + \sigma_0^2 - 1}{e^{2B(T)} + \sigma_0^2 - 1} \in (0, 1)$, so "
     r"$|\sqrt{v_{\rm SDE}} - \sqrt{\Sigma_t}| \le |\sqrt{v_{\rm ODE}} - \sqrt{\Sigma_t}|$ for every eigenvalue and "
     r"$W_2(\text{SDE law}, p_t) \le W_2(\text{ODE law}, p_t)$.",
     tier=Tier.EXACT,
-    assumptions=(r"$B(T) > B(t) \ge 0$, $\lambda \ge 0$", "exact score; covariances commute with Σ"),
+    assumptions=(r"$B(T) > B(t) \ge 0$, $\sigma_0^2 \ge 0$", "exact score; covariances commute with Σ"),
     references=(PIERRET_GALERNE,),
 )
 def sde_beats_ode() -> Body:
@@ -211,10 +211,10 @@ def sde_beats_ode() -> Body:
     return Body(
         steps=(
             Relation(r"$v_{\rm SDE} - \Sigma_t = r\,(v_{\rm ODE} - \Sigma_t)$", v_sde - var_u, ratio * (v_ode - var_u)),
-            Relation(r"$r = (e^{2B(t)} + \lambda - 1)/(e^{2B(T)} + \lambda - 1) > 0$", ratio,
-                     (sp.exp(2 * B_u_pg) + lam_eig - 1) / (sp.exp(2 * B_T_pg) + lam_eig - 1)),
-            Relation(r"$1 - r = (e^{2B(T)} - e^{2B(t)})/(e^{2B(T)} + \lambda - 1) > 0$ when $B(T) > B(t)$", gap,
-                     (sp.exp(2 * B_T_pg) - sp.exp(2 * B_u_pg)) / (sp.exp(2 * B_T_pg) + lam_eig - 1)),
+            Relation(r"$r = (e^{2B(t)} + \sigma_0^2 - 1)/(e^{2B(T)} + \sigma_0^2 - 1) > 0$", ratio,
+                     (sp.exp(2 * B_u_pg) + var_data - 1) / (sp.exp(2 * B_T_pg) + var_data - 1)),
+            Relation(r"$1 - r = (e^{2B(T)} - e^{2B(t)})/(e^{2B(T)} + \sigma_0^2 - 1) > 0$ when $B(T) > B(t)$", gap,
+                     (sp.exp(2 * B_T_pg) - sp.exp(2 * B_u_pg)) / (sp.exp(2 * B_T_pg) + var_data - 1)),
         ),
         results=(
             Result("contraction", ratio, "r: the SDE's deviation from Sigma_t over the ODE's"),
@@ -227,7 +227,7 @@ def sde_beats_ode() -> Body:
         ),
         wrong_variants=(
             WrongVariant("contraction", var_u / variance_of_state(B_T_pg), "decay factor dropped"),
-            WrongVariant("contraction", (sp.exp(-2 * B_u_pg) + lam_eig - 1) / (sp.exp(-2 * B_T_pg) + lam_eig - 1),
+            WrongVariant("contraction", (sp.exp(-2 * B_u_pg) + var_data - 1) / (sp.exp(-2 * B_T_pg) + var_data - 1),
                          "sign of the exponents flipped"),
         ),
     )
@@ -236,10 +236,10 @@ def sde_beats_ode() -> Body:
 @derivation(
     id="gauss_exact.w2",
     title="W2 between centred Gaussians with commuting covariances (one eigen-direction)",
-    statement=r"$W_2^2(\mathcal N(0, c), \mathcal N(0, \lambda)) = (\sqrt c - \sqrt\lambda)^2$; summed over the "
-    r"common eigenbasis, $W_2^2 = \sum_i (\sqrt{c_i} - \sqrt{\lambda_i})^2$.",
+    statement=r"$W_2^2(\mathcal N(0, c), \mathcal N(0, \sigma_0^2)) = (\sqrt c - \sigma_0)^2$; summed over the "
+    r"common eigenbasis, $W_2^2 = \sum_i (\sqrt{c_i} - \sigma_{0,i})^2$.",
     tier=Tier.EXACT,
-    assumptions=(r"$c, \lambda \ge 0$; covariances diagonal in one basis",),
+    assumptions=(r"$c, \sigma_0^2 \ge 0$; covariances diagonal in one basis",),
     references=("C. R. Givens, R. M. Shortt, A class of Wasserstein metrics for probability distributions, "
                 "Michigan Math. J. 31 (1984)", PIERRET_GALERNE),
 )
@@ -249,26 +249,26 @@ def w2() -> Body:
     z_first, z_second = stats.Normal("Z1", 0, 1), stats.Normal("Z2", 0, 1)
     # A coupling with correlation rho: X = sqrt(c) Z1, Y = sqrt(lam) (rho Z1 + sqrt(1 - rho^2) Z2).
     x_c = sp.sqrt(var_c_pg) * z_first
-    y_c = sp.sqrt(lam_eig) * (rho_pg * z_first + sp.sqrt(1 - rho_pg**2) * z_second)
+    y_c = sp.sqrt(var_data) * (coupling_corr * z_first + sp.sqrt(1 - coupling_corr**2) * z_second)
     coupling_cost = sp.expand(stats.E(sp.expand((x_c - y_c) ** 2)))
-    comonotone_cost = sp.expand(coupling_cost.subs(rho_pg, 1))
+    comonotone_cost = sp.expand(coupling_cost.subs(coupling_corr, 1))
     # The comonotone coupling (rho = 1) with the difference collected before squaring, so the
     # result stays a square (no cancellation in floating point when c is close to lambda).
-    difference_coef = sp.diff(x_c - y_c.subs(rho_pg, 1), z_first)  # X - Y = k Z1 under this coupling
+    difference_coef = sp.diff(x_c - y_c.subs(coupling_corr, 1), z_first)  # X - Y = k Z1 under this coupling
     w2_sq = difference_coef**2 * stats.E(z_first**2)
     return Body(
         steps=(
-            Relation(r"$E(X - Y)^2 = c + \lambda - 2\rho\sqrt{c\lambda}$ for correlation $\rho$", coupling_cost,
-                     var_c_pg + lam_eig - 2 * rho_pg * sp.sqrt(var_c_pg * lam_eig)),
-            Relation(r"every coupling costs at least the comonotone one: excess $2(1-\rho)\sqrt{c\lambda} \ge 0$",
-                     coupling_cost - comonotone_cost, 2 * (1 - rho_pg) * sp.sqrt(var_c_pg) * sp.sqrt(lam_eig)),
+            Relation(r"$E(X - Y)^2 = c + \sigma_0^2 - 2\rho\sigma_0\sqrt{c}$ for correlation $\rho$", coupling_cost,
+                     var_c_pg + var_data - 2 * coupling_corr * sp.sqrt(var_c_pg * var_data)),
+            Relation(r"every coupling costs at least the comonotone one: excess $2(1-\rho)\sigma_0\sqrt{c} \ge 0$",
+                     coupling_cost - comonotone_cost, 2 * (1 - coupling_corr) * sp.sqrt(var_c_pg) * sp.sqrt(var_data)),
             Relation("the comonotone cost, collected before squaring", w2_sq, comonotone_cost),
         ),
         results=(Result("w2_sq", w2_sq, "squared W2 contribution of one eigen-direction"),),
-        claims=(Claim("w2_sq", (sp.sqrt(var_c_pg) - sp.sqrt(lam_eig)) ** 2, "Givens & Shortt (1984), commuting case"),),
+        claims=(Claim("w2_sq", (sp.sqrt(var_c_pg) - sp.sqrt(var_data)) ** 2, "Givens & Shortt (1984), commuting case"),),
         wrong_variants=(
-            WrongVariant("w2_sq", (var_c_pg - lam_eig) ** 2, "variances in place of standard deviations"),
-            WrongVariant("w2_sq", var_c_pg + lam_eig - 2 * var_c_pg * lam_eig, "cross term without square root"),
+            WrongVariant("w2_sq", (var_c_pg - var_data) ** 2, "variances in place of standard deviations"),
+            WrongVariant("w2_sq", var_c_pg + var_data - 2 * var_c_pg * var_data, "cross term without square root"),
         ),
     )
 

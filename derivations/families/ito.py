@@ -12,7 +12,7 @@ sums of Gaussian increments with ``sympy.stats`` and a limit
 code name          LaTeX       meaning
 =================  ==========  ==============================================
 ``w_ito``          W_t         Brownian motion at time t
-``x_ito``          x           state of an Itô process
+``x_sde``          x           state of an Itô process
 ``drift_ito``      b           drift at (t, x)
 ``diffusion_ito``  s           diffusion coefficient at (t, x)
 ``lam_ito``        \lambda     evaluation point of the Riemann sums
@@ -37,7 +37,7 @@ from derivations.core.notation import (
     time,
     u0_gbm,
     w_ito,
-    x_ito,
+    x_sde,
 )
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
@@ -114,17 +114,17 @@ def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr
     references=(OKSENDAL + ", Thm. 4.1.2", KLOEDEN_PLATEN + ", §3.3"),
 )
 def formula() -> Body:
-    f = sp.Function("f")(time, x_ito)
-    drift, diffusion = ito_differential(f, time, x_ito, drift_ito, diffusion_ito)
-    generic = sp.diff(f, time) + drift_ito * sp.diff(f, x_ito) + diffusion_ito**2 * sp.diff(f, x_ito, 2) / 2
+    f = sp.Function("f")(time, x_sde)
+    drift, diffusion = ito_differential(f, time, x_sde, drift_ito, diffusion_ito)
+    generic = sp.diff(f, time) + drift_ito * sp.diff(f, x_sde) + diffusion_ito**2 * sp.diff(f, x_sde, 2) / 2
     increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
     sq_mean = sp.simplify(stats.E(increment**2))
     sq_var = sp.simplify(stats.variance(increment**2))
     steps_ = time / h_sde  # number of increments on [0, t]
     examples = {
-        "drift_square": x_ito**2, "drift_exp": sp.exp(x_ito), "drift_time_cube": time * x_ito**3,
+        "drift_square": x_sde**2, "drift_exp": sp.exp(x_sde), "drift_time_cube": time * x_sde**3,
     }
-    derived = {name: ito_differential(g, time, x_ito, drift_ito, diffusion_ito) for name, g in examples.items()}
+    derived = {name: ito_differential(g, time, x_sde, drift_ito, diffusion_ito) for name, g in examples.items()}
     return Body(
         steps=(
             Relation(r"$E[\Delta W^2] = h$", sq_mean, h_sde),
@@ -134,17 +134,17 @@ def formula() -> Body:
             Relation(r"the $dt$ coefficient for an arbitrary $f$ is $f_t + b f_x + \tfrac12 s^2 f_{xx}$ "
                      r"(residual)", _residual(drift - generic), 0),
             Relation(r"the $dW$ coefficient for an arbitrary $f$ is $s f_x$ (residual)",
-                     _residual(diffusion - diffusion_ito * sp.diff(f, x_ito)), 0),
+                     _residual(diffusion - diffusion_ito * sp.diff(f, x_sde)), 0),
             Relation(r"example $f = e^x$: the diffusion is $s e^x$", derived["drift_exp"][1],
-                     diffusion_ito * sp.exp(x_ito)),
+                     diffusion_ito * sp.exp(x_sde)),
         ),
         results=tuple(Result(name, derived[name][0], f"dt coefficient of d({g})") for name, g in examples.items())
         + (Result("diffusion_square", derived["drift_square"][1], "dW coefficient of d(x^2)"),),
-        claims=(Claim("drift_square", 2 * drift_ito * x_ito + diffusion_ito**2, "Øksendal, Example 4.1.5 form"),),
+        claims=(Claim("drift_square", 2 * drift_ito * x_sde + diffusion_ito**2, "Øksendal, Example 4.1.5 form"),),
         wrong_variants=(
-            WrongVariant("drift_square", 2 * drift_ito * x_ito, "Itô correction dropped (ordinary chain rule)"),
-            WrongVariant("drift_square", 2 * drift_ito * x_ito + diffusion_ito**2 / 2, "correction s^2/2 for f'' = 2"),
-            WrongVariant("drift_exp", sp.exp(x_ito) * (drift_ito + diffusion_ito**2),
+            WrongVariant("drift_square", 2 * drift_ito * x_sde, "Itô correction dropped (ordinary chain rule)"),
+            WrongVariant("drift_square", 2 * drift_ito * x_sde + diffusion_ito**2 / 2, "correction s^2/2 for f'' = 2"),
+            WrongVariant("drift_exp", sp.exp(x_sde) * (drift_ito + diffusion_ito**2),
                          "correction without the factor 1/2"),
         ),
     )
@@ -303,7 +303,7 @@ def exponential_expectation(expr: sp.Expr, w: sp.Symbol, var: sp.Expr) -> sp.Exp
 
 def gbm_solution() -> sp.Expr:
     r""":math:`U_0 \exp((\mu - \sigma^2/2)t + \sigma W_t)`, from Itô's formula on :math:`\log U`."""
-    log_drift, log_diffusion = ito_differential(sp.log(x_ito), time, x_ito, mu_gbm * x_ito, sigma_gbm * x_ito)
+    log_drift, log_diffusion = ito_differential(sp.log(x_sde), time, x_sde, mu_gbm * x_sde, sigma_gbm * x_sde)
     # d log U has constant coefficients: integrate from 0 to t.
     return u0_gbm * sp.exp(sp.simplify(log_drift) * time + sp.simplify(log_diffusion) * w_ito)
 
@@ -331,14 +331,14 @@ def gbm() -> Body:
     mean_em = u0_gbm * sp.simplify(stats.E(factor)) ** n_steps
     second_em = u0_gbm**2 * sp.expand(stats.E(sp.expand(factor**2))) ** n_steps
     mean_bias, var_bias = mean_em - mean, (second_em - mean_em**2) - var
-    second_drift, _ = ito_differential(x_ito**2, time, x_ito, mu_gbm * x_ito, sigma_gbm * x_ito)
+    second_drift, _ = ito_differential(x_sde**2, time, x_sde, mu_gbm * x_sde, sigma_gbm * x_sde)
     return Body(
         steps=(
             Relation(r"Itô's formula on the solution: drift $\mu U_t$", drift, mu_gbm * solution),
             Relation(r"Itô's formula on the solution: diffusion $\sigma U_t$", diffusion, sigma_gbm * solution),
             Relation(r"moment ODE $\dot m = \mu m$", sp.diff(mean, time), mu_gbm * mean),
             Relation(r"$d(U^2)$ has drift $(2\mu + \sigma^2)U^2$, so $E[U^2]$ solves its moment ODE",
-                     sp.diff(second, time), second_drift.subs(x_ito, 1) * second),
+                     sp.diff(second, time), second_drift.subs(x_sde, 1) * second),
             Relation(r"Euler-Maruyama mean bias $\to 0$ as $h \to 0$", sp.limit(mean_bias, h_sde, 0), 0),
             Relation(r"Euler-Maruyama variance bias $\to 0$ as $h \to 0$", sp.limit(var_bias, h_sde, 0), 0),
         ),
@@ -394,36 +394,36 @@ def stratonovich_correction(coefficient: sp.Expr, x: sp.Symbol, state_diffusion:
     references=(OKSENDAL + ", eq. (6.1.3)", KLOEDEN_PLATEN + ", §3.3, eq. (3.3.10)"),
 )
 def stratonovich() -> Body:
-    sigma = sp.Function("sigma")(x_ito)
-    generic = stratonovich_correction(sigma, x_ito)
-    gbm_correction = stratonovich_correction(sigma_gbm * x_ito, x_ito)
-    sqrt_correction = stratonovich_correction(sp.sqrt(1 + x_ito**2), x_ito)
+    sigma = sp.Function("sigma")(x_sde)
+    generic = stratonovich_correction(sigma, x_sde)
+    gbm_correction = stratonovich_correction(sigma_gbm * x_sde, x_sde)
+    sqrt_correction = stratonovich_correction(sp.sqrt(1 + x_sde**2), x_sde)
     # int_0^t W o dW: the integrand g(W) = W of a state W with diffusion 1
-    integrand_correction = sp.integrate(stratonovich_correction(x_ito, x_ito, sp.Integer(1)), (_u, 0, time))
+    integrand_correction = sp.integrate(stratonovich_correction(x_sde, x_sde, sp.Integer(1)), (_u, 0, time))
     lam_integral = get("ito.lambda_integral").result("integral")
     strat_gbm_solution = u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_ito)
     strat_drift, _ = ito_differential(strat_gbm_solution, time, w_ito, 0, 1)
     return Body(
         steps=(
             Relation(r"$\tfrac12\sigma'\sigma$ for an arbitrary $\sigma$ (residual)",
-                     sp.simplify(generic - sp.diff(sigma, x_ito) * sigma / 2), 0),
+                     sp.simplify(generic - sp.diff(sigma, x_sde) * sigma / 2), 0),
             Relation(r"$\int W\circ dW - \int W\,dW = t/2$, as ito.lambda_integral at $\lambda = \tfrac12$ and $0$",
                      integrand_correction,
                      lam_integral.subs(lam_ito, sp.Rational(1, 2)) - lam_integral.subs(lam_ito, 0)),
             Relation(r"Stratonovich GBM $dU = \mu U dt + \sigma U\circ dW$ is solved by $U_0e^{\mu t + \sigma W_t}$: "
                      r"its Itô drift is $\mu U + \tfrac12\sigma^2 U$", strat_drift,
-                     (mu_gbm + gbm_correction.subs(x_ito, 1)) * strat_gbm_solution),
+                     (mu_gbm + gbm_correction.subs(x_sde, 1)) * strat_gbm_solution),
         ),
         results=(
             Result("correction_linear", gbm_correction, "b - b_strat for sigma(x) = sigma x"),
             Result("correction_sqrt", sqrt_correction, "b - b_strat for sigma(x) = sqrt(1 + x^2)"),
-            Result("ito_drift_gbm", mu_gbm * x_ito + gbm_correction, "Itô drift of dU = mu U dt + sigma U o dW"),
+            Result("ito_drift_gbm", mu_gbm * x_sde + gbm_correction, "Itô drift of dU = mu U dt + sigma U o dW"),
         ),
-        claims=(Claim("correction_sqrt", x_ito / 2, "1/2 sigma sigma' = x/2"),),
+        claims=(Claim("correction_sqrt", x_sde / 2, "1/2 sigma sigma' = x/2"),),
         wrong_variants=(
-            WrongVariant("correction_linear", sigma_gbm**2 * x_ito, "factor 1/2 missing"),
-            WrongVariant("ito_drift_gbm", mu_gbm * x_ito - sigma_gbm**2 * x_ito / 2,
+            WrongVariant("correction_linear", sigma_gbm**2 * x_sde, "factor 1/2 missing"),
+            WrongVariant("ito_drift_gbm", mu_gbm * x_sde - sigma_gbm**2 * x_sde / 2,
                          "conversion in the wrong direction"),
-            WrongVariant("correction_sqrt", sp.sqrt(1 + x_ito**2) / 2, "sigma/2 instead of sigma sigma'/2"),
+            WrongVariant("correction_sqrt", sp.sqrt(1 + x_sde**2) / 2, "sigma/2 instead of sigma sigma'/2"),
         ),
     )

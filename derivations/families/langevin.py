@@ -14,7 +14,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derivations.families.gaussian import push_forward
-from derivations.core.notation import U_lgv, a_lgv, c_lgv, d2U_lgv, dU_lgv, h_lgv, k_lgv, x_fp
+from derivations.core.notation import U_lgv, a_lgv, c_lgv, d2U_lgv, dU_lgv, h_sde, k_lgv, x_sde
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
 
@@ -25,8 +25,8 @@ ROBERTS_TWEEDIE = "G. O. Roberts, R. L. Tweedie, Exponential convergence of Lang
 def stationary_moment(potential: sp.Expr, power: int) -> sp.Expr:
     r""":math:`\int x^n e^{-U} dx / \int e^{-U} dx` by SymPy integration."""
     weight = sp.exp(-potential)
-    norm = sp.integrate(weight, (x_fp, -sp.oo, sp.oo))
-    return sp.simplify(sp.integrate(x_fp**power * weight, (x_fp, -sp.oo, sp.oo)) / norm)
+    norm = sp.integrate(weight, (x_sde, -sp.oo, sp.oo))
+    return sp.simplify(sp.integrate(x_sde**power * weight, (x_sde, -sp.oo, sp.oo)) / norm)
 
 
 @derivation(
@@ -40,14 +40,14 @@ def stationary_moment(potential: sp.Expr, power: int) -> sp.Expr:
     references=(PAVLIOTIS, ROBERTS_TWEEDIE),
 )
 def stationary() -> Body:
-    potential = sp.Function("U")(x_fp)
+    potential = sp.Function("U")(x_sde)
     density = sp.exp(-potential)
-    residual = sp.diff(sp.diff(potential, x_fp) * density, x_fp) + sp.diff(density, x_fp, 2)
+    residual = sp.diff(sp.diff(potential, x_sde) * density, x_sde) + sp.diff(density, x_sde, 2)
     # At one point x the values U, U', U'' are free: the residual must vanish as a function of them.
-    jet = {sp.Derivative(potential, (x_fp, 2)): d2U_lgv, sp.Derivative(potential, x_fp): dU_lgv, potential: U_lgv}
+    jet = {sp.Derivative(potential, (x_sde, 2)): d2U_lgv, sp.Derivative(potential, x_sde): dU_lgv, potential: U_lgv}
     residual_on_jet = residual.subs(jet)
-    quadratic = k_lgv * (x_fp - c_lgv) ** 2 / 2
-    quartic = a_lgv * x_fp**4 / 4
+    quadratic = k_lgv * (x_sde - c_lgv) ** 2 / 2
+    quartic = a_lgv * x_sde**4 / 4
     mean_q = stationary_moment(quadratic, 1)
     var_q = sp.simplify(stationary_moment(quadratic, 2) - mean_q**2)
     m2_quartic, m4_quartic = stationary_moment(quartic, 2), stationary_moment(quartic, 4)
@@ -90,8 +90,8 @@ def stationary() -> Body:
 )
 def em_quadratic() -> Body:
     m, v = sp.symbols("m v")
-    gain = 1 - h_lgv * k_lgv
-    pushed_mean, pushed_var = push_forward(m, v, gain, h_lgv * k_lgv * c_lgv, 2 * h_lgv)
+    gain = 1 - h_sde * k_lgv
+    pushed_mean, pushed_var = push_forward(m, v, gain, h_sde * k_lgv * c_lgv, 2 * h_sde)
     solution = sp.solve([pushed_mean - m, pushed_var - v], [m, v], dict=True)[0]
     mean_chain, var_chain = sp.simplify(solution[m]), sp.factor(solution[v])
     continuous = get("langevin.stationary")
@@ -99,9 +99,9 @@ def em_quadratic() -> Body:
     return Body(
         steps=(
             Relation("fixed point: one step maps N(mean, var) to itself (variance)",
-                     push_forward(mean_chain, var_chain, gain, 0, 2 * h_lgv)[1], var_chain),
+                     push_forward(mean_chain, var_chain, gain, 0, 2 * h_sde)[1], var_chain),
             Relation(r"$h \to 0$: the chain's variance tends to the Langevin variance $1/k$",
-                     sp.limit(var_chain, h_lgv, 0), continuous.result("var_quadratic")),
+                     sp.limit(var_chain, h_sde, 0), continuous.result("var_quadratic")),
             Relation("the chain's mean is the stationary mean", mean_chain, continuous.result("mean_quadratic")),
         ),
         results=(
@@ -110,12 +110,12 @@ def em_quadratic() -> Body:
             Result("var_bias", var_bias, "step-size bias of the stationary variance"),
             Result("contraction", gain, "per-step contraction of the mean"),
         ),
-        claims=(Claim("var_chain", 1 / (k_lgv * (1 - h_lgv * k_lgv / 2)), "AR(1) stationary variance"),
-                Claim("var_bias", h_lgv / (2 - h_lgv * k_lgv), "bias h/(2 - hk)")),
+        claims=(Claim("var_chain", 1 / (k_lgv * (1 - h_sde * k_lgv / 2)), "AR(1) stationary variance"),
+                Claim("var_bias", h_sde / (2 - h_sde * k_lgv), "bias h/(2 - hk)")),
         wrong_variants=(
             WrongVariant("var_chain", 1 / k_lgv, "continuous-time variance (no step-size bias)"),
-            WrongVariant("var_chain", h_lgv / (1 - gain**2), "sqrt(2) missing from the noise"),
-            WrongVariant("var_chain", 2 * h_lgv / (1 - gain), "contraction not squared"),
+            WrongVariant("var_chain", h_sde / (1 - gain**2), "sqrt(2) missing from the noise"),
+            WrongVariant("var_chain", 2 * h_sde / (1 - gain), "contraction not squared"),
         ),
     )
 
@@ -139,19 +139,19 @@ def backward_family() -> Body:
     from derivations.core.notation import alpha_lgv, dens_d1_tw, dens_d2_tw, dens_tw, lam_rev
 
     weight = solve_score_weight(alpha_lgv)  # weight of g^2 grad log p, noise variance alpha g^2
-    rho = sp.Function("rho", positive=True)(x_fp)
+    rho = sp.Function("rho", positive=True)(x_sde)
     # Differentiate the undefined density, then name its values (rho, rho', rho'') at the point,
     # so that both proof tiers can evaluate the identity for every positive density.
-    jet = {sp.Derivative(rho, (x_fp, 2)): dens_d2_tw, sp.Derivative(rho, x_fp): dens_d1_tw, rho: dens_tw}
+    jet = {sp.Derivative(rho, (x_sde, 2)): dens_d2_tw, sp.Derivative(rho, x_sde): dens_d1_tw, rho: dens_tw}
 
     def at_point(expr: sp.Expr) -> sp.Expr:
         return sp.expand(expr.doit()).subs(jet)
 
     laplacian_split = Relation(
         r"$-\Delta\rho = \alpha\Delta\rho - (1+\alpha)\nabla\cdot(\rho\nabla\log\rho)$ for any $\rho > 0$",
-        at_point(-sp.diff(rho, x_fp, 2)),
-        at_point(alpha_lgv * sp.diff(rho, x_fp, 2)
-                 - (1 + alpha_lgv) * sp.diff(rho * sp.diff(sp.log(rho), x_fp), x_fp)))
+        at_point(-sp.diff(rho, x_sde, 2)),
+        at_point(alpha_lgv * sp.diff(rho, x_sde, 2)
+                 - (1 + alpha_lgv) * sp.diff(rho * sp.diff(sp.log(rho), x_sde), x_sde)))
     ou_diffusion_sq = sp.Integer(2)  # sigma^2 of dX = -X dt + sqrt(2) dW
     return Body(
         steps=(

@@ -29,7 +29,7 @@ from derivations.core.notation import (
     t_ou,
     theta_ou,
     tp_ou,
-    x_ou,
+    x_sde,
     x_start_ou,
 )
 from derivations.core.proof import Tier
@@ -53,10 +53,10 @@ def _by_ito_formula() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     e^{\kappa u}dW_u`; for :math:`t \le t'` the isometry gives
     :math:`\mathrm{Cov} = e^{-\kappa(t + t')}\int_s^t \sigma^2 e^{2\kappa u}du`.
     """
-    drift, diffusion = ito_differential(sp.exp(kappa_ou * _u) * x_ou, _u, x_ou, _drift(x_ou), sigma_ou)
+    drift, diffusion = ito_differential(sp.exp(kappa_ou * _u) * x_sde, _u, x_sde, _drift(x_sde), sigma_ou)
     mean = sp.exp(-kappa_ou * t_ou) * (sp.exp(kappa_ou * s_ou) * x_start_ou + sp.integrate(drift, (_u, s_ou, t_ou)))
     cross_cov = sp.exp(-kappa_ou * (t_ou + tp_ou)) * sp.integrate(diffusion**2, (_u, s_ou, t_ou))
-    return sp.powsimp(sp.expand(mean)), sp.powsimp(sp.expand(cross_cov)), sp.diff(drift, x_ou)
+    return sp.powsimp(sp.expand(mean)), sp.powsimp(sp.expand(cross_cov)), sp.diff(drift, x_sde)
 
 
 def _by_moment_odes() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -68,15 +68,15 @@ def _by_moment_odes() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     :math:`\partial_{t'}C = -\kappa C` (the drift is affine), :math:`C(t) = \mathrm{Var}X_t`.
     """
     m, var_fn, cov = sp.Function("m"), sp.Function("v"), sp.Function("C")
-    mean_rate, _ = ito_differential(x_ou, _u, x_ou, _drift(x_ou), sigma_ou)
-    second_rate, _ = ito_differential(x_ou**2, _u, x_ou, _drift(x_ou), sigma_ou)
+    mean_rate, _ = ito_differential(x_sde, _u, x_sde, _drift(x_sde), sigma_ou)
+    second_rate, _ = ito_differential(x_sde**2, _u, x_sde, _drift(x_sde), sigma_ou)
     # E[X^2] = v + m^2, and d/du (v + m^2) = E[second_rate]: solve for v'.
-    second_rate = sp.expand(second_rate).subs(x_ou**2, var_fn(_u) + m(_u) ** 2).subs(x_ou, m(_u))
-    var_rate = sp.expand(second_rate - 2 * m(_u) * mean_rate.subs(x_ou, m(_u)))
-    mean = sp.dsolve(sp.Eq(m(_u).diff(_u), mean_rate.subs(x_ou, m(_u))), ics={m(s_ou): x_start_ou}).rhs
+    second_rate = sp.expand(second_rate).subs(x_sde**2, var_fn(_u) + m(_u) ** 2).subs(x_sde, m(_u))
+    var_rate = sp.expand(second_rate - 2 * m(_u) * mean_rate.subs(x_sde, m(_u)))
+    mean = sp.dsolve(sp.Eq(m(_u).diff(_u), mean_rate.subs(x_sde, m(_u))), ics={m(s_ou): x_start_ou}).rhs
     var = sp.dsolve(sp.Eq(var_fn(_u).diff(_u), var_rate), ics={var_fn(s_ou): 0}).rhs
     var_at_t = var.subs(_u, t_ou)
-    mean_drift_slope = sp.diff(mean_rate, x_ou)  # -kappa: the covariance decays at the mean's rate
+    mean_drift_slope = sp.diff(mean_rate, x_sde)  # -kappa: the covariance decays at the mean's rate
     cross = sp.dsolve(sp.Eq(cov(_u).diff(_u), mean_drift_slope * cov(_u)), ics={cov(t_ou): var_at_t}).rhs
     return mean.subs(_u, t_ou), var_at_t, cross.subs(_u, tp_ou)
 
@@ -84,9 +84,9 @@ def _by_moment_odes() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
 def _fokker_planck_residual(log_p: sp.Expr, time_: sp.Symbol) -> sp.Expr:
     r""":math:`(\partial_t p + \partial_x(b p) - \tfrac12\sigma^2\partial_{xx}p)/p` written with
     :math:`L = \log p`: :math:`L_t + b' + b L_x - \tfrac12\sigma^2(L_{xx} + L_x^2)`."""
-    l_x = sp.diff(log_p, x_ou)
-    residual = (sp.diff(log_p, time_) + sp.diff(_drift(x_ou), x_ou) + _drift(x_ou) * l_x
-                - sigma_ou**2 / 2 * (sp.diff(l_x, x_ou) + l_x**2))
+    l_x = sp.diff(log_p, x_sde)
+    residual = (sp.diff(log_p, time_) + sp.diff(_drift(x_sde), x_sde) + _drift(x_sde) * l_x
+                - sigma_ou**2 / 2 * (sp.diff(l_x, x_sde) + l_x**2))
     decay = sp.Symbol("e", positive=True)  # e^{-kappa (t - s)}, so the residual is rational
     rational = residual.subs(sp.exp(-2 * kappa_ou * time_), decay**2).subs(sp.exp(-kappa_ou * time_), decay)
     return sp.cancel(sp.together(sp.expand(sp.powsimp(rational.subs(sp.exp(kappa_ou * time_), 1 / decay)))))
@@ -135,11 +135,11 @@ def moments() -> Body:
     var = cross_cov.subs(tp_ou, t_ou)
     stationary_mean = sp.limit(expand_definitions(mean), lag_ou, sp.oo)
     stationary_var = sp.limit(expand_definitions(var), lag_ou, sp.oo)
-    log_p = log_density(x_ou, mean, var)
+    log_p = log_density(x_sde, mean, var)
     in_lag = expand_definitions(log_p).subs(s_ou, 0)  # time-homogeneous: the lag is the time
     em_mean, em_var, em_decay = _euler_maruyama_law()
     mean_bias, cross_cov_bias = em_mean - mean, em_decay * em_var - cross_cov
-    stationary_log_p = log_density(x_ou, stationary_mean, stationary_var)
+    stationary_log_p = log_density(x_sde, stationary_mean, stationary_var)
     return Body(
         steps=(
             Relation(r"Itô: the drift of $d(e^{\kappa u}X_u)$ does not depend on $X$", drift_slope_in_x, 0),

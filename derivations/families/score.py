@@ -18,13 +18,13 @@ from derivations.families.ddpm import HO_2020, marginal_form
 from derivations.families.gaussian import log_density, push_forward
 from derivations.core.notation import (
     alpha_bar_t,
+    cond_score_t,
     eps,
     mu_x,
     score_intercept,
     score_slope,
-    score_xt,
     sigma_tw,
-    v_pred,
+    v_target,
     var_x,
     x_0,
     x_t,
@@ -185,9 +185,9 @@ def reparameterizations() -> Body:
     mean, var = marginal_form(alpha_bar_t)
     noising = sp.Eq(x_t, mean + sp.sqrt(var) * eps)
     score_of_eps = sp.diff(log_density(x_t, mean, var), x_t).subs(x_t, noising.rhs)  # score.conditional
-    relations = [noising, sp.Eq(score_xt, score_of_eps),
-                 sp.Eq(v_pred, sp.sqrt(alpha_bar_t) * eps - sp.sqrt(var) * x_0)]
-    targets = {"x0": x_0, "eps": eps, "score": score_xt, "v": v_pred}
+    relations = [noising, sp.Eq(cond_score_t, score_of_eps),
+                 sp.Eq(v_target, sp.sqrt(alpha_bar_t) * eps - sp.sqrt(var) * x_0)]
+    targets = {"x0": x_0, "eps": eps, "score": cond_score_t, "v": v_target}
 
     def solved(given: str) -> dict[str, sp.Expr]:
         """Every other target in terms of x_t and the ``given`` one."""
@@ -208,25 +208,25 @@ def reparameterizations() -> Body:
         results=tuple(Result(name, expr, f"{name.split('_from_')[0]} given x_t and {name.split('_from_')[1]}")
                       for name, expr in sorted(maps.items())),
         claims=(
-            Claim("x0_from_v", sp.sqrt(alpha_bar_t) * x_t - sp.sqrt(1 - alpha_bar_t) * v_pred,
+            Claim("x0_from_v", sp.sqrt(alpha_bar_t) * x_t - sp.sqrt(1 - alpha_bar_t) * v_target,
                   "Salimans & Ho (2022): x = alpha_t z - sigma_t v"),
-            Claim("eps_from_v", sp.sqrt(1 - alpha_bar_t) * x_t + sp.sqrt(alpha_bar_t) * v_pred,
+            Claim("eps_from_v", sp.sqrt(1 - alpha_bar_t) * x_t + sp.sqrt(alpha_bar_t) * v_target,
                   "Salimans & Ho (2022), Appendix D"),
             Claim("x0_from_eps", (x_t - sp.sqrt(1 - alpha_bar_t) * eps) / sp.sqrt(alpha_bar_t),
                   "Ho et al. (2020), eq. (4) solved for x_0"),
-            Claim("x0_from_score", (x_t + (1 - alpha_bar_t) * score_xt) / sp.sqrt(alpha_bar_t),
+            Claim("x0_from_score", (x_t + (1 - alpha_bar_t) * cond_score_t) / sp.sqrt(alpha_bar_t),
                   "Tweedie's formula for the noising kernel"),
             Claim("score_from_eps", -eps / sp.sqrt(1 - alpha_bar_t), "Song et al. (2021)"),
         ),
         wrong_variants=(
-            WrongVariant("x0_from_v", sp.sqrt(alpha_bar_t) * x_t + sp.sqrt(1 - alpha_bar_t) * v_pred,
+            WrongVariant("x0_from_v", sp.sqrt(alpha_bar_t) * x_t + sp.sqrt(1 - alpha_bar_t) * v_target,
                          "sign of v flipped"),
-            WrongVariant("x0_from_v", alpha_bar_t * x_t - (1 - alpha_bar_t) * v_pred, "missing square roots"),
-            WrongVariant("eps_from_v", sp.sqrt(alpha_bar_t) * x_t + sp.sqrt(1 - alpha_bar_t) * v_pred,
+            WrongVariant("x0_from_v", alpha_bar_t * x_t - (1 - alpha_bar_t) * v_target, "missing square roots"),
+            WrongVariant("eps_from_v", sp.sqrt(alpha_bar_t) * x_t + sp.sqrt(1 - alpha_bar_t) * v_target,
                          "coefficients of x_t and v swapped"),
             WrongVariant("x0_from_eps", (x_t - (1 - alpha_bar_t) * eps) / sp.sqrt(alpha_bar_t),
                          "missing square root on 1 - alpha_bar_t"),
-            WrongVariant("x0_from_score", (x_t + sp.sqrt(1 - alpha_bar_t) * score_xt) / sp.sqrt(alpha_bar_t),
+            WrongVariant("x0_from_score", (x_t + sp.sqrt(1 - alpha_bar_t) * cond_score_t) / sp.sqrt(alpha_bar_t),
                          "standard deviation in place of the variance"),
             WrongVariant("v_from_eps", (eps - sp.sqrt(alpha_bar_t) * x_t) / sp.sqrt(1 - alpha_bar_t),
                          "roles of alpha_bar_t and 1 - alpha_bar_t swapped"),

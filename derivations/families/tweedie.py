@@ -11,7 +11,7 @@ are derived from Bayes' rule for two data families:
 
 * Gaussian prior :math:`\mathcal N(\mu_x, \sigma_x^2)`: the posterior comes from
   :func:`derivations.families.gaussian.condition`, the marginal from ``push_forward``;
-* two-component mixture :math:`w\,\mathcal N(m_1, v_1) + (1-w)\,\mathcal N(m_2, v_2)`:
+* two-component mixture :math:`w\,\mathcal N(\mu_1, v_1) + (1-w)\,\mathcal N(\mu_2, v_2)`:
   the posterior is the mixture of the conditioned components, weighted by the
   responsibilities :math:`w_k p_k(y)/p(y)` (Bayes' rule over the component label).
 
@@ -67,7 +67,7 @@ def canonical_exponentials(expr: sp.Expr) -> sp.Expr:
 
 def mixture_posterior(gain_: sp.Expr, noise_var: sp.Expr, observation: sp.Symbol, variable: sp.Symbol
                       ) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
-    r"""For :math:`x \sim \sum_k w_k \mathcal N(m_k, v_k)` observed as
+    r"""For :math:`x \sim \sum_k w_k \mathcal N(\mu_k, v_k)` observed as
     :math:`o = a x + \text{noise}`: per component, the weighted density
     :math:`w_k p_k(o)` and the conditioned mean and variance of ``variable``.
 
@@ -108,7 +108,7 @@ def _gaussian_case(gain_: sp.Expr, noise_var: sp.Expr, observation: sp.Symbol, v
     r"$E[\sqrt{\bar\alpha_t}\,x_0 \mid x_t] = x_t + (1 - \bar\alpha_t)\,\partial_{x_t}\log p_t(x_t)$.",
     tier=Tier.EXACT,
     assumptions=(r"$\sigma > 0$, $z \sim \mathcal N(0, 1)$ independent of $x$",
-                 r"prior $\mathcal N(\mu_x, \sigma_x^2)$ or $w\,\mathcal N(m_1, v_1) + (1-w)\,\mathcal N(m_2, v_2)$, "
+                 r"prior $\mathcal N(\mu_x, \sigma_x^2)$ or $w\,\mathcal N(\mu_1, v_1) + (1-w)\,\mathcal N(\mu_2, v_2)$, "
                  r"$0 < w < 1$; coordinate-wise in $d$ dimensions for isotropic noise"),
     references=(EFRON_2011, ROBBINS_1956),
 )
@@ -172,7 +172,7 @@ def first_order() -> Body:
     r"(for the mixture through the moment identities $p\,E[x^j \mid y]$ linear in $p, p', p''$).",
     tier=Tier.EXACT,
     assumptions=(r"$\sigma > 0$, $z \sim \mathcal N(0, 1)$ independent of $x$",
-                 r"prior $\mathcal N(\mu_x, \sigma_x^2)$ or $w\,\mathcal N(m_1, v_1) + (1-w)\,\mathcal N(m_2, v_2)$, "
+                 r"prior $\mathcal N(\mu_x, \sigma_x^2)$ or $w\,\mathcal N(\mu_1, v_1) + (1-w)\,\mathcal N(\mu_2, v_2)$, "
                  r"$0 < w < 1$; in $d$ dimensions the Hessian gives the covariance "
                  r"$\sigma^2(I + \sigma^2\nabla^2\log p)$"),
     references=(EFRON_2011,),

@@ -4,7 +4,7 @@ One step: :math:`x_i = x_{i-1} + \sqrt{\sigma_i^2 - \sigma_{i-1}^2}\, z_i`, :mat
 (Song & Ermon 2019; the discretized VE SDE of Song et al. 2021, eq. (9)).
 The base symbols are :math:`\sigma_{i-1}^2` and the increment
 :math:`\sigma_i^2 - \sigma_{i-1}^2 > 0`, so :math:`\sigma_i > \sigma_{i-1}` at every point.
-In the notation, ``x_t`` and ``x_prev`` name :math:`x_i` and :math:`x_{i-1}`.
+In the notation, ``x_ve_i`` and ``x_ve_prev`` name :math:`x_i` and :math:`x_{i-1}`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derivations.families.gaussian import condition, push_forward
-from derivations.core.notation import expand_definitions, var_ve_prev, var_ve_step, var_ve_t, x_0, x_prev, x_t
+from derivations.core.notation import expand_definitions, var_ve_i, var_ve_prev, var_ve_step, x_0, x_ve_i, x_ve_prev
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
 
@@ -43,20 +43,20 @@ def marginal() -> Body:
         steps=(
             Relation(r"base case $i = 1$: mean $x_0$", base_mean, x_0),
             Relation(r"base case $i = 1$: variance $\sigma_1^2 - \sigma_0^2 = \sigma_1^2$", base_var,
-                     expand_definitions(var_ve_t).subs(first_step)),
+                     expand_definitions(var_ve_i).subs(first_step)),
             Relation(r"induction: the mean stays $x_0$", step_mean, x_0),
-            Relation(r"induction: $\sigma_{i-1}^2 + (\sigma_i^2 - \sigma_{i-1}^2) = \sigma_i^2$", step_var, var_ve_t),
+            Relation(r"induction: $\sigma_{i-1}^2 + (\sigma_i^2 - \sigma_{i-1}^2) = \sigma_i^2$", step_var, var_ve_i),
         ),
         results=(
             Result("mean", step_mean, "E[x_i | x_0]"),
             Result("var", step_var, "Var[x_i | x_0]"),
             Result("std", sp.sqrt(step_var), "standard deviation of x_i given x_0"),
         ),
-        claims=(Claim("var", var_ve_t, "Song & Ermon (2019); Song et al. (2021), eq. (9)"),),
+        claims=(Claim("var", var_ve_i, "Song & Ermon (2019); Song et al. (2021), eq. (9)"),),
         wrong_variants=(
             WrongVariant("var", var_ve_step, "only the last increment: sigma_i^2 - sigma_{i-1}^2"),
-            WrongVariant("std", var_ve_t, "variance used as a standard deviation"),
-            WrongVariant("var", var_ve_t - var_ve_prev**2, "increment written with sigma_{i-1} not squared"),
+            WrongVariant("std", var_ve_i, "variance used as a standard deviation"),
+            WrongVariant("var", var_ve_i - var_ve_prev**2, "increment written with sigma_{i-1} not squared"),
         ),
     )
 
@@ -72,13 +72,13 @@ def marginal() -> Body:
 )
 def posterior() -> Body:
     # Bayes: q(x_{i-1} | x_0) = N(x_0, sigma_{i-1}^2) observed through one step.
-    mean, var = condition(x_0, var_ve_prev, 1, 0, var_ve_step, x_t, x_prev)
-    coef_x0, coef_xt = sp.diff(mean, x_0), sp.diff(mean, x_t)
+    mean, var = condition(x_0, var_ve_prev, 1, 0, var_ve_step, x_ve_i, x_ve_prev)
+    coef_x0, coef_xt = sp.diff(mean, x_0), sp.diff(mean, x_ve_i)
     return Body(
         steps=(
-            Relation(r"Bayes: the posterior mean is linear in $(x_0, x_i)$", mean, coef_x0 * x_0 + coef_xt * x_t),
+            Relation(r"Bayes: the posterior mean is linear in $(x_0, x_i)$", mean, coef_x0 * x_0 + coef_xt * x_ve_i),
             Relation(r"the coefficients sum to one (the mean interpolates $x_0$ and $x_i$)", coef_x0 + coef_xt, 1),
-            Relation(r"the variance does not depend on $x_0$, $x_i$", sp.diff(var, x_0) + sp.diff(var, x_t), 0),
+            Relation(r"the variance does not depend on $x_0$, $x_i$", sp.diff(var, x_0) + sp.diff(var, x_ve_i), 0),
         ),
         results=(
             Result("mean", mean, "posterior mean in x_0 and x_i"),
@@ -87,13 +87,13 @@ def posterior() -> Body:
             Result("var", var, "posterior variance"),
         ),
         claims=(
-            Claim("mean", (var_ve_prev * x_t + var_ve_step * x_0) / var_ve_t, "Song & Ermon (2019); MATH.md ve.*"),
-            Claim("var", var_ve_prev * var_ve_step / var_ve_t, "Song & Ermon (2019); MATH.md ve.*"),
+            Claim("mean", (var_ve_prev * x_ve_i + var_ve_step * x_0) / var_ve_i, "Song & Ermon (2019); MATH.md ve.*"),
+            Claim("var", var_ve_prev * var_ve_step / var_ve_i, "Song & Ermon (2019); MATH.md ve.*"),
         ),
         wrong_variants=(
             WrongVariant("var", var_ve_step, "the step variance in place of the posterior variance"),
-            WrongVariant("var", var_ve_prev * var_ve_step / var_ve_t**2, "sigma_i^2 squared in the denominator"),
-            WrongVariant("coef_x0", var_ve_prev / var_ve_t, "coefficients of x_0 and x_i swapped"),
-            WrongVariant("mean", (var_ve_prev * x_t + var_ve_step * x_0) / var_ve_prev, "divided by sigma_{i-1}^2"),
+            WrongVariant("var", var_ve_prev * var_ve_step / var_ve_i**2, "sigma_i^2 squared in the denominator"),
+            WrongVariant("coef_x0", var_ve_prev / var_ve_i, "coefficients of x_0 and x_i swapped"),
+            WrongVariant("mean", (var_ve_prev * x_ve_i + var_ve_step * x_0) / var_ve_prev, "divided by sigma_{i-1}^2"),
         ),
     )

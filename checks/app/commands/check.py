@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-import derivations
-
 from checks.app.plugins import command
-from checks.app.commands._options import add_run_options, validate_run_options
+from checks.app.options import add_run_options, check_target
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ids", nargs="*", metavar="ID", help="derivation or check ids (default: every check)")
+    parser.add_argument("ids", nargs="*", metavar="ID", type=check_target,
+                        help="derivation or check ids (default: every check)")
     add_run_options(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed offset; 0 gives the seeds derived from the ids")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -20,6 +19,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def selected_checks(ids: list[str]) -> list:
+    """The checks ``ids`` name (each already a check or derivation id: :func:`checks.app.options.check_target`)."""
     import checks
 
     if not ids:
@@ -29,7 +29,6 @@ def selected_checks(ids: list[str]) -> list:
         if id_ in {c.id for c in checks.all()}:
             chosen[id_] = checks.get(id_)
             continue
-        derivations.get(id_)  # raises UnknownId (exit 2) when it is neither
         for c in checks.for_derivation(id_):
             chosen[c.id] = c
     return list(chosen.values())
@@ -41,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
 
     from checks.app.render import check_summary, check_table
 
-    validate_run_options(args)
     selected = selected_checks(args.ids)
     if not selected:
         print("no Monte Carlo check tests these ids (their proofs are symbolic only)")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from checks.app.plugins import command
-from checks.app.commands._options import add_run_options, validate_run_options
+from checks.app.options import add_run_options, output_folder
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     from checks.app.report import DEFAULT_OUT
 
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--out", type=output_folder, default=DEFAULT_OUT,
+                        help=f"output folder (default: {DEFAULT_OUT})")
     add_run_options(parser)
     parser.add_argument("--no-checks", action="store_true", help="symbolic pages only; skip the Monte Carlo checks")
 
@@ -21,7 +21,6 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from checks.app.report import build, write
 
-    validate_run_options(args)
     pending = build(device=args.device, samples=args.samples, run_checks=not args.no_checks)
     written = write(pending, args.out)
     print(f"wrote {len(written)} files under {args.out}")

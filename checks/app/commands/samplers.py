@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from checks.app.options import add_run_options, sampler_name
 from checks.app.plugins import command
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("names", nargs="*", help="sampler names (default: all)")
+    parser.add_argument("names", nargs="*", type=sampler_name, help="sampler names (default: all)")
     parser.add_argument("--check", action="store_true", help="run each variant's Monte Carlo check")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--samples", type=int, default=None, help="override the checks' sample size")
+    add_run_options(parser)
 
 
 @command("samplers", "List the reverse samplers with their declared theory; --check runs their checks.", _arguments)

@@ -6,11 +6,12 @@ import argparse
 
 import derivations
 
+from checks.app.options import derivation_id
 from checks.app.plugins import command
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("id", help="derivation id, e.g. ddpm.posterior")
+    parser.add_argument("id", type=derivation_id, help="derivation id, e.g. ddpm.posterior")
 
 
 @command("show", "show one derivation: statement, steps, closed forms (text and LaTeX), references, checks",
@@ -20,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     from checks.app.render import show_text
 
-    d = derivations.get(args.id)  # an unknown id raises UnknownId: exit 2 with the closest ids
+    d = derivations.get(args.id)
     print(show_text(d))
     tested_by = checks.for_derivation(d.id)
     print("Monte Carlo checks:" if tested_by else "Monte Carlo checks: none (symbolic only)")

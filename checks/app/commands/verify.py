@@ -13,11 +13,12 @@ import argparse
 from derivations.core import claims
 
 from checks.core.errors import UsageError
+from checks.app.options import derivation_id
 from checks.app.plugins import command
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("derivation_id", metavar="ID", help="derivation id, e.g. ddpm.posterior")
+    parser.add_argument("derivation_id", metavar="ID", type=derivation_id, help="derivation id, e.g. ddpm.posterior")
     parser.add_argument("claim", metavar="'NAME = EXPR'",
                         help="a quantity of the derivation and a formula in the suite's notation")
 

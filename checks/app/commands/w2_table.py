@@ -1,7 +1,8 @@
-"""``diffverify w2-table --eigenvalues FILE``: exact W2 errors of the samplers for N(0, diag(FILE)).
+"""``diffverify w2-table --eigenvalues NAME|FILE``: exact W2 errors of the samplers for N(0, diag(eigenvalues)).
 
-The table of Pierret & Galerne (ICML 2025, Table 5) for any covariance spectrum:
-every scheme, NFE, truncation time and initialization (see :mod:`checks.exact.w2`).
+The table of Pierret & Galerne (ICML 2025, Table 5) for any covariance spectrum: a shipped
+one by name (``cifar10``, ``adsn``: :data:`checks.exact.data.SPECTRA`) or a file; every scheme,
+NFE, truncation time and initialization (see :mod:`checks.exact.w2`).
 """
 
 from __future__ import annotations
@@ -14,31 +15,18 @@ import sys
 import numpy as np
 
 from checks.exact import w2 as exact_w2
-from checks.core.errors import UsageError
+from checks.exact.data import SPECTRA
+from checks.app.options import spectrum, w2_backend
 from checks.app.plugins import command
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--eigenvalues", required=True, metavar="FILE",
-                        help="a .npy file (or a text file, one number per line) holding a 1-D array of "
-                             "finite non-negative eigenvalues")
+    shipped = "; ".join(f"{name}: {s.description}" for name, s in SPECTRA.items())
+    parser.add_argument("--eigenvalues", required=True, metavar="NAME|FILE", type=spectrum,
+                        help=f"a shipped spectrum ({shipped}), or a .npy file (or a text file, one number per "
+                             "line) holding a 1-D array of finite non-negative eigenvalues")
     parser.add_argument("--format", choices=("markdown", "csv"), default="markdown")
-    parser.add_argument("--backend", choices=("auto", "numpy", "numba", "torch"), default="auto")
-
-
-def read_eigenvalues(path: str) -> np.ndarray:
-    """The eigenvalue file as float64; UsageError (one line) for anything else."""
-    try:
-        if path.endswith(".npy"):
-            values = np.load(path, allow_pickle=False)
-        else:
-            values = np.loadtxt(path, dtype=np.float64, ndmin=1)
-    except (OSError, ValueError, EOFError) as error:
-        raise UsageError(f"cannot read eigenvalues from {path!r}: {error}") from None
-    try:
-        return exact_w2.validate_eigenvalues(values)
-    except ValueError as error:
-        raise UsageError(f"{path}: {error}") from None
+    parser.add_argument("--backend", type=w2_backend, choices=("auto", "numpy", "numba", "torch"), default="auto")
 
 
 def format_w2(value: float) -> str:
@@ -71,7 +59,6 @@ def to_markdown(cells: list[exact_w2.Cell]) -> str:
 
 @command("w2-table", "exact W2 errors of diffusion samplers for Gaussian data N(0, diag(eigenvalues))", _arguments)
 def run(args: argparse.Namespace) -> int:
-    lam = read_eigenvalues(args.eigenvalues)
-    cells = exact_w2.table(lam, backend=args.backend)
+    cells = exact_w2.table(args.eigenvalues, backend=args.backend)
     sys.stdout.write(to_csv(cells) if args.format == "csv" else to_markdown(cells))
     return 0

@@ -14,6 +14,7 @@ import sympy as sp  # noqa: E402
 import derivations  # noqa: E402
 from derivations.core import notation  # noqa: E402
 
+from checks.exact import data  # noqa: E402
 from checks.exact import w2 as exact_w2  # noqa: E402
 from checks.app.commands.w2_table import format_w2, to_markdown  # noqa: E402
 from checks.app.plugins import StudyPage, study  # noqa: E402
@@ -75,7 +76,7 @@ def _step_maps() -> str:
 
 
 def _reproduction(cells: dict) -> tuple[str, float]:
-    rows = exact_w2.read_reference()
+    rows = data.table5()
     lines = ["## Table 5 reproduced (CIFAR-10)\n",
              "| scheme | eps | init | NFE | published | reference | computed | rel. diff |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -194,8 +195,8 @@ def _monte_carlo() -> str:
 
 @study("pierret_galerne", TITLE, DERIVATION_IDS)
 def render() -> StudyPage:
-    cifar = exact_w2.load_eigenvalues("cifar10")
-    adsn = exact_w2.load_eigenvalues("adsn")
+    cifar = data.spectrum("cifar10")
+    adsn = data.spectrum("adsn")
     cifar_cells = exact_w2.table(cifar)
     adsn_cells = exact_w2.table(adsn)
     by_key = {c.key: c for c in cifar_cells}

@@ -39,6 +39,6 @@ register(Scheme(
               variant({"eta": 1.0}, 1000, 3500)),
     claims=_ddim_claims, wrong_variants=_ddim_wrong,
     processes=("discrete", "continuous"), deterministic_when={"eta": 0.0},
-    options=(Option("eta", 0.0, symbol="eta_pg", low=0.0, high=1.0),),
+    options=(Option("eta", 0.0, symbol="eta_ddim", low=0.0, high=1.0),),
     table=(Column("DDIM-eta0", {"eta": 0.0}), Column("DDIM-eta1", {"eta": 1.0})),
 ))

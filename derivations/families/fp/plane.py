@@ -44,21 +44,21 @@ from derivations.families.fp.scalar import (
     vp_sde,
 )
 from derivations.core.notation import (
+    corr_data,
     g_fp,
     gain_fp,
     kernel_mean_coef,
     kernel_var,
     lam_rev,
-    m_data_fp,
-    m_data_y_fp,
+    mean_data,
+    mean_data_y,
     mean_offset_fp,
     offset_fp,
-    rho_data_fp,
-    std_data_x_fp,
-    std_data_y_fp,
+    std_data_x,
+    std_data_y,
     time,
-    x_fp,
-    y_fp,
+    x_sde,
+    y_sde,
 )
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Relation, Result, WrongVariant, derivation, get
@@ -184,7 +184,7 @@ def forward_2d() -> Body:
         ),
         wrong_variants=(
             WrongVariant("cov_xy", sp.Integer(0), "cross term missing"),
-            WrongVariant("cov_xy", rho_data_fp * std_data_x_fp * std_data_y_fp, "cross term not scaled by A^2"),
+            WrongVariant("cov_xy", corr_data * std_data_x * std_data_y, "cross term not scaled by A^2"),
             WrongVariant("cov_xy", cov[0, 1] + kernel_var, "noise variance added off the diagonal"),
             WrongVariant("log_density_rate", -transport + spread,
                          "Fokker-Planck right side with the drift's sign flipped"),
@@ -198,8 +198,8 @@ def forward_2d() -> Body:
 def _score(coord: sp.Symbol) -> sp.Expr:
     r""":math:`-(\Sigma_t^{-1}(x - \mu_t))` component of the generic 2-D Gaussian marginal."""
     cov = _generic_marginal_cov()
-    centred = sp.Matrix([x_fp - kernel_mean_coef * m_data_fp - mean_offset_fp,
-                         y_fp - kernel_mean_coef * m_data_y_fp - mean_offset_fp])
+    centred = sp.Matrix([x_sde - kernel_mean_coef * mean_data - mean_offset_fp,
+                         y_sde - kernel_mean_coef * mean_data_y - mean_offset_fp])
     return sp.factor(-(cov.adjugate() * centred)[COORDS_2D.index(coord)] / cov.det())
 
 
@@ -218,7 +218,7 @@ def reverse_2d() -> Body:
     weight = get("fp.reverse_family").result("score_weight")
     generic, data = linear_sde(), gaussian_data(2)
     p = marginal(generic, data, COORDS_2D)
-    score_x = _score(x_fp)
+    score_x = _score(x_sde)
     cov = _generic_marginal_cov()
     return Body(
         steps=(
@@ -226,15 +226,15 @@ def reverse_2d() -> Body:
             gaussian_reverse(generic, data, weight.subs(lam_rev, 0), sp.Integer(0),
                              rf"$\lambda = 0$ (probability-flow ODE), {GENERIC_LABEL}"),
             Relation(r"score: $\partial_x\log p_t = -(\Sigma_t^{-1}(x - \mu_t))_x$",
-                     per_density(close_moments(sp.diff(p, x_fp) / p)), score_x),
+                     per_density(close_moments(sp.diff(p, x_sde) / p)), score_x),
         ),
         results=(
             Result("score_x", score_x, "first component of the score of the 2-D marginal"),
-            Result("score_y", _score(y_fp), "second component of the score of the 2-D marginal"),
+            Result("score_y", _score(y_sde), "second component of the score of the 2-D marginal"),
             Result("score_weight", weight, "weight of g^2 grad log p in the reverse drift"),
         ),
         wrong_variants=(
-            WrongVariant("score_x", -(x_fp - kernel_mean_coef * m_data_fp - mean_offset_fp) / cov[0, 0],
+            WrongVariant("score_x", -(x_sde - kernel_mean_coef * mean_data - mean_offset_fp) / cov[0, 0],
                          "cross term missing: -(x - mu_x) / Sigma_xx"),
             WrongVariant("score_x", -score_x, "sign flipped"),
             WrongVariant("score_weight", (1 + lam_rev) / 2, "lambda in place of lambda^2"),
@@ -247,7 +247,7 @@ def _mixture_score_x() -> sp.Expr:
     r""":math:`\partial_x\log p_t` of the generic 2-D mixture marginal; the factor :math:`2\pi` of every
     component density is dropped (it cancels), so the closed form compiles without constants."""
     p = marginal(linear_sde(), mixture_data(2), COORDS_2D) * 2 * sp.pi
-    return close_moments(sp.diff(p, x_fp) / sp.expand(p))
+    return close_moments(sp.diff(p, x_sde) / sp.expand(p))
 
 
 @derivation(
@@ -279,12 +279,12 @@ def mixture_2d() -> Body:
     direct = replace(forward_relation("VP", vp_sde(), data, COORDS_2D, "VP (direct), 2-D mixture data",
                                       per_density=False), attempt_exact=False)
     score_x = _mixture_score_x()
-    components = [close_moments(sp.diff(sp.log(marginal(generic, [comp], COORDS_2D)), x_fp)) for comp in data]
+    components = [close_moments(sp.diff(sp.log(marginal(generic, [comp], COORDS_2D)), x_sde)) for comp in data]
     w = data[0].weight
     return Body(
         steps=(forward, reverse, direct) + _all_moment_steps()
         + (Relation(r"score: $\partial_x\log p_t$ (constant $2\pi$ dropped)",
-                    close_moments(sp.diff(p, x_fp) / p), score_x, attempt_exact=False),),
+                    close_moments(sp.diff(p, x_sde) / p), score_x, attempt_exact=False),),
         results=(Result("score_x", score_x, "first component of the score of the 2-D mixture marginal"),),
         wrong_variants=(
             WrongVariant("score_x", w * components[0] + (1 - w) * components[1],

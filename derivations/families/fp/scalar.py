@@ -24,7 +24,7 @@ SymPy solves the residual for :math:`c`, for an undefined density and drift.
 =============  ==========================  =====================================
 code name      LaTeX                       meaning
 =============  ==========================  =====================================
-``x_fp``       :math:`x`                   state (``y_fp``: second coordinate)
+``x_sde``      :math:`x`                   state (``y_sde``: second coordinate)
 ``beta_now``   :math:`\beta(t)`            schedule value at :math:`t`
 ``T_rev``      :math:`T`                   horizon; ``s_rev`` is :math:`s`
 ``lam_rev``    :math:`\lambda`             reverse-family diffusion scale
@@ -44,30 +44,30 @@ from derivations.families.gaussian import push_forward
 from derivations.core.notation import (
     B_t,
     beta_now,
+    corr_data,
     f_fp,
     g_fp,
-    kappa_fp,
+    kappa_ou,
     lam_rev,
-    m1_mix,
-    m1y_mix,
-    m2_mix,
-    m2y_mix,
-    m_data_fp,
-    m_data_y_fp,
-    rho_data_fp,
+    mean_data,
+    mean_data_y,
+    mix_mean_1,
+    mix_mean_1_y,
+    mix_mean_2,
+    mix_mean_2_y,
+    mix_var_1,
+    mix_var_2,
+    mix_weight,
     score_fp,
-    sigma_ou_fp,
-    std_data_x_fp,
-    std_data_y_fp,
-    theta_fp,
+    sigma_ou,
+    std_data_x,
+    std_data_y,
+    theta_ou,
     time,
-    v1_mix,
-    v2_mix,
     var_data,
-    w_mix,
     x_0,
-    x_fp,
-    y_fp,
+    x_sde,
+    y_sde,
 )
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
@@ -80,8 +80,8 @@ RISKEN = "H. Risken, The Fokker-Planck Equation, Springer (1989), ch. 4"
 
 _u = sp.Symbol("u", positive=True)
 _beta = sp.Function("beta", positive=True)
-COORDS_1D = (x_fp,)
-COORDS_2D = (x_fp, y_fp)
+COORDS_1D = (x_sde,)
+COORDS_2D = (x_sde, y_sde)
 
 
 def schedule_integral(upper: sp.Expr) -> sp.Integral:
@@ -148,8 +148,8 @@ def ou_moments(rate: sp.Expr, level: sp.Expr, diffusion_sq: sp.Expr) -> tuple[sp
 
 
 def ou_sde() -> LinearSDE:
-    mean_coef, mean_offset, var = ou_moments(kappa_fp, theta_fp, sigma_ou_fp**2)
-    return LinearSDE("OU", time, sp.Integer(1), -kappa_fp, kappa_fp * theta_fp, sigma_ou_fp**2, mean_coef, mean_offset, var)
+    mean_coef, mean_offset, var = ou_moments(kappa_ou, theta_ou, sigma_ou**2)
+    return LinearSDE("OU", time, sp.Integer(1), -kappa_ou, kappa_ou * theta_ou, sigma_ou**2, mean_coef, mean_offset, var)
 
 
 def ou_moment_steps() -> tuple[Relation, ...]:
@@ -158,9 +158,9 @@ def ou_moment_steps() -> tuple[Relation, ...]:
     mean = sde.mean_coef * x_0 + sde.mean_offset
     return (
         Relation(r"OU mean: $\dot m = \kappa(\theta - m)$, $m(0) = x_0$", sp.diff(mean, time),
-                 kappa_fp * (theta_fp - mean)),
+                 kappa_ou * (theta_ou - mean)),
         Relation(r"OU variance: $\dot v = -2\kappa v + \sigma^2$, $v(0) = 0$", sp.diff(sde.var, time),
-                 -2 * kappa_fp * sde.var + sigma_ou_fp**2),
+                 -2 * kappa_ou * sde.var + sigma_ou**2),
         Relation("OU moments at t = 0", (mean + sde.var).subs(time, 0), x_0),
     )
 
@@ -200,16 +200,16 @@ def marginal(sde: LinearSDE, data: Sequence[Component], coords: Sequence[sp.Symb
 def gaussian_data(dim: int) -> list[Component]:
     """One Gaussian: N(m, var) in 1-D; correlated N(mean, Sigma) in 2-D."""
     if dim == 1:
-        return [Component(sp.Integer(1), (m_data_fp,), sp.Matrix([[var_data]]))]
-    std_x, std_y = std_data_x_fp, std_data_y_fp
-    cov = rho_data_fp * std_x * std_y
-    return [Component(sp.Integer(1), (m_data_fp, m_data_y_fp), sp.Matrix([[std_x**2, cov], [cov, std_y**2]]))]
+        return [Component(sp.Integer(1), (mean_data,), sp.Matrix([[var_data]]))]
+    std_x, std_y = std_data_x, std_data_y
+    cov = corr_data * std_x * std_y
+    return [Component(sp.Integer(1), (mean_data, mean_data_y), sp.Matrix([[std_x**2, cov], [cov, std_y**2]]))]
 
 
 def mixture_data(dim: int) -> list[Component]:
     """Two components, weights w and 1 - w, isotropic covariances v_k I."""
-    means = ((m1_mix,), (m2_mix,)) if dim == 1 else ((m1_mix, m1y_mix), (m2_mix, m2y_mix))
-    return [Component(w_mix, means[0], v1_mix * sp.eye(dim)), Component(1 - w_mix, means[1], v2_mix * sp.eye(dim))]
+    means = ((mix_mean_1,), (mix_mean_2,)) if dim == 1 else ((mix_mean_1, mix_mean_1_y), (mix_mean_2, mix_mean_2_y))
+    return [Component(mix_weight, means[0], mix_var_1 * sp.eye(dim)), Component(1 - mix_weight, means[1], mix_var_2 * sp.eye(dim))]
 
 
 # --- the operators ------------------------------------------------------------------------------
@@ -257,12 +257,12 @@ def _vp_gaussian_rate() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
 
 def _forward_wrong(p: sp.Expr, f: sp.Expr, g2: sp.Expr) -> tuple[WrongVariant, ...]:
     def rate(drift_sign: int, spread: sp.Expr) -> sp.Expr:
-        return name_schedule_values((drift_sign * sp.diff(f * p, x_fp) + spread) / p)
+        return name_schedule_values((drift_sign * sp.diff(f * p, x_sde) + spread) / p)
 
     return (
-        WrongVariant("log_density_rate", rate(-1, sp.diff(g2 * p, x_fp, 2)), "diffusion term without the 1/2"),
-        WrongVariant("log_density_rate", rate(+1, sp.diff(g2 * p, x_fp, 2) / 2), "drift term with the wrong sign"),
-        WrongVariant("log_density_rate", rate(-1, sp.diff(sp.sqrt(g2) * p, x_fp, 2) / 2), "g in place of g^2"),
+        WrongVariant("log_density_rate", rate(-1, sp.diff(g2 * p, x_sde, 2)), "diffusion term without the 1/2"),
+        WrongVariant("log_density_rate", rate(+1, sp.diff(g2 * p, x_sde, 2) / 2), "drift term with the wrong sign"),
+        WrongVariant("log_density_rate", rate(-1, sp.diff(sp.sqrt(g2) * p, x_sde, 2) / 2), "g in place of g^2"),
     )
 
 
@@ -354,9 +354,9 @@ def solve_score_weight(noise_scale_sq: sp.Expr) -> sp.Expr:
     Density, drift and diffusion are undefined functions; :math:`\partial_t p` is replaced by the forward
     Fokker-Planck right side, and the residual is solved for :math:`c`.
     """
-    p, f, g = sp.Function("p")(time, x_fp), sp.Function("f")(time, x_fp), sp.Function("g")(time)
+    p, f, g = sp.Function("p")(time, x_sde), sp.Function("f")(time, x_sde), sp.Function("g")(time)
     forward_rate = fokker_planck_rhs(p, [f], sp.Matrix([[g**2]]), COORDS_1D)
-    reverse_drift = -f + _c * g**2 * sp.diff(p, x_fp) / p
+    reverse_drift = -f + _c * g**2 * sp.diff(p, x_sde) / p
     # d/ds p(T - s, y) = -(d_t p)(T - s, y)
     residual = -sp.diff(p, time) - fokker_planck_rhs(p, [reverse_drift], sp.Matrix([[noise_scale_sq * g**2]]),
                                                       COORDS_1D)
@@ -371,11 +371,11 @@ def reverse_relation(name: str, sde: LinearSDE, data: Sequence[Component], score
     :math:`s`, :math:`\partial_s = -\partial_t`): drift :math:`-f + c g^2\partial\log p`, diffusion
     :math:`\text{scale}\cdot g^2`."""
     p = marginal(sde, data, COORDS_1D)
-    drift = -sde.drift(COORDS_1D)[0] + score_weight * sde.diffusion_sq * score(p, x_fp)
+    drift = -sde.drift(COORDS_1D)[0] + score_weight * sde.diffusion_sq * score(p, x_sde)
     # The flux b p with (d_x log p) p = d_x p written out: SymPy does not cancel p/p inside a sum.
-    flux = sp.expand(drift * p, deep=False).subs(score(p, x_fp) * p, sp.diff(p, x_fp))
+    flux = sp.expand(drift * p, deep=False).subs(score(p, x_sde) * p, sp.diff(p, x_sde))
     lhs = -sde.d_dt(p)
-    rhs = -sp.diff(flux, x_fp) + noise_scale_sq * sde.diffusion_sq * sp.diff(p, x_fp, 2) / 2
+    rhs = -sp.diff(flux, x_sde) + noise_scale_sq * sde.diffusion_sq * sp.diff(p, x_sde, 2) / 2
     scale = p if per_density else 1
     return Relation(f"{label}: p_(T-s) solves the reverse-time Fokker-Planck equation", lhs / scale, rhs / scale)
 

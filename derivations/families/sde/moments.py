@@ -158,7 +158,7 @@ def ve() -> Body:
     title="Scaled VP SDE with Gaussian data: Sigma_t and its ODE",
     statement=r"$dX = -\beta X\,dt + \sqrt{2\beta}\,dW$ with $X_0 \sim \mathcal N(0, \Sigma)$: "
     r"$\Sigma_t = e^{-2B}\Sigma + (1 - e^{-2B}) I$ and $d\Sigma_t/dt = 2\beta(I - \Sigma_t)$ "
-    r"(per eigenvalue $\lambda$ of $\Sigma$).",
+    r"(per eigenvalue $\sigma_0^2$ of $\Sigma$).",
     tier=Tier.EXACT,
     assumptions=(r"$\Sigma$ symmetric positive semi-definite; the eigenbasis of $\Sigma$ is kept by the flow",),
     references=(SONG_2021, "E. Pierret, B. Galerne, Diffusion models for Gaussian distributions, ICML 2025, §2"),
@@ -167,7 +167,7 @@ def vp_scaled() -> Body:
     var = solve_moment_ode(-sp.Integer(2), sp.Integer(2), var_data)
     return Body(
         steps=(
-            Relation(r"$dv/dB = -2v + 2$, $v(0) = \lambda$ solves $\dot v = 2\beta(1 - v)$ for any $\beta$",
+            Relation(r"$dv/dB = -2v + 2$, $v(0) = \sigma_0^2$ solves $\dot v = 2\beta(1 - v)$ for any $\beta$",
                      residual_in_t(var, -sp.Integer(2), sp.Integer(2)), 0),
         ),
         results=(
