@@ -90,4 +90,4 @@ def test_w2_table_of_a_shipped_spectrum_from_the_clone(clone):
 
 def test_list_from_the_clone(clone):
     out = _run(clone, "-m", "checks.app.cli", "list").stdout
-    assert out.startswith("id ") and "ddpm.posterior" in out and "gauss_exact.step_em" in out
+    assert out.startswith("id ") and "ddpm.posterior" in out and "gauss_exact.step_reverse_sde_em" in out

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+import sympy as sp
+
 import derivations
 import checks
 from checks.exact import data
@@ -18,7 +20,6 @@ from checks.exact import kernel as w2_kernel
 from checks.core.registry import CheckContext
 from checks.suite import gauss_exact as eigenbasis
 from checks.app.cli import main
-from derivations.families import gauss_exact
 
 REFERENCE_RTOL = 1e-4
 # Cells whose reference is 0 (p_T at eps = 0: the exact process returns p_0): round-off only.
@@ -144,9 +145,12 @@ def test_error_decays_at_the_declared_order(spec, cifar):
 
 
 # --- one step of each update rule, simulated directly, against the derived map -------------------------
+# The numpy updates below are the independent oracle: the table's update rules written a second time,
+# on purpose, in Pierret & Galerne's own vocabulary (beta, B, alpha_bar), without the catalogue. Every
+# other evaluation of a rule comes from its one definition in the catalogue (derivations/catalogue/).
 
-STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k_pg=2.0, beta_next_pg=1.5, beta_mid_pg=1.75, prec_k_pg=1.3,
-                  prec_next_pg=2.5, prec_mid_pg=1.8, beta_int_pg=0.35, ab_next_pg=0.5, eta_ddim=1.0)
+STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k=2.0, beta_next=1.5, beta_mid=1.75, prec_k_pg=1.3,
+                  prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5)
 STEP_SAMPLES = 200_000
 # |sample variance - a^2 c + b| <= 6 standard errors: a false alarm has probability about 2e-9 per scheme.
 STEP_BOUND_SE = 6.0
@@ -156,66 +160,92 @@ def _pf(beta, prec, y):
     return beta * (y - prec * y)
 
 
-def _update(key: str, y: np.ndarray, z: np.ndarray, p: dict) -> np.ndarray:
-    """The samplers' update rules, written independently of the SymPy transcription."""
-    dt, bk, bn, bm = p["dt_pg"], p["beta_k_pg"], p["beta_next_pg"], p["beta_mid_pg"]
-    pk, pn, pm, h = p["prec_k_pg"], p["prec_next_pg"], p["prec_mid_pg"], p["beta_int_pg"]
-    if key == "em":
+def _heun(y, p):
+    dt, bk, bn, pk, pn = p["dt_pg"], p["beta_k"], p["beta_next"], p["prec_k_pg"], p["prec_next_pg"]
+    slope = _pf(bk, pk, y)
+    return y + dt / 2 * (slope + _pf(bn, pn, y + dt * slope))
+
+
+def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np.ndarray:
+    """The table's update rules (expected values of each column), written independently of the catalogue."""
+    dt, bk, bn, bm = p["dt_pg"], p["beta_k"], p["beta_next"], p["beta_mid"]
+    pk, pn, pm, h = p["prec_k_pg"], p["prec_next_pg"], p["prec_mid_pg"], p["h"]
+    if label == "EM":
         return y + dt * bk * (y - 2 * pk * y) + np.sqrt(2 * dt * bk) * z
-    if key == "ei":
+    if label == "EI":
         return y + np.expm1(h) * (y - 2 * pk * y) + np.sqrt(np.expm1(2 * h)) * z
-    if key == "ddpm":
+    if label == "DDPM":
         bd = 2 * dt * bk
         return (y - bd * pk * y) / np.sqrt(1 - bd) + np.sqrt(bd) * z
-    if key == "euler":
+    if label == "Euler" or label == "EDM-Heun" and last:
         return y + dt * _pf(bk, pk, y)
-    if key == "heun":
-        slope = _pf(bk, pk, y)
-        return y + dt / 2 * (slope + _pf(bn, pn, y + dt * slope))
-    if key == "rk4":
+    if label in ("Heun", "EDM-Heun"):
+        return _heun(y, p)
+    if label == "RK4":
         k1 = _pf(bk, pk, y)
         k2 = _pf(bm, pm, y + dt / 2 * k1)
         k3 = _pf(bm, pm, y + dt / 2 * k2)
         k4 = _pf(bn, pn, y + dt * k3)
         return y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-    if key == "ddim":
-        ab_next = p["ab_next_pg"]
+    if label.startswith("DDIM-eta"):
+        eta = float(label.removeprefix("DDIM-eta"))
+        ab_next = p["ab_next"]
         ab = ab_next * np.exp(-2 * h)
         eps_hat = np.sqrt(1 - ab) * pk * y
         x0 = (y - np.sqrt(1 - ab) * eps_hat) / np.sqrt(ab)
-        sigma_sq = p["eta_ddim"] ** 2 * (1 - ab_next) / (1 - ab) * (1 - ab / ab_next)
+        sigma_sq = eta**2 * (1 - ab_next) / (1 - ab) * (1 - ab / ab_next)
         return np.sqrt(ab_next) * x0 + np.sqrt(1 - ab_next - sigma_sq) * eps_hat + np.sqrt(sigma_sq) * z
-    raise ValueError(key)
+    raise ValueError(label)
 
 
-def _predicted_var(d, gain, noise_var) -> float:
-    values = STEP_POINT | {"ab_k_pg": STEP_POINT["ab_next_pg"] * math.exp(-2 * STEP_POINT["beta_int_pg"])}
+def _vocabulary(spec: exact_w2.SchemeSpec) -> dict[str, float]:
+    """STEP_POINT in the step maps' vocabulary: f = -beta, g^2 = 2 beta, m = sqrt(alpha_bar), v = 1 - alpha_bar,
+    the kernel from t' to t N(a x, b): a = e^{-h} on the SDE, sqrt(1 - beta^D) on the DDPM chain."""
+    p = STEP_POINT
+    beta_d = 2 * p["dt_pg"] * p["beta_k"]
+    a, b = ((math.sqrt(1 - beta_d), beta_d) if spec.column.chain
+            else (math.exp(-p["h"]), -math.expm1(-2 * p["h"])))
+    values = {"a_st": a, "b_st": b, "m_next_st": math.sqrt(p["ab_next"]), "v_next_st": 1 - p["ab_next"]}
+    for at, beta in (("k", "beta_k"), ("next", "beta_next"), ("mid", "beta_mid")):
+        values |= {f"f_{at}_st": -p[beta], f"g2_{at}_st": 2 * p[beta], f"mu_{at}_st": 0.0}
+    return p | values | spec.fixed
+
+
+def _predicted_var(spec: exact_w2.SchemeSpec, gain, noise_var) -> float:
+    values = _vocabulary(spec)
+
     def value(expr):
-        expr = derivations.core.notation.expand_definitions(expr)
-        return float(expr.subs({s: values[s.name] for s in expr.free_symbols}))
+        return float(sp.sympify(expr).subs({s: values[s.name] for s in sp.sympify(expr).free_symbols}))
+
     return value(gain) ** 2 * STEP_POINT["var_c_pg"] + value(noise_var)
 
 
-@pytest.mark.parametrize("key", sorted(gauss_exact.SCHEMES))
-def test_one_simulated_step_matches_the_derived_map(key):
-    d = derivations.get(f"gauss_exact.step_{key}")
-    rng = np.random.default_rng(zlib.crc32(d.id.encode()))
+STEPS_TO_SIMULATE = [(spec, last) for spec in exact_w2.SCHEMES for last in (False, True)
+                     if not last or spec.result("gain", True) != spec.result("gain", False)]
+
+
+@pytest.mark.parametrize("spec,last", STEPS_TO_SIMULATE,
+                         ids=[f"{s.label}{'-last' if last else ''}" for s, last in STEPS_TO_SIMULATE])
+def test_one_simulated_step_matches_the_derived_map(spec, last):
+    d = derivations.get(spec.derivation_id)
+    gain_name, noise_name = spec.result("gain", last), spec.result("noise_var", last)
+    rng = np.random.default_rng(zlib.crc32(f"{d.id}{last}".encode()))
     y = math.sqrt(STEP_POINT["var_c_pg"]) * rng.standard_normal(STEP_SAMPLES)
-    out = _update(key, y, rng.standard_normal(STEP_SAMPLES), STEP_POINT)
-    expected = _predicted_var(d, d.result("gain"), d.result("noise_var"))
-    estimate = stats.variance(key, torch.from_numpy(out), expected)
+    out = _update(spec.label, y, rng.standard_normal(STEP_SAMPLES), STEP_POINT, last)
+    expected = _predicted_var(spec, d.result(gain_name), d.result(noise_name))
+    estimate = stats.variance(spec.label, torch.from_numpy(out), expected)
     assert abs(estimate.estimate - expected) <= STEP_BOUND_SE * estimate.std_error, estimate
     # the same test rejects the scheme's misprints that are visible at this sample size
     visible = 0
     for wrong in d.body.wrong_variants:
-        parts = {"gain": d.result("gain"), "noise_var": d.result("noise_var")} | {wrong.result: wrong.expr}
-        if wrong.result not in ("gain", "noise_var"):
+        if wrong.result not in (gain_name, noise_name):
             continue
-        wrong_var = _predicted_var(d, parts["gain"], parts["noise_var"])
+        parts = {gain_name: d.result(gain_name), noise_name: d.result(noise_name)} | {wrong.result: wrong.expr}
+        wrong_var = _predicted_var(spec, parts[gain_name], parts[noise_name])
         if abs(wrong_var - expected) > (STEP_BOUND_SE + 3) * estimate.std_error:
             visible += 1
             assert abs(estimate.estimate - wrong_var) > STEP_BOUND_SE * estimate.std_error, wrong.description
-    assert visible >= 1, f"{key}: no wrong variant is visible to the one-step check"
+    assert visible >= 1, f"{spec.label}: no wrong variant is visible to the one-step check"
 
 
 # --- the engine's samplers in the eigenbasis (checks gauss_exact.eigenbasis.*) ----------------------------
@@ -227,7 +257,7 @@ def test_eigenbasis_recursion_is_the_table_evaluator(scheme, cifar):
     ctx = CheckContext(chk, 1000, 0, torch.device("cpu"), torch.float64)
     for nfe in eigenbasis.NFES:
         by_check = eigenbasis.recursion_variance(ctx, scheme, nfe).numpy()
-        by_table = exact_w2.output_variance(cifar, scheme.label, eigenbasis.EPS, nfe, "p_T")
+        by_table = exact_w2.output_variance(cifar, scheme.label, eigenbasis.EPS, scheme.spec.points(nfe), "p_T")
         np.testing.assert_allclose(by_check, by_table, rtol=1e-9)
 
 
@@ -235,11 +265,13 @@ def test_eigenbasis_ddpm_chain_has_the_reference_betas():
     vp = eigenbasis.vp_process()
     times = tuple(float(u) for u in exact_w2.grid(eigenbasis.EPS, 50).u_points)
     chain = eigenbasis.ddpm_chain(vp, times)
-    step_values = exact_w2.grid(eigenbasis.EPS, 50).step_values
+    values = exact_w2.grid(eigenbasis.EPS, 50).chain_values
     for k, (u, u_next) in enumerate(zip(times, times[1:])):
         now, nxt = chain.at(u), chain.at(u_next)
         beta_ddpm = 1 - (now.mean_coef / nxt.mean_coef) ** 2
-        assert beta_ddpm == pytest.approx(2 * step_values["dt_pg"][k] * step_values["beta_k_pg"][k], rel=1e-9)
+        assert beta_ddpm == pytest.approx(values["b_st"][k], rel=1e-9)
+        assert now.var - (now.mean_coef / nxt.mean_coef) ** 2 * nxt.var == pytest.approx(values["b_st"][k], rel=1e-9)
+        assert nxt.var == pytest.approx(values["v_next_st"][k], rel=1e-9)
         assert nxt.var > 0, "every step, the last included, injects noise as the reference's recursion does"
 
 
@@ -300,3 +332,12 @@ def test_reader_raises_spectrum_error(tmp_path):
     np.save(path, np.array([1.0, -1.0]))
     with pytest.raises(data.SpectrumError, match="non-negative"):
         data.spectrum(path)
+
+
+def test_edm_heun_skips_the_correction_that_diverges_at_eps_0(cifar):
+    """At eps = 0 Heun's last correction evaluates the score at u = 0, where the zero eigenvalues make
+    it infinite (the published '-'); EDM's Heun takes an Euler step there and stays finite."""
+    cells = {c.scheme: c for c in exact_w2.table(cifar, nfes=(1000,), eps_values=(0.0,), schemes=("Heun", "EDM-Heun"),
+                                                 continuous=False, backend="numpy") if c.init == "N0"}
+    assert cells["Heun"].divergent
+    assert cells["EDM-Heun"].w2 == pytest.approx(0.08123, rel=1e-3)

@@ -11,29 +11,24 @@ import torch
 
 import checks
 from checks.core import stats
-from checks.core.registry import _REGISTRY as CHECK_REGISTRY
+from checks.core import registry as check_registry
 from checks.sim import Grid, exact, orders, processes, steps, variant_label, variants
+from checks.sim import all as all_samplers
 from checks.sim import get as get_sampler
-from checks.sim import sampler as register_sampler
 from checks.sim.data import GaussianData, MixtureData
 from checks.sim.engine import CoupledNoise, Progress, simulate_moments
 from checks.suite.samplers import mixture as sampler_mixtures
-from checks.suite.samplers import gaussian as suite
+from derivations import catalogue
 
 OrderFitStub = orders.OrderFit
-PROCESSES = {"vp": processes.vp(), "ve": processes.ve(), "subvp": processes.subvp()}
 ORDERED = [(s, o) for s, o in variants() if s.weak_order is not None]
-
-
-def _order_process(sampler):
-    return PROCESSES["ve" if sampler.name == "ve_ancestral" else "vp"]
 
 
 # --- declared theory --------------------------------------------------------
 
 @pytest.mark.parametrize("sampler,options", ORDERED, ids=[variant_label(s, o) for s, o in ORDERED])
 def test_declared_weak_order_is_the_fitted_slope(sampler, options):
-    fit = orders.fit_order(sampler, options, _order_process(sampler))
+    fit = orders.fit_order(sampler, options, orders.order_process(sampler))
     assert fit.matches, (f"{fit.label}: slope {fit.slope:.3f} ± {fit.slope_se:.3f}, declared {fit.declared}; "
                          f"errors {fit.errors}")
 
@@ -42,14 +37,14 @@ def test_declared_weak_order_is_the_fitted_slope(sampler, options):
 @pytest.mark.parametrize("process", ["ve", "subvp"])
 @pytest.mark.parametrize("name", ["pf_heun", "pf_rk4"])
 def test_ode_orders_hold_on_other_processes(name, process):
-    fit = orders.fit_order(get_sampler(name), {}, PROCESSES[process])
+    fit = orders.fit_order(get_sampler(name), {}, processes.named(process))
     assert fit.matches, f"{name} on {process}: slope {fit.slope:.3f} ± {fit.slope_se:.3f}"
 
 
 def test_deterministic_variants_draw_no_noise():
     data = orders.ORDER_DATA
     for sampler, options in variants():
-        process = _order_process(sampler) if "continuous" in sampler.processes else processes.ddpm()
+        process = processes.named(sampler.scheme.process)
         grid = Grid.uniform(process, 10)
         counter = exact.ScriptedNoise(first_row=10**9)
         sampler(data.score(process), grid, torch.zeros(2, 2, dtype=torch.float64), counter, **options)
@@ -58,7 +53,7 @@ def test_deterministic_variants_draw_no_noise():
 
 def test_duplicate_sampler_name_raises():
     with pytest.raises(ValueError, match="registered twice"):
-        register_sampler("ddim", "x", "y")(lambda *a, **k: None)
+        catalogue.register(catalogue.get("ddim"))
 
 
 def test_unknown_sampler_names_the_closest():
@@ -67,16 +62,18 @@ def test_unknown_sampler_names_the_closest():
 
 
 def test_bad_options_raise():
-    process = processes.ddpm()
+    process = processes.named("ddpm")
     grid, model = Grid.uniform(process, 10), orders.ORDER_DATA.score(process)
     x = torch.zeros(4, 2, dtype=torch.float64)
     with pytest.raises(ValueError, match="eta"):
         get_sampler("ddim")(model, grid, x, torch.Generator(), eta=1.5)
     with pytest.raises(ValueError, match="variance"):
         get_sampler("ddpm_ancestral")(model, grid, x, torch.Generator(), variance="fixedlarge")
+    with pytest.raises(ValueError, match="no option"):
+        get_sampler("pf_heun")(model, grid, x, torch.Generator(), eta=0.5)
 
 
-# --- shared steps: the same scheme under two names is the same numbers ------
+# --- shared rules: the same scheme under two names is the same numbers ------
 
 def _law(name, options, process, n_steps=25):
     data = orders.ORDER_DATA
@@ -85,13 +82,13 @@ def _law(name, options, process, n_steps=25):
 
 
 def test_ddim_eta_0_is_the_exponential_integrator_lambda_0():
-    for process in PROCESSES.values():
+    for process in map(processes.named, ("vp", "ve", "subvp")):
         for a, b in zip(_law("ddim", {"eta": 0.0}, process), _law("exponential_integrator", {"lam": 0.0}, process)):
             torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_ddim_eta_1_is_ancestral_with_posterior_variance():
-    process = processes.ddpm()
+    process = processes.named("ddpm")
     for a, b in zip(_law("ddim", {"eta": 1.0}, process, 20), _law("ddpm_ancestral", {"variance": "beta_tilde"}, process, 20)):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
@@ -103,7 +100,7 @@ def test_ancestral_step_is_the_derived_ddpm_posterior():
     from derivations.core import schedules
 
     sched, t = schedules.make("linear", 1000), 500
-    process = processes.ddpm()
+    process = processes.named("ddpm")
     data = GaussianData(torch.tensor([0.0], dtype=torch.float64), torch.tensor([1e-12], dtype=torch.float64))
     x_t = torch.tensor([0.7], dtype=torch.float64)
     mean, var = exact.output_law(get_sampler("ddpm_ancestral"), {"variance": "beta_tilde"}, data.score(process),
@@ -116,7 +113,7 @@ def test_ancestral_step_is_the_derived_ddpm_posterior():
 
 
 def test_reverse_sde_em_is_lambda_family_at_1():
-    process = processes.vp()
+    process = processes.named("vp")
     grid, model = Grid.uniform(process, 10), orders.ORDER_DATA.score(process)
     x = torch.ones(5, 2, dtype=torch.float64)
     a = get_sampler("reverse_sde_em")(model, grid, x, torch.Generator().manual_seed(3))
@@ -127,25 +124,13 @@ def test_reverse_sde_em_is_lambda_family_at_1():
 def test_exact_law_refuses_a_nonlinear_model():
     data = MixtureData(torch.tensor([0.5, 0.5]), torch.tensor([-1.0, 1.0], dtype=torch.float64),
                              torch.tensor([0.3, 0.3], dtype=torch.float64))
-    process = processes.vp()
+    process = processes.named("vp")
     with pytest.raises(ValueError, match="not affine"):
         exact.output_law(get_sampler("pf_euler"), {}, data.score(process), Grid.uniform(process, 5),
                          torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64))
 
 
-# --- planted bugs: the real sampler, wrapped; rejected at the stated power --
-
-def _shift_one_step(model, grid):
-    later = dict(zip(grid.times[:-1], grid.times[1:]))
-    return lambda x, t: model(x, later[t])
-
-
-class WrongPreviousGrid(Grid):
-    """DDIM's bug: each step lands on t - 1 (the unskipped previous step) instead of the next grid time."""
-
-    def pairs(self):
-        return ((t, t - 1.0) for t in self.times[:-1])
-
+# --- planted bugs on mixture data (the Gaussian checks: tests/test_planted_bugs.py) --
 
 @contextlib.contextmanager
 def _missing_sqrt():
@@ -163,42 +148,10 @@ def _planted(simulate, context):
     return run
 
 
-BUGS = {
-    "missing sqrt on the noise: ddpm ancestral": ("samplers.ddpm_ancestral.variance_beta", _missing_sqrt, None, None),
-    "missing sqrt on the noise: reverse SDE": ("samplers.reverse_sde_em", _missing_sqrt, None, None),
-    "score sign flipped: PF Heun": ("samplers.pf_heun", None, lambda m, g: (lambda x, t: -m(x, t)), None),
-    "score sign flipped: DDIM": ("samplers.ddim.eta_0.5", None, lambda m, g: (lambda x, t: -m(x, t)), None),
-    "off-by-one timestep: ddpm ancestral": ("samplers.ddpm_ancestral.variance_beta_tilde", None, _shift_one_step, None),
-    "off-by-one timestep: exponential integrator": ("samplers.exponential_integrator.lam_1.0", None,
-                                                    _shift_one_step, None),
-    "DDIM uses the wrong previous timestep": ("samplers.ddim.eta_0.0", None, None, WrongPreviousGrid),
-}
-
-
-@pytest.mark.mc
-@pytest.mark.parametrize("bug", list(BUGS))
-def test_planted_bug_is_visible_and_rejected(bug, monkeypatch):
-    check_id, context, wrap_model, grid_class = BUGS[bug]
-    context = context or contextlib.nullcontext
-    check = checks.get(check_id)
-    setting = suite.SETTINGS[check_id]
-    right = checks.run(check_id, device="cpu")
-    assert right.passed
-    buggy = dataclasses.replace(setting, wrap_model=wrap_model or setting.wrap_model)
-    if grid_class:
-        buggy = dataclasses.replace(buggy, grid=grid_class(setting.grid.process, setting.grid.times))
-    # The bug's effect on the exact law, against the check's detectable error (99 % power).
-    ctx = checks.core.registry.CheckContext(check, check.default_samples, 0, torch.device("cpu"), torch.float64)
-    data = suite._data(ctx).diagonal()
-    model = buggy.wrap_model(data.score(buggy.grid.process), buggy.grid)
-    with context():
-        bug_mean, bug_var = exact.output_law(buggy.sampler, buggy.options, model, buggy.grid,
-                                             *data.marginal(buggy.grid.process, buggy.grid.times[0]))
-    effects = [abs(float(b) - s.expected) / s.detectable_error
-               for b, s in zip([*bug_mean, *bug_var], right.statistics)]
-    assert max(effects) >= 1, f"{bug}: effect {max(effects):.2f} detectable errors only"
-    monkeypatch.setitem(CHECK_REGISTRY._items, check_id, dataclasses.replace(check, simulate=_planted(suite.simulator(buggy), context)))
-    assert not checks.run(check_id, device="cpu").passed, f"{bug} was not rejected"
+def _with_check(monkeypatch, check_id, replaced):
+    """Run ``check_id`` as ``replaced`` (the registry's ``get`` answers it for that id)."""
+    original = check_registry.get
+    monkeypatch.setattr(check_registry, "get", lambda i: replaced if i == check_id else original(i))
 
 
 # --- every sampler on mixture data: the bias each check absorbs is bounded ---
@@ -261,8 +214,8 @@ def test_mixture_check_without_order_keeps_its_stated_bias(check_id):
 
 
 def test_every_variant_has_a_mixture_check():
-    assert {sampler_mixtures.mixture_check_id(s, {**o, **sampler_mixtures.CHECK_OPTIONS.get(s.name, {})})
-            for s, o in variants()} == set(MIXTURE)
+    assert {sampler_mixtures.mixture_check_id(s, {**v.options, **v.mixture.options})
+            for s in all_samplers() for v in s.scheme.variants} == set(MIXTURE)
 
 
 MIXTURE_BUGS = {
@@ -284,8 +237,8 @@ def test_planted_bug_is_rejected_on_mixture_data(bug, monkeypatch):
     setting = MIXTURE[check_id]
     buggy = dataclasses.replace(setting, wrap_model=wrap_model or setting.wrap_model)
     check = checks.get(check_id)
-    monkeypatch.setitem(CHECK_REGISTRY._items, check_id,
-                        dataclasses.replace(check, simulate=_planted(sampler_mixtures.simulator(buggy), context)))
+    _with_check(monkeypatch, check_id,
+                dataclasses.replace(check, simulate=_planted(sampler_mixtures.simulator(buggy), context)))
     assert not checks.run(check_id, device="cpu").passed, f"{bug} was not rejected"
 
 
@@ -295,7 +248,7 @@ def _full_covariance_check(dim, device, n, chunk):
     gen = torch.Generator(device=device).manual_seed(checks.seed_for(f"full-covariance-{dim}"))
     data = GaussianData.random_full(dim, torch.Generator().manual_seed(5), device="cpu")
     data = GaussianData(*(t.to(device) for t in (data.mean, data.eigenvalues, data.basis)))
-    process, sampler = processes.subvp(), get_sampler("reverse_sde_em")
+    process, sampler = processes.named("subvp"), get_sampler("reverse_sde_em")
     grid = Grid.uniform(process, 20)
     start = lambda size, g: data.sample_marginal(process, grid.times[0], size, g)  # noqa: E731
     moments = simulate_moments(sampler, {}, data.score(process), grid, start, n, gen, chunk=chunk,
@@ -413,3 +366,18 @@ def test_cli_checks_one_sampler(capsys):
 
     assert main(["samplers", "pf_rk4", "--check", "--device", "cpu", "--samples", "5000"]) == 0
     assert "pass; n = 5000" in capsys.readouterr().out
+
+
+def test_importing_the_checks_builds_no_process_and_derives_nothing():
+    """Registration reads the catalogue only: processes are built and SymPy runs when a check first runs."""
+    import subprocess
+    import sys
+
+    probe = ("import gc, checks, derivations\n"
+             "checks.load()\n"
+             "from checks.sim.processes import Process\n"
+             "assert not any(isinstance(o, Process) for o in gc.get_objects()), 'a process was built'\n"
+             "assert not [d.id for d in derivations.all() if 'body' in d.__dict__], 'a derivation was derived'\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert result.returncode == 0, result.stderr

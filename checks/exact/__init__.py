@@ -1,2 +1,3 @@
-"""Exact laws without sampling: the Pierret–Galerne W2 table over a spectrum, from the derived
-step maps (numpy, torch and generated numba kernels)."""
+"""The exact W2 table of Pierret & Galerne: ``w2`` (grids, output variances, the table), ``columns``
+(the catalogue's table columns), ``forms`` (their step maps lambdified), ``backends`` (numpy, torch,
+numba) and ``kernel`` (the generated numba kernels)."""

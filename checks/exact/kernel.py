@@ -1,6 +1,6 @@
 r"""Fused CPU kernels for the exact W2 table, generated from the derived step maps (numba).
 
-:mod:`checks.exact.w2` writes each scheme's gain as a polynomial in the score precisions,
+:mod:`checks.exact.forms` writes each column's gain as a polynomial in the score precisions,
 :math:`a_k = \sum_m \kappa_{m,k}\, P_k^{e_{m,0}} P_{k+1}^{e_{m,1}} P_{k+1/2}^{e_{m,2}}`, with
 :math:`P_u = 1/(1 + e^{-2B(u)}(\lambda - 1))` and coefficients :math:`\kappa_{m,k}` evaluated on
 the grid from the lambdified SymPy forms. For one grid and a group of schemes this module

@@ -9,8 +9,15 @@ diagonal in the eigenbasis of :math:`\Sigma`, one step mapping the variance
     \qquad W_2 = \Big(\sum_i (\sqrt{c_{{\rm out}, i}} - \sqrt{\lambda_i})^2\Big)^{1/2}
     \quad (\texttt{gauss\_exact.w2}).
 
-The evaluator lambdifies the derived maps once, and keeps them in the derivation cache
-(:func:`derivations.core.cache.memo`): with a warm cache no SymPy is imported. Each gain :math:`a_k` is a
+The columns are the catalogue's (:mod:`derivations.catalogue`, each scheme's ``table``);
+their step maps are ``gauss_exact.step_<name>``, derived from the same rules the engine
+runs, evaluated here in Pierret & Galerne's setting: :math:`f = -\beta`,
+:math:`g^2 = 2\beta`, kernel :math:`m = e^{-B}`, :math:`v = 1 - e^{-2B}`, centred data. A column
+on their DDPM chain uses :math:`a = \sqrt{1 - \beta^D_k}`, :math:`b = \beta^D_k = 2\Delta\beta_k`; their
+recursions inject noise at every step (no level of the chain is noise-free), and a scheme
+that tells its last step apart takes its last-step map there.
+
+The evaluator lambdifies the derived maps once. Each gain :math:`a_k` is a
 polynomial in the score precisions :math:`\Sigma_{u}^{-1}` at the times the rule
 evaluates the score; its coefficients depend on the step only, so they are
 evaluated on the grid alone, and the per-eigenvalue work is a few array
@@ -19,34 +26,31 @@ scheme on the grid), the gains, a reversed cumulative product and one
 matrix-vector product. Repeated eigenvalues are evaluated once and weighted.
 
 Grid (the reference's): :math:`N` points :math:`t_k = (T - \varepsilon) k/(N-1)` in
-reversed time, :math:`N - 1` steps, forward time :math:`u = T - t`. For EM, EI,
-DDPM, Euler and DDIM, :math:`N` is the column's NFE. The published Heun and
-RK4 columns are reproduced with :math:`N = \mathrm{NFE}` for Heun (so
-:math:`N - 1` steps and :math:`2(N-1)` score evaluations: about twice the label)
-and :math:`N = \lfloor \mathrm{NFE}/4 \rfloor` for RK4 (:math:`4(N-1) \le` the label);
-see :data:`ALTERNATIVE_POINTS` for the other readings.
+reversed time, :math:`N - 1` steps, forward time :math:`u = T - t`. For most columns
+:math:`N` is the NFE label. The published Heun and RK4 columns are reproduced with
+:math:`N = \mathrm{NFE}` for Heun (so :math:`N - 1` steps and :math:`2(N-1)` score evaluations:
+about twice the label) and :math:`N = \lfloor \mathrm{NFE}/4 \rfloor` for RK4 (:math:`4(N-1) \le` the
+label); see :data:`ALTERNATIVE_POINTS` for the other readings.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import os
-import shutil
-import sys
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from derivations.core import cache, config
+import derivations
+from derivations.families import gauss_exact
 
 from checks.exact import kernel as w2_kernel
+from checks.exact import backends
+from checks.exact.backends import compose_affine, monomial, threads  # noqa: F401  threads: the table's workers
+from checks.exact.columns import ALTERNATIVE_POINTS, SCHEME_BY_LABEL, SCHEMES, SchemeSpec  # noqa: F401  the columns
+from checks.exact.forms import compiled_full, compiled_step
 from checks.exact.data import validate_eigenvalues
-
-if TYPE_CHECKING:  # SymPy and the families load only when a step map is compiled (a cold cache)
-    import sympy as sp
 
 T_END = 1.0
 BETA_MIN = 0.05
@@ -59,70 +63,10 @@ CONTINUOUS = "continuous"
 # Elements of one (steps x eigenvalues) block: large enough to amortize the
 # per-call overhead, small enough to stay in the last-level cache.
 BLOCK_ELEMENTS = 1 << 16
-_PRECISIONS = ("prec_k_pg", "prec_next_pg", "prec_mid_pg")
-
-
-@dataclass(frozen=True)
-class SchemeSpec:
-    """A column group of the table: which derived step map, and how a label maps to grid points."""
-
-    label: str
-    key: str  # gauss_exact.SCHEMES key
-    points: Callable[[int], int]
-    fixed: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def derivation_id(self) -> str:
-        return f"gauss_exact.step_{self.key}"
-
-    @property
-    def order(self) -> int:
-        from derivations.families import gauss_exact
-
-        return gauss_exact.SCHEMES[self.key].order
-
-    @property
-    def stochastic(self) -> bool:
-        from derivations.families import gauss_exact
-
-        return gauss_exact.SCHEMES[self.key].stochastic and dict(self.fixed).get("eta_ddim", 1.0) != 0.0
-
-
-def _same(nfe: int) -> int:
-    return nfe
-
-
-def _quarter(nfe: int) -> int:
-    return nfe // 4
-
-
-def _half_plus_one(nfe: int) -> int:
-    return nfe // 2 + 1
-
-
-def _quarter_plus_one(nfe: int) -> int:
-    return nfe // 4 + 1
-
-
-SCHEMES: tuple[SchemeSpec, ...] = (
-    SchemeSpec("EM", "em", _same),
-    SchemeSpec("EI", "ei", _same),
-    SchemeSpec("DDPM", "ddpm", _same),
-    SchemeSpec("Euler", "euler", _same),
-    SchemeSpec("Heun", "heun", _same),
-    SchemeSpec("RK4", "rk4", _quarter),
-    SchemeSpec("DDIM-eta0", "ddim", _same, (("eta_ddim", 0.0),)),
-    SchemeSpec("DDIM-eta1", "ddim", _same, (("eta_ddim", 1.0),)),
-)
-SCHEME_BY_LABEL = {s.label: s for s in SCHEMES}
-# The reading in which the label counts score evaluations exactly: Heun 2(N-1) = NFE,
-# RK4 4(N-1) = NFE; and, for RK4, the reading in which the label counts grid points.
-ALTERNATIVE_POINTS: dict[str, Callable[[int], int]] = {"Heun": _half_plus_one, "RK4": _same}
-ALTERNATIVE_POINTS_RK4_EXACT_NFE = _quarter_plus_one
 
 
 # --------------------------------------------------------------------------
-# Compiled closed forms (built once per process)
+# The derived laws in Pierret & Galerne's setting (built once per process)
 # --------------------------------------------------------------------------
 
 def _schedule_values(u: np.ndarray) -> dict[str, np.ndarray]:
@@ -133,107 +77,13 @@ def _schedule_values(u: np.ndarray) -> dict[str, np.ndarray]:
 
 @functools.lru_cache(maxsize=None)
 def _laws() -> dict[str, Any]:
-    return {name: cache.function("gauss_exact.backward", name, "numpy")
-            for name in ("beta_lin", "B_lin", "var_t", "ode_var", "sde_var")}
+    d = derivations.get("gauss_exact.backward")
+    return {name: d.function(name, "numpy") for name in ("beta_lin", "B_lin", "var_t", "ode_var", "sde_var")}
 
 
 @functools.lru_cache(maxsize=None)
 def _w2_sq() -> Any:
-    return cache.function("gauss_exact.w2", "w2_sq", "numpy")
-
-
-@dataclass(frozen=True)
-class CompiledStep:
-    """gain = sum_m coef_m(step) * prod(precision^e); noise_var(step) with no eigenvalue dependence.
-    Each function is called with keyword values by notation name."""
-
-    monomials: tuple[tuple[tuple[int, int, int], cache.Compiled], ...]
-    noise_var: cache.Compiled | None
-    arg_names: tuple[str, ...]
-
-
-def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
-    """``expr`` in base symbols with ``fixed`` values substituted and every radicand factored.
-
-    Factoring removes the cancellation in radicands such as DDIM's
-    :math:`1 - \\bar\\alpha_{k+1} - \\sigma_k^2` (two terms of size :math:`2B(\\varepsilon)` whose difference
-    is of its square), which float64 would otherwise lose near the data.
-    """
-    import sympy as sp
-
-    from derivations.core import notation
-
-    expr = notation.expand_definitions(expr).subs({notation.lookup(k).symbol: v for k, v in fixed.items()})
-    return expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
-                        lambda e: sp.Pow(sp.factor(e.base), e.exp))
-
-
-def _hide_radicals(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
-    """Radicals as placeholder symbols, so that expanding in the precisions leaves them whole."""
-    import sympy as sp
-
-    hidden: dict[sp.Expr, sp.Symbol] = {}
-
-    def hide(e: sp.Expr) -> sp.Symbol:
-        return hidden.setdefault(e, sp.Dummy(positive=True))
-
-    shown = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer, hide)
-    return shown, {v: k for k, v in hidden.items()}
-
-
-def _compile(expr: sp.Expr, fixed: dict[str, float]) -> cache.Compiled:
-    import sympy as sp
-
-    from derivations.core import notation
-
-    expr = stable_form(expr, fixed)
-    names = tuple(sorted(s.name for s in expr.free_symbols))
-    fn = sp.lambdify([notation.lookup(n).symbol for n in names], expr, modules="numpy")
-    return cache.Compiled(fn, names, "numpy")
-
-
-@functools.lru_cache(maxsize=None)
-def compiled_step(label: str) -> CompiledStep:
-    """The step map of scheme ``label`` lambdified once, split by powers of the precisions; kept in
-    the derivation cache under the step map's key and this module's source."""
-    spec = SCHEME_BY_LABEL[label]
-    return cache.memo(f"w2.step.{label}", lambda: _derive_step(spec), (spec.derivation_id,), (Path(__file__),))
-
-
-def _derive_step(spec: SchemeSpec) -> CompiledStep:
-    import sympy as sp
-
-    import derivations
-    from derivations.core import notation
-
-    d = derivations.get(spec.derivation_id)
-    fixed = dict(spec.fixed)
-    precisions = [notation.lookup(n).symbol for n in _PRECISIONS]
-    shown, radicals = _hide_radicals(stable_form(d.result("gain"), fixed))
-    gain = sp.Poly(sp.expand(shown), *precisions)
-    monomials = []
-    names: set[str] = set()
-    for powers, coeff in gain.terms():
-        fn = _compile(sp.sympify(coeff).xreplace(radicals), {})
-        names.update(fn.arg_names)
-        monomials.append((powers, fn))
-    noise = d.result("noise_var")
-    if noise.free_symbols & set(precisions):
-        raise ValueError(f"{spec.label}: the injected noise depends on the eigenvalue; not supported")
-    noise_fn = None
-    if sp.simplify(stable_form(noise, fixed)) != 0:
-        noise_fn = _compile(noise, fixed)
-        names.update(noise_fn.arg_names)
-    return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)))
-
-
-@functools.lru_cache(maxsize=None)
-def compiled_full(label: str, result: str) -> cache.Compiled:
-    """The result ``gain`` or ``noise_var`` of a scheme as one lambdified function of named values."""
-    import derivations
-
-    spec = SCHEME_BY_LABEL[label]
-    return _compile(derivations.get(spec.derivation_id).result(result), dict(spec.fixed))
+    return derivations.get("gauss_exact.w2").function("w2_sq", "numpy")
 
 
 # --------------------------------------------------------------------------
@@ -246,10 +96,15 @@ class Grid:
 
     eps: float
     n_points: int
-    step_values: dict[str, np.ndarray]  # per step, length N - 1
+    sde_values: dict[str, np.ndarray]  # per step (length N - 1), in the step maps' vocabulary
+    chain_values: dict[str, np.ndarray]  # the same on Pierret & Galerne's DDPM chain
     u_points: np.ndarray  # forward times u_k = T - t_k, from T down to eps
     B_points: np.ndarray  # B(u) at the N grid points
     B_mid: np.ndarray  # B(u) at the N - 1 midpoints
+
+    def values(self, spec: SchemeSpec) -> dict[str, np.ndarray]:
+        """What the column's step maps take on this grid, its fixed options included."""
+        return (self.chain_values if spec.column.chain else self.sde_values) | spec.fixed
 
 
 @functools.lru_cache(maxsize=64)
@@ -258,25 +113,32 @@ def grid(eps: float, n_points: int) -> Grid:
         raise ValueError(f"a grid needs at least 2 points, got {n_points}")
     t = np.linspace(0.0, T_END - eps, n_points)
     u = T_END - t
-    u_k, u_next, u_mid = u[:-1], u[1:], T_END - (t[:-1] + np.diff(t) / 2)
-    at_k, at_next, at_mid = _schedule_values(u_k), _schedule_values(u_next), _schedule_values(u_mid)
-    values = {
-        "dt_pg": np.diff(t),
-        "beta_k_pg": at_k["beta"],
-        "beta_next_pg": at_next["beta"],
-        "beta_mid_pg": at_mid["beta"],
-        "beta_int_pg": at_k["B"] - at_next["B"],
-        "ab_next_pg": np.exp(-2 * at_next["B"]),
-        "ab_k_pg": np.exp(-2 * at_k["B"]),  # its notation definition, for callers of the unexpanded forms
-    }
-    return Grid(eps, n_points, values, u, _schedule_values(u)["B"], at_mid["B"])
+    dt = np.diff(t)
+    at_points, at_mid = _schedule_values(u), _schedule_values(T_END - (t[:-1] + dt / 2))
+    B, beta = at_points["B"], at_points["beta"]
+    betas = (beta[:-1], beta[1:], at_mid["beta"])
+    h = B[:-1] - B[1:]  # rate integrated over each step: m_t / m_t' = e^{-h}
+    # The SDE: f = -beta, g^2 = 2 beta, m = e^{-B}, v = 1 - e^{-2B}.
+    sde = gauss_exact.step_values(a=np.exp(-h), b=-np.expm1(-2 * h), m_next=np.exp(-B[1:]),
+                                  v_next=-np.expm1(-2 * B[1:]), dt=dt, drift=tuple(-b for b in betas),
+                                  diffusion_sq=tuple(2 * b for b in betas))
+    # The DDPM chain: beta^D_k = Delta g^2(u_k), its last level the SDE's kernel at eps.
+    # On coarse grids (RK4's) beta^D exceeds 1 and the chain does not exist: nan there, never read.
+    beta_d = 2 * dt * betas[0]
+    with np.errstate(invalid="ignore"):
+        levels = np.exp(-2 * B[-1]) * np.concatenate([np.cumprod((1 - beta_d)[::-1])[::-1], [1.0]])
+        chain = gauss_exact.step_values(a=np.sqrt(1 - beta_d), b=beta_d, m_next=np.sqrt(levels[1:]),
+                                        v_next=1 - levels[1:], dt=dt)
+    return Grid(eps, n_points, sde, chain, u, B, at_mid["B"])
 
 
-def step_inputs(eps: float, n_points: int, lam: np.ndarray) -> dict[str, np.ndarray]:
+def step_inputs(eps: float, n_points: int, lam: np.ndarray, chain: bool = False) -> dict[str, np.ndarray]:
     r"""Every value a step map takes, per step (rows) and eigenvalue (columns): the grid's
-    schedule values and the precisions :math:`\Sigma_u^{-1}` at :math:`u_k`, :math:`u_{k+1}` and the midpoint."""
+    values (of the SDE, or of the chain) and the precisions :math:`\Sigma_u^{-1}` at :math:`u_k`,
+    :math:`u_{k+1}` and the midpoint."""
     g = grid(eps, n_points)
-    values = {name: np.array(v, dtype=np.float64)[:, None] for name, v in g.step_values.items()}
+    values = {name: np.array(v, dtype=np.float64)[:, None]
+              for name, v in (g.chain_values if chain else g.sde_values).items()}
     with np.errstate(divide="ignore"):
         prec_points = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=g.B_points[:, None])
         prec_mid = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=g.B_mid[:, None])
@@ -288,131 +150,52 @@ def _as_column(value: Any, steps: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
-# Array back ends: numpy on the CPU, torch on a CUDA device
-# --------------------------------------------------------------------------
-
-class _NumpyOps:
-    name = "numpy"
-
-    def asarray(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(x, dtype=np.float64)
-
-    def to_numpy(self, x: Any) -> np.ndarray:
-        return np.asarray(x)
-
-    def reciprocal_variance(self, B_col: np.ndarray, lam_minus_one: np.ndarray) -> np.ndarray:
-        # 1 / Sigma_u, Sigma_u = 1 + e^{-2B}(lam - 1) (gauss_exact.backward, result var_t)
-        out = np.exp(-2 * B_col) * lam_minus_one
-        out += 1.0
-        return np.reciprocal(out, out=out)
-
-    def prod(self, g: np.ndarray) -> np.ndarray:
-        return np.prod(g, axis=0)
-
-    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
-        return np.empty(shape)
-
-    def multiply(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return np.multiply(a, b, out=out)
-
-
-class _TorchOps:
-    name = "torch"
-
-    def __init__(self, device: Any):
-        import torch
-
-        self.torch, self.device = torch, device
-
-    def asarray(self, x: np.ndarray) -> Any:
-        return self.torch.as_tensor(np.array(x, dtype=np.float64), device=self.device)
-
-    def to_numpy(self, x: Any) -> np.ndarray:
-        return x.detach().cpu().numpy()
-
-    def reciprocal_variance(self, B_col: Any, lam_minus_one: Any) -> Any:
-        return 1.0 / (1.0 + self.torch.exp(-2 * B_col) * lam_minus_one)
-
-    def prod(self, g: Any) -> Any:
-        return self.torch.prod(g, 0)
-
-    def empty(self, shape: tuple[int, ...]) -> Any:
-        return self.torch.empty(shape, dtype=self.torch.float64, device=self.device)
-
-    def multiply(self, a: Any, b: Any, out: Any) -> Any:
-        out.copy_(a * b)
-        return out
-
-
-class _NumbaOps:
-    """Marker for the fused kernels of :mod:`checks.exact.kernel` (CPU, numba)."""
-
-    name = "numba"
-
-
-# ``auto`` takes CUDA from this many distinct eigenvalues on, unless torch is loaded already: below it,
-# starting torch and CUDA (seconds) costs more than the fused CPU kernels take for the whole table.
-GPU_MIN_EIGENVALUES = 250_000
-
-
-def _ops(backend: str, eigenvalues: int = GPU_MIN_EIGENVALUES) -> _NumpyOps | _TorchOps | _NumbaOps:
-    if backend == "numpy":
-        return _NumpyOps()
-    if backend == "numba":
-        if not w2_kernel.available():
-            raise ValueError("backend numba needs the numba package (pip install numba)")
-        return _NumbaOps()
-    if backend == "auto":
-        if (eigenvalues >= GPU_MIN_EIGENVALUES or "torch" in sys.modules) and _cuda_available():
-            import torch
-
-            return _TorchOps(torch.device("cuda"))
-        return _NumbaOps() if w2_kernel.available() else _NumpyOps()
-    if backend in ("torch", "cuda"):
-        import torch
-
-        return _TorchOps(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    raise ValueError(f"unknown backend {backend!r}: use auto, numpy, numba or torch")
-
-
-def _cuda_available() -> bool:
-    """``torch.cuda.is_available()``, without importing torch (seconds) on a machine with no GPU driver."""
-    driver = any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/kfd")) or shutil.which("nvidia-smi")
-    if not driver and "torch" not in sys.modules:
-        return False
-    import torch
-
-    return torch.cuda.is_available()
-
-
-# --------------------------------------------------------------------------
 # Output variances
 # --------------------------------------------------------------------------
 
-def threads() -> int:
-    """Worker threads for the eigenvalue blocks (numpy releases the GIL): :func:`derivations.core.config.threads`."""
-    return config.threads()
-
-
 def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For each scheme on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue."""
+    """For each column on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue. The steps
+    before the last run on the array back end; the last step, with the column's last-step map, in numpy."""
     specs = list(specs)
-    if ops.name == "numba":
-        return _run_grid_fused(specs, g, lam)
+    with np.errstate(all="ignore"):  # divergent cells become inf/nan
+        before = _run_fused(specs, g, lam) if isinstance(ops, backends.NumbaOps) else _run_arrays(specs, g, lam, ops)
+        out = {}
+        for spec in specs:
+            gain_sq, tail = before[spec.label]
+            last_sq, last_noise = _final_step(spec, g, lam)
+            out[spec.label] = (last_sq * gain_sq, last_sq * tail + last_noise)
+    return out
+
+
+def _final_step(spec: SchemeSpec, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a^2, b) of the grid's last step for every eigenvalue."""
+    step = compiled_step(spec.label, last=True)
     steps = g.n_points - 1
+    values = {name: _as_column(v, steps)[-1, 0] for name, v in g.values(spec).items()}
+    precisions = tuple(1.0 / (1.0 + np.exp(-2 * B) * (lam - 1.0)) for B in (g.B_points[-2], g.B_points[-1], g.B_mid[-1]))
+    gain = sum(fn(values) * np.prod([p**e for p, e in zip(precisions, powers)], axis=0) for powers, fn in step.monomials)
+    noise = np.zeros_like(lam) if step.noise_var is None else np.full_like(lam, step.noise_var(values))
+    return gain * gain, noise
+
+
+def _run_arrays(specs: list[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The composed maps of every step but the last, on the numpy or torch back end."""
+    steps = g.n_points - 2
+    if steps == 0:
+        return {s.label: (np.ones_like(lam), np.zeros_like(lam)) for s in specs}
     compiled = {s.label: compiled_step(s.label) for s in specs}
     coeffs = {}
     for s in specs:
-        terms = [(powers, ops.asarray(_as_column(fn(**g.step_values, **dict(s.fixed)), steps)))
+        terms = [(powers, ops.asarray(_as_column(fn(g.values(s)), steps + 1)[:-1]))
                  for powers, fn in compiled[s.label].monomials]
         coeffs[s.label] = sorted(terms, key=lambda term: not any(term[0]))  # eigenvalue-dependent terms first
     noise = {
         s.label: (None if compiled[s.label].noise_var is None
-                  else ops.asarray(_as_column(compiled[s.label].noise_var(**g.step_values, **dict(s.fixed)), steps)))
+                  else ops.asarray(_as_column(compiled[s.label].noise_var(g.values(s)), steps + 1)[:-1]))
         for s in specs
     }
     needs_mid = any(p[2] for c in compiled.values() for p, _ in c.monomials)
-    B_points, B_mid = ops.asarray(g.B_points[:, None]), ops.asarray(g.B_mid[:, None])
+    B_points, B_mid = ops.asarray(g.B_points[:-1, None]), ops.asarray(g.B_mid[:-1, None])
 
     def run_block(start: int, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         with np.errstate(all="ignore"):  # per thread; divergent cells become inf/nan
@@ -429,9 +212,9 @@ def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -
             gain = None
             for powers, coef in coeffs[s.label]:
                 if gain is None:
-                    gain = coef * _monomial(powers, precisions, cache)
+                    gain = coef * monomial(powers, precisions, cache)
                 elif any(powers):
-                    gain += coef * _monomial(powers, precisions, cache)
+                    gain += coef * monomial(powers, precisions, cache)
                 else:
                     gain += coef
             if noise[s.label] is None:
@@ -445,7 +228,7 @@ def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -
 
     block = max(1, BLOCK_ELEMENTS // g.n_points)
     bounds = [(i, min(i + block, lam.shape[0])) for i in range(0, lam.shape[0], block)]
-    workers = min(threads(), len(bounds)) if ops.name == "numpy" else 1
+    workers = min(threads(), len(bounds)) if isinstance(ops, backends.NumpyOps) else 1
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -459,72 +242,28 @@ def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -
 
 @functools.lru_cache(maxsize=256)
 def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int) -> tuple[tuple, np.ndarray, np.ndarray]:
-    """What the fused kernel needs besides the eigenvalues, per (schemes, grid): it depends on the grid only."""
+    """What the fused kernel needs besides the eigenvalues, per (columns, grid), for every step but the last."""
     g, steps = grid(eps, n_points), n_points - 1
     structures, coef_rows, noise_rows = [], [], []
     for label in labels:
-        step = compiled_step(label)
-        values = g.step_values | dict(SCHEME_BY_LABEL[label].fixed)
+        step, values = compiled_step(label), g.values(SCHEME_BY_LABEL[label])
         structures.append((tuple(p for p, _ in step.monomials), step.noise_var is not None))
-        coef_rows.append([_as_column(fn(**values), steps)[:, 0] for _, fn in step.monomials])
-        noise_rows.append(np.zeros(steps) if step.noise_var is None else _as_column(step.noise_var(**values), steps)[:, 0])
-    coefs = np.zeros((len(labels), max(len(r) for r in coef_rows), steps))
+        coef_rows.append([_as_column(fn(values), steps)[:-1, 0] for _, fn in step.monomials])
+        noise_rows.append(np.zeros(steps - 1) if step.noise_var is None
+                          else _as_column(step.noise_var(values), steps)[:-1, 0])
+    coefs = np.zeros((len(labels), max(len(r) for r in coef_rows), steps - 1))
     for i, rows in enumerate(coef_rows):
         coefs[i, :len(rows)] = rows
     return tuple(structures), coefs, np.array(noise_rows)
 
 
-def _run_grid_fused(specs: list[SchemeSpec], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """:func:`_run_grid` by one generated kernel per group structure (:mod:`checks.exact.kernel`)."""
+def _run_fused(specs: list[SchemeSpec], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`_run_arrays` by one generated kernel per group structure (:mod:`checks.exact.kernel`)."""
     labels = tuple(s.label for s in specs)
     structures, coefs, noises = _fused_inputs(labels, g.eps, g.n_points)
-    with np.errstate(all="ignore"):
-        gain_sq, tail = w2_kernel.run(structures, coefs, noises, np.exp(-2 * g.B_points), np.exp(-2 * g.B_mid),
-                                      lam - 1.0)
+    gain_sq, tail = w2_kernel.run(structures, coefs, noises, np.exp(-2 * g.B_points[:-1]), np.exp(-2 * g.B_mid[:-1]),
+                                  lam - 1.0)
     return {label: (gain_sq[i], tail[i]) for i, label in enumerate(labels)}
-
-
-def compose_affine(gain_sq: Any, noise_var: Any, ops: Any) -> tuple[Any, Any]:
-    r"""Compose the steps :math:`c \mapsto A_k c + b_k`, k = 0..n-1 (rows), into one map :math:`(A, b)`.
-
-    Pairwise, as a balanced tree: :math:`(A_{k+1}, b_{k+1}) \circ (A_k, b_k) = (A_{k+1}A_k,\ A_{k+1}b_k + b_{k+1})`.
-    The first level allocates the halves (identity maps pad the front to a power of two); the
-    later levels work in place on strided views: about three array operations per step and eigenvalue.
-    """
-    n = gain_sq.shape[0]
-    if n == 1:
-        return gain_sq[0], noise_var[0] + 0 * gain_sq[0]
-    half = 1 << max(0, (n - 1).bit_length() - 1)  # pairs after padding n up to 2 * half
-    pad = 2 * half - n
-    # Rows 0..pad-1 are identities: pair (identity, row) composes to the row itself.
-    A = ops.empty((half,) + tuple(gain_sq.shape[1:]))
-    b = ops.empty((half,) + tuple(gain_sq.shape[1:]))
-    if pad:
-        A[:pad] = gain_sq[:pad]
-        b[:pad] = noise_var[:pad]
-    later, earlier = gain_sq[pad + 1::2], gain_sq[pad::2]
-    ops.multiply(later, earlier, out=A[pad:])
-    ops.multiply(later, noise_var[pad::2], out=b[pad:])
-    b[pad:] += noise_var[pad + 1::2]
-    while A.shape[0] > 1:
-        A_later = A[1::2]
-        b_later = b[1::2]
-        b_earlier, A_earlier = b[0::2], A[0::2]
-        b_earlier *= A_later
-        b_earlier += b_later
-        A_earlier *= A_later
-        A, b = A_earlier, b_earlier
-    return A[0], b[0]
-
-
-def _monomial(powers: tuple[int, int, int], precisions: tuple[Any, Any, Any], cache: dict) -> Any:
-    if powers not in cache:
-        value = None
-        for p, e in zip(precisions, powers):
-            for _ in range(e):
-                value = p if value is None else value * p
-        cache[powers] = value
-    return cache[powers]
 
 
 def initial_variance(lam: np.ndarray, init: str) -> np.ndarray:
@@ -548,7 +287,7 @@ def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init
                     backend: str = "numpy") -> np.ndarray:
     """Variance per eigenvalue after the scheme ``label`` on the N-point grid (non-finite if it diverges)."""
     with np.errstate(all="ignore"):
-        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], grid(eps, n_points), lam, _ops(backend, lam.size))[label]
+        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], grid(eps, n_points), lam, backends.choose(backend))[label]
         return initial_variance(lam, init) * gain_sq + tail
 
 
@@ -591,7 +330,7 @@ def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Itera
     weights = counts.astype(np.float64)
     specs = [SCHEME_BY_LABEL[s] for s in schemes] if schemes is not None else list(SCHEMES)
     points = points or {}
-    ops = _ops(backend, lam.size)
+    ops = backends.choose(backend)
     cells: list[Cell] = []
     eps_values, nfes = tuple(eps_values), tuple(nfes)
     starts = {init: initial_variance(lam, init) for init in INITS}
@@ -632,19 +371,22 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
     cells = []
     with np.errstate(all="ignore"):
         for spec in specs:
-            gain_fn, noise_fn = compiled_full(spec.label, "gain"), compiled_full(spec.label, "noise_var")
+            maps = {last: (compiled_full(spec.label, "gain", last), compiled_full(spec.label, "noise_var", last))
+                    for last in (False, True)}
             for eps in eps_values:
                 for init in INITS:
                     for nfe in nfes:
                         g = grid(eps, spec.points(nfe))
                         c = initial_variance(lam, init)
-                        for k in range(g.n_points - 1):
-                            values = {name: v[k] for name, v in g.step_values.items()}
+                        steps = g.n_points - 1
+                        for k in range(steps):
+                            values = {name: _as_column(v, steps)[k, 0] for name, v in g.values(spec).items()}
                             values |= {
                                 "prec_k_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_points[k]),
                                 "prec_next_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_points[k + 1]),
                                 "prec_mid_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_mid[k]),
                             }
+                            gain_fn, noise_fn = maps[k == steps - 1]
                             c = gain_fn(**values) ** 2 * c + noise_fn(**values)
                         cells.append(Cell(spec.label, eps, init, nfe, w2(c, lam), g.n_points))
     return cells

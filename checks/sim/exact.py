@@ -13,12 +13,25 @@ formula, and then
 This is the law of the *discretized* scheme: a Monte Carlo run must match it
 with no discretization bias, and its distance to :math:`p_{t_{\mathrm{end}}}`
 is the scheme's bias.
+
+:func:`derived_law` computes the same law a second way, independently of the torch
+step: by iterating the derived step maps ``gauss_exact.step_<name>`` (read through a
+check's ``ctx.quantity``) with the process's coefficients.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 
+from derivations import catalogue
+from derivations.families import gauss_exact
+
+from checks.sim.data import GaussianData
+from checks.sim.processes import Process
 from checks.sim.registry import Grid, Sampler
 
 _AFFINE_ROWS = (0.0, 1.0, -1.5)  # starts of the noise-free probe rows: offset, gain, affinity check
@@ -56,3 +69,70 @@ def output_law(sampler: Sampler, options: dict, model, grid: Grid, init_mean: to
         raise ValueError(f"{sampler.name} is not affine in its start for this model: no exact Gaussian law")
     noise_gains = out[first:] - offset
     return gain * init_mean + offset, gain**2 * init_var + (noise_gains**2).sum(dim=0)
+
+
+# --------------------------------------------------------------------------
+# The derived step maps (gauss_exact.step_<name>) iterated: the law the scheme must have
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepMaps:
+    """Which derived maps a variant follows: its derivation, the choice, the step kinds, the option values.
+
+    Fixed when a check is registered, from the catalogue as it stands then, so a sampler changed
+    afterwards (a planted bug) is still measured against the maps of its committed rule.
+    """
+
+    derivation_id: str
+    choice: tuple[str, ...]
+    kinds: tuple[frozenset[str], ...]
+    values: tuple[tuple[str, float], ...]  # (notation name, value) of the options kept as symbols
+
+    @staticmethod
+    def of(scheme: catalogue.Scheme, options: dict) -> "StepMaps":
+        resolved = scheme.resolve(options)
+        values = tuple((o.symbol, float(resolved[o.name])) for o in scheme.options if o.symbol)
+        return StepMaps(scheme.derivation_id, scheme.choice(options), catalogue.kinds(scheme, options), values)
+
+    def names(self) -> tuple[str, ...]:
+        """Every result the variant's law reads (for a check's ``uses``)."""
+        return tuple(catalogue.result_name(base, self.choice, kind)
+                     for kind in self.kinds for base in ("gain", "offset", "noise_var"))
+
+    def kind(self, last: bool, clean: bool) -> frozenset[str]:
+        """The kind of a step: the flags that hold there, among those the rule tells apart."""
+        flags = {name for name, holds in (("last", last), ("clean", clean)) if holds}
+        return frozenset(flags) & frozenset().union(*self.kinds)
+
+
+def gaussian_step_values(process: Process, data: GaussianData, t: float, t_next: float) -> dict[str, torch.Tensor]:
+    """The step-map vocabulary (``gauss_exact.step_values``) for a step of ``process`` on diagonal Gaussian data:
+    the kernel from :math:`t'` to :math:`t`, the SDE's coefficients, and the precisions and means of :math:`p_t`
+    (at the midpoint only for a continuous process; nan there for a chain)."""
+    times = (t, t_next) + ((0.5 * (t + t_next),) if process.continuous else ())
+    coefs = [process.at(u) for u in times]
+    laws = [data.marginal(process, u) for u in times]
+    pad = (math.nan,) * (3 - len(times))
+    now, nxt = coefs[0], coefs[1]
+    gain = now.mean_coef / nxt.mean_coef
+    return gauss_exact.step_values(
+        a=gain, b=now.var - gain**2 * nxt.var, m_next=nxt.mean_coef, v_next=nxt.var, dt=t - t_next,
+        drift=tuple(c.drift_coef for c in coefs) + pad, diffusion_sq=tuple(c.diffusion_sq for c in coefs) + pad,
+        prec=tuple(1 / var for _, var in laws) + pad, mean=tuple(mean for mean, _ in laws) + pad)
+
+
+def derived_law(maps: StepMaps, quantity: Callable[[str, str], Callable[..., torch.Tensor]], grid: Grid,
+                data: GaussianData, init_mean: torch.Tensor, init_var: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Mean and variance after iterating :math:`\mu \mapsto a\mu + d`, :math:`c \mapsto a^2c + b` along ``grid``,
+    each map read through ``quantity(derivation_id, result)`` (a check's ``ctx.quantity``: overridable)."""
+    mean, var = init_mean, init_var
+    options = dict(maps.values)
+    for k, (t, t_next) in enumerate(grid.pairs(), start=1):
+        values = {name: torch.as_tensor(v, dtype=data.mean.dtype, device=data.mean.device)
+                  for name, v in (gaussian_step_values(grid.process, data, t, t_next) | options).items()}
+        kind = maps.kind(last=k == grid.steps, clean=grid.process.at(t_next).var == 0)
+        gain, offset, noise = (quantity(maps.derivation_id, catalogue.result_name(base, maps.choice, kind))(**values)
+                               for base in ("gain", "offset", "noise_var"))
+        mean, var = gain * mean + offset, gain**2 * var + noise
+    return mean, var

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from checks.core import stats
-from checks.sim import exact
+from checks.sim import exact, processes
 from checks.sim.data import GaussianData
 from checks.sim.processes import Process
 from checks.sim.registry import Grid, Sampler
@@ -49,6 +49,12 @@ class OrderFit:
     @property
     def matches(self) -> bool:
         return self.declared is not None and abs(self.slope - self.declared) <= ORDER_RESOLUTION
+
+
+def order_process(sampler: Sampler) -> Process:
+    """The process an order is fitted on: the record's, or VP for a discrete chain (its steps cannot shrink)."""
+    process = processes.named(sampler.scheme.process)
+    return process if process.continuous else processes.named("vp")
 
 
 def weak_error(sampler: Sampler, options: dict, process: Process, steps: int, data: GaussianData = ORDER_DATA,

@@ -23,7 +23,7 @@ import torch
 
 import derivations
 from derivations.core import notation
-from derivations.core.registry import Lambdified
+from derivations.core.registry import Lambdified, Registry
 
 ClosedForm = Callable[[str, str], Callable[..., torch.Tensor]]
 
@@ -132,4 +132,12 @@ def ddpm(schedule: str = "linear", steps: int = 1000, closed_form: ClosedForm = 
     return Process(f"ddpm-{schedule}", moments, float(steps), 0.0, continuous=False)
 
 
-PROCESSES: dict[str, Callable[..., Process]] = {"vp": vp, "subvp": subvp, "ve": ve, "ddpm": ddpm}
+_DEFAULTS: Registry[Callable[[], Process]] = Registry("process")
+for _name, _factory in (("vp", vp), ("subvp", subvp), ("ve", ve), ("ddpm", ddpm)):
+    _DEFAULTS.add(_name, _factory)
+
+
+@functools.lru_cache(maxsize=None)
+def named(name: str) -> Process:
+    """The process a catalogue record names, with its default parameters (built on first use)."""
+    return _DEFAULTS.get(name)()

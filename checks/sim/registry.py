@@ -1,26 +1,23 @@
-"""The sampler registry: every reverse sampler by name, with its theory declared as data.
+"""The engine's samplers: each scheme of the catalogue (:mod:`derivations.catalogue`), run by torch.
 
-A sampler is ``fn(model, grid, x_init, generator, **options) -> Tensor``:
+A sampler is called as ``sampler(model, grid, x_init, generator, **options)``:
 ``model(x, t)`` is the score, ``grid`` the times it steps through (from
 :math:`T` down), ``x_init`` the starting batch (its device and dtype are the
-run's), ``generator`` the one source of noise. The record declares what the
-sampler approximates, its weak order, when it is deterministic, and the
-option sets (variants) that the tests, the checks and the report loop over.
+run's), ``generator`` the one source of noise. Its record (name, process,
+weak order, noise, options, variants, table columns) is the catalogue's.
 """
 
 from __future__ import annotations
 
-import builtins
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import torch
 
-from derivations.core.registry import Registry
+from derivations import catalogue
 
+from checks.sim import steps
 from checks.sim.processes import Process
-
-SamplerFn = Callable[..., torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -49,49 +46,50 @@ class Grid:
 
 @dataclass(frozen=True)
 class Sampler:
-    name: str
-    fn: SamplerFn = field(repr=False)
-    approximates: str  # the continuous or discrete law it targets
-    reference: str
-    processes: tuple[str, ...]  # names of the processes it applies to ("discrete" chains or "continuous")
-    weak_order: float | None  # None: the scheme keeps an O(1) bias as the step shrinks (tested by law only)
-    variants: tuple[dict[str, Any], ...] = ({},)
-    deterministic_when: dict[str, Any] | None = None  # options that make it noise-free; {} = always
+    """The torch run of the catalogue scheme ``name`` (its record is read at each call)."""
 
-    def __call__(self, model, grid: Grid, x_init: torch.Tensor, generator, **options) -> torch.Tensor:
-        return self.fn(model, grid, x_init, generator, **options)
+    name: str
+
+    @property
+    def scheme(self) -> catalogue.Scheme:
+        return catalogue.get(self.name)
+
+    def __call__(self, model, grid: Grid, x_init: torch.Tensor, generator, callback=None,
+                 **options: Any) -> torch.Tensor:
+        scheme = self.scheme
+        return steps.walk(scheme.rule, scheme.resolve(options), model, grid, x_init, generator, callback)
+
+    @property
+    def approximates(self) -> str:
+        return self.scheme.approximates
+
+    @property
+    def reference(self) -> str:
+        return self.scheme.reference
+
+    @property
+    def processes(self) -> tuple[str, ...]:
+        return self.scheme.processes
+
+    @property
+    def weak_order(self) -> float | None:
+        return self.scheme.weak_order
+
+    @property
+    def variants(self) -> tuple[dict[str, Any], ...]:
+        return tuple(dict(v.options) for v in self.scheme.variants)
 
     def is_deterministic(self, options: dict[str, Any]) -> bool:
-        if self.deterministic_when is None:
-            return False
-        return builtins.all(options.get(k) == v for k, v in self.deterministic_when.items())
-
-    def applies_to(self, process: Process) -> bool:
-        return ("continuous" if process.continuous else "discrete") in self.processes
-
-
-_REGISTRY: Registry[Sampler] = Registry("sampler")
-
-
-def sampler(name: str, approximates: str, reference: str, processes: tuple[str, ...] = ("continuous",),
-            weak_order: float | None = 1.0, variants: tuple[dict[str, Any], ...] = ({},),
-            deterministic_when: dict[str, Any] | None = None) -> Callable[[SamplerFn], SamplerFn]:
-    """Register the decorated sampler under ``name``; a duplicate name raises."""
-
-    def register(fn: SamplerFn) -> SamplerFn:
-        _REGISTRY.add(name, Sampler(name, fn, approximates, reference, tuple(processes), weak_order,
-                                    tuple(variants), deterministic_when))
-        return fn
-
-    return register
+        return self.scheme.is_deterministic(options)
 
 
 def get(name: str) -> Sampler:
-    return _REGISTRY.get(name)
+    catalogue.get(name)  # an unknown name raises, naming the closest
+    return Sampler(name)
 
 
 def all() -> list[Sampler]:  # noqa: A001 - the registry's documented interface
-    return _REGISTRY.all()
+    return [Sampler(s.name) for s in catalogue.all()]
 
 
 def variants() -> list[tuple[Sampler, dict[str, Any]]]:

@@ -4,17 +4,16 @@ Pierret & Galerne's setting (``checks.exact.w2``): data :math:`\mathcal N(0, \Si
 3072 CIFAR-10 eigenvalues :math:`\lambda_i`, the VP SDE :math:`dX = -\beta_u X du + \sqrt{2\beta_u}dW`
 (the engine's ``vp`` process with :math:`\beta = 2\beta_u`, the same SDE in score_sde's
 form), the exact score, the reference's grid of :math:`N` points :math:`u_k = T - (T-\varepsilon)k/(N-1)`,
-started from :math:`p_T`. The registered samplers of :mod:`checks.sim` run on that grid:
-
-* ``em``: ``reverse_sde_em``;
-* ``ddpm``: ``ddpm_ancestral`` (variance :math:`\beta`) on the DDPM chain whose step
-  :math:`u_k \to u_{k+1}` has :math:`\beta^D_k = \Delta\, g^2(u_k) = 2\Delta\beta_{u_k}` (the paper's
-  choice), driven by the continuous score at :math:`u_k`; the chain's last level is the continuous
-  kernel at :math:`\varepsilon`, so the last step injects noise as the reference's recursion does;
-* ``heun``: ``pf_heun``.
+started from :math:`p_T`. Every column of the exact W2 table (the catalogue's ``table``
+entries) has a check ``gauss_exact.eigenbasis.<column>``: its sampler, with the column's
+options, runs on that grid; a column on Pierret & Galerne's DDPM chain runs on the chain whose
+step :math:`u_k \to u_{k+1}` has :math:`\beta^D_k = \Delta\, g^2(u_k) = 2\Delta\beta_{u_k}` (their choice),
+driven by the continuous score at :math:`u_k`; the chain's last level is the continuous kernel
+at :math:`\varepsilon`, so the last step injects noise as their recursion does.
 
 Each coordinate of the output is :math:`\mathcal N(0, c_i)` with :math:`c_i` from iterating the
-derived step map :math:`c \mapsto a_k^2 c + b_k` (``gauss_exact.step_*``) from :math:`\Sigma_T`. The
+derived step map :math:`c \mapsto a_k^2 c + b_k` (``gauss_exact.step_<sampler>``, the last step's
+map on the last step) from :math:`\Sigma_T`. The
 statistics are pooled over coordinates of :math:`u = x/\sqrt{c}`: its first four moments against
 :math:`\mathcal N(0, 1)`, and :math:`E[u^2]` within each decile of the spectrum, where the
 discretization error of the small eigenvalues would otherwise be diluted by the large ones.
@@ -48,23 +47,32 @@ SIMULATION_DTYPE = torch.float32
 
 @dataclass(frozen=True)
 class EigenScheme:
-    """A registered sampler and the derived step map it must follow."""
+    """A column of the W2 table: its sampler, options and derived step maps."""
 
-    key: str  # gauss_exact.SCHEMES key and exact_w2 label
-    label: str
-    sampler: str
-    options: tuple[tuple[str, object], ...] = ()
+    spec: exact_w2.SchemeSpec
+
+    @property
+    def key(self) -> str:
+        return self.spec.column.key
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def sampler(self) -> str:
+        return self.spec.scheme.name
 
     @property
     def step_id(self) -> str:
-        return f"gauss_exact.step_{self.key}"
+        return self.spec.derivation_id
+
+    def uses(self) -> tuple[tuple[str, str], ...]:
+        names = {self.spec.result(base, last) for base in ("gain", "noise_var") for last in (False, True)}
+        return tuple((self.step_id, name) for name in sorted(names))
 
 
-SCHEMES = (
-    EigenScheme("em", "EM", "reverse_sde_em"),
-    EigenScheme("ddpm", "DDPM", "ddpm_ancestral", (("variance", "beta"),)),
-    EigenScheme("heun", "Heun", "pf_heun"),
-)
+SCHEMES = tuple(EigenScheme(spec) for spec in exact_w2.SCHEMES)
 
 
 @functools.lru_cache(maxsize=None)
@@ -99,10 +107,10 @@ def simulate(scheme: EigenScheme):
         model = data.score(vp)
         out = {}
         for nfe in NFES:
-            times = tuple(float(u) for u in exact_w2.grid(EPS, nfe).u_points)
-            grid = Grid(ddpm_chain(vp, times) if scheme.key == "ddpm" else vp, times)
+            times = tuple(float(u) for u in exact_w2.grid(EPS, scheme.spec.points(nfe)).u_points)
+            grid = Grid(ddpm_chain(vp, times) if scheme.spec.column.chain else vp, times)
             x_init = data.sample_marginal(vp, times[0], ctx.n_samples, ctx.generator())
-            x = get(scheme.sampler)(model, grid, x_init, ctx.generator(), **dict(scheme.options))
+            x = get(scheme.sampler)(model, grid, x_init, ctx.generator(), **scheme.spec.column.options)
             out[nfe] = stats.RunningMoments().update(x)
         return out
 
@@ -110,14 +118,18 @@ def simulate(scheme: EigenScheme):
 
 
 def recursion_variance(ctx: CheckContext, scheme: EigenScheme, nfe: int) -> torch.Tensor:
-    """:math:`c_N` from :math:`c_0 = \\Sigma_T` by the step map read through ``ctx`` (overridable)."""
+    """:math:`c_N` from :math:`c_0 = \\Sigma_T` by the step maps read through ``ctx`` (overridable)."""
     lam = eigenvalues()
-    inputs = {k: ctx.tensor(v) for k, v in exact_w2.step_inputs(EPS, nfe, lam).items()}
-    gain = ctx.quantity(scheme.step_id, "gain")(**inputs) * torch.ones_like(inputs["prec_k_pg"])
-    noise_var = ctx.quantity(scheme.step_id, "noise_var")(**inputs) * torch.ones_like(gain)
+    n_points = scheme.spec.points(nfe)
+    inputs = exact_w2.step_inputs(EPS, n_points, lam, scheme.spec.column.chain) | scheme.spec.fixed
+    inputs = {k: ctx.tensor(v) for k, v in inputs.items()}
+    shape = torch.ones_like(inputs["prec_k_pg"])
+    maps = {last: [ctx.quantity(scheme.step_id, scheme.spec.result(base, last))(**inputs) * shape
+                   for base in ("gain", "noise_var")] for last in (False, True)}
     c = ctx.tensor(exact_w2.initial_variance(lam, "p_T"))
-    for a, b in zip(gain, noise_var):
-        c = a * a * c + b
+    for k in range(n_points - 1):
+        gain, noise_var = maps[k == n_points - 2]
+        c = gain[k] ** 2 * c + noise_var[k]
     return c
 
 
@@ -139,10 +151,11 @@ def _register(scheme: EigenScheme) -> None:
         id=f"gauss_exact.eigenbasis.{scheme.key}",
         title=f"{scheme.label} from the sampler engine on CIFAR-10's spectrum (d = 3072) follows the derived "
               f"recursion (NFE {', '.join(map(str, NFES))})",
-        law=f"output of the engine's {scheme.sampler} on the reference grid (eps = {EPS}), from p_T of N(0, Sigma_cifar): "
-            f"N(0, diag c_N), c_N iterated by {scheme.step_id} (gain, noise_var) from Sigma_T",
+        law=f"output of the engine's {scheme.sampler} {dict(scheme.spec.column.options) or ''} on the reference grid "
+            f"(eps = {EPS}), from p_T of N(0, Sigma_cifar): N(0, diag c_N), c_N iterated by {scheme.step_id} "
+            f"(gain, noise_var) from Sigma_T",
         tests=(scheme.step_id,),
-        uses=((scheme.step_id, "gain"), (scheme.step_id, "noise_var")),
+        uses=scheme.uses(),
         samples=SAMPLES,
         simulate=simulate(scheme),
     )

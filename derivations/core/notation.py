@@ -407,21 +407,41 @@ z_pg = base("z_pg", "z_k", "standard normal injected by a stochastic step", REAL
 var_c_pg = base("var_c_pg", "c", "variance of the sampler state before a step", POSITIVE, positive=True)
 dt_pg = base("dt_pg", r"\Delta", "step size of a backward sampler in reversed time s = T - u", Domain(0.001, 0.05),
              positive=True)
-beta_k_pg = base("beta_k_pg", r"\beta_k", "rate at the left end u_k of a step", POSITIVE, positive=True)
-beta_next_pg = base("beta_next_pg", r"\beta_{k+1}", "rate at the right end u_{k+1} of a step", POSITIVE,
-                    positive=True)
-beta_mid_pg = base("beta_mid_pg", r"\beta_{k+1/2}", "rate at the midpoint of a step", POSITIVE, positive=True)
 prec_k_pg = base("prec_k_pg", r"\Sigma_{u_k}^{-1}", "precision of p_u at u_k: the score is -prec y", POSITIVE,
                  positive=True)
 prec_next_pg = base("prec_next_pg", r"\Sigma_{u_{k+1}}^{-1}", "precision of p_u at u_{k+1}", POSITIVE, positive=True)
 prec_mid_pg = base("prec_mid_pg", r"\Sigma_{u_{k+1/2}}^{-1}", "precision of p_u at the midpoint", POSITIVE,
                    positive=True)
-beta_int_pg = base("beta_int_pg", "h_k", "rate integrated over one step, B(u_k) - B(u_{k+1})", POSITIVE,
-                   positive=True)
-ab_next_pg = base("ab_next_pg", r"\bar\alpha_{k+1}", "signal fraction e^{-2B} at u_{k+1}", POSITIVE_UNIT,
-                  positive=True)
-ab_k_pg = defined("ab_k_pg", r"\bar\alpha_k", "signal fraction e^{-2B} at u_k", ab_next_pg * sp.exp(-2 * beta_int_pg),
-                  positive=True)
+# One step t -> t' < t of any catalogue sampler (gauss_exact.step_*), in the coefficients of a
+# forward process with kernel N(m_t x_0, v_t) and SDE dX = f X dt + g dW, on data whose noised
+# marginal at each time is N(mu, 1/prec) per eigen-direction. The kernel from t' to t is
+# N(a x, b): m_t = a m_{t'}, v_t = a^2 v_{t'} + b, so every admissible point keeps v_t >= b.
+a_st = base("a_st", r"a_{t|t'}", "gain m_t / m_{t'} of the forward kernel from a step's end t' to its start t",
+            POSITIVE_UNIT, positive=True)
+b_st = base("b_st", r"v_{t|t'}", "variance v_t - a^2 v_{t'} of the forward kernel from a step's end t' to its start t",
+            POSITIVE, positive=True)
+m_next_st = base("m_next_st", "m_{t'}", "signal coefficient of the forward kernel at the step's end", POSITIVE_UNIT,
+                 positive=True)
+v_next_st = base("v_next_st", "v_{t'}", "variance of the forward kernel at the step's end", POSITIVE, positive=True)
+f_k_st = base("f_k_st", "f_t", "drift coefficient f of the forward SDE at the step's start", REAL, real=True)
+f_next_st = base("f_next_st", "f_{t'}", "drift coefficient f at the step's end", REAL, real=True)
+f_mid_st = base("f_mid_st", "f_{(t+t')/2}", "drift coefficient f at the step's midpoint", REAL, real=True)
+g2_k_st = base("g2_k_st", "g_t^2", "squared diffusion coefficient of the forward SDE at the step's start", POSITIVE,
+               positive=True)
+g2_next_st = base("g2_next_st", "g_{t'}^2", "squared diffusion coefficient at the step's end", POSITIVE, positive=True)
+g2_mid_st = base("g2_mid_st", "g_{(t+t')/2}^2", "squared diffusion coefficient at the step's midpoint", POSITIVE,
+                 positive=True)
+mu_k_st = base("mu_k_st", r"\mu_t", "mean of the noised data marginal p_t at the step's start", REAL, real=True)
+mu_next_st = base("mu_next_st", r"\mu_{t'}", "mean of p_t at the step's end", REAL, real=True)
+mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midpoint", REAL, real=True)
+snr_st = base("snr_st", "r", "signal-to-noise ratio of the Langevin corrector (step 2 r^2 v_{t'})", POSITIVE_UNIT,
+              positive=True)
+ratio_st = base("ratio_st", r"\epsilon", "Langevin step of annealed Langevin dynamics per unit v_{t'}",
+                POSITIVE_UNIT, positive=True)
+# Further standard normals of a step that draws more than once (a corrector, annealed levels).
+draws_st = tuple(base(f"z{j}_st", f"z_{{k,{j}}}", f"standard normal of a step's draw {j}", REAL, real=True)
+                 for j in range(2, 13))
+
 
 
 # --------------------------------------------------------------------------

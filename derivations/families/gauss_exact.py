@@ -8,11 +8,16 @@ Forward process (the scaled VP SDE, forward time :math:`u \in [0, T]`):
 
 Every law stays centred Gaussian with a covariance that commutes with
 :math:`\Sigma`, so everything is computed per eigenvalue :math:`\sigma_0^2` of
-:math:`\Sigma`. The backward samplers run in reversed time :math:`s = T - u`
-with the exact score :math:`\nabla\log p_u(y) = -\Sigma_u^{-1} y`; one step of
-each scheme maps :math:`\mathcal N(0, c)` to :math:`\mathcal N(0, a^2 c + b)`,
-and the pair :math:`(a, b)` is derived here from the scheme's update rule by
-taking Gaussian moments of the update applied to :math:`y = \sqrt c\, z_0`.
+:math:`\Sigma`.
+
+The step maps ``gauss_exact.step_<name>`` come from the update rules of the sampler
+catalogue (:mod:`derivations.catalogue`), instantiated over SymPy by
+:class:`SymbolicOps`, for any forward process with kernel :math:`\mathcal N(m_t x_0, v_t)`
+and any Gaussian data (score :math:`-\Sigma_t^{-1}(y - \mu_t)` per eigen-direction):
+one step maps :math:`\mathcal N(\mu_y, c)` to :math:`\mathcal N(a\mu_y + d, a^2 c + b)`, with
+:math:`(a, d, b)` from the Gaussian moments of the update applied to :math:`y = \sqrt c\, z_0`.
+Pierret & Galerne's setting is the case :math:`f = -\beta`, :math:`g^2 = 2\beta`,
+:math:`m = e^{-B}`, :math:`v = 1 - e^{-2B}`, :math:`\mu = 0` (:mod:`checks.exact.w2`).
 
 ==============  =====================================  =================================
 code name       LaTeX                                  meaning
@@ -20,37 +25,44 @@ code name       LaTeX                                  meaning
 var_data        :math:`\sigma_0^2`                     eigenvalue of :math:`\Sigma`
 B_u_pg          :math:`B(u)`                           integrated rate
 prec_k_pg       :math:`\Sigma_{u_k}^{-1}`              precision at the step's left end
-dt_pg           :math:`\Delta`                         step in reversed time
+dt_pg           :math:`\Delta`                         step t - t' > 0
+a_st, b_st      :math:`a_{t|t'}, v_{t|t'}`             kernel N(a_st x, b_st) from t' to t
 var_c_pg        :math:`c`                              variance before a step
 ==============  =====================================  =================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import sympy as sp
 
+from derivations import catalogue
 from derivations.families.gaussian import log_density
 from derivations.core.notation import (
     B_T_pg,
     B_u_pg,
-    ab_k_pg,
-    ab_next_pg,
-    beta_int_pg,
-    beta_k_pg,
-    beta_mid_pg,
+    a_st,
+    b_st,
     beta_min_pg,
-    beta_next_pg,
     beta_span_pg,
     coupling_corr,
+    draws_st,
     dt_pg,
-    eta_ddim,
+    f_k_st,
+    f_mid_st,
+    f_next_st,
+    g2_k_st,
+    g2_mid_st,
+    g2_next_st,
+    lookup,
+    m_next_st,
+    mu_k_st,
+    mu_mid_st,
+    mu_next_st,
     prec_k_pg,
     prec_mid_pg,
     prec_next_pg,
     u_pg,
+    v_next_st,
     var_c_pg,
     var_data,
     var_init_pg,
@@ -87,21 +99,6 @@ def normal_expectation(expr: sp.Expr, normals: tuple[sp.Symbol, ...]) -> sp.Expr
 def variance_of_state(var_expr: sp.Expr) -> sp.Expr:
     r"""Variance at the data eigenvalue: :math:`\Sigma(B) = 1 + e^{-2B}(\sigma_0^2 - 1)` with :math:`B` given."""
     return 1 + sp.exp(-2 * var_expr) * (var_data - 1)
-
-
-def score(prec: sp.Expr, y: sp.Expr) -> sp.Expr:
-    r"""Exact score of :math:`\mathcal N(0, \Sigma_u)` at ``y``: :math:`-\Sigma_u^{-1} y` (``gauss_exact.backward``)."""
-    return -prec * y
-
-
-def pf_drift(beta: sp.Expr, prec: sp.Expr, y: sp.Expr) -> sp.Expr:
-    r"""Probability-flow drift in reversed time: :math:`\hat f = \beta (y + \nabla\log p) = \beta(y - \Sigma^{-1}y)`."""
-    return beta * (y + score(prec, y))
-
-
-def sde_drift(beta: sp.Expr, prec: sp.Expr, y: sp.Expr) -> sp.Expr:
-    r"""Reverse-SDE drift in reversed time: :math:`\beta (y + 2\nabla\log p)`."""
-    return beta * (y + 2 * score(prec, y))
 
 
 # --------------------------------------------------------------------------
@@ -277,215 +274,158 @@ def w2() -> Body:
 
 
 # --------------------------------------------------------------------------
-# Discretized samplers: one step on N(0, c) from the update rule
+# Discretized samplers: one step of each catalogue rule on N(mu_y, c)
 # --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Scheme:
-    """A sampler step in reversed time: the update rule, its theory as data, its claims and misprints."""
-
-    key: str
-    title: str
-    update: Callable[[], sp.Expr]
-    order: int
-    stochastic: bool
-    claims: Callable[[], tuple[Claim, ...]]
-    wrong_variants: Callable[[], tuple[WrongVariant, ...]]
-    rule_tex: str
+NORMALS = (z_pg, *draws_st)
 
 
-def _em() -> sp.Expr:
-    return y_pg + dt_pg * sde_drift(beta_k_pg, prec_k_pg, y_pg) + sp.sqrt(2 * dt_pg * beta_k_pg) * z_pg
+class _At:
+    r"""One time of a step: the forward coefficients and the exact score :math:`-\Sigma^{-1}(y - \mu)`."""
+
+    def __init__(self, mean_coef, var, drift_coef, diffusion_sq, prec, mean):
+        self.mean_coef, self.var, self.drift_coef, self.diffusion_sq = mean_coef, var, drift_coef, diffusion_sq
+        self.prec, self.mean = prec, mean
+
+    def score(self, y: sp.Expr) -> sp.Expr:
+        return -self.prec * (y - self.mean)
 
 
-def _ei() -> sp.Expr:
-    gamma1 = sp.exp(beta_int_pg) - 1
-    gamma2 = (sp.exp(2 * beta_int_pg) - 1) / 2
-    return y_pg + gamma1 * (y_pg + 2 * score(prec_k_pg, y_pg)) + sp.sqrt(2 * gamma2) * z_pg
+class SymbolicOps:
+    r"""The catalogue's ``ops`` over SymPy: a step :math:`t \to t'` in the step-map vocabulary
+    (:math:`m_t = a\,m_{t'}`, :math:`v_t = a^2 v_{t'} + b`, :math:`h = -\Delta`); each noise draw is a
+    new standard normal of :data:`NORMALS`. The kernel moments at the midpoint are not in the
+    vocabulary (no rule uses them)."""
+
+    sqrt = staticmethod(sp.sqrt)
+
+    def __init__(self, flags: frozenset[str] = frozenset()):
+        self.flags = flags
+        self.h = -dt_pg
+        self.now = _At(a_st * m_next_st, a_st**2 * v_next_st + b_st, f_k_st, g2_k_st, prec_k_pg, mu_k_st)
+        self.next = _At(m_next_st, v_next_st, f_next_st, g2_next_st, prec_next_pg, mu_next_st)
+        self.mid = _At(None, None, f_mid_st, g2_mid_st, prec_mid_pg, mu_mid_st)
+        self.normals: list[sp.Symbol] = []
+
+    def noise(self, y: sp.Expr, var: sp.Expr) -> sp.Expr:
+        var = sp.sympify(var)
+        if var == 0:
+            return sp.Integer(0)
+        z = NORMALS[len(self.normals)]
+        self.normals.append(z)
+        return sp.sqrt(var) * z
+
+    @property
+    def last(self) -> bool:
+        return "last" in self.flags
+
+    @property
+    def lands_clean(self) -> bool:
+        return "clean" in self.flags
 
 
-def _beta_ddpm() -> sp.Expr:
-    return 2 * dt_pg * beta_k_pg
+def step_values(*, a, b, m_next, v_next, dt, drift=None, diffusion_sq=None, prec=None, mean=None) -> dict:
+    """Numbers (floats, arrays or tensors) for the step-map vocabulary, keyed by notation name.
 
-
-def _ddpm() -> sp.Expr:
-    beta_d = _beta_ddpm()
-    return (y_pg + beta_d * score(prec_k_pg, y_pg)) / sp.sqrt(1 - beta_d) + sp.sqrt(beta_d) * z_pg
-
-
-def _euler() -> sp.Expr:
-    return y_pg + dt_pg * pf_drift(beta_k_pg, prec_k_pg, y_pg)
-
-
-def _heun() -> sp.Expr:
-    slope_k = pf_drift(beta_k_pg, prec_k_pg, y_pg)
-    predictor = y_pg + dt_pg * slope_k
-    return y_pg + dt_pg / 2 * (slope_k + pf_drift(beta_next_pg, prec_next_pg, predictor))
-
-
-def _rk4() -> sp.Expr:
-    k1 = pf_drift(beta_k_pg, prec_k_pg, y_pg)
-    k2 = pf_drift(beta_mid_pg, prec_mid_pg, y_pg + dt_pg / 2 * k1)
-    k3 = pf_drift(beta_mid_pg, prec_mid_pg, y_pg + dt_pg / 2 * k2)
-    k4 = pf_drift(beta_next_pg, prec_next_pg, y_pg + dt_pg * k3)
-    return y_pg + dt_pg / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-
-
-def _ddim_noise_var() -> sp.Expr:
-    return eta_ddim**2 * (1 - ab_next_pg) / (1 - ab_k_pg) * (1 - ab_k_pg / ab_next_pg)
-
-
-def _ddim() -> sp.Expr:
-    eps_hat = -sp.sqrt(1 - ab_k_pg) * score(prec_k_pg, y_pg)
-    x0_hat = (y_pg - sp.sqrt(1 - ab_k_pg) * eps_hat) / sp.sqrt(ab_k_pg)
-    noise_var = _ddim_noise_var()
-    return sp.sqrt(ab_next_pg) * x0_hat + sp.sqrt(1 - ab_next_pg - noise_var) * eps_hat + sp.sqrt(noise_var) * z_pg
-
-
-def _g(beta: sp.Expr, prec: sp.Expr) -> sp.Expr:
-    return beta * (1 - prec)
-
-
-_PG = "covariance recursion of the scheme in the eigenbasis, as used by Pierret & Galerne (2025)"
-
-SCHEMES: dict[str, Scheme] = {s.key: s for s in (
-    Scheme(
-        "em", "Euler–Maruyama on the reverse SDE", _em, 1, True,
-        lambda: (Claim("var_next", (1 + dt_pg * beta_k_pg * (1 - 2 * prec_k_pg)) ** 2 * var_c_pg
-                       + 2 * dt_pg * beta_k_pg, _PG),),
-        lambda: (WrongVariant("noise_var", (2 * dt_pg * beta_k_pg) ** 2, "noise 2 Δ β z without square root"),
-                 WrongVariant("gain", 1 + dt_pg * beta_k_pg * (1 - prec_k_pg), "score weight 1 (ODE drift) in the SDE")),
-        r"y_{k+1} = y_k + \Delta\beta_k(y_k + 2\nabla\log p_{u_k}(y_k)) + \sqrt{2\Delta\beta_k}\,z_k",
-    ),
-    Scheme(
-        "ei", "Exponential integrator on the reverse SDE", _ei, 1, True,
-        lambda: (Claim("var_next", (sp.exp(beta_int_pg) - (sp.exp(beta_int_pg) - 1) * 2 * prec_k_pg) ** 2 * var_c_pg
-                       + sp.exp(2 * beta_int_pg) - 1, _PG),),
-        lambda: (WrongVariant("noise_var", 2 * (sp.exp(2 * beta_int_pg) - 1), "gamma_2 without the factor 1/2"),
-                 WrongVariant("gain", 1 + sp.exp(beta_int_pg) * (1 - 2 * prec_k_pg), "gamma_1 = e^h (missing -1)")),
-        r"y_{k+1} = y_k + \gamma_{1,k}(y_k + 2\nabla\log p_{u_k}(y_k)) + \sqrt{2\gamma_{2,k}}\,z_k,\ "
-        r"\gamma_1 = e^{h}-1,\ \gamma_2 = (e^{2h}-1)/2,\ h = B(u_k) - B(u_{k+1})",
-    ),
-    Scheme(
-        "ddpm", "DDPM ancestral sampling with beta^D = 2 Δ β", _ddpm, 1, True,
-        lambda: (Claim("var_next", (1 - _beta_ddpm() * prec_k_pg) ** 2 / (1 - _beta_ddpm()) * var_c_pg + _beta_ddpm(),
-                       _PG),),
-        lambda: (WrongVariant("gain", 1 - _beta_ddpm() * prec_k_pg, "without the 1/sqrt(1 - beta) factor"),
-                 WrongVariant("noise_var", _beta_ddpm() ** 2, "noise beta z without square root")),
-        r"y_{k+1} = (y_k + \beta^D_k\nabla\log p_{u_k}(y_k))/\sqrt{1-\beta^D_k} + \sqrt{\beta^D_k}\,z_k,\ "
-        r"\beta^D_k = 2\Delta\beta_k",
-    ),
-    Scheme(
-        "euler", "Euler on the probability-flow ODE", _euler, 1, False,
-        lambda: (Claim("gain", 1 + dt_pg * _g(beta_k_pg, prec_k_pg), _PG),),
-        lambda: (WrongVariant("gain", 1 + dt_pg * beta_k_pg * (1 - 2 * prec_k_pg), "SDE score weight 2 in the ODE"),
-                 WrongVariant("gain", 1 - dt_pg * _g(beta_k_pg, prec_k_pg), "sign of the drift flipped")),
-        r"y_{k+1} = y_k + \Delta \hat f(s_k, y_k)",
-    ),
-    Scheme(
-        "heun", "Heun (explicit trapezoid) on the probability-flow ODE", _heun, 2, False,
-        lambda: (Claim("gain", 1 + dt_pg / 2 * (_g(beta_k_pg, prec_k_pg) + _g(beta_next_pg, prec_next_pg)
-                                                * (1 + dt_pg * _g(beta_k_pg, prec_k_pg))), _PG),),
-        lambda: (WrongVariant("gain", 1 + dt_pg / 2 * (_g(beta_k_pg, prec_k_pg) + _g(beta_next_pg, prec_next_pg)),
-                              "second slope taken at y_k, not at the predictor"),
-                 WrongVariant("gain", 1 + dt_pg * (_g(beta_k_pg, prec_k_pg) + _g(beta_next_pg, prec_next_pg)
-                                                   * (1 + dt_pg * _g(beta_k_pg, prec_k_pg))),
-                              "slopes summed instead of averaged")),
-        r"\tilde y = y_k + \Delta\hat f(s_k, y_k),\ y_{k+1} = y_k + \tfrac{\Delta}{2}(\hat f(s_k, y_k) + "
-        r"\hat f(s_{k+1}, \tilde y))",
-    ),
-    Scheme(
-        "rk4", "Classical Runge–Kutta 4 on the probability-flow ODE", _rk4, 4, False,
-        lambda: (Claim("gain", _rk4_gain_claim(), "classical RK4 on y' = g(s) y (Kutta 1901)"),),
-        lambda: (WrongVariant("gain", _rk4_gain_claim(weights=(1, 1, 1, 1), scale=4), "equal stage weights"),
-                 WrongVariant("gain", _rk4_gain_claim(last_at_mid=True), "last stage at the midpoint")),
-        r"k_1 = \hat f(s_k, y_k),\ k_2 = \hat f(s_{k+1/2}, y_k + \tfrac\Delta2 k_1),\ "
-        r"k_3 = \hat f(s_{k+1/2}, y_k + \tfrac\Delta2 k_2),\ k_4 = \hat f(s_{k+1}, y_k + \Delta k_3),\ "
-        r"y_{k+1} = y_k + \tfrac\Delta6(k_1 + 2k_2 + 2k_3 + k_4)",
-    ),
-    Scheme(
-        "ddim", "DDIM with stochasticity eta (eta = 0 deterministic, eta = 1 ancestral)", _ddim, 1, True,
-        lambda: (Claim("noise_var", _ddim_noise_var(), DDIM_2021),),
-        lambda: (WrongVariant("noise_var", eta_ddim**2 * (1 - ab_k_pg / ab_next_pg), "sigma without (1 - ab')/(1 - ab)"),
-                 WrongVariant("gain", sp.sqrt(ab_next_pg / ab_k_pg) * (1 - (1 - ab_k_pg) * prec_k_pg),
-                              "direction term sqrt(1 - ab' - sigma^2) eps dropped")),
-        r"\hat\varepsilon = -\sqrt{1-\bar\alpha_k}\nabla\log p_{u_k}(y_k),\ "
-        r"y_{k+1} = \sqrt{\bar\alpha_{k+1}}\frac{y_k - \sqrt{1-\bar\alpha_k}\hat\varepsilon}{\sqrt{\bar\alpha_k}} + "
-        r"\sqrt{1-\bar\alpha_{k+1}-\sigma_k^2}\,\hat\varepsilon + \sigma_k z_k,\ \bar\alpha = e^{-2B}",
-    ),
-)}
-
-
-def _rk4_gain_claim(weights: tuple[int, ...] = (1, 2, 2, 1), scale: int = 6, last_at_mid: bool = False) -> sp.Expr:
-    g_k, g_mid = _g(beta_k_pg, prec_k_pg), _g(beta_mid_pg, prec_mid_pg)
-    g_last = g_mid if last_at_mid else _g(beta_next_pg, prec_next_pg)
-    r1 = g_k
-    r2 = g_mid * (1 + dt_pg / 2 * r1)
-    r3 = g_mid * (1 + dt_pg / 2 * r2)
-    r4 = g_last * (1 + dt_pg * r3)
-    return 1 + dt_pg / scale * sum(w * r for w, r in zip(weights, (r1, r2, r3, r4)))
-
-
-def linear_moments(expr: sp.Expr, normals: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, sp.Expr, tuple[sp.Expr, ...]]:
-    r"""Mean and variance of ``expr``, affine in independent standard normals, and its coefficients.
-
-    The coefficients :math:`a_i = \partial\,\text{expr}/\partial z_i` stand in as atoms while
-    :func:`normal_expectation` takes the moments of :math:`(a_0 + \sum_i a_i z_i)^k`, so the
-    (possibly long) coefficients are never expanded.
+    ``drift``, ``diffusion_sq``, ``prec`` and ``mean`` are triples (start, end, midpoint); a
+    missing one is left out (a step map that needs it then says so when called).
     """
-    coefs = tuple(sp.diff(expr, z) for z in normals)
-    constant = expr.subs({z: 0 for z in normals})
+    values = {"a_st": a, "b_st": b, "m_next_st": m_next, "v_next_st": v_next, "dt_pg": dt}
+    for names, triple in ((("f_k_st", "f_next_st", "f_mid_st"), drift),
+                          (("g2_k_st", "g2_next_st", "g2_mid_st"), diffusion_sq),
+                          (("prec_k_pg", "prec_next_pg", "prec_mid_pg"), prec),
+                          (("mu_k_st", "mu_next_st", "mu_mid_st"), mean)):
+        if triple is not None:
+            values.update(zip(names, triple))
+    return values
+
+
+def _symbolic_options(scheme: catalogue.Scheme, choice: dict) -> dict:
+    """Numeric options as their notation symbols, choices as given, counts at their defaults."""
+    out = {}
+    for option in scheme.options:
+        if option.symbol:
+            out[option.name] = lookup(option.symbol).symbol
+        else:
+            out[option.name] = choice.get(option.name, option.default)
+    fixed = {k: sp.nsimplify(v) if isinstance(v, float) else v for k, v in scheme.fixed.items()}
+    return out | fixed
+
+
+# A rule that repeats a substep (annealed Langevin: x <- x + eps s(x) + ...) refers to the state twice
+# per repeat, so its expression tree grows as 2^repeats; above this many operations the update is
+# expanded (a polynomial in y and the normals) before its coefficients are read off.
+EXPAND_ABOVE = 2000
+
+
+def gaussian_moments(constant: sp.Expr, coefs: tuple[sp.Expr, ...], normals: tuple[sp.Symbol, ...]
+                     ) -> tuple[sp.Expr, sp.Expr]:
+    r"""Mean and variance of :math:`a_0 + \sum_i a_i z_i` for independent standard normals :math:`z_i`.
+
+    The coefficients stand in as atoms while :func:`normal_expectation` takes the moments of the
+    linear form, so the (possibly long) coefficients are never expanded.
+    """
     atoms = sp.symbols(f"atom0:{len(normals) + 1}")
     linear = atoms[0] + sum(a * z for a, z in zip(atoms[1:], normals))
     back = dict(zip(atoms, (constant, *coefs)))
     mean = normal_expectation(linear, normals).xreplace(back)
     second = normal_expectation(linear**2, normals).xreplace(back)
-    return mean, second - mean**2, coefs
+    return mean, second - mean**2
 
 
-def step_map_body(scheme: Scheme) -> Body:
-    r"""Apply the update to :math:`y = \sqrt c\, z_0` and take Gaussian moments in :math:`(z_0, z_k)`."""
-    update = scheme.update()
-    at_state = update.subs(y_pg, sp.sqrt(var_c_pg) * z0_pg)
-    normals = (z0_pg, z_pg)
-    mean, var_next, (state_coef, noise_coef) = linear_moments(at_state, normals)
-    gain = sp.diff(update, y_pg).subs(z_pg, 0)
-    _, noise_var, _ = linear_moments(update.subs(y_pg, 0), (z_pg,))
-    return Body(
-        steps=(
-            Relation("the update is affine in the normals: y_{k+1} = A z_0 + B z_k",
-                     at_state, state_coef * z0_pg + noise_coef * z_pg),
-            Relation(r"$E[y_{k+1}] = 0$", mean, 0),
-            Relation(r"$\mathrm{Var}[y_{k+1}] = a^2 c + b$ with $a = \partial y_{k+1}/\partial y_k$",
-                     var_next, gain**2 * var_c_pg + noise_var),
-        ),
-        results=(
-            Result("gain", gain, "a: y_{k+1} = a y_k + noise"),
-            Result("noise_var", noise_var, "b: variance injected by the step"),
-            Result("var_next", var_next, "variance after one step from N(0, c)"),
-        ),
-        claims=scheme.claims(),
-        wrong_variants=scheme.wrong_variants(),
-    )
+def step_map_body(scheme: catalogue.Scheme) -> Body:
+    r"""For each choice and step kind: read the update's coefficients on :math:`y` and on the normals,
+    and take Gaussian moments at :math:`y = \sqrt c\, z_0`; the map is :math:`\mu_y \mapsto a\mu_y + d`,
+    :math:`c \mapsto a^2 c + b`."""
+    steps, results = [], []
+    for choice in scheme.choices():
+        tag = tuple(str(v) for v in choice.values())
+        for flags in catalogue.kinds(scheme, choice):
+            ops = SymbolicOps(flags)
+            update = sp.sympify(scheme.rule(ops, y_pg, **_symbolic_options(scheme, choice)))
+            if sp.count_ops(update) > EXPAND_ABOVE:
+                update = sp.expand(update)
+            normals = tuple(ops.normals)
+            quiet = {z: 0 for z in normals}
+            gain, *draws = (sp.diff(update, v).subs(quiet) for v in (y_pg, *normals))
+            offset = update.subs({y_pg: 0, **quiet})
+            mean, var_next = gaussian_moments(offset, (sp.sqrt(var_c_pg) * gain, *draws), (z0_pg, *normals))
+            noise_var = sum((c**2 for c in draws), sp.Integer(0))
+            kind = ", ".join((*tag, *sorted(flags))) or "every step"
+            names = {base: catalogue.result_name(base, tag, flags) for base in ("gain", "offset", "noise_var")}
+            steps += [
+                Relation(f"{kind}: the update is affine, y' = a y + d + sum_j B_j z_j", update,
+                         gain * y_pg + offset + sum(c * z for c, z in zip(draws, normals))),
+                Relation(f"{kind}: at $y = \\sqrt c\\, z_0$, $E[y'] = d$", mean, offset),
+                Relation(f"{kind}: at $y = \\sqrt c\\, z_0$, $\\mathrm{{Var}}[y'] = a^2 c + b$", var_next,
+                         gain**2 * var_c_pg + noise_var),
+            ]
+            results += [Result(names["gain"], gain, f"a ({kind}): y' = a y + d + noise"),
+                        Result(names["offset"], offset, f"d ({kind}): the mean y' takes from y = 0"),
+                        Result(names["noise_var"], noise_var, f"b ({kind}): variance injected by the step")]
+    return Body(steps=tuple(steps), results=tuple(results), claims=scheme.claims(),
+                wrong_variants=scheme.wrong_variants())
 
 
-def _register(scheme: Scheme) -> None:
+def _register(scheme: catalogue.Scheme) -> None:
     @derivation(
-        id=f"gauss_exact.step_{scheme.key}",
-        title=f"One step of {scheme.title} on N(0, c): c -> a^2 c + b",
-        statement=rf"Update ${scheme.rule_tex}$ with the exact score $\nabla\log p_u(y) = -\Sigma_u^{{-1}}y$ maps "
-        r"$\mathcal N(0, c)$ to $\mathcal N(0, a^2 c + b)$ in each eigen-direction, with $a$ and $b$ "
-        r"derived from the update's Gaussian moments.",
+        id=scheme.derivation_id,
+        title=f"One step of {scheme.title} on N(mu, c): mu -> a mu + d, c -> a^2 c + b",
+        statement=rf"Update ${scheme.rule_tex}$ (``{scheme.name}``) with the exact score "
+        r"$s_u(y) = -\Sigma_u^{-1}(y - \mu_u)$ maps $\mathcal N(\mu_y, c)$ to $\mathcal N(a\mu_y + d, a^2 c + b)$ "
+        r"in each eigen-direction, with $a$, $d$ and $b$ derived from the update's Gaussian moments, for any "
+        r"forward process with kernel $\mathcal N(m_t x_0, v_t)$ and SDE $dX = fX\,dt + g\,dW$.",
         tier=Tier.EXACT,
         assumptions=(r"$z_k \sim \mathcal N(0, 1)$ independent of $y_k$", "per eigenvalue of Σ",
-                     "reversed time s = T - u; beta and Σ^{-1} evaluated where the rule says"),
-        references=(PIERRET_GALERNE, SONG_2021) + ((DDIM_2021,) if scheme.key == "ddim" else ()),
+                     r"the kernel from $t'$ to $t$ is $\mathcal N(a x, b)$: $m_t = a m_{t'}$, $v_t = a^2 v_{t'} + b$",
+                     *scheme.assumptions),
+        references=(PIERRET_GALERNE, scheme.reference),
     )
     def build() -> Body:
         return step_map_body(scheme)
 
-    build.__name__ = f"step_{scheme.key}"
+    build.__name__ = f"step_{scheme.name}"
 
 
-for _scheme in SCHEMES.values():
+for _scheme in catalogue.all():
     _register(_scheme)

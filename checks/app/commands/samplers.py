@@ -37,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
             detectable = min(s.relative_detectable_error for s in result.statistics if "var[" in s.name)
             failed += not result.passed
             print(f"  {label}: {result.verdict}; n = {result.n_samples}, false alarm {result.false_alarm:g}, "
-                  f"detects a relative variance error of {detectable:.1%} (99 % power), {result.device}")
+                  f"detects a relative variance error of {detectable:.2g} (99 % power), {result.device}")
     return 1 if failed else 0

@@ -15,89 +15,60 @@ last discrete step, :math:`t = 0`):
   between modes fails it even when its mean and variance are close.
 
 The mixture score is not affine, so no exact law of the discretized scheme
-exists: the check compares with the continuous-time law and its steps are
-chosen so that the discretization bias is below :data:`BIAS_FRACTION` of each
-statistic's detectable error. For a sampler with a declared weak order
-:math:`p` this is verified by a coupled step sweep (same start, same Brownian
-path, :math:`N/2` and :math:`N` steps: the bias at :math:`N` is the paired
-difference over :math:`2^p - 1`) in ``tests/test_samplers.py``. Samplers with
-no order (predictor–corrector, annealed Langevin: the Langevin step keeps an
-:math:`O(\epsilon)` bias at each level) state a bias measured with many more
-samples, :attr:`MixtureSetting.measured_bias`, in their law; the tests bound it
-again with fewer.
+exists: the check compares with the continuous-time law, and its plan (steps,
+samples, extra options: the catalogue's :class:`~derivations.catalogue.MixturePlan`)
+keeps the discretization bias below :data:`BIAS_FRACTION` of each statistic's
+detectable error. For a sampler with a declared weak order :math:`p` this is
+verified by a coupled step sweep (same start, same Brownian path, :math:`N/2` and
+:math:`N` steps: the bias at :math:`N` is the paired difference over :math:`2^p - 1`)
+in ``tests/test_samplers.py``. Samplers with no order (predictor–corrector, annealed
+Langevin: the Langevin step keeps an :math:`O(\epsilon)` bias at each level) state a
+bias measured with many more samples (the record's ``measured_bias``) in their law;
+the tests bound it again with fewer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
 from checks.core import stats
 from checks.core.registry import CheckContext, check
-from checks.sim import Grid, processes, variant_label, variants
+from checks.sim import Grid, Sampler, processes, variant_label
+from checks.sim import all as all_samplers
 from checks.sim.data import MixtureData
 from checks.sim.engine import simulate_moments
-from checks.suite.samplers.gaussian import _process_for, check_id
+from checks.suite.samplers.gaussian import check_id
 
 MIXTURE = dict(weights=(0.3, 0.7), means=(-2.0, 1.5), variances=(0.2, 0.3))
 POINTS = (-1.8, -0.25, 1.5)
-SAMPLES = 10_000
 # A bias of a quarter standard error at most doubles a statistic's false-alarm probability
 # at z ~ 5.5; a quarter SE is about 3 % of the detectable error (z_alarm + z_power ~ 7.8 SE).
 BIAS_FRACTION = 0.03
 MEAN, VAR, CDF = ("mixture.noised_score", "marginal_mean"), ("mixture.noised_score", "marginal_var"), \
     ("mixture.noised_cdf", "cdf")
 
-# Steps (and, where the bias needs it, fewer samples: the bias tolerance is relative to
-# the SE) per variant label or sampler name, from coupled sweeps: the bias stays below
-# BIAS_FRACTION of the detectable error. The DDPM chain's steps divide its 1000 steps, and
-# 1000 is its finest grid. Higher orders need far fewer steps.
-STEPS = {"pf_rk4": 20, "pf_heun": 64, "pf_euler": 100, "lambda_family[lam=0.0]": 100, "lambda_family": 400,
-         "lambda_family[lam=2.0]": 800, "reverse_sde_em": 400, "exponential_integrator": 800,
-         "ve_ancestral": 1000, "ddpm_ancestral": 1000, "ddim": 1000, "predictor_corrector": 800,
-         "annealed_langevin": 100}
-# 3500 samples (the least the proportions' normal approximation allows, n p (1 - p) >= 500) where
-# the finest affordable grid still leaves a bias near BIAS_FRACTION at 5000.
-REDUCED_SAMPLES = {"lambda_family": 5000, "lambda_family[lam=0.0]": SAMPLES, "reverse_sde_em": 5000,
-                   "exponential_integrator": 5000, "ve_ancestral": 3500, "ddpm_ancestral": 5000,
-                   "ddpm_ancestral[variance=beta_tilde]": 3500, "ddim": 5000, "ddim[eta=1.0]": 3500,
-                   "predictor_corrector": 5000, "annealed_langevin": 5000}
-# Annealed Langevin with its default step (0.1 v_t) lags behind p_t as the levels shrink (bias
-# of several SE at 100 levels); a step of v_t tracks it within the measured bias below.
-CHECK_OPTIONS = {"annealed_langevin": {"step_ratio": 1.0}}
-# |bias| / SE of the check, largest over its statistics: an upper bound (estimate + 2 SE) from a
-# run with 40x its samples (PC: 0.30 +- 0.16 at 400 steps, and its bias fell with the steps from
-# 50 to 400; annealed Langevin: 0.26 +- 0.16 at 100 levels). Above BIAS_FRACTION: stated, not hidden.
-MEASURED_BIAS = {"predictor_corrector": 0.6, "annealed_langevin": 0.6}
-# The samplers that discretize a member of the reverse lambda-family on the VP SDE: their
-# checks are also Monte Carlo evidence that the family keeps mixture marginals.
-REVERSE_FAMILY = ("lambda_family", "reverse_sde_em", "pf_euler", "pf_heun", "pf_rk4", "exponential_integrator")
-
-
-def _per_variant(table: dict, sampler, options: dict, default=None):
-    return table.get(variant_label(sampler, options), table.get(sampler.name, default))
-
 
 @dataclass(frozen=True)
 class MixtureSetting:
-    """What one mixture check runs: the sampler variant, its process and steps."""
+    """What one mixture check runs: the sampler variant, its process and plan."""
 
-    sampler: Any
+    sampler: Sampler
     options: dict
-    process: processes.Process
+    process_name: str
     steps: int
-    samples: int = SAMPLES
+    samples: int
+    measured_bias: float | None = None  # |bias| / SE measured offline, for samplers with no declared order
     wrap_model: Callable = field(default=lambda model, grid: model)
+
+    @property
+    def process(self) -> processes.Process:
+        return processes.named(self.process_name)
 
     def grid(self, steps: int | None = None) -> Grid:
         return Grid.uniform(self.process, steps or self.steps)
-
-    @property
-    def measured_bias(self) -> float | None:
-        """|bias| / SE measured offline, for samplers with no declared order (None otherwise)."""
-        return MEASURED_BIAS.get(self.sampler.name) if self.sampler.weak_order is None else None
 
 
 def mixture_data(ctx: CheckContext) -> MixtureData:
@@ -145,7 +116,7 @@ def estimates(ctx: CheckContext, setting: MixtureSetting, moments: stats.Running
 
 def _law(setting: MixtureSetting) -> str:
     law = (f"output of {variant_label(setting.sampler, setting.options)}, {setting.steps} steps "
-           f"({setting.process.name}), from exact p_T of the mixture {MIXTURE}: mean, variance and "
+           f"({setting.process_name}), from exact p_T of the mixture {MIXTURE}: mean, variance and "
            f"P(x < a) for a in {POINTS} of p_t_end (mixture.noised_score, mixture.noised_cdf); ")
     if setting.measured_bias is not None:
         return law + (f"no weak order: |bias| measured below {setting.measured_bias} SE of each statistic "
@@ -153,26 +124,33 @@ def _law(setting: MixtureSetting) -> str:
     return law + f"discretization bias below {BIAS_FRACTION:.0%} of the detectable error (coupled step sweep)"
 
 
-def mixture_check_id(sampler, options: dict) -> str:
+def mixture_check_id(sampler: Sampler, options: dict) -> str:
     return check_id(sampler, options) + ".mixture"
 
 
 SETTINGS: dict[str, MixtureSetting] = {}
 
-for _sampler, _options in variants():
-    _options = {**_options, **CHECK_OPTIONS.get(_sampler.name, {})}
-    _setting = MixtureSetting(_sampler, _options, _process_for(_sampler), _per_variant(STEPS, _sampler, _options),
-                              _per_variant(REDUCED_SAMPLES, _sampler, _options, SAMPLES))
-    _id = mixture_check_id(_sampler, _options)
-    SETTINGS[_id] = _setting
+
+def _register(sampler: Sampler, variant) -> None:
+    scheme = sampler.scheme
+    options = {**variant.options, **variant.mixture.options}
+    setting = MixtureSetting(sampler, options, scheme.process, variant.mixture.steps, variant.mixture.samples,
+                             scheme.measured_bias if scheme.weak_order is None else None)
+    check_id_ = mixture_check_id(sampler, options)
+    SETTINGS[check_id_] = setting
     check(
-        id=_id,
-        title=f"{variant_label(_sampler, _options)}: output law, Gaussian-mixture data, {_setting.steps} steps "
-              f"({_setting.process.name})",
-        law=_law(_setting),
+        id=check_id_,
+        title=f"{variant_label(sampler, options)}: output law, Gaussian-mixture data, {setting.steps} steps "
+              f"({scheme.process})",
+        law=_law(setting),
         tests=("mixture.noised_score", "mixture.noised_cdf")
-        + (("fp.reverse_mixture",) if _sampler.name in REVERSE_FAMILY else ()),
+        + (("fp.reverse_mixture",) if scheme.reverse_family else ()),
         uses=(MEAN, VAR, CDF),
-        samples=_setting.samples,
-        simulate=simulator(_setting),
-    )(lambda ctx, moments, setting=_setting: estimates(ctx, setting, moments))
+        samples=setting.samples,
+        simulate=simulator(setting),
+    )(lambda ctx, moments: estimates(ctx, setting, moments))
+
+
+for _sampler in all_samplers():
+    for _variant in _sampler.scheme.variants:
+        _register(_sampler, _variant)

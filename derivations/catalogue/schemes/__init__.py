@@ -1,0 +1,1 @@
+"""The catalogue's schemes, one module per family (discovered, not listed)."""
