@@ -53,7 +53,7 @@ MAX_EXPONENT = 16
 MAX_NUMBER_DIGITS = 200
 # Terms of the formula expanded over a common denominator, an upper estimate (the suite's largest is about
 # 22,000): bounds what the exact tier's expand/cancel may build.
-MAX_TERMS = 400_000
+MAX_TERMS = 100_000
 # Function calls nested in function calls (the suite's deepest is 2).
 MAX_NESTING = 6
 

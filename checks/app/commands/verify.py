@@ -13,8 +13,9 @@ error: one line, exit 2, and for a file nothing is proved or printed.
 
 The claims file is tab-separated; blank lines and lines starting with ``#`` are
 skipped. Without a header its columns are ``id``, ``claim`` and optionally
-``assume``; a first line naming columns (``id``, ``claim``, ``assume``,
-``format``, ``label`` in any order) is a header. ``assume`` holds
+``assume``; a first line with a cell ``id`` or ``claim`` is a header naming
+the columns (``id``, ``claim``, and optionally ``assume``, ``format``,
+``label``, in any order). ``assume`` holds
 substitutions separated by ``;``; ``format`` is ``plain`` (default) or
 ``latex``; ``label`` is free text (e.g. the source's equation number).
 """
@@ -98,9 +99,8 @@ def read_claims(path: Path) -> list[Row]:
         raise UsageError(f"{path}: no claims")
     columns = _POSITIONAL
     first = [cell.strip().lower() for cell in lines[0][1].split("\t")]
-    if first[0] == "id":
-        unknown = [c for c in first if c not in COLUMNS]
-        if unknown or len(set(first)) != len(first) or "claim" not in first:
+    if "id" in first or "claim" in first:  # a header: no derivation id or claim is spelled so
+        if any(c not in COLUMNS for c in first) or len(set(first)) != len(first) or not {"id", "claim"} <= set(first):
             raise UsageError(f"{path}:{lines[0][0]}: the header names the columns id, claim (optional: assume, "
                              f"format, label), each once; got {', '.join(first)}")
         columns, lines = tuple(first), lines[1:]
