@@ -99,7 +99,7 @@ N = notation
 
 
 @pytest.mark.parametrize("expr, shown", [
-    (N.var_ve_prev * N.var_ve_step / N.var_ve_t,
+    (N.var_ve_prev * N.var_ve_step / N.var_ve_i,
      r"\frac{\sigma_{i-1}^2 \left(\sigma_i^2 - \sigma_{i-1}^2\right)}{\sigma_i^2}"),
     (N.var_ve_prev + N.var_ve_step, r"\sigma_{i-1}^2 + \left(\sigma_i^2 - \sigma_{i-1}^2\right)"),
     (-N.var_ve_step, r"- \left(\sigma_i^2 - \sigma_{i-1}^2\right)"),
@@ -107,7 +107,7 @@ N = notation
     (sp.exp(-N.kappa_ou * N.lag_ou), r"e^{- \kappa \left(t - s\right)}"),
     (N.beta_min_pg + N.beta_span_pg * N.u_pg, r"\beta_{\min} + \left(\beta_{\max} - \beta_{\min}\right) u"),
     (N.alpha_ratio_tau * N.x_t, r"\left(\bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}\right) x_t"),
-    (N.score_fp * N.x_fp, r"\left(\nabla\log p_t\right) x"),
+    (N.score_fp * N.x_sde, r"\left(\nabla\log p_t\right) x"),
     (N.score_fp**2, r"\left(\nabla\log p_t\right)^{2}"),
     (sp.log(2 * sp.pi) / 2, r"\frac{\log{\left(2 \pi \right)}}{2}"),
 ])
@@ -117,7 +117,7 @@ def test_compound_glyphs_are_parenthesized(expr, shown):
 
 
 @pytest.mark.parametrize("shown, expr", [
-    (r"\frac{\sigma_{i-1}^2 \sigma_i^2 - \sigma_{i-1}^2}{\sigma_i^2}", N.var_ve_prev * N.var_ve_step / N.var_ve_t),
+    (r"\frac{\sigma_{i-1}^2 \sigma_i^2 - \sigma_{i-1}^2}{\sigma_i^2}", N.var_ve_prev * N.var_ve_step / N.var_ve_i),
     (r"\sigma_{i-1}^2 x_t + \sigma_i^2 - \sigma_{i-1}^2 x_0", N.var_ve_prev * N.x_t + N.var_ve_step * N.x_0),
     (r"e^{\kappa t - s}", sp.exp(N.kappa_ou * N.lag_ou)),
     (r"\beta_{\min}+\beta_{\max}-\beta_{\min}u", N.beta_min_pg + N.beta_span_pg * N.u_pg),
@@ -128,7 +128,7 @@ def test_the_reader_rejects_a_missing_parenthesis(shown, expr):
 
 
 def test_a_prefix_glyph_before_a_factor_is_ambiguous():
-    reading = reads_as(r"\nabla\log p_t x", N.score_fp * N.x_fp)
+    reading = reads_as(r"\nabla\log p_t x", N.score_fp * N.x_sde)
     assert not reading.ok and "prefix glyph" in reading.detail
 
 
@@ -151,16 +151,16 @@ def test_glyph_kinds(glyph, kind):
 def test_unevaluated_operators_round_trip():
     u = sp.Symbol("u")
     p = sp.Function("p")
-    for expr in (sp.Integral(u * p(u), (u, 0, N.time)), sp.Derivative(p(N.time, N.x_fp), N.x_fp, 2),
-                 N.x_fp * sp.Derivative(p(N.time, N.x_fp), N.time), sp.Sum(u**2, (u, 1, N.time)),
+    for expr in (sp.Integral(u * p(u), (u, 0, N.time)), sp.Derivative(p(N.time, N.x_sde), N.x_sde, 2),
+                 N.x_sde * sp.Derivative(p(N.time, N.x_sde), N.time), sp.Sum(u**2, (u, 1, N.time)),
                  sp.Abs(N.x - N.y), sp.erf(N.x) * sp.gamma(sp.Rational(3, 4))):
         assert reads_as(tex.latex(expr), expr).ok, tex.latex(expr)
 
 
 def test_a_derivative_before_another_factor_is_parenthesized():
     p = sp.Function("p")
-    printed = tex.latex(sp.Mul(sp.Derivative(p(N.time), N.time), N.x_fp, evaluate=False))
-    assert reads_as(printed, sp.Derivative(p(N.time), N.time) * N.x_fp).ok
+    printed = tex.latex(sp.Mul(sp.Derivative(p(N.time), N.time), N.x_sde, evaluate=False))
+    assert reads_as(printed, sp.Derivative(p(N.time), N.time) * N.x_sde).ok
 
 
 def test_unknown_latex_is_unreadable():

@@ -5,40 +5,69 @@ parses the right-hand side, compares it with the result ``var`` of the
 derivation by :func:`derivations.core.proof.prove` (exact, else numeric, else a
 counterexample) and returns a :class:`Verdict`.
 
-The text comes from a user, so it is never evaluated as Python: it is parsed
-with :mod:`ast`, and the tree is walked against a whitelist (numbers, the
-notation names the quantity may use, ``+ - * / **``, unary signs, calls of a
-few functions with one argument) before SymPy sees it; SymPy then parses it
-with a namespace holding only those names. Exponents must be numeric
-constants and the polynomial degree is bounded, so no claim can make the
-proof's expansion explode.
+**What a claim may use.** Every symbol of the derivation's notation context
+(:func:`context`): the symbols its results, steps, claims and wrong variants
+use (definitions followed), the defined names that rest on those, and their
+index variants (``alpha_bar_t`` / ``alpha_bar_prev``, ``mix_mean_1`` /
+``mix_mean_2``). A claim that depends on a symbol the derived result does not
+(an absolute time where only a lag appears, :math:`\theta` for
+:math:`\sigma`) is therefore a wrong formula like any other, rejected with a
+counterexample point. ``assume=("var_p = var_q",)`` states a specialisation:
+each base symbol on the left is replaced by its formula on both sides.
+
+**Hostile input.** The text comes from a user, so it is never evaluated as
+Python: it is parsed with :mod:`ast`, the tree is walked against a whitelist
+(numbers, the context's names, ``+ - * / **``, unary signs, calls of
+:data:`FUNCTIONS` with one argument), and the SymPy expression is built from
+the checked tree node by node, each node bounded (:data:`MAX_EXPONENT`,
+:data:`MAX_NUMBER_DIGITS`) before the next is built. The whole formula is then
+bounded in the size of its expansion over a common denominator
+(:data:`MAX_TERMS`), which is what the exact proof tier may compute. LaTeX
+(``latex=True``) is first translated to this plain syntax by
+:mod:`derivations.core.latex_reader` and then goes through the same whitelist.
+The limits are sized so that every closed form ``diffverify show`` prints is
+accepted (a test pastes each one back).
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import random
+import re
 from dataclasses import dataclass, field
-from fractions import Fraction
+from typing import Callable, Iterable
 
 import sympy as sp
-from sympy.parsing.sympy_parser import auto_number, parse_expr
 
 from derivations.core import notation
-from derivations.core.proof import Tier, prove
+from derivations.core.latex_reader import Glyphs, LatexError, to_plain
+from derivations.core.proof import EXACT_MAX_OPS, Tier, prove
 from derivations.core.registry import get
 
-MAX_LENGTH = 500
+# The longest closed form the suite prints has about 51,000 characters.
+MAX_LENGTH = 120_000
+# Numeric exponents (the suite's largest is 4); symbolic exponents such as (1 - kappa h)^((t-s)/h) are free.
 MAX_EXPONENT = 16
-MAX_DEGREE = 16
-MAX_LITERAL_DIGITS = 20
+# Digits of any number a formula contains or its arithmetic produces (the suite prints 60-digit constants).
+MAX_NUMBER_DIGITS = 200
+# Terms of the formula expanded over a common denominator, an upper estimate (the suite's largest is about
+# 22,000): bounds what the exact tier's expand/cancel may build.
+MAX_TERMS = 100_000
+# Function calls nested in function calls (the suite's deepest is 2).
+MAX_NESTING = 6
 
-FUNCTIONS = {"sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,
-             "abs": sp.Abs}
+FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+    "sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh,
+    "sinh": sp.sinh, "cosh": sp.cosh, "atan": sp.atan, "abs": sp.Abs, "Abs": sp.Abs, "gamma": sp.gamma,
+    "erf": sp.erf, "erfc": sp.erfc,
+}
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-# What SymPy's parser needs to turn the (already validated) numbers into SymPy numbers; nothing else.
-_PARSER_GLOBALS = {"Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational}
+# Parts of a code name that index a quantity (time step, coordinate, component): names equal once those
+# are removed are index variants of each other.
+_INDEX_PARTS = {"t", "prev", "0", "1", "2", "k", "next", "mid", "tp", "u", "T", "i"}
+_INDEXED_PART = re.compile(r"([A-Za-z]+)[0-9]+([A-Za-z]*)")
 
 
 class ClaimError(ValueError):
@@ -58,169 +87,425 @@ class Verdict:
     counterexample: dict[str, float] = field(default_factory=dict)
     derived_value: complex | float | None = None
     claimed_value: complex | float | None = None
+    assumptions: tuple[str, ...] = ()
+
+    def point(self) -> str:
+        return ", ".join(f"{k}={v:.6g}" for k, v in sorted(self.counterexample.items()))
 
     def report(self) -> str:
         """What ``diffverify verify`` prints."""
+        under = f" under {'; '.join(self.assumptions)}" if self.assumptions else ""
         if self.equivalent:
-            return f"EQUIVALENT (tier: {self.tier.value})"
-        point = ", ".join(f"{k}={v:.6g}" for k, v in sorted(self.counterexample.items()))
-        return "\n".join([
-            "NOT EQUIVALENT",
-            f"  at {point}",
-            f"  derived {self.name} = {_show(self.derived_value)}",
-            f"  claimed {self.name} = {_show(self.claimed_value)}",
-        ])
+            return f"EQUIVALENT (tier: {self.tier.value}){under}"
+        lines = [f"NOT EQUIVALENT{under}", f"  at {self.point()}",
+                 f"  derived {self.name} = {_show(self.derived_value)}",
+                 f"  claimed {self.name} = {_show(self.claimed_value)}"]
+        difference = self.difference()
+        if difference is not None and _show(self.derived_value) == _show(self.claimed_value):
+            lines.append(f"  derived - claimed = {difference:.6g}")  # the two values print alike
+        return "\n".join(lines)
+
+    def difference(self) -> complex | float | None:
+        if self.derived_value is None or self.claimed_value is None:
+            return None
+        return self.derived_value - self.claimed_value
 
 
 def _show(value: complex | float | None) -> str:
     return "undefined" if value is None else f"{value:.12g}"
 
 
-def _base_symbols(expr: sp.Expr) -> set[sp.Symbol]:
-    return notation.expand_definitions(expr).free_symbols
+# ----------------------------------------------------------------------------------------------
+# The notation context of a derivation
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Context:
+    """The symbols a claim about one derivation may use, by code name, with where each comes from."""
+
+    derivation_id: str
+    origin: dict[str, str]  # code name -> "used", "defined" or "index variant"
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.origin)
+
+    def symbols(self) -> dict[str, sp.Symbol]:
+        return {n: notation.lookup(n).symbol for n in self.origin}
+
+    def glyphs(self) -> Glyphs:
+        """LaTeX -> code name for the LaTeX reader; a glyph shared by names of the same origin is ambiguous,
+        otherwise the name the derivation uses wins over a defined name or an index variant."""
+        rank = {"used": 0, "defined": 1, "index variant": 2}
+        best: dict[str, tuple[int, list[str]]] = {}
+        for name, origin in self.origin.items():
+            latex = notation.lookup(name).latex
+            level, names = best.get(latex, (99, []))
+            if rank[origin] < level:
+                best[latex] = (rank[origin], [name])
+            elif rank[origin] == level:
+                names.append(name)
+        return Glyphs.from_latex({latex: names for latex, (_, names) in best.items()})
+
+
+def index_stem(name: str) -> tuple[str, bool]:
+    """A code name without its index parts, and whether it had any (``alpha_bar_prev`` -> ``alpha_bar``)."""
+    parts, indexed = [], False
+    for part in name.split("_"):
+        if part in _INDEX_PARTS:
+            indexed = True
+            continue
+        match = _INDEXED_PART.fullmatch(part)
+        if match:
+            indexed, part = True, match.group(1) + match.group(2)
+        parts.append(part)
+    return "_".join(parts), indexed
+
+
+def context(derivation_id: str) -> Context:
+    """Every symbol of the derivation's notation context (see the module docstring)."""
+    body = get(derivation_id).body
+    exprs = [r.expr for r in body.results] + [e for s in body.steps for e in (s.lhs, s.rhs)]
+    exprs += [c.expr for c in body.claims] + [w.expr for w in body.wrong_variants]
+    origin = {entry.name: "used" for entry in notation.entries_for(exprs)}
+    entries = notation.names()
+    bases = {n for n in origin if entries[n].is_base}
+    for name, entry in entries.items():
+        if name not in origin and entry.definition is not None:
+            own = {s.name for s in notation.expand_definitions(entry.symbol).free_symbols}
+            if own and own <= bases:
+                origin[name] = "defined"
+    stems: dict[str, list[str]] = {}
+    indexed_stems = set()
+    for name in entries:
+        stem, indexed = index_stem(name)
+        stems.setdefault(stem, []).append(name)
+        if indexed:
+            indexed_stems.add(stem)
+    for name in list(origin):
+        stem, _ = index_stem(name)
+        if stem in indexed_stems:
+            for variant in stems[stem]:
+                origin.setdefault(variant, "index variant")
+    return Context(derivation_id, origin)
+
+
+def result_symbols(derivation_id: str) -> dict[str, list[str]]:
+    """For each quantity, the base symbols its derived form depends on."""
+    return {name: sorted(s.name for s in notation.expand_definitions(r.expr).free_symbols)
+            for name, r in get(derivation_id).results.items()}
 
 
 def allowed_names(derivation_id: str) -> dict[str, list[str]]:
-    """For each quantity of the derivation, the notation names a claim about it may use:
-    every name whose definition rests only on the quantity's own base symbols."""
-    derivation = get(derivation_id)
-    entries = notation.names()
-    bases = {name: _base_symbols(entry.symbol) for name, entry in entries.items()}
-    out = {}
-    for name, result in derivation.results.items():
-        own = _base_symbols(result.expr)
-        out[name] = sorted(n for n, b in bases.items() if b and b <= own)
-    return out
+    """For each quantity of the derivation, the names a claim about it may use: the whole context."""
+    names = context(derivation_id).names
+    return {name: names for name in get(derivation_id).results}
 
 
-def _help(derivation_id: str, name: str, symbols: list[str]) -> str:
-    return (f"allowed in {derivation_id} {name}: {', '.join(symbols) or '(numbers only)'}; "
+def _help(ctx: Context) -> str:
+    return (f"allowed in {ctx.derivation_id}: {', '.join(ctx.names) or '(numbers only)'}; "
             f"functions: {', '.join(FUNCTIONS)}; constants: {', '.join(CONSTANTS)}; operators: + - * / **")
 
 
-class _Whitelist:
-    """Walks a parsed formula; raises ClaimError at the first disallowed construct.
+# ----------------------------------------------------------------------------------------------
+# Whitelisted parsing
+# ----------------------------------------------------------------------------------------------
+class _Builder:
+    """Walks a parsed formula against the whitelist and builds its SymPy expression node by node.
 
-    ``degree`` returns an upper bound of the polynomial degree, which bounds the
-    size of the expansion the proof may perform.
+    Every node is checked before it is built from, so no intermediate can be large:
+    numeric exponents and numbers are bounded, and function nesting is bounded.
     """
 
-    def __init__(self, symbols: set[str]):
+    def __init__(self, source: str, symbols: dict[str, sp.Expr]):
+        self.lines = [line.encode() for line in source.splitlines()]  # ast's offsets count UTF-8 bytes
         self.symbols = symbols
 
-    def degree(self, node: ast.AST) -> int:
+    def build(self, node: ast.AST, nesting: int = 0) -> sp.Expr:
         if isinstance(node, ast.Expression):
-            return self.degree(node.body)
+            return self.build(node.body, nesting)
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.BitXor):
                 raise ClaimError("'^' is not a power here; write ** for powers")
             if type(node.op) not in _OPERATORS:
                 raise ClaimError(f"operator {type(node.op).__name__} is not allowed")
+            left, right = self.build(node.left, nesting), self.build(node.right, nesting)
             if isinstance(node.op, ast.Pow):
-                exponent = self.constant(node.right)
-                if abs(exponent) > MAX_EXPONENT:
-                    raise ClaimError(f"exponent {exponent} is too large (at most {MAX_EXPONENT} in size)")
-                return self.degree(node.left) * max(1, math.ceil(abs(exponent)))
-            left, right = self.degree(node.left), self.degree(node.right)
-            return max(left, right) if isinstance(node.op, (ast.Add, ast.Sub)) else left + right
+                return self.checked(self.power(left, right))
+            if isinstance(node.op, ast.Div):
+                if right == 0:
+                    raise ClaimError("the formula is undefined (division by zero)")
+                return self.checked(left / right)
+            return self.checked({ast.Add: sp.Add, ast.Sub: lambda a, b: a - b, ast.Mult: sp.Mul}[type(node.op)](left, right))
         if isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):
                 raise ClaimError(f"operator {type(node.op).__name__} is not allowed")
-            return self.degree(node.operand)
+            operand = self.build(node.operand, nesting)
+            return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.Constant):
-            self.number(node)
-            return 0
+            return self.number(node)
         if isinstance(node, ast.Name):
             if node.id in self.symbols:
-                return 1
+                return self.symbols[node.id]
             if node.id in CONSTANTS:
-                return 0
+                return CONSTANTS[node.id]
             raise ClaimError(f"unknown name {node.id!r}")
         if isinstance(node, ast.Call):
             if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
                 raise ClaimError("only calls of the listed functions are allowed")
             if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
                 raise ClaimError(f"{node.func.id} takes exactly one argument")
-            return max(1, self.degree(node.args[0]))
+            if nesting >= MAX_NESTING:
+                raise ClaimError(f"functions nested more than {MAX_NESTING} deep")
+            return self.checked(FUNCTIONS[node.func.id](self.build(node.args[0], nesting + 1)))
         raise ClaimError(f"{type(node).__name__} is not allowed in a formula")
 
-    def number(self, node: ast.Constant) -> Fraction:
+    def number(self, node: ast.Constant) -> sp.Expr:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ClaimError(f"only real numbers are allowed, not {type(value).__name__}")
-        if isinstance(value, float) and not math.isfinite(value):
+        # The literal as typed (Python's float would keep 17 digits of a 60-digit constant).
+        line = self.lines[node.lineno - 1]
+        text = line[node.col_offset:node.end_col_offset].decode().replace("_", "")
+        digits = len(re.sub(r"[^0-9]", "", text.split("e")[0].split("E")[0]))
+        if digits > MAX_NUMBER_DIGITS:
+            raise ClaimError(f"numbers have at most {MAX_NUMBER_DIGITS} digits")
+        if isinstance(value, int):
+            return sp.Integer(value)
+        if not math.isfinite(value):
             raise ClaimError("numbers must be finite")
-        if isinstance(value, int) and len(str(abs(value))) > MAX_LITERAL_DIGITS:
-            raise ClaimError(f"integer literals have at most {MAX_LITERAL_DIGITS} digits")
-        return Fraction(value)
+        exponent = re.search(r"[eE]([-+]?[0-9]+)$", text)
+        if exponent and abs(int(exponent.group(1))) > MAX_NUMBER_DIGITS:
+            raise ClaimError(f"numbers have at most {MAX_NUMBER_DIGITS} digits")
+        return sp.Float(text, max(15, digits))
 
-    def constant(self, node: ast.AST) -> Fraction:
-        """The value of a numeric exponent (numbers and + - * / only)."""
-        if isinstance(node, ast.Constant):
-            return self.number(node)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = self.constant(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
-            left, right = self.constant(node.left), self.constant(node.right)
-            if isinstance(node.op, ast.Div):
-                if right == 0:
-                    raise ClaimError("division by zero in an exponent")
-                return left / right
-            return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}[type(node.op)]
-        raise ClaimError("exponents must be numeric constants such as 2 or 1/2")
+    @staticmethod
+    def power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        if exponent.is_Number:
+            if abs(exponent) > MAX_EXPONENT:
+                raise ClaimError(f"exponent {exponent} is too large (at most {MAX_EXPONENT} in size)")
+            if base.is_Number and base != 0:
+                size = abs(float(exponent)) * max(abs(math.log10(abs(float(sp.Abs(base).evalf(15))))), 1)
+                if size > MAX_NUMBER_DIGITS:
+                    raise ClaimError(f"numbers have at most {MAX_NUMBER_DIGITS} digits")
+        return base**exponent
+
+    @staticmethod
+    def checked(expr: sp.Expr) -> sp.Expr:
+        """Refuse a node whose numeric coefficient or constant exponent has grown past the limits."""
+        for part in (expr, *_coefficients(expr)):
+            if isinstance(part, sp.Rational) and max(abs(part.p), part.q).bit_length() > MAX_NUMBER_DIGITS * 3.33:
+                raise ClaimError(f"numbers have at most {MAX_NUMBER_DIGITS} digits")
+        if isinstance(expr, sp.Pow) and expr.exp.is_Number and abs(expr.exp) > MAX_EXPONENT:
+            raise ClaimError(f"exponent {expr.exp} is too large (at most {MAX_EXPONENT} in size)")
+        return expr
 
 
-def parse_formula(text: str, symbols: dict[str, sp.Symbol]) -> sp.Expr:
-    """Parse ``text`` into SymPy using only ``symbols``, :data:`FUNCTIONS` and :data:`CONSTANTS`."""
-    if len(text) > MAX_LENGTH:
-        raise ClaimError(f"formula longer than {MAX_LENGTH} characters")
+def _coefficients(expr: sp.Expr) -> tuple[sp.Expr, ...]:
+    if isinstance(expr, sp.Mul):
+        return (expr.as_coeff_Mul()[0],)
+    if isinstance(expr, sp.Add):
+        return (expr.as_coeff_Add()[0],)
+    if isinstance(expr, sp.Pow):
+        return tuple(expr.exp.as_coeff_Add()[:1]) if expr.exp.is_Add else ()
+    return ()
+
+
+def _multichoose(n: int, k: int) -> int:
+    return math.comb(n + k - 1, k)
+
+
+def expansion_size(expr: sp.Expr) -> int:
+    """An upper estimate of the number of terms of ``expr`` expanded over a common denominator.
+
+    Sums add, products multiply, an integer power k of n terms has C(n+k-1, k); a sum of fractions
+    takes the least common denominator of its terms' (distinct) denominators. Function arguments and
+    non-integer powers are atoms of the outer expression and are estimated on their own.
+    """
+
+    def denominator(factors: dict[sp.Expr, tuple[int, int]]) -> int:
+        return math.prod(_multichoose(terms, power) for terms, power in factors.values())
+
+    def walk(e: sp.Expr) -> tuple[int, dict[sp.Expr, tuple[int, int]], int]:
+        # (numerator terms, {denominator factor: (its terms, its power)}, largest inner estimate)
+        if e.is_Atom:
+            return 1, {}, 1
+        if e.is_Add or e.is_Mul:
+            parts = [walk(a) for a in e.args]
+            inner = max(p[2] for p in parts)
+            factors: dict[sp.Expr, tuple[int, int]] = {}
+            for _, part_factors, _ in parts:
+                for f, (terms, power) in part_factors.items():
+                    old = factors.get(f, (terms, 0))[1]
+                    factors[f] = (terms, old + power if e.is_Mul else max(old, power))
+            if e.is_Mul:
+                return math.prod(p[0] for p in parts), factors, inner
+            total = denominator(factors)
+            return sum(n * -(-total // denominator(f)) for n, f, _ in parts), factors, inner
+        if e.is_Pow and e.exp.is_Integer:
+            terms, factors, inner = walk(e.base)
+            k = int(e.exp)
+            if k > 0:
+                return _multichoose(terms, k), {f: (t, k * p) for f, (t, p) in factors.items()}, inner
+            return denominator({f: (t, -k * p) for f, (t, p) in factors.items()}), {e.base: (terms, -k)}, inner
+        parts = [walk(a) for a in e.args]
+        return 1, {}, max(max(n, denominator(f), inner) for n, f, inner in parts)
+
+    numerator, factors, inner = walk(sp.sympify(expr))
+    return max(numerator, denominator(factors), inner)
+
+
+def parse_formula(text: str, symbols: dict[str, sp.Expr], max_length: int = MAX_LENGTH) -> sp.Expr:
+    """Parse ``text`` into SymPy using only ``symbols``, :data:`FUNCTIONS` and :data:`CONSTANTS`.
+
+    ``max_length`` is larger for text the LaTeX reader wrote (its code names are longer than glyphs)."""
+    if len(text) > max_length:
+        raise ClaimError(f"formula longer than {max_length} characters")
+    source = text.strip()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         raise ClaimError(f"cannot parse the formula ({type(error).__name__})") from None
     try:
-        degree = _Whitelist(set(symbols)).degree(tree)
+        expr = sp.sympify(_Builder(source, symbols).build(tree))
     except RecursionError:
         raise ClaimError("formula nested too deeply") from None
-    if degree > MAX_DEGREE:
-        raise ClaimError(f"formula of degree up to {degree}; at most {MAX_DEGREE} is checked")
-    namespace = {**symbols, **FUNCTIONS, **CONSTANTS}
-    try:
-        expr = parse_expr(ast.unparse(tree), local_dict=namespace, global_dict={"__builtins__": {}, **_PARSER_GLOBALS},
-                          transformations=(auto_number,))
-    except Exception as error:  # the whitelist admits only arithmetic; any failure is a malformed formula
-        raise ClaimError(f"cannot read the formula ({type(error).__name__})") from None
-    expr = sp.sympify(expr)
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ClaimError("the formula is undefined (division by zero)")
+    size = expansion_size(expr)
+    if size > MAX_TERMS:
+        raise ClaimError(f"the formula expands to about {size:.3g} terms; at most {MAX_TERMS} are checked")
     return expr
 
 
-def parse_claim(derivation_id: str, text: str) -> tuple[str, sp.Expr]:
-    """Split ``'NAME = EXPR'`` and parse EXPR with the names quantity NAME may use."""
-    allowed = allowed_names(derivation_id)
-    quantities = ", ".join(allowed)
+def _read(text: str, ctx: Context, latex: bool, quantities: dict[str, sp.Expr] | None = None) -> sp.Expr:
+    """A formula in the context's names (and, in plain text, the given quantities of the derivation)."""
+    if latex:
+        if len(text) > MAX_LENGTH:
+            raise ClaimError(f"formula longer than {MAX_LENGTH} characters")
+        try:
+            text = to_plain(text, ctx.glyphs())
+        except LatexError as error:
+            raise ClaimError(f"LaTeX: {error}") from None
+    if latex:
+        return parse_formula(text, ctx.symbols(), max_length=2 * MAX_LENGTH)
+    return parse_formula(text, {**(quantities or {}), **ctx.symbols()})
+
+
+def _split(text: str, what: str) -> tuple[str, str]:
     name, sep, formula = text.partition("=")
-    name = name.strip()
     if not sep or formula.startswith("="):
-        raise ClaimError(f"expected 'NAME = EXPR' with NAME one of: {quantities}")
-    if name not in allowed:
+        raise ClaimError(f"expected '{what} = EXPR'")
+    return name.strip(), formula
+
+
+def parse_claim(derivation_id: str, text: str, latex: bool = False) -> tuple[str, sp.Expr]:
+    """Split ``'NAME = EXPR'`` and parse EXPR with the names of the derivation's context."""
+    quantities = ", ".join(get(derivation_id).results)
+    name, formula = _split(text, "NAME")
+    if name not in get(derivation_id).results:
         raise ClaimError(f"{derivation_id} has no quantity {name!r}; quantities: {quantities}")
-    symbols = {n: notation.lookup(n).symbol for n in allowed[name]}
+    ctx = context(derivation_id)
     try:
-        return name, parse_formula(formula, symbols)
+        return name, _read(formula, ctx, latex, quantities=_other_quantities(derivation_id, name, ctx))
     except ClaimError as error:
-        raise ClaimError(f"{error}; {_help(derivation_id, name, allowed[name])}") from None
+        raise ClaimError(f"{error}; {_help(ctx)}") from None
 
 
-def verify(derivation_id: str, text: str) -> Verdict:
-    """Compare the claim ``'NAME = EXPR'`` with the derived quantity NAME of ``derivation_id``."""
-    name, expr = parse_claim(derivation_id, text)
-    derived = get(derivation_id).result(name)
+def _other_quantities(derivation_id: str, name: str, ctx: Context) -> dict[str, sp.Expr]:
+    """The derivation's other quantities, usable by name in a plain claim (``elbo = reconstruction - prior_kl
+    - step_kl``) where no symbol of the context has that name."""
+    return {q: r.expr for q, r in get(derivation_id).results.items() if q != name and q not in ctx.origin}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A specialisation ``symbol = value``: a base symbol of the context replaced by a formula."""
+
+    symbol: sp.Symbol
+    value: sp.Expr
+    text: str
+
+
+_ASSUMPTION_POINTS = 8
+
+
+def parse_assumption(derivation_id: str, text: str, latex: bool = False) -> Assumption:
+    """``'var_p = var_q'``: the left side a base symbol of the context, the right a formula in it."""
+    ctx = context(derivation_id)
+    name, formula = _split(text, "SYMBOL")
+    if name not in ctx.origin:
+        raise ClaimError(f"--assume: {name!r} is not a symbol of {derivation_id}; {_help(ctx)}")
+    entry = notation.lookup(name)
+    if not entry.is_base:
+        raise ClaimError(f"--assume: {name} is defined as {sp.sstr(entry.definition)}; "
+                         f"assume a value for a free symbol it rests on")
     try:
-        proof = prove(derived, expr)
+        value = _read(formula, ctx, latex)
+    except ClaimError as error:
+        raise ClaimError(f"--assume {name}: {error}; {_help(ctx)}") from None
+    _check_domain(entry, value)
+    return Assumption(entry.symbol, value, f"{name} = {sp.sstr(value)}")
+
+
+def _check_domain(entry: notation.Name, value: sp.Expr) -> None:
+    """The value must keep the symbol's sign assumptions at random admissible points."""
+    full = notation.expand_definitions(value)
+    symbols = sorted(full.free_symbols, key=lambda s: s.name)
+    rng = random.Random(entry.name)
+    for _ in range(_ASSUMPTION_POINTS):
+        at = notation.random_point(symbols, rng)
+        number = full.xreplace({s: sp.Float(v, 30) for s, v in at.items()}).evalf(30)
+        if not number.is_number or number.has(sp.zoo, sp.nan) or abs(sp.im(number)) > 1e-20:
+            raise ClaimError(f"--assume: {entry.name} = {sp.sstr(value)} is not a real number at every admissible point")
+        real = sp.re(number)
+        if (entry.symbol.is_positive and real <= 0) or (entry.symbol.is_nonnegative and real < 0):
+            sign = "positive" if entry.symbol.is_positive else "nonnegative"
+            raise ClaimError(f"--assume: {entry.name} is {sign}, but {sp.sstr(value)} is not at some admissible point")
+
+
+def specialise(expr: sp.Expr, assumptions: Iterable[Assumption]) -> sp.Expr:
+    """``expr`` with every assumption substituted (definitions expanded first, so a defined name that
+    rests on an assumed symbol is specialised too)."""
+    assumptions = tuple(assumptions)
+    if not assumptions:
+        return expr
+    subs = {a.symbol: notation.expand_definitions(a.value) for a in assumptions}
+    return notation.expand_definitions(expr).subs(subs, simultaneous=True)
+
+
+def verify(derivation_id: str, text: str, assume: Iterable[str] = (), latex: bool = False) -> Verdict:
+    """Compare the claim ``'NAME = EXPR'`` with the derived quantity NAME of ``derivation_id``."""
+    name, expr = parse_claim(derivation_id, text, latex)
+    assumptions = tuple(parse_assumption(derivation_id, a, latex) for a in assume)
+    return verdict_for(derivation_id, name, expr, assumptions)
+
+
+def verdict_for(derivation_id: str, name: str, expr: sp.Expr, assumptions: tuple[Assumption, ...] = ()) -> Verdict:
+    """Prove a parsed claim against the derived quantity (under the assumptions)."""
+    derived = specialise(get(derivation_id).result(name), assumptions)
+    claimed = specialise(expr, assumptions)
+    # SymPy's simplifiers are attempted only where both sides are small: two long forms that differ
+    # in arrangement leave a difference that is short but slow to simplify, so they settle at the numeric tier.
+    small = all(sp.count_ops(notation.expand_definitions(side)) <= EXACT_MAX_OPS for side in (derived, claimed))
+    try:
+        proof = prove(derived, claimed, attempt_exact=small)
     except ValueError:
         raise ClaimError(f"the formula for {name} has no finite value at any admissible point") from None
     return Verdict(derivation_id, name, expr, derived, proof.holds, proof.tier, dict(proof.counterexample),
-                   proof.lhs_value, proof.rhs_value)
+                   proof.lhs_value, proof.rhs_value, tuple(a.text for a in assumptions))
+
+
+def describe_symbols(derivation_id: str) -> str:
+    """What ``diffverify verify --list-symbols ID`` prints: the quantities, the base symbols each depends
+    on, and every symbol of the context with its LaTeX, meaning, definition or domain, and origin."""
+    ctx = context(derivation_id)
+    lines = [f"{derivation_id}: quantities (and the base symbols each depends on)"]
+    lines += [f"  {name}: {', '.join(symbols) or '(a number)'}" for name, symbols in result_symbols(derivation_id).items()]
+    lines += ["", "symbols a claim may use (code name, LaTeX, meaning, definition or domain, origin):"]
+    for name in ctx.names:
+        entry = notation.lookup(name)
+        detail = (f":= {sp.sstr(entry.definition)}" if entry.definition is not None
+                  else f"free in ({entry.domain.low:g}, {entry.domain.high:g})")
+        lines.append(f"  {name}  {entry.latex}  {entry.meaning}  [{detail}; {ctx.origin[name]}]")
+    lines += ["", f"functions: {', '.join(FUNCTIONS)}; constants: {', '.join(CONSTANTS)}; operators: + - * / **"]
+    return "\n".join(lines)
