@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derivations.families.gaussian import condition, push_forward
+from derivations.families.gaussian import log_density as gaussian_log_density
 from derivations.core.notation import expand_definitions
 from derivations.core.notation import alpha_bar_prev, alpha_bar_t, alpha_t, beta_t, beta_tilde_t, eps, x_0, x_prev, x_t
 from derivations.core.proof import Tier
@@ -118,5 +119,96 @@ def posterior() -> Body:
             WrongVariant("coef_x0", sp.sqrt(alpha_bar_t) * beta_t / (1 - alpha_bar_t), "index shifted: alpha_bar_t"),
             WrongVariant("mean_eps", (x_t - beta_t / (1 - alpha_bar_t) * eps) / sp.sqrt(alpha_t),
                          "missing square root on 1 - alpha_bar_t"),
+        ),
+    )
+
+
+@derivation(
+    id="ddpm.one_step",
+    title="DDPM one-step kernel q(x_t | x_{t-1})",
+    statement=r"The update $x_t = \sqrt{\alpha_t}\, x_{t-1} + \sqrt{\beta_t}\,\varepsilon_t$ gives "
+    r"$q(x_t \mid x_{t-1}) = \mathcal N(\sqrt{\alpha_t}\, x_{t-1}, \beta_t I)$, with log-density "
+    r"$-\tfrac12\log(2\pi\beta_t) - (x_t - \sqrt{\alpha_t}x_{t-1})^2/(2\beta_t)$ per coordinate.",
+    tier=Tier.EXACT,
+    assumptions=(r"$0 < \alpha_t < 1$; $\varepsilon_t$ standard normal, independent of $x_{t-1}$; "
+                 r"coordinate-wise in $d$ dimensions",),
+    references=(HO_2020.replace("eqs. (4), (6), (7)", "eq. (2)"),),
+)
+def one_step_kernel() -> Body:
+    from sympy import stats
+
+    update = sp.sqrt(alpha_t) * x_prev + sp.sqrt(beta_t) * stats.Normal("Z", 0, 1)
+    mean, var = sp.simplify(stats.E(update)), sp.simplify(stats.variance(update))
+    rule_mean, rule_var = one_step(x_prev, 0)  # the push-forward rule from a point mass at x_{t-1}
+    log_density = gaussian_log_density(x_t, mean, var)
+    return Body(
+        steps=(
+            Relation(r"$E[x_t \mid x_{t-1}]$ by integrating over $\varepsilon_t$ equals the push-forward rule",
+                     mean, rule_mean),
+            Relation(r"$\mathrm{Var}[x_t \mid x_{t-1}]$ by integrating over $\varepsilon_t$ equals the rule",
+                     var, rule_var),
+            Relation(r"the log-density is maximal at the mean: $\partial_{x_t}\log q = 0$ at $x_t = \sqrt{\alpha_t}x_{t-1}$",
+                     sp.diff(log_density, x_t).subs(x_t, mean), 0),
+        ),
+        results=(
+            Result("mean", mean, "E[x_t | x_{t-1}]"),
+            Result("var", var, "Var[x_t | x_{t-1}]"),
+            Result("log_density", log_density, "log q(x_t | x_{t-1})"),
+        ),
+        claims=(Claim("mean", sp.sqrt(1 - beta_t) * x_prev, "Ho et al. (2020), eq. (2)"),),
+        wrong_variants=(
+            WrongVariant("mean", alpha_t * x_prev, "missing square root on alpha_t"),
+            WrongVariant("mean", sp.sqrt(alpha_bar_t) * x_prev, "cumulative alpha_bar_t in place of alpha_t"),
+            WrongVariant("var", 1 - alpha_bar_t, "marginal variance 1 - alpha_bar_t in place of beta_t"),
+            WrongVariant("log_density", -sp.log(2 * sp.pi * beta_t) / 2 - (x_t - sp.sqrt(alpha_t) * x_prev) ** 2 / beta_t,
+                         "missing factor 1/2 in the quadratic term"),
+        ),
+    )
+
+
+@derivation(
+    id="ddpm.log_densities",
+    title="DDPM log-densities and Bayes' rule at the density level",
+    statement=r"$\log q(x_{t-1} \mid x_t, x_0) = \log q(x_t \mid x_{t-1}) + \log q(x_{t-1} \mid x_0) "
+    r"- \log q(x_t \mid x_0)$ for every $x_{t-1}, x_t, x_0$: the three Gaussian log-densities of the forward "
+    r"process (one step, the marginals at $t-1$ and $t$) give the posterior's log-density exactly, "
+    r"normalizing constants included.",
+    tier=Tier.EXACT,
+    assumptions=(r"$t \ge 2$; $0 < \alpha_s < 1$; per coordinate in $d$ dimensions",),
+    references=(HO_2020,),
+)
+def log_densities() -> Body:
+    one_mean, one_var = one_step(x_prev, 0)
+    log_one_step = gaussian_log_density(x_t, one_mean, one_var)
+    log_prev_marginal = gaussian_log_density(x_prev, *marginal_form(alpha_bar_prev))
+    log_marginal = gaussian_log_density(x_t, *marginal_form(alpha_bar_t))
+    post_mean, post_var = condition(*marginal_form(alpha_bar_prev), sp.sqrt(alpha_t), 0, beta_t, x_t, x_prev)
+    log_posterior = gaussian_log_density(x_prev, post_mean, post_var)
+    # Bayes' rule, checked in two parts that SymPy proves exactly: the difference of the two sides
+    # does not depend on the variables, and its value (a sum of logarithms) is 0.
+    difference = log_posterior - (log_one_step + log_prev_marginal - log_marginal)
+    at_zero = difference.subs({x_prev: 0, x_t: 0, x_0: 0})
+    return Body(
+        steps=(
+            Relation(r"Bayes' rule, the terms in $x_{t-1}, x_t, x_0$: $\log q(x_{t-1}\mid x_t,x_0) - [\log q(x_t\mid "
+                     r"x_{t-1}) + \log q(x_{t-1}\mid x_0) - \log q(x_t\mid x_0)]$ is constant", difference - at_zero, 0),
+            Relation(r"Bayes' rule, the normalizing constants: $e^{2c} = 1$ for that constant $c$, "
+                     r"i.e. $2\pi\tilde\beta_t = 2\pi\beta_t (1-\bar\alpha_{t-1})/(1-\bar\alpha_t)$",
+                     sp.exp(2 * at_zero), 1),
+            Relation(r"the posterior's variance is $\tilde\beta_t$", post_var, beta_tilde_t),
+        ),
+        results=(
+            Result("log_one_step", log_one_step, "log q(x_t | x_{t-1})"),
+            Result("log_prev_marginal", log_prev_marginal, "log q(x_{t-1} | x_0)"),
+            Result("log_marginal", log_marginal, "log q(x_t | x_0)"),
+            Result("log_posterior", log_posterior, "log q(x_{t-1} | x_t, x_0)"),
+        ),
+        wrong_variants=(
+            WrongVariant("log_posterior", gaussian_log_density(x_prev, post_mean, beta_t),
+                         "beta_t in place of beta_tilde_t"),
+            WrongVariant("log_marginal", gaussian_log_density(x_t, sp.sqrt(alpha_t) * x_0, 1 - alpha_bar_t),
+                         "alpha_t in place of alpha_bar_t in the mean"),
+            WrongVariant("log_posterior", log_one_step + log_marginal - log_prev_marginal,
+                         "Bayes' rule with the two marginals exchanged"),
         ),
     )
