@@ -85,8 +85,9 @@ def test_study_formulas_read_back_as_proved():
     backward, beats = derivations.get("gauss_exact.backward"), derivations.get("gauss_exact.sde_beats_ode")
     exprs = [backward.result(n) for n in ("var_t", "score_coef", "ode_var", "sde_var")]
     exprs.append(beats.result("contraction"))
-    for d in (derivations.get(i) for i in pierret_galerne.STEP_IDS):
-        exprs += [d.result("gain"), d.result("noise_var")]
+    for spec in pierret_galerne.exact_w2.SCHEMES:
+        d = derivations.get(spec.derivation_id)
+        exprs += [d.result(spec.result(name, last)) for name in ("gain", "noise_var") for last in (False, True)]
     for expr in exprs:
         printed = tex.latex(expr)
         assert printed in shown, f"the study does not show {printed}"
