@@ -19,7 +19,7 @@ number of checks times :math:`\alpha` (Bonferroni again).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from statistics import NormalDist
 
 import torch
@@ -64,6 +64,11 @@ class Statistic:
 
     def as_dict(self) -> dict:
         return asdict(self) | {"z": self.z}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Statistic":
+        """The inverse of :meth:`as_dict` (which adds the derived ``z``)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 def critical_value(false_alarm: float) -> float:
