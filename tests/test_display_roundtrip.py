@@ -100,19 +100,19 @@ N = notation
 
 
 @pytest.mark.parametrize("expr, shown", [
-    (N.var_ve_prev * N.var_ve_step / N.var_ve_i,
-     r"\frac{\sigma_{i-1}^2 \left(\sigma_i^2 - \sigma_{i-1}^2\right)}{\sigma_i^2}"),
-    (N.var_ve_prev + N.var_ve_step, r"\sigma_{i-1}^2 + \left(\sigma_i^2 - \sigma_{i-1}^2\right)"),
-    (-N.var_ve_step, r"- \left(\sigma_i^2 - \sigma_{i-1}^2\right)"),
-    (N.var_ve_step**2, r"\left(\sigma_i^2 - \sigma_{i-1}^2\right)^{2}"),
-    (sp.exp(-N.kappa_ou * N.lag_ou), r"e^{- \kappa \left(t - s\right)}"),
-    (N.beta_min_pg + N.beta_span_pg * N.u_pg, r"\beta_{\min} + \left(\beta_{\max} - \beta_{\min}\right) u"),
-    (N.alpha_ratio_tau * N.x_t, r"\left(\bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}\right) x_t"),
+    # Increments carry a glyph of their own (defined once on the notation page), so no expression
+    # glyph meets an operator unbracketed.
+    (N.var_ve_prev * N.var_ve_step / N.var_ve_i, r"\frac{\sigma_{i-1}^2 \Delta\sigma_i^2}{\sigma_i^2}"),
+    (N.var_ve_prev + N.var_ve_step, r"\sigma_{i-1}^2 + \Delta\sigma_i^2"),
+    (-N.var_ve_step, r"- \Delta\sigma_i^2"),
+    (N.var_ve_step**2, r"\left(\Delta\sigma_i^2\right)^{2}"),
+    (sp.exp(-N.kappa_ou * N.lag_ou), r"e^{- \kappa \Delta t}"),
+    (N.beta_min_pg + N.beta_span_pg * N.u_pg, r"\beta_{\min} + \Delta\beta u"),
     (N.score_fp * N.x_sde, r"\left(\nabla\log p_t\right) x"),
     (N.score_fp**2, r"\left(\nabla\log p_t\right)^{2}"),
     (sp.log(2 * sp.pi) / 2, r"\frac{\log{\left(2 \pi \right)}}{2}"),
 ])
-def test_compound_glyphs_are_parenthesized(expr, shown):
+def test_glyphs_print_and_read_back(expr, shown):
     assert tex.latex(expr) == shown
     assert reads_as(shown, expr).ok
 

@@ -93,8 +93,9 @@ class Derivation:
     assumptions: tuple[str, ...]
     references: tuple[str, ...]
     declared_tier: Tier
-    module: str
     builder: Callable[[], Body] = field(repr=False)
+    # The defining module keys the disk cache; a derivation built outside the registry has none.
+    module: str = ""
 
     @functools.cached_property
     def body(self) -> Body:
