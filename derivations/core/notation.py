@@ -471,3 +471,8 @@ stage_mid_ode = base("stage_mid_ode", r"c_{\mathrm{mid}}",
 # --------------------------------------------------------------------------
 decay_ema = base("decay_ema", r"\beta_{\mathrm{ema}}", "decay of the exponential moving average", POSITIVE_UNIT,
                  positive=True)
+
+# --------------------------------------------------------------------------
+# The reversed Brownian motion of a time reversal (fp.reversed_brownian)
+# --------------------------------------------------------------------------
+u_rev = base("u_rev", "u", "intermediate time t <= u <= T of the forward process", Domain(0.05, 1.0), positive=True)
