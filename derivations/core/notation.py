@@ -476,3 +476,7 @@ decay_ema = base("decay_ema", r"\beta_{\mathrm{ema}}", "decay of the exponential
 # The reversed Brownian motion of a time reversal (fp.reversed_brownian)
 # --------------------------------------------------------------------------
 u_rev = base("u_rev", "u", "intermediate time t <= u <= T of the forward process", Domain(0.05, 1.0), positive=True)
+count_ema = base("count_ema", "n", "number of updates the moving average has seen", Domain(1.0, 50.0),
+                 integer=True, positive=True)
+age_ema = base("age_ema", "m", "age n - k of the k-th update after n updates", Domain(0.0, 50.0),
+               integer=True, nonnegative=True)
