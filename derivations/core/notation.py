@@ -451,3 +451,32 @@ draws_st = tuple(base(f"z{j}_st", f"z_{{k,{j}}}", f"standard normal of a step's 
 kernel_mean_coef = base("kernel_mean_coef", r"m_t", "signal coefficient of the forward kernel N(m_t x_0, v_t)",
                         POSITIVE_UNIT, positive=True)
 kernel_var = base("kernel_var", r"v_t", "variance of the forward kernel N(m_t x_0, v_t)", POSITIVE, positive=True)
+
+
+# --------------------------------------------------------------------------
+# One-step solvers on the linear test equation y' = r(t) y (solver_order.*)
+# --------------------------------------------------------------------------
+# On Gaussian data the probability-flow ODE is y' = r(t) y per eigenvalue; r is expanded at the
+# step's start, r(t + tau) = sum_k r_k tau^k / k!.
+rate_derivs_ode = tuple(
+    base(f"rate_d{k}_ode", f"r_{k}", f"{k}-th derivative of the test equation's rate r(t) at the step's start",
+         REAL, real=True)
+    for k in range(5))
+stage_mid_ode = base("stage_mid_ode", r"c_{\mathrm{mid}}",
+                     "fraction of the step at which RK4's two middle stages evaluate the right-hand side",
+                     POSITIVE_UNIT, positive=True)
+
+# --------------------------------------------------------------------------
+# Exponential moving average of parameters (ema.*)
+# --------------------------------------------------------------------------
+decay_ema = base("decay_ema", r"\beta_{\mathrm{ema}}", "decay of the exponential moving average", POSITIVE_UNIT,
+                 positive=True)
+
+# --------------------------------------------------------------------------
+# The reversed Brownian motion of a time reversal (fp.reversed_brownian)
+# --------------------------------------------------------------------------
+u_rev = base("u_rev", "u", "intermediate time t <= u <= T of the forward process", Domain(0.05, 1.0), positive=True)
+count_ema = base("count_ema", "n", "number of updates the moving average has seen", Domain(1.0, 50.0),
+                 integer=True, positive=True)
+age_ema = base("age_ema", "m", "age n - k of the k-th update after n updates", Domain(0.0, 50.0),
+               integer=True, nonnegative=True)
