@@ -480,3 +480,11 @@ count_ema = base("count_ema", "n", "number of updates the moving average has see
                  integer=True, positive=True)
 age_ema = base("age_ema", "m", "age n - k of the k-th update after n updates", Domain(0.0, 50.0),
                integer=True, nonnegative=True)
+
+# --------------------------------------------------------------------------
+# Linear-Gaussian VAE (vae.*): prior N(mu_x, var_x), decoder N(gain x + offset, var_noise), encoder N(vae_mean, vae_std^2)
+# --------------------------------------------------------------------------
+vae_post_var = defined("vae_post_var", r"\sigma_{x|y}^2", "variance of the true posterior p(x | y)",
+                       var_noise * var_x / (gain**2 * var_x + var_noise), positive=True)
+vae_post_mean = defined("vae_post_mean", r"\mu_{x|y}", "mean of the true posterior p(x | y)",
+                        vae_post_var * (mu_x / var_x + gain * (y - offset) / var_noise), real=True)
