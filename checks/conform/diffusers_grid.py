@@ -1,0 +1,266 @@
+r"""diffusers' ``DDPMScheduler`` and ``DDIMScheduler`` against the derived kernels and the textbook laws.
+
+For each configuration the real ``set_timesteps`` and ``step`` run once per timestep, on one
+batch that both reads the kernel (:mod:`checks.conform.kernel`) and carries the exact law of
+Gaussian data (:mod:`checks.conform.law`). Measured:
+
+* **formula**: the kernel :math:`(A, B, S)` against the derived kernel at the previous
+  :math:`\bar\alpha` the library itself uses (the formulas, bookkeeping aside);
+* **bookkeeping**: the previous timestep the library's kernel implies
+  (:func:`checks.conform.derived.implied_alpha_bar_prev`) against the next timestep of its own
+  schedule, and :math:`\bar\alpha = 1` after the last one (Ho et al., Song et al.);
+* **noise on the last step**: :math:`S \ne 0` on the step onto the clean level;
+* **exact law**: :math:`W_2` to the data of the library's output, of the catalogue's textbook
+  rule on the same timesteps (from :math:`N(0, 1)` and from the exact :math:`q(x_T)`), and
+  between the library's and the textbook's outputs (the bookkeeping's share).
+
+The scheduler's tables are promoted to float64 before stepping (its float32 betas stay the
+schedule), so the formulas are compared at float64 resolution. ``clip_sample`` is turned off:
+clipping :math:`\hat x_0` (diffusers' default for these two schedulers) is not affine and is no
+part of the derived kernels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Iterator
+from unittest import mock
+
+import numpy as np
+import torch
+
+from checks.conform import derived, kernel, law, textbook
+
+TRAIN_STEPS = 1000
+BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
+SPACINGS = ("leading", "trailing", "linspace")
+DDPM_VARIANCES = ("fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log")
+DDPM_STEPS = (10, 50, 1000)
+DDIM_ETAS = (0.0, 0.5, 1.0)
+DDIM_STEPS = (7, 13, 30, 50)
+# Roundings between the tables and a coefficient (a few products, quotients and square roots),
+# with head room; times the unit roundoff and the step's conditioning (see tolerance()).
+ROUNDINGS = 64
+
+
+def tolerance(alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray, dtype: torch.dtype = torch.float64) -> np.ndarray:
+    r"""Allowed relative error of a step's coefficients: ``ROUNDINGS`` unit roundoffs times the
+    condition number :math:`1/(1 - r)`, :math:`r = \bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}`, of
+    :math:`1 - r` (the one cancellation in the kernels)."""
+    ratio = np.minimum(alpha_bar / alpha_bar_prev, 1 - np.finfo(np.float64).eps)
+    return ROUNDINGS * torch.finfo(dtype).eps * (1 + ratio / (1 - ratio))
+
+
+@dataclass(frozen=True)
+class Config:
+    scheduler: str  # "DDPM" or "DDIM"
+    steps: int
+    beta_schedule: str = "linear"
+    prediction: str = "epsilon"
+    spacing: str = "leading"
+    variance_type: str = "fixed_small"  # DDPM
+    eta: float = 0.0  # DDIM
+    set_alpha_to_one: bool = True  # DDIM
+
+    @property
+    def label(self) -> str:
+        common = f"{self.scheduler} N={self.steps} {self.beta_schedule} {self.prediction} {self.spacing}"
+        if self.scheduler == "DDPM":
+            return f"{common} {self.variance_type}"
+        return f"{common} eta={self.eta:g} set_alpha_to_one={self.set_alpha_to_one}"
+
+    @property
+    def reference(self) -> tuple[str, str, dict]:
+        """(derived kernel, catalogue scheme, its options) that this configuration should match."""
+        if self.scheduler == "DDPM":
+            variance = "large" if self.variance_type.startswith("fixed_large") else "small"
+            return "ddpm", "ddpm_ancestral", {"variance": "beta" if variance == "large" else "beta_tilde"}
+        return "ddim", "ddim", {"eta": self.eta}
+
+
+def grid(schedulers: tuple[str, ...] = ("DDPM", "DDIM")) -> list[Config]:
+    """Every configuration of the named schedulers."""
+    configs: list[Config] = []
+    if "DDPM" in schedulers:
+        configs += [Config("DDPM", n, b, p, s, variance_type=v) for v, b, p, s, n in
+                    itertools.product(DDPM_VARIANCES, BETA_SCHEDULES, derived.PREDICTIONS, SPACINGS, DDPM_STEPS)]
+    if "DDIM" in schedulers:
+        configs += [Config("DDIM", n, b, p, s, eta=e, set_alpha_to_one=one) for e, one, b, p, s, n in
+                    itertools.product(DDIM_ETAS, (True, False), BETA_SCHEDULES, derived.PREDICTIONS, SPACINGS,
+                                      DDIM_STEPS)]
+    return configs
+
+
+def version() -> str:
+    import diffusers
+
+    return diffusers.__version__
+
+
+def make(config: Config):
+    """The configured scheduler after ``set_timesteps``, its tables promoted to float64."""
+    from diffusers import DDIMScheduler, DDPMScheduler
+
+    common = dict(num_train_timesteps=TRAIN_STEPS, beta_schedule=config.beta_schedule, clip_sample=False,
+                  prediction_type=config.prediction, timestep_spacing=config.spacing)
+    if config.scheduler == "DDPM":
+        scheduler = DDPMScheduler(variance_type=config.variance_type, **common)
+        scheduler.one = torch.tensor(1.0, dtype=torch.float64)
+    else:
+        scheduler = DDIMScheduler(set_alpha_to_one=config.set_alpha_to_one, **common)
+        scheduler.final_alpha_cumprod = scheduler.final_alpha_cumprod.to(torch.float64)
+    scheduler.set_timesteps(config.steps)
+    scheduler.alphas_cumprod = scheduler.alphas_cumprod.to(torch.float64)
+    return scheduler
+
+
+@contextlib.contextmanager
+def stepping(config: Config, scheduler) -> Iterator[kernel.StepFn]:
+    """The library's step as ``step(x_t, model_output, t, noise) -> x_prev``. DDPMScheduler draws its
+    noise itself (``randn_tensor``): it is scripted for as long as the context is open."""
+    if config.scheduler == "DDIM":
+        yield lambda x, y, t, z: scheduler.step(y, int(t), x, eta=config.eta, variance_noise=z).prev_sample
+        return
+    from diffusers.schedulers import scheduling_ddpm
+
+    scripted: list[torch.Tensor] = []
+
+    def draw(shape, **kw):
+        return scripted[-1].reshape(shape).to(kw["dtype"])
+
+    def step(x, y, t, z):
+        scripted[:] = [z]
+        # As an image batch (1, n): DDPMScheduler reads shape[1] to tell a learned variance's channels.
+        return scheduler.step(y.reshape(1, -1), int(t), x.reshape(1, -1)).prev_sample.reshape(-1)
+
+    with mock.patch.object(scheduling_ddpm, "randn_tensor", draw):
+        yield step
+
+
+def library_previous(config: Config, scheduler, t: int) -> tuple[int, float]:
+    """The previous timestep ``step`` uses at ``t`` and its :math:`\\bar\\alpha` (-1: the final level)."""
+    if config.scheduler == "DDPM":
+        prev = int(scheduler.previous_timestep(t))
+        return prev, float(scheduler.alphas_cumprod[prev]) if prev >= 0 else 1.0
+    prev = t - TRAIN_STEPS // config.steps
+    return prev, float(scheduler.alphas_cumprod[prev]) if prev >= 0 else float(scheduler.final_alpha_cumprod)
+
+
+@dataclass
+class Row:
+    config: Config
+    timesteps: list[int]
+    # max over steps of |coefficient - derived| / (tolerance * kernel size), the derived kernel taken at
+    # the previous level the library uses: the mean's coefficients A, B and the noise's S
+    mean_error: float
+    noise_error: float
+    worst_noise: tuple[int, float, float]  # (timestep, library's S, derived S) where noise_error is reached
+    affine_residual: float
+    nonfinite_steps: int
+    # (step index, timestep, library's previous, implied previous, textbook previous) where they differ
+    bookkeeping: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    last_step_noise: float = 0.0  # S on the step onto the clean level (textbook: 0)
+    textbook_error: float = 0.0  # max relative coefficient error against the textbook kernel
+    w2: dict[str, dict[str, float]] = field(default_factory=dict)  # data label -> {quantity: value}
+
+    @property
+    def formula_ok(self) -> bool:
+        return self.mean_error <= 1.0 and self.noise_error <= 1.0 and self.nonfinite_steps == 0
+
+    @property
+    def findings(self) -> list[str]:
+        out = []
+        if self.nonfinite_steps:
+            out.append(f"non-finite output on {self.nonfinite_steps} steps")
+        else:
+            if self.mean_error > 1.0:
+                out.append(f"mean coefficients off by {self.mean_error:.3g} x tolerance")
+            if self.noise_error > 1.0:
+                t, lib, ref = self.worst_noise
+                out.append(f"noise std {lib:.3g} where the derived kernel has {ref:.3g} (t={t})")
+        if self.bookkeeping:
+            i, t, lib, implied, book = self.bookkeeping[0]
+            out.append(f"previous timestep differs from the schedule's next on {len(self.bookkeeping)} steps "
+                       f"(first: t={t} -> {lib}, schedule's next {book})")
+        if self.last_step_noise > 0:
+            out.append(f"noise std {self.last_step_noise:.3g} on the last step (textbook: none)")
+        return out
+
+
+def run(config: Config, data: tuple[law.GaussianData, ...] = law.DATA) -> Row:
+    scheduler = make(config)
+    with stepping(config, scheduler) as step:
+        return _run(config, scheduler, step, data)
+
+
+def _run(config: Config, scheduler, step: kernel.StepFn, data: tuple[law.GaussianData, ...]) -> Row:
+    table = scheduler.alphas_cumprod.numpy()
+    timesteps = [int(t) for t in scheduler.timesteps]
+    kind, scheme, options = config.reference
+    laws = [law.Law(0.0, 1.0) for _ in data]  # diffusers' pipelines start from N(0, 1) (init_noise_sigma = 1)
+    kernels, previous = [], []
+    for t in timesteps:
+        alpha_bar = float(table[t])
+        x_law, z_law = law.probe(laws)
+        y_law = np.concatenate([law.exact_output(d, alpha_bar, config.prediction, x_law[3 * k: 3 * k + 3])
+                                for k, d in enumerate(data)])
+        x, y, z = (torch.tensor(np.concatenate([probe, own])) for probe, own in
+                   ((kernel.X, x_law), (kernel.Y, y_law), (kernel.Z, z_law)))
+        out = step(x, y, t, z).numpy()
+        kernels.append(kernel.from_outputs(out[:5]))
+        laws = law.advance(laws, out[5:])
+        previous.append(library_previous(config, scheduler, t))
+
+    n = len(timesteps)
+    alpha_bar = table[timesteps]
+    lib_prev = np.array([p for p, _ in previous])
+    lib_alpha_prev = np.array([a for _, a in previous])
+    book_prev = np.array(timesteps[1:] + [-1])
+    book_alpha_prev = np.append(alpha_bar[1:], 1.0)
+    a, b, s = (np.array([getattr(k, name) for k in kernels]) for name in ("a", "b", "s"))
+    nonfinite = int(np.sum(~(np.isfinite(a) & np.isfinite(b) & np.isfinite(s))))
+
+    def relative_errors(alpha_bar_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean part A, B; noise part S), each relative to the kernel's size |A| + |B| + |S|."""
+        ref = _derived(kind, config, alpha_bar, alpha_bar_prev)
+        size = np.abs(ref.a) + np.abs(ref.b) + np.abs(ref.s)
+        return np.maximum(np.abs(a - ref.a), np.abs(b - ref.b)) / size, np.abs(s - ref.s) / size
+
+    with np.errstate(invalid="ignore"):
+        allowed = tolerance(alpha_bar, lib_alpha_prev)
+        mean_error, noise_error = (np.nan_to_num(e / allowed, nan=np.inf) for e in relative_errors(lib_alpha_prev))
+        textbook_error = np.nan_to_num(np.maximum(*relative_errors(book_alpha_prev)), nan=np.inf)
+        implied_alpha = derived.implied_alpha_bar_prev(a, b, alpha_bar, config.prediction)
+    implied = [derived.nearest_timestep(float(v), table) if math.isfinite(v) else int(p)
+               for v, p in zip(implied_alpha, lib_prev)]
+    bookkeeping = [(i, timesteps[i], int(lib_prev[i]), implied[i], int(book_prev[i])) for i in range(n)
+                   if implied[i] != book_prev[i] or lib_prev[i] != book_prev[i]]
+
+    w2 = {}
+    book_alphas = [float(v) for v in alpha_bar] + [1.0]
+    for d, lib_law in zip(data, laws):
+        from_unit = textbook.run(scheme, options, book_alphas, d, law.Law(0.0, 1.0))
+        from_exact = textbook.run(scheme, options, book_alphas, d, law.noised(d, book_alphas[0]))
+        w2[d.label] = {"library": law.w2(lib_law, d), "textbook": law.w2(from_unit, d),
+                       "textbook, exact start": law.w2(from_exact, d),
+                       "library vs textbook": law.w2_between(lib_law, from_unit)}
+    worst_noise = int(np.argmax(noise_error))
+    return Row(config, timesteps, float(np.max(mean_error)), float(noise_error[worst_noise]),
+               (timesteps[worst_noise], float(s[worst_noise]),
+                float(_derived(kind, config, alpha_bar, lib_alpha_prev).s[worst_noise])),
+               max(k.affine_residual for k in kernels), nonfinite, bookkeeping, abs(float(s[-1])),
+               float(np.max(textbook_error)), w2)
+
+
+def _derived(kind: str, config: Config, alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray) -> derived.Coefficients:
+    if kind == "ddpm":
+        variance = "large" if config.variance_type.startswith("fixed_large") else "small"
+        return derived.ddpm(alpha_bar, alpha_bar_prev, config.prediction, variance)
+    return derived.ddim(alpha_bar, alpha_bar_prev, config.prediction, config.eta)
+
+
+def run_grid(configs: list[Config], data: tuple[law.GaussianData, ...] = law.DATA) -> list[Row]:
+    return [run(c, data) for c in configs]
