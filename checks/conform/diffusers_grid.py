@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 from dataclasses import dataclass, field
 from typing import Iterator
 from unittest import mock
@@ -32,7 +31,9 @@ from unittest import mock
 import numpy as np
 import torch
 
-from checks.conform import derived, kernel, law, textbook
+from checks.conform import derived, kernel, law, loop
+from checks.conform import reference as reference_mod
+from checks.conform.reference import Reference
 
 TRAIN_STEPS = 1000
 BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
@@ -41,19 +42,6 @@ DDPM_VARIANCES = ("fixed_small", "fixed_small_log", "fixed_large", "fixed_large_
 DDPM_STEPS = (10, 50, 1000)
 DDIM_ETAS = (0.0, 0.5, 1.0)
 DDIM_STEPS = (7, 13, 30, 50)
-# Roundings between the tables and a coefficient (a few products, quotients and square roots),
-# with head room; times the unit roundoff and the step's conditioning (see tolerance()).
-ROUNDINGS = 64
-
-
-def tolerance(alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray, dtype: torch.dtype = torch.float64) -> np.ndarray:
-    r"""Allowed relative error of a step's coefficients: ``ROUNDINGS`` unit roundoffs times the
-    condition number :math:`1/(1 - r)`, :math:`r = \bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}`, of
-    :math:`1 - r` (the one cancellation in the kernels)."""
-    ratio = np.minimum(alpha_bar / alpha_bar_prev, 1 - np.finfo(np.float64).eps)
-    return ROUNDINGS * torch.finfo(dtype).eps * (1 + ratio / (1 - ratio))
-
-
 @dataclass(frozen=True)
 class Config:
     scheduler: str  # "DDPM" or "DDIM"
@@ -73,12 +61,12 @@ class Config:
         return f"{common} eta={self.eta:g} set_alpha_to_one={self.set_alpha_to_one}"
 
     @property
-    def reference(self) -> tuple[str, str, dict]:
-        """(derived kernel, catalogue scheme, its options) that this configuration should match."""
+    def reference(self) -> Reference:
+        """The derived kernel this configuration should match."""
         if self.scheduler == "DDPM":
             variance = "large" if self.variance_type.startswith("fixed_large") else "small"
-            return "ddpm", "ddpm_ancestral", {"variance": "beta" if variance == "large" else "beta_tilde"}
-        return "ddim", "ddim", {"eta": self.eta}
+            return Reference("ddpm", variance=variance, prediction=self.prediction)
+        return Reference("ddim", eta=self.eta, prediction=self.prediction)
 
 
 def grid(schedulers: tuple[str, ...] = ("DDPM", "DDIM")) -> list[Config]:
@@ -163,7 +151,7 @@ class Row:
     # (step index, timestep, library's previous, implied previous, textbook previous) where they differ
     bookkeeping: list[tuple[int, int, int, int, int]] = field(default_factory=list)
     last_step_noise: float = 0.0  # S on the step onto the clean level (textbook: 0)
-    textbook_error: float = 0.0  # max relative coefficient error against the textbook kernel
+    textbook_error: float = 0.0  # max coefficient error against the textbook kernel, in tolerances
     w2: dict[str, dict[str, float]] = field(default_factory=dict)  # data label -> {quantity: value}
 
     @property
@@ -199,67 +187,26 @@ def run(config: Config, data: tuple[law.GaussianData, ...] = law.DATA) -> Row:
 def _run(config: Config, scheduler, step: kernel.StepFn, data: tuple[law.GaussianData, ...]) -> Row:
     table = scheduler.alphas_cumprod.numpy()
     timesteps = [int(t) for t in scheduler.timesteps]
-    kind, scheme, options = config.reference
-    laws = [law.Law(0.0, 1.0) for _ in data]  # diffusers' pipelines start from N(0, 1) (init_noise_sigma = 1)
-    kernels, previous = [], []
-    for t in timesteps:
-        alpha_bar = float(table[t])
-        x_law, z_law = law.probe(laws)
-        y_law = np.concatenate([law.exact_output(d, alpha_bar, config.prediction, x_law[3 * k: 3 * k + 3])
-                                for k, d in enumerate(data)])
-        x, y, z = (torch.tensor(np.concatenate([probe, own])) for probe, own in
-                   ((kernel.X, x_law), (kernel.Y, y_law), (kernel.Z, z_law)))
-        out = step(x, y, t, z).numpy()
-        kernels.append(kernel.from_outputs(out[:5]))
-        laws = law.advance(laws, out[5:])
-        previous.append(library_previous(config, scheduler, t))
-
-    n = len(timesteps)
+    reference = config.reference
+    w = loop.walk(step, table, timesteps, config.prediction, data)
+    previous = [library_previous(config, scheduler, t) for t in timesteps]
     alpha_bar = table[timesteps]
-    lib_prev = np.array([p for p, _ in previous])
+    lib_prev = [p for p, _ in previous]
     lib_alpha_prev = np.array([a for _, a in previous])
-    book_prev = np.array(timesteps[1:] + [-1])
+    book_prev = timesteps[1:] + [-1]
     book_alpha_prev = np.append(alpha_bar[1:], 1.0)
-    a, b, s = (np.array([getattr(k, name) for k in kernels]) for name in ("a", "b", "s"))
-    nonfinite = int(np.sum(~(np.isfinite(a) & np.isfinite(b) & np.isfinite(s))))
 
-    def relative_errors(alpha_bar_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(mean part A, B; noise part S), each relative to the kernel's size |A| + |B| + |S|."""
-        ref = _derived(kind, config, alpha_bar, alpha_bar_prev)
-        size = np.abs(ref.a) + np.abs(ref.b) + np.abs(ref.s)
-        return np.maximum(np.abs(a - ref.a), np.abs(b - ref.b)) / size, np.abs(s - ref.s) / size
-
-    with np.errstate(invalid="ignore"):
-        allowed = tolerance(alpha_bar, lib_alpha_prev)
-        mean_error, noise_error = (np.nan_to_num(e / allowed, nan=np.inf) for e in relative_errors(lib_alpha_prev))
-        textbook_error = np.nan_to_num(np.maximum(*relative_errors(book_alpha_prev)), nan=np.inf)
-        implied_alpha = derived.implied_alpha_bar_prev(a, b, alpha_bar, config.prediction)
-    implied = [derived.nearest_timestep(float(v), table) if math.isfinite(v) else int(p)
-               for v, p in zip(implied_alpha, lib_prev)]
-    bookkeeping = [(i, timesteps[i], int(lib_prev[i]), implied[i], int(book_prev[i])) for i in range(n)
-                   if implied[i] != book_prev[i] or lib_prev[i] != book_prev[i]]
-
-    w2 = {}
-    book_alphas = [float(v) for v in alpha_bar] + [1.0]
-    for d, lib_law in zip(data, laws):
-        from_unit = textbook.run(scheme, options, book_alphas, d, law.Law(0.0, 1.0))
-        from_exact = textbook.run(scheme, options, book_alphas, d, law.noised(d, book_alphas[0]))
-        w2[d.label] = {"library": law.w2(lib_law, d), "textbook": law.w2(from_unit, d),
-                       "textbook, exact start": law.w2(from_exact, d),
-                       "library vs textbook": law.w2_between(lib_law, from_unit)}
-    worst_noise = int(np.argmax(noise_error))
-    return Row(config, timesteps, float(np.max(mean_error)), float(noise_error[worst_noise]),
-               (timesteps[worst_noise], float(s[worst_noise]),
-                float(_derived(kind, config, alpha_bar, lib_alpha_prev).s[worst_noise])),
-               max(k.affine_residual for k in kernels), nonfinite, bookkeeping, abs(float(s[-1])),
-               float(np.max(textbook_error)), w2)
-
-
-def _derived(kind: str, config: Config, alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray) -> derived.Coefficients:
-    if kind == "ddpm":
-        variance = "large" if config.variance_type.startswith("fixed_large") else "small"
-        return derived.ddpm(alpha_bar, alpha_bar_prev, config.prediction, variance)
-    return derived.ddim(alpha_bar, alpha_bar_prev, config.prediction, config.eta)
+    formula = reference_mod.errors(reference, w.a, w.b, w.s, alpha_bar, lib_alpha_prev)
+    textbook_errors = reference_mod.errors(reference, w.a, w.b, w.s, alpha_bar, book_alpha_prev)
+    implied = loop.implied_previous(w, table, timesteps, config.prediction)
+    bookkeeping = [(i, t, lib_prev[i], implied[i], book_prev[i]) for i, t in enumerate(timesteps)
+                   if implied[i] not in (book_prev[i], -2) or lib_prev[i] != book_prev[i]]
+    worst = int(np.argmax(formula.noise))
+    w2 = loop.w2_table(reference, [float(v) for v in alpha_bar] + [1.0], data, w.laws)
+    return Row(config, timesteps, float(np.max(formula.mean)), float(formula.noise[worst]),
+               (timesteps[worst], float(w.s[worst]), float(formula.expected.s[worst])), w.affine_residual,
+               w.nonfinite_steps, bookkeeping, abs(float(w.s[-1])),
+               float(np.max(np.maximum(textbook_errors.mean, textbook_errors.noise))), w2)
 
 
 def run_grid(configs: list[Config], data: tuple[law.GaussianData, ...] = law.DATA) -> list[Row]:
