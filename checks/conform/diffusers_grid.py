@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Sequence
 from unittest import mock
 
 import numpy as np
@@ -36,6 +36,7 @@ from checks.conform import reference as reference_mod
 from checks.conform.reference import Reference
 
 TRAIN_STEPS = 1000
+SCHEDULERS = ("DDPM", "DDIM")
 BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
 SPACINGS = ("leading", "trailing", "linspace")
 DDPM_VARIANCES = ("fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log")
@@ -69,16 +70,20 @@ class Config:
         return Reference("ddim", eta=self.eta, prediction=self.prediction)
 
 
-def grid(schedulers: tuple[str, ...] = ("DDPM", "DDIM")) -> list[Config]:
-    """Every configuration of the named schedulers."""
+def grid(schedulers: Sequence[str] = SCHEDULERS, steps: Sequence[int] | None = None,
+         beta_schedules: Sequence[str] = BETA_SCHEDULES, predictions: Sequence[str] = derived.PREDICTIONS,
+         spacings: Sequence[str] = SPACINGS, variance_types: Sequence[str] = DDPM_VARIANCES,
+         etas: Sequence[float] = DDIM_ETAS, set_alpha_to_one: Sequence[bool] = (True, False)) -> list[Config]:
+    """Every configuration of the named schedulers over the given values (default: the whole grid;
+    ``steps`` defaults to each scheduler's own list)."""
     configs: list[Config] = []
     if "DDPM" in schedulers:
         configs += [Config("DDPM", n, b, p, s, variance_type=v) for v, b, p, s, n in
-                    itertools.product(DDPM_VARIANCES, BETA_SCHEDULES, derived.PREDICTIONS, SPACINGS, DDPM_STEPS)]
+                    itertools.product(variance_types, beta_schedules, predictions, spacings, steps or DDPM_STEPS)]
     if "DDIM" in schedulers:
         configs += [Config("DDIM", n, b, p, s, eta=e, set_alpha_to_one=one) for e, one, b, p, s, n in
-                    itertools.product(DDIM_ETAS, (True, False), BETA_SCHEDULES, derived.PREDICTIONS, SPACINGS,
-                                      DDIM_STEPS)]
+                    itertools.product(etas, set_alpha_to_one, beta_schedules, predictions, spacings,
+                                      steps or DDIM_STEPS)]
     return configs
 
 
@@ -148,7 +153,8 @@ class Row:
     worst_noise: tuple[int, float, float]  # (timestep, library's S, derived S) where noise_error is reached
     affine_residual: float
     nonfinite_steps: int
-    # (step index, timestep, library's previous, implied previous, textbook previous) where they differ
+    # (step index, timestep, library's stated previous, implied previous, textbook previous) where the
+    # implied (the level the kernel lands on; -1 clean) and the textbook's differ
     bookkeeping: list[tuple[int, int, int, int, int]] = field(default_factory=list)
     last_step_noise: float = 0.0  # S on the step onto the clean level (textbook: 0)
     textbook_error: float = 0.0  # max coefficient error against the textbook kernel, in tolerances
@@ -171,8 +177,8 @@ class Row:
                 out.append(f"noise std {lib:.3g} where the derived kernel has {ref:.3g} (t={t})")
         if self.bookkeeping:
             i, t, lib, implied, book = self.bookkeeping[0]
-            out.append(f"previous timestep differs from the schedule's next on {len(self.bookkeeping)} steps "
-                       f"(first: t={t} -> {lib}, schedule's next {book})")
+            out.append(f"lands off the schedule's next timestep on {len(self.bookkeeping)} of {len(self.timesteps)} "
+                       f"steps (first: t={t} -> {implied}, schedule's next {book}; -1 = clean)")
         if self.last_step_noise > 0:
             out.append(f"noise std {self.last_step_noise:.3g} on the last step (textbook: none)")
         return out
@@ -200,7 +206,7 @@ def _run(config: Config, scheduler, step: kernel.StepFn, data: tuple[law.Gaussia
     textbook_errors = reference_mod.errors(reference, w.a, w.b, w.s, alpha_bar, book_alpha_prev)
     implied = loop.implied_previous(w, table, timesteps, config.prediction)
     bookkeeping = [(i, t, lib_prev[i], implied[i], book_prev[i]) for i, t in enumerate(timesteps)
-                   if implied[i] not in (book_prev[i], -2) or lib_prev[i] != book_prev[i]]
+                   if implied[i] not in (book_prev[i], -2)]
     worst = int(np.argmax(formula.noise))
     w2 = loop.w2_table(reference, [float(v) for v in alpha_bar] + [1.0], data, w.laws)
     return Row(config, timesteps, float(np.max(formula.mean)), float(formula.noise[worst]),
@@ -209,5 +215,13 @@ def _run(config: Config, scheduler, step: kernel.StepFn, data: tuple[law.Gaussia
                float(np.max(np.maximum(textbook_errors.mean, textbook_errors.noise))), w2)
 
 
-def run_grid(configs: list[Config], data: tuple[law.GaussianData, ...] = law.DATA) -> list[Row]:
-    return [run(c, data) for c in configs]
+def run_grid(configs: Sequence[Config], data: tuple[law.GaussianData, ...] = law.DATA, jobs: int = 1) -> list[Row]:
+    """Every configuration's row, in order; ``jobs`` > 1 runs them in that many processes."""
+    if jobs <= 1 or len(configs) < 2:
+        return [run(c, data) for c in configs]
+    import concurrent.futures
+    import functools
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(functools.partial(run, data=data), configs, chunksize=max(1, len(configs) // (4 * jobs))))

@@ -58,3 +58,37 @@ def run(scheme: str, options: dict, alpha_bars: Sequence[float], data: GaussianD
         out = rule(NumpyOps(alpha_bars[k], alpha_bars[k + 1], data, z, k == len(alpha_bars) - 2), x, **options)
         laws = advance(laws, np.broadcast_to(out, x.shape))
     return laws[0]
+
+
+class _ModelAt:
+    """A level whose score is the model output read as :math:`\\hat\\varepsilon` (score :math:`-\\hat\\varepsilon/\\sqrt v`)."""
+
+    drift_coef = diffusion_sq = None
+
+    def __init__(self, alpha_bar: float, eps_hat):
+        self.mean_coef, self.var, self._eps_hat = math.sqrt(alpha_bar), 1.0 - alpha_bar, eps_hat
+
+    def score(self, x):
+        return -self._eps_hat / math.sqrt(self.var)
+
+
+class _StepOps(NumpyOps):
+    def __init__(self, alpha_bar: float, alpha_bar_next: float, eps_hat, z, last: bool):
+        self.now, self.next, self._z, self.last, self.h = (_ModelAt(alpha_bar, eps_hat), _ModelAt(alpha_bar_next, eps_hat),
+                                                            z, last, -1.0)
+
+
+def as_step(scheme: str, options: dict, alphas_cumprod: Sequence[float], timesteps: Sequence[int]):
+    """The catalogue rule ``scheme`` as a step ``step(x_t, eps_hat, t, noise) -> x_prev`` on ``timesteps``
+    (then the clean level), the form :func:`checks.conform.conform` reads: the catalogue held to the
+    derivations like any user's sampler."""
+    from derivations import catalogue
+
+    rule, order = catalogue.get(scheme).rule, list(timesteps)
+
+    def step(x, eps_hat, t, z):
+        i = order.index(t)
+        nxt = float(alphas_cumprod[order[i + 1]]) if i + 1 < len(order) else 1.0
+        return rule(_StepOps(float(alphas_cumprod[t]), nxt, eps_hat, z, i == len(order) - 1), x, **options)
+
+    return step
