@@ -21,18 +21,23 @@ ROUNDINGS = 64
 KINDS = ("ddim", "ddpm")
 
 
-def tolerance(alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray, dtype: torch.dtype = torch.float64) -> np.ndarray:
+def tolerance(alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray, dtype: torch.dtype = torch.float64,
+              noise_var: np.ndarray | float = 0.0) -> np.ndarray:
     r"""Allowed relative error of a step's coefficients: ``ROUNDINGS`` unit roundoffs of ``dtype`` times
-    the condition numbers of the kernels' two cancellations, :math:`1 - r` with
-    :math:`r = \bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}` and :math:`1 - \bar\alpha_{\tau_{i-1}}` (0 for
-    the clean level): :math:`(1 + r/(1-r))(1 + \bar\alpha_{\tau_{i-1}}/(1-\bar\alpha_{\tau_{i-1}}))`.
-    Rounding alone stays below it, so a conforming step is never rejected (no false alarm), and a wrong
-    kernel is rejected unless its error is below rounding."""
+    the condition numbers of the kernels' three cancellations, :math:`1 - r` with
+    :math:`r = \bar\alpha_{\tau_i}/\bar\alpha_{\tau_{i-1}}`, :math:`1 - \bar\alpha_{\tau_{i-1}}` (none onto the
+    clean level) and DDIM's :math:`1 - \bar\alpha_{\tau_{i-1}} - \sigma^2` (``noise_var`` :math:`= \sigma^2`):
+    :math:`(1 + \tfrac{r}{1-r})(1 + \tfrac{\bar\alpha_{\tau_{i-1}}}{1-\bar\alpha_{\tau_{i-1}}})
+    (1 + \tfrac{\sigma^2}{1-\bar\alpha_{\tau_{i-1}}-\sigma^2})`. Rounding alone stays below it, so a
+    conforming step is never rejected (no false alarm), and a wrong kernel is rejected unless its error
+    is below rounding."""
     below_one = 1 - np.finfo(np.float64).eps
     alpha_bar_prev = np.asarray(alpha_bar_prev, dtype=np.float64)
     ratio = np.minimum(np.asarray(alpha_bar) / alpha_bar_prev, below_one)
     prev = np.where(alpha_bar_prev >= 1, 0.0, np.minimum(alpha_bar_prev, below_one))
-    return ROUNDINGS * torch.finfo(dtype).eps * (1 + ratio / (1 - ratio)) * (1 + prev / (1 - prev))
+    direction = np.maximum(1 - prev - noise_var, np.finfo(np.float64).tiny)
+    return (ROUNDINGS * torch.finfo(dtype).eps * (1 + ratio / (1 - ratio)) * (1 + prev / (1 - prev))
+            * (1 + noise_var / direction))
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,8 @@ def errors(reference: Reference, a: np.ndarray, b: np.ndarray, s: np.ndarray, al
     coefficient is an infinite error)."""
     ref = reference.coefficients(alpha_bar, alpha_bar_prev)
     with np.errstate(invalid="ignore"):
-        scale = (np.abs(ref.a) + np.abs(ref.b) + np.abs(ref.s)) * tolerance(alpha_bar, alpha_bar_prev, dtype)
+        allowed = tolerance(alpha_bar, alpha_bar_prev, dtype, ref.s**2 if reference.kind == "ddim" else 0.0)
+        scale = (np.abs(ref.a) + np.abs(ref.b) + np.abs(ref.s)) * allowed
         mean = np.maximum(np.abs(a - ref.a), np.abs(b - ref.b)) / scale
         noise = np.abs(s - ref.s) / scale
     return Errors(np.nan_to_num(mean, nan=np.inf), np.nan_to_num(noise, nan=np.inf), ref)
