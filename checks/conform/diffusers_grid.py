@@ -142,6 +142,15 @@ def library_previous(config: Config, scheduler, t: int) -> tuple[int, float]:
     return prev, float(scheduler.alphas_cumprod[prev]) if prev >= 0 else float(scheduler.final_alpha_cumprod)
 
 
+KINDS = {
+    "nonfinite": "non-finite output",
+    "mean": "mean coefficients (A, B) differ from the derived kernel at the library's own previous level",
+    "noise": "noise std S differs from the derived kernel at the library's own previous level",
+    "bookkeeping": "a step lands off the schedule's next timestep (or off the clean level after the last)",
+    "last_step_noise": "noise added on the last step (the textbook adds none onto x_0)",
+}
+
+
 @dataclass
 class Row:
     config: Config
@@ -163,6 +172,17 @@ class Row:
     @property
     def formula_ok(self) -> bool:
         return self.mean_error <= 1.0 and self.noise_error <= 1.0 and self.nonfinite_steps == 0
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of discrepancy in this row (keys of :data:`KINDS`)."""
+        out = []
+        if self.nonfinite_steps:
+            out.append("nonfinite")
+        else:
+            out += ["mean"] * (self.mean_error > 1) + ["noise"] * (self.noise_error > 1)
+        out += ["bookkeeping"] * bool(self.bookkeeping) + ["last_step_noise"] * (self.last_step_noise > 0)
+        return out
 
     @property
     def findings(self) -> list[str]:

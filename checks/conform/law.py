@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -48,10 +49,13 @@ def noised(data: GaussianData, alpha_bar: float) -> Law:
     return Law(m * data.mean, alpha_bar * data.std**2 + 1 - alpha_bar)
 
 
-def exact_output(data: GaussianData, alpha_bar: float, prediction: str, x):
-    r"""The exact model output at ``x``: :math:`\mathbb E[\cdot \mid x_t]` of the target ``prediction``."""
+def exact_output(data: Sequence[GaussianData], alpha_bar: float, prediction: str, x: np.ndarray) -> np.ndarray:
+    r"""The exact model output at ``x`` (element ``k`` under the data law ``data[k]``):
+    :math:`\mathbb E[\cdot \mid x_t]` of the target ``prediction``."""
+    mean = np.array([d.mean for d in data])
+    var = np.array([d.std**2 for d in data])
     m, v = math.sqrt(alpha_bar), 1 - alpha_bar
-    x0 = data.mean + m * data.std**2 / (alpha_bar * data.std**2 + v) * (x - m * data.mean)
+    x0 = mean + m * var / (alpha_bar * var + v) * (x - m * mean)
     if prediction == "sample":
         return x0
     # Invert the reparameterization x0_hat = a0 x + b0 y for y (b0 != 0 for epsilon and v).

@@ -29,12 +29,12 @@ def walk(step: kernel.StepFn, alphas_cumprod: np.ndarray, timesteps: Sequence[in
          data: Sequence[law.GaussianData] = law.DATA, dtype: torch.dtype = torch.float64) -> Walk:
     """Run ``step`` down ``timesteps`` from :math:`N(0, 1)` with the exact model of each data law."""
     laws = [law.Law(0.0, 1.0) for _ in data]
+    element_data = [d for d in data for _ in range(3)]  # law.probe gives each law three elements
     kernels = []
     for t in timesteps:
         alpha_bar = float(alphas_cumprod[t])
         x_law, z_law = law.probe(laws)
-        y_law = np.concatenate([law.exact_output(d, alpha_bar, prediction, x_law[3 * k: 3 * k + 3])
-                                for k, d in enumerate(data)])
+        y_law = law.exact_output(element_data, alpha_bar, prediction, x_law)
         x, y, z = (torch.tensor(np.concatenate([probe, own]), dtype=dtype) for probe, own in
                    ((kernel.X, x_law), (kernel.Y, y_law), (kernel.Z, z_law)))
         out = step(x, y, int(t), z).detach().to(torch.float64).reshape(-1).numpy()
@@ -59,10 +59,11 @@ def w2_table(reference: Reference, alpha_bars: Sequence[float], data: Sequence[l
     (the grid, ending on the level it lands on) from :math:`N(0, 1)` and from the exact :math:`q(x_T)`,
     and between the sampler's and the textbook's outputs."""
     scheme, options = reference.scheme
+    data = list(data)
+    starts = [law.Law(0.0, 1.0)] * len(data) + [law.noised(d, alpha_bars[0]) for d in data]
+    ends = textbook.run(scheme, options, alpha_bars, data + data, starts)
     out = {}
-    for d, own in zip(data, laws):
-        from_unit = textbook.run(scheme, options, alpha_bars, d, law.Law(0.0, 1.0))
-        from_exact = textbook.run(scheme, options, alpha_bars, d, law.noised(d, alpha_bars[0]))
+    for d, own, from_unit, from_exact in zip(data, laws, ends[:len(data)], ends[len(data):]):
         out[d.label] = {"sampler": law.w2(own, d), "textbook": law.w2(from_unit, d),
                         "textbook, exact start": law.w2(from_exact, d),
                         "sampler vs textbook": law.w2_between(own, from_unit)}

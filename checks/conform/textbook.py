@@ -17,16 +17,19 @@ from checks.conform.law import GaussianData, Law, advance, noised, probe
 
 
 class _At:
-    """One level of the grid: the kernel :math:`N(\\sqrt{\\bar\\alpha} x_0, 1 - \\bar\\alpha)` and the exact score."""
+    """One level of the grid: the kernel :math:`N(\\sqrt{\\bar\\alpha} x_0, 1 - \\bar\\alpha)` and the exact score,
+    elementwise for a batch whose elements belong to several data laws."""
 
     drift_coef = diffusion_sq = None  # discrete-time rules (ancestral, DDIM) do not read the SDE's coefficients
 
-    def __init__(self, alpha_bar: float, data: GaussianData):
+    def __init__(self, alpha_bar: float, data: Sequence[GaussianData]):
         self.mean_coef, self.var = math.sqrt(alpha_bar), 1.0 - alpha_bar
-        self._law = noised(data, alpha_bar)
+        laws = [noised(d, alpha_bar) for d in data]
+        self._mean = np.array([law.mean for law in laws])
+        self._var = np.array([law.var for law in laws])
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        return -(x - self._law.mean) / self._law.var
+        return -(x - self._mean) / self._var
 
 
 class NumpyOps:
@@ -34,7 +37,8 @@ class NumpyOps:
 
     sqrt = staticmethod(math.sqrt)
 
-    def __init__(self, alpha_bar: float, alpha_bar_next: float, data: GaussianData, z: np.ndarray, last: bool):
+    def __init__(self, alpha_bar: float, alpha_bar_next: float, data: Sequence[GaussianData], z: np.ndarray,
+                 last: bool):
         self.now, self.next, self._z, self.last = _At(alpha_bar, data), _At(alpha_bar_next, data), z, last
         self.h = -1.0  # the discrete rules do not read h
 
@@ -46,18 +50,20 @@ class NumpyOps:
         return math.sqrt(var) * self._z if var > 0 else 0.0
 
 
-def run(scheme: str, options: dict, alpha_bars: Sequence[float], data: GaussianData, start: Law) -> Law:
-    """The law after the catalogue rule ``scheme`` walks ``alpha_bars`` (first the start level, last the
-    level it lands on) from ``start``."""
+def run(scheme: str, options: dict, alpha_bars: Sequence[float], data: Sequence[GaussianData],
+        starts: Sequence[Law]) -> list[Law]:
+    """The laws after the catalogue rule ``scheme`` walks ``alpha_bars`` (first the start level, last the
+    level it lands on) from ``starts``, the exact score of ``data[k]`` driving ``starts[k]``."""
     from derivations import catalogue
 
     rule = catalogue.get(scheme).rule
-    laws = [start]
+    laws = list(starts)
+    element_data = [d for d in data for _ in range(3)]  # probe() gives each law three elements
     for k in range(len(alpha_bars) - 1):
         x, z = probe(laws)
-        out = rule(NumpyOps(alpha_bars[k], alpha_bars[k + 1], data, z, k == len(alpha_bars) - 2), x, **options)
-        laws = advance(laws, np.broadcast_to(out, x.shape))
-    return laws[0]
+        ops = NumpyOps(alpha_bars[k], alpha_bars[k + 1], element_data, z, k == len(alpha_bars) - 2)
+        laws = advance(laws, np.broadcast_to(rule(ops, x, **options), x.shape))
+    return laws
 
 
 class _ModelAt:
