@@ -26,13 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PREDICTIONS = ("epsilon", "v_prediction", "sample")
+from checks.conform.axes import PREDICTIONS
+
 # The suite's name of the DDPM noise variance: the posterior's ("small") or the forward kernel's ("large").
 VARIANCES = ("small", "large")
 
 
 @functools.cache
-def _form(derivation_id: str, name: str):
+def form(derivation_id: str, name: str):
+    """The result ``name`` of ``derivation_id``, compiled for numpy (from the derivation cache when there)."""
     from derivations.core import cache
 
     return cache.function(derivation_id, name, "numpy")
@@ -53,7 +55,7 @@ def x0_map(prediction: str, alpha_bar: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if prediction == "sample":
         return np.zeros_like(alpha_bar), np.ones_like(alpha_bar)
     name, target = {"epsilon": ("x0_from_eps", "eps"), "v_prediction": ("x0_from_v", "v_target")}[prediction]
-    form = _form("score.reparameterizations", name)
+    form = form("score.reparameterizations", name)
     return (form(alpha_bar_t=alpha_bar, x_t=1.0, **{target: 0.0}) + 0 * alpha_bar,
             form(alpha_bar_t=alpha_bar, x_t=0.0, **{target: 1.0}) + 0 * alpha_bar)
 
@@ -65,7 +67,7 @@ def output_in_eps(prediction: str, alpha_bar: np.ndarray) -> np.ndarray:
     if prediction == "epsilon":
         return np.zeros_like(alpha_bar)
     name = {"v_prediction": "v_from_eps", "sample": "x0_from_eps"}[prediction]
-    return _form("score.reparameterizations", name)(alpha_bar_t=alpha_bar, x_t=1.0, eps=0.0) + 0 * alpha_bar
+    return form("score.reparameterizations", name)(alpha_bar_t=alpha_bar, x_t=1.0, eps=0.0) + 0 * alpha_bar
 
 
 def ddpm(alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray, prediction: str, variance: str) -> Coefficients:
@@ -74,10 +76,10 @@ def ddpm(alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray, prediction: str, var
                                                     np.asarray(alpha_bar_prev, np.float64))
     ratio = alpha_bar / alpha_bar_prev
     schedule = {"alpha_bar_prev": alpha_bar_prev, "alpha_t": ratio, "beta_t": 1 - ratio}
-    coef_x0 = _form("ddpm.posterior", "coef_x0")(**schedule)
-    coef_xt = _form("ddpm.posterior", "coef_xt")(**schedule)
+    coef_x0 = form("ddpm.posterior", "coef_x0")(**schedule)
+    coef_xt = form("ddpm.posterior", "coef_xt")(**schedule)
     if variance == "small":
-        var = _form("ddpm.posterior", "var")(**schedule)
+        var = form("ddpm.posterior", "var")(**schedule)
     elif variance == "large":
         var = schedule["beta_t"]
     else:
@@ -91,9 +93,9 @@ def ddim(alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray, prediction: str, eta
     r"""The DDIM kernel with :math:`\sigma^2(\eta)` from ``alpha_bar`` to ``alpha_bar_prev``."""
     alpha_bar, alpha_bar_prev = np.broadcast_arrays(np.asarray(alpha_bar, np.float64),
                                                     np.asarray(alpha_bar_prev, np.float64))
-    var = _form("ddim.family", "var_eta")(alpha_bar_tau_prev=alpha_bar_prev, alpha_ratio_tau=alpha_bar / alpha_bar_prev,
+    var = form("ddim.family", "var_eta")(alpha_bar_tau_prev=alpha_bar_prev, alpha_ratio_tau=alpha_bar / alpha_bar_prev,
                                           eta_ddim=eta) + 0 * alpha_bar
-    mean = _form("ddim.family", "mean")
+    mean = form("ddim.family", "mean")
     on_x0 = mean(alpha_bar_tau=alpha_bar, alpha_bar_tau_prev=alpha_bar_prev, var_ddim=var, x_0=1.0, x_tau=0.0)
     on_xt = mean(alpha_bar_tau=alpha_bar, alpha_bar_tau_prev=alpha_bar_prev, var_ddim=var, x_0=0.0, x_tau=1.0)
     a0, b0 = x0_map(prediction, alpha_bar)

@@ -33,16 +33,11 @@ import torch
 
 from checks.conform import derived, kernel, law, loop
 from checks.conform import reference as reference_mod
+from checks.conform.axes import (BETA_SCHEDULES, DDIM_ETAS, DDIM_STEPS, DDPM_STEPS, DDPM_VARIANCES, SCHEDULERS,
+                                 SPACINGS, TRAIN_STEPS)
 from checks.conform.reference import Reference
 
-TRAIN_STEPS = 1000
-SCHEDULERS = ("DDPM", "DDIM")
-BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
-SPACINGS = ("leading", "trailing", "linspace")
-DDPM_VARIANCES = ("fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log")
-DDPM_STEPS = (10, 50, 1000)
-DDIM_ETAS = (0.0, 0.5, 1.0)
-DDIM_STEPS = (7, 13, 30, 50)
+
 @dataclass(frozen=True)
 class Config:
     scheduler: str  # "DDPM" or "DDIM"

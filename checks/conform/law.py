@@ -66,9 +66,7 @@ def exact_output(data: Sequence[GaussianData], alpha_bar: float, prediction: str
 def w2(law: Law, data: GaussianData) -> float:
     r""":math:`W_2` between :math:`N(\text{mean}, \text{var})` and the data: the mean's shift and the
     zero-mean part from ``gauss_exact.w2``."""
-    from checks.conform.derived import _form
-
-    w2_sq = _form("gauss_exact.w2", "w2_sq")(var_c_pg=max(law.var, 0.0), var_data=data.std**2)
+    w2_sq = derived.form("gauss_exact.w2", "w2_sq")(var_c_pg=max(law.var, 0.0), var_data=data.std**2)
     return math.sqrt((law.mean - data.mean) ** 2 + float(w2_sq))
 
 

@@ -47,8 +47,8 @@ def _eta(text: str) -> float:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    from checks.conform import diffusers_grid as g
-    from checks.conform.derived import PREDICTIONS
+    from checks.conform import axes as g
+    from checks.conform.axes import PREDICTIONS
 
     parser.add_argument("library", choices=LIBRARIES, help="the library whose samplers are checked")
     parser.add_argument("--scheduler", nargs="+", choices=g.SCHEDULERS, default=list(g.SCHEDULERS))
