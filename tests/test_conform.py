@@ -206,3 +206,28 @@ def test_cli_bad_input(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("diffverify: error:") and err.count("\n") == 1
+
+
+@needs_diffusers
+def test_report_page_lists_each_finding_kind():
+    from checks.app.studies.conformance_diffusers import FIGURE, render_rows
+    from checks.conform import diffusers_grid as g
+
+    rows = g.run_grid([g.Config("DDPM", 10, spacing="trailing", variance_type="fixed_large"),
+                       g.Config("DDPM", 10, variance_type="fixed_large_log"), g.Config("DDIM", 7, spacing="linspace"),
+                       g.Config("DDPM", 10)])
+    page = render_rows(rows, g.version())
+    assert f"diffusers {g.version()}" in page.markdown and FIGURE in page.figures
+    for kind in ("nonfinite", "noise", "bookkeeping", "last_step_noise"):
+        line = next(line for line in page.markdown.splitlines() if line.startswith(f"| {g.KINDS[kind]} |"))
+        assert "| 0 |" not in line, line
+    assert "| DDPM | 10 | leading | fixed_small |  |" in page.markdown and "conforms |" in page.markdown
+
+
+def test_report_page_is_kept_without_the_extra(monkeypatch):
+    from checks.app import plugins
+    from checks.app.studies import conformance_diffusers
+
+    monkeypatch.setattr(conformance_diffusers.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(plugins.MissingResult, match="not installed"):
+        conformance_diffusers.render(plugins.StudyContext({}))

@@ -55,9 +55,9 @@ def x0_map(prediction: str, alpha_bar: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if prediction == "sample":
         return np.zeros_like(alpha_bar), np.ones_like(alpha_bar)
     name, target = {"epsilon": ("x0_from_eps", "eps"), "v_prediction": ("x0_from_v", "v_target")}[prediction]
-    form = form("score.reparameterizations", name)
-    return (form(alpha_bar_t=alpha_bar, x_t=1.0, **{target: 0.0}) + 0 * alpha_bar,
-            form(alpha_bar_t=alpha_bar, x_t=0.0, **{target: 1.0}) + 0 * alpha_bar)
+    reparameterize = form("score.reparameterizations", name)
+    return (reparameterize(alpha_bar_t=alpha_bar, x_t=1.0, **{target: 0.0}) + 0 * alpha_bar,
+            reparameterize(alpha_bar_t=alpha_bar, x_t=0.0, **{target: 1.0}) + 0 * alpha_bar)
 
 
 def output_in_eps(prediction: str, alpha_bar: np.ndarray) -> np.ndarray:
