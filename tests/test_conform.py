@@ -231,3 +231,31 @@ def test_report_page_is_kept_without_the_extra(monkeypatch):
     monkeypatch.setattr(conformance_diffusers.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(plugins.MissingResult, match="not installed"):
         conformance_diffusers.render(plugins.StudyContext({}))
+
+
+@needs_diffusers
+@pytest.mark.parametrize("plant", [None, "previous_off_by_one", "std_as_variance"])
+def test_wrapped_diffusers_scheduler_with_planted_bugs(plant, monkeypatch):
+    """diffusers' DDPMScheduler, wrapped as a user's step and held to DDPM through conform(); bugs planted in it."""
+    from checks.conform import diffusers_grid as g
+
+    config = g.Config("DDPM", 10, prediction="v_prediction")
+    scheduler = g.make(config)
+    schedule = Schedule(scheduler.alphas_cumprod.numpy(), scheduler.timesteps.tolist())
+    if plant == "previous_off_by_one":
+        right = scheduler.previous_timestep
+        monkeypatch.setattr(scheduler, "previous_timestep", lambda t: right(t) + 1 if right(t) >= 0 else right(t))
+    elif plant == "std_as_variance":
+        right_variance = scheduler._get_variance
+        monkeypatch.setattr(scheduler, "_get_variance", lambda t, **kw: right_variance(t, **kw) ** 0.5)
+    with g.stepping(config, scheduler) as step:
+        verdict = conform(step, schedule, "ddpm", variance="small", prediction="v_prediction")
+    if plant is None:
+        assert verdict.passed, verdict.summary()
+        return
+    assert not verdict.passed
+    wrong = [s for s in verdict.steps if not s.passed]
+    if plant == "previous_off_by_one":
+        assert all(s.implied_previous == s.expected_previous + 1 for s in wrong) and len(wrong) == 9
+    else:
+        assert all(s.noise_error > 1 for s in wrong) and len(wrong) == 9  # every step but the one onto x_0
