@@ -91,7 +91,15 @@ def render_rows(rows, version: str) -> StudyPage:
         shift = worst.w2[shown]["sampler vs textbook"]
         lines.append(f"| {g.KINDS[kind]} | {len(found)} | {worst.config.label} | {numbers}; "
                      f"W2 library vs textbook {shift:.3g} ({shown}) |")
-    lines += ["", f"![W2 of diffusers against the textbook]({FIGURE})", "",
+    lines += ["", "Upstream reports of these behaviours (looked up for diffusers 0.42.1): non-finite "
+              "`fixed_large_log`: huggingface/diffusers#14569 (fix proposed in #14571); DDIM's previous timestep "
+              "$t - \\lfloor T/n \\rfloor$ against the `linspace`/`trailing` schedules: #12633, #11347, #9261 "
+              "(fixed for DDPMScheduler only, #9384; DDIM fixes proposed in #13108, #14357); the 1e-10 noise std of "
+              "`fixed_small` onto $x_0$ is the variance clamp at 1e-20 (#3006); DDPMScheduler adding noise on the "
+              "last step under `trailing` (the last timestep is above 0): none found. `set_alpha_to_one=False` "
+              "ending on $\\bar\\alpha_0$ is documented behaviour. `clip_sample=True` (the default) clips "
+              "$\\hat x_0$ and is not affine; it is turned off here.", "",
+              f"![W2 of diffusers against the textbook]({FIGURE})", "",
               "## Every configuration", "",
               "Grouped over the beta schedules and prediction types (9 configurations a row): the largest "
               f"errors, the steps that land off the schedule's next timestep, and W2 for {shown} "
