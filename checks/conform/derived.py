@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from checks.conform.axes import PREDICTIONS
+from checks.conform.axes import PREDICTIONS  # noqa: F401  (re-exported: the model outputs a kernel reads)
 
 # The suite's name of the DDPM noise variance: the posterior's ("small") or the forward kernel's ("large").
 VARIANCES = ("small", "large")

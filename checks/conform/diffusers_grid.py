@@ -160,7 +160,7 @@ class Row:
     # (step index, timestep, library's stated previous, implied previous, textbook previous) where the
     # implied (the level the kernel lands on; -1 clean) and the textbook's differ
     bookkeeping: list[tuple[int, int, int, int, int]] = field(default_factory=list)
-    last_step_noise: float = 0.0  # S on the step onto the clean level (textbook: 0)
+    last_step_noise: float = 0.0  # S on the last step (the textbook lands on the clean level without noise)
     textbook_error: float = 0.0  # max coefficient error against the textbook kernel, in tolerances
     w2: dict[str, dict[str, float]] = field(default_factory=dict)  # data label -> {quantity: value}
 
