@@ -451,3 +451,23 @@ draws_st = tuple(base(f"z{j}_st", f"z_{{k,{j}}}", f"standard normal of a step's 
 kernel_mean_coef = base("kernel_mean_coef", r"m_t", "signal coefficient of the forward kernel N(m_t x_0, v_t)",
                         POSITIVE_UNIT, positive=True)
 kernel_var = base("kernel_var", r"v_t", "variance of the forward kernel N(m_t x_0, v_t)", POSITIVE, positive=True)
+
+
+# --------------------------------------------------------------------------
+# Conditional generation: guidance and inpainting (guidance.*, inpaint.*)
+# --------------------------------------------------------------------------
+#   Class c = the first component of the two-component mixture above (prior mix_weight); the guided
+#   field (1 + w) s(x | c) - w s(x); Gaussian class-conditional N(mean_cls, var_cls) and Gaussian
+#   unconditional N(mean_unc, var_unc) laws. Inpainting: 2-D Gaussian data of the gauss_exact section,
+#   the first coordinate observed (obs_inp), the second unknown (x_sde at the unknown's value).
+guide_w = base("guide_w", r"\omega", "classifier-free guidance scale: (1 + w) s(x | c) - w s(x)", Domain(0.0, 4.0),
+               nonnegative=True)
+cls_scale = base("cls_scale", r"\gamma", "classifier guidance scale: s(x) + gamma grad log p(c | x)",
+                 Domain(0.0, 5.0), nonnegative=True)
+mean_cls = base("mean_cls", r"\mu_c", "mean of a Gaussian class-conditional data law p(x | c)", REAL, real=True)
+var_cls = base("var_cls", r"\sigma_c^2", "variance of a Gaussian class-conditional data law p(x | c)", POSITIVE,
+               positive=True)
+mean_unc = base("mean_unc", r"\mu_u", "mean of a Gaussian unconditional data law p(x)", REAL, real=True)
+var_unc = base("var_unc", r"\sigma_u^2", "variance of a Gaussian unconditional data law p(x)", POSITIVE,
+               positive=True)
+obs_inp = base("obs_inp", r"x_{\mathrm{o}}", "observed (known) coordinate of inpainted 2-D data", REAL, real=True)
