@@ -85,8 +85,13 @@ def bayes_score() -> Body:
     log_marginal = sp.log(mix_weight * sp.exp(log_conditional) + (1 - mix_weight) * sp.exp(second))
     log_classifier = sp.log(mix_weight) + log_conditional - log_marginal  # Bayes: p(c | x) = p(c) p(x | c) / p(x)
     conditional_score = sp.diff(log_conditional, x_t)
-    marginal_score = sp.diff(log_marginal, x_t)
-    classifier_grad = sp.diff(log_classifier, x_t)
+    raw_marginal_score = sp.diff(log_marginal, x_t)
+    raw_classifier_grad = sp.diff(log_classifier, x_t)
+    # The compiled forms read the responsibility r = w N_1 / (w N_1 + (1 - w) N_2) (no logarithm of a sum).
+    responsibility = noised.result("responsibility")
+    other_score = sp.diff(second, x_t)
+    marginal_score = responsibility * conditional_score + (1 - responsibility) * other_score
+    classifier_grad = (1 - responsibility) * (conditional_score - other_score)
     classifier_guided = marginal_score + cls_scale * classifier_grad
     guided = cfg(conditional_score, marginal_score)
     eps_conditional, eps_marginal = (-sp.sqrt(kernel_var) * s for s in (conditional_score, marginal_score))
@@ -94,10 +99,12 @@ def bayes_score() -> Body:
     return Body(
         steps=(
             Relation(r"Bayes on the noised densities: $\nabla\log p_t(x\mid c) = \nabla\log p_t(x) + "
-                     r"\nabla\log p_t(c\mid x)$", conditional_score, marginal_score + classifier_grad),
+                     r"\nabla\log p_t(c\mid x)$", conditional_score, raw_marginal_score + raw_classifier_grad),
             Relation(r"the classifier is the responsibility of ``mixture.noised_score``",
                      sp.exp(log_classifier), noised.result("responsibility")),
-            Relation(r"the marginal score is ``mixture.noised_score``'s", marginal_score, noised.result("score")),
+            Relation(r"$\nabla\log p_t(c\mid x) = (1 - r)(s_c - s_{\bar c})$", raw_classifier_grad, classifier_grad),
+            Relation(r"the marginal score is ``mixture.noised_score``'s, $r s_c + (1 - r)s_{\bar c}$",
+                     noised.result("score"), marginal_score),
             Relation(r"classifier guidance at $\gamma = 1 + \omega$ is classifier-free guidance",
                      classifier_guided.xreplace({cls_scale: 1 + guide_w}), guided),
             Relation(r"guidance in $\hat\varepsilon$ and in the score agree: $s_\omega = -\hat\varepsilon_\omega/\sqrt{v_t}$",
@@ -123,7 +130,7 @@ def bayes_score() -> Body:
             WrongVariant("guided_eps", -guided_eps, r"guided $\hat\varepsilon$ with the wrong sign (the score's sign)"),
             WrongVariant("guided_eps", (1 + guide_w) * eps_conditional + guide_w * eps_marginal,
                          r"unconditional $\hat\varepsilon$ added instead of subtracted"),
-            WrongVariant("classifier_grad", sp.diff(log_conditional, x_t),
+            WrongVariant("classifier_grad", conditional_score,
                          "classifier gradient taken as the conditional score (marginal not subtracted)"),
         ),
     )
