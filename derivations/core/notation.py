@@ -460,7 +460,7 @@ kernel_var = base("kernel_var", r"v_t", "variance of the forward kernel N(m_t x_
 #   field (1 + w) s(x | c) - w s(x); Gaussian class-conditional N(mean_cls, var_cls) and Gaussian
 #   unconditional N(mean_unc, var_unc) laws. Inpainting: 2-D Gaussian data of the gauss_exact section,
 #   the first coordinate observed (obs_inp), the second unknown (x_sde at the unknown's value).
-guide_w = base("guide_w", r"\omega", "classifier-free guidance scale: (1 + w) s(x | c) - w s(x)", Domain(0.0, 4.0),
+guide_w = base("guide_w", r"\omega", "classifier-free guidance scale omega: (1 + omega) s(x | c) - omega s(x)", Domain(0.0, 4.0),
                nonnegative=True)
 cls_scale = base("cls_scale", r"\gamma", "classifier guidance scale: s(x) + gamma grad log p(c | x)",
                  Domain(0.0, 5.0), nonnegative=True)

@@ -98,10 +98,10 @@ def bayes_score() -> Body:
     guided_eps = cfg(eps_conditional, eps_marginal)
     return Body(
         steps=(
-            Relation(r"Bayes on the noised densities: $\nabla\log p_t(x\mid c) = \nabla\log p_t(x) + "
-                     r"\nabla\log p_t(c\mid x)$", conditional_score, raw_marginal_score + raw_classifier_grad),
             Relation(r"the classifier is the responsibility of ``mixture.noised_score``",
                      sp.exp(log_classifier), noised.result("responsibility")),
+            Relation(r"Bayes on the noised densities: $\nabla\log p_t(c\mid x) = \nabla\log p_t(x\mid c) - "
+                     r"\nabla\log p_t(x)$", raw_classifier_grad, conditional_score - marginal_score),
             Relation(r"$\nabla\log p_t(c\mid x) = (1 - r)(s_c - s_{\bar c})$", raw_classifier_grad, classifier_grad),
             Relation(r"the marginal score is ``mixture.noised_score``'s, $r s_c + (1 - r)s_{\bar c}$",
                      noised.result("score"), marginal_score),
@@ -171,11 +171,10 @@ def tilted() -> Body:
     m2 = kernel_mean_coef**2
     return Body(
         steps=(
-            Relation(r"$t = 0$: the CFG field is the derivative of $\log p(x\mid c)^{1+\omega}p(x)^{-\omega}$",
-                     guided_at_0, sp.diff(log_tilted, x_t)),
-            Relation(r"$t = 0$: the score of the completed square is the tilted score",
+            Relation(r"$t = 0$: the score of the completed square is the CFG field $(1+\omega)s(x\mid c) - \omega s(x)$",
                      sp.diff(log_density(x_t, tilt_mean, tilt_var), x_t), guided_at_0),
-            Relation(r"the guided field at $m_t = 1$, $v_t = 0$ is the $t = 0$ field", guided.subs(clean), guided_at_0),
+            Relation(r"the guided field at $m_t = 1$, $v_t = 0$ is the derivative of "
+                     r"$\log p(x\mid c)^{1+\omega}p(x)^{-\omega}$", guided.subs(clean), sp.diff(sp.expand(log_tilted), x_t)),
             Relation(r"the field's gap to the noised tilted score is affine: $\text{gap} = \text{slope}\cdot x + "
                      r"\text{intercept}$", gap, slope_gap * x_t + intercept_gap),
             Relation(r"the slope gap is $\\omega(1+\\omega)m_t^2 v_t(\\sigma_c^2 - \\sigma_u^2)^2 / "
@@ -273,7 +272,6 @@ def flow_variance() -> Body:
             Relation(r"antiderivative: $\partial_B \int P = (1+\omega)/\Sigma_c - \omega/\Sigma_u$",
                      sp.diff(antiderivative.subs(b, B_u_pg), B_u_pg), precision.subs(b, B_u_pg)),
             Relation(r"the variance solves $dc/dB = -2(1 - P_\omega(B))\,c$", residual(ode_var), 0),
-            Relation(r"it starts at $C_T$", ode_var.subs(B_u_pg, B_T_pg), var_init_pg),
             Relation(r"the closed form: equal logarithms (both sides positive)",
                      sp.expand_log(sp.log(ode_var_closed), force=True), sp.expand_log(sp.log(ode_var), force=True)),
             Relation(r"the closed form solves the variance ODE", residual(ode_var_closed), 0),
