@@ -75,3 +75,10 @@ def test_a_wrong_guided_field_fails_its_check(check_id, derivation_id, result):
     assert all(s.passed for s in _run_with(check_id, {}))
     for variant in wrong:
         assert not all(s.passed for s in _run_with(check_id, {(derivation_id, result): variant.expr})), variant.description
+
+
+def test_the_bridge_check_sees_a_wrong_drift():
+    """The h-transform's drift with the horizon T in place of the remaining time T - t."""
+    wrong = next(w for w in derivations.get("bridge.brownian").body.wrong_variants if w.result == "drift")
+    assert all(s.passed for s in _run_with("bridge.brownian_marginal", {}))
+    assert not all(s.passed for s in _run_with("bridge.brownian_marginal", {("bridge.brownian", "drift"): wrong.expr}))

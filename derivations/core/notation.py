@@ -471,3 +471,7 @@ mean_unc = base("mean_unc", r"\mu_u", "mean of a Gaussian unconditional data law
 var_unc = base("var_unc", r"\sigma_u^2", "variance of a Gaussian unconditional data law p(x)", POSITIVE,
                positive=True)
 obs_inp = base("obs_inp", r"x_{\mathrm{o}}", "observed (known) coordinate of inpainted 2-D data", REAL, real=True)
+# Brownian bridge (bridge.*): W from a at time 0, conditioned on W_T = b; time t in (0, T).
+bridge_start = base("bridge_start", "a", "start value of a Brownian bridge at time 0", REAL, real=True)
+bridge_end = base("bridge_end", "b", "end value a Brownian bridge is conditioned on at its horizon", REAL, real=True)
+bridge_horizon = base("bridge_horizon", "T", "horizon of a Brownian bridge (t < T)", Domain(1.1, 2.0), positive=True)
