@@ -51,11 +51,11 @@ def test_replacement_is_exact_up_to_discretization_for_independent_coordinates()
 
 def test_a_planted_bug_in_the_inpainting_update_is_seen(monkeypatch):
     """The known coordinate dropped from the unknown's update: the output is the unconditional law."""
-    maps = dict(inpaint._maps())
+    maps = dict(inpaint.step_maps())
     for name in list(maps):
         if name.startswith("gain_known"):
             maps[name] = lambda **values: 0.0
-    monkeypatch.setattr(inpaint, "_maps", lambda: maps)
+    monkeypatch.setattr(inpaint, "step_maps", lambda: maps)
     assert inpaint.w2_to_conditional(250, 10) > 1.0
 
 

@@ -49,7 +49,8 @@ def true_conditional(data: PlaneData) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=None)
-def _maps() -> dict:
+def step_maps() -> dict:
+    """The compiled results of ``inpaint.replacement_step``, by name."""
     d = derivations.get("inpaint.replacement_step")
     return {r: d.function(r) for r in d.results}
 
@@ -66,7 +67,7 @@ def inpaint_law(steps: int, resamplings: int = 1, data: PlaneData = PlaneData(),
     """Mean and variance of the inpainted coordinate after ``steps`` reverse steps, each repeated
     ``resamplings`` times (1: the replacement method)."""
     m, v = _levels(steps)
-    maps, values = _maps(), data.values()
+    maps, values = step_maps(), data.values()
     mean, cov = np.zeros(2), np.eye(2)
     for i in range(len(m) - 1, 0, -1):
         a = m[i] / m[i - 1]
