@@ -460,8 +460,8 @@ kernel_var = base("kernel_var", r"v_t", "variance of the forward kernel N(m_t x_
 #   field (1 + w) s(x | c) - w s(x); Gaussian class-conditional N(mean_cls, var_cls) and Gaussian
 #   unconditional N(mean_unc, var_unc) laws. Inpainting: 2-D Gaussian data of the gauss_exact section,
 #   the first coordinate observed (obs_inp), the second unknown (x_sde at the unknown's value).
-guide_w = base("guide_w", r"\omega", "classifier-free guidance scale omega: (1 + omega) s(x | c) - omega s(x)", Domain(0.0, 4.0),
-               nonnegative=True)
+guide_w = base("guide_w", r"\omega", "classifier-free guidance scale omega: (1 + omega) s(x | c) - omega s(x)",
+               Domain(0.0, 4.0), nonnegative=True)
 cls_scale = base("cls_scale", r"\gamma", "classifier guidance scale: s(x) + gamma grad log p(c | x)",
                  Domain(0.0, 5.0), nonnegative=True)
 mean_cls = base("mean_cls", r"\mu_c", "mean of a Gaussian class-conditional data law p(x | c)", REAL, real=True)
@@ -475,3 +475,32 @@ obs_inp = base("obs_inp", r"x_{\mathrm{o}}", "observed (known) coordinate of inp
 bridge_start = base("bridge_start", "a", "start value of a Brownian bridge at time 0", REAL, real=True)
 bridge_end = base("bridge_end", "b", "end value a Brownian bridge is conditioned on at its horizon", REAL, real=True)
 bridge_horizon = base("bridge_horizon", "T", "horizon of a Brownian bridge (t < T)", Domain(1.1, 2.0), positive=True)
+
+
+# --------------------------------------------------------------------------
+# One-step solvers on the linear test equation y' = r(t) y (solver_order.*)
+# --------------------------------------------------------------------------
+# On Gaussian data the probability-flow ODE is y' = r(t) y per eigenvalue; r is expanded at the
+# step's start, r(t + tau) = sum_k r_k tau^k / k!.
+rate_derivs_ode = tuple(
+    base(f"rate_d{k}_ode", f"r_{k}", f"{k}-th derivative of the test equation's rate r(t) at the step's start",
+         REAL, real=True)
+    for k in range(5))
+stage_mid_ode = base("stage_mid_ode", r"c_{\mathrm{mid}}",
+                     "fraction of the step at which RK4's two middle stages evaluate the right-hand side",
+                     POSITIVE_UNIT, positive=True)
+
+# --------------------------------------------------------------------------
+# Exponential moving average of parameters (ema.*)
+# --------------------------------------------------------------------------
+decay_ema = base("decay_ema", r"\beta_{\mathrm{ema}}", "decay of the exponential moving average", POSITIVE_UNIT,
+                 positive=True)
+
+# --------------------------------------------------------------------------
+# The reversed Brownian motion of a time reversal (fp.reversed_brownian)
+# --------------------------------------------------------------------------
+u_rev = base("u_rev", "u", "intermediate time t <= u <= T of the forward process", Domain(0.05, 1.0), positive=True)
+count_ema = base("count_ema", "n", "number of updates the moving average has seen", Domain(1.0, 50.0),
+                 integer=True, positive=True)
+age_ema = base("age_ema", "m", "age n - k of the k-th update after n updates", Domain(0.0, 50.0),
+               integer=True, nonnegative=True)
