@@ -454,6 +454,30 @@ kernel_var = base("kernel_var", r"v_t", "variance of the forward kernel N(m_t x_
 
 
 # --------------------------------------------------------------------------
+# Conditional generation: guidance and inpainting (guidance.*, inpaint.*)
+# --------------------------------------------------------------------------
+#   Class c = the first component of the two-component mixture above (prior mix_weight); the guided
+#   field (1 + w) s(x | c) - w s(x); Gaussian class-conditional N(mean_cls, var_cls) and Gaussian
+#   unconditional N(mean_unc, var_unc) laws. Inpainting: 2-D Gaussian data of the gauss_exact section,
+#   the first coordinate observed (obs_inp), the second unknown (x_sde at the unknown's value).
+guide_w = base("guide_w", r"\omega", "classifier-free guidance scale omega: (1 + omega) s(x | c) - omega s(x)",
+               Domain(0.0, 4.0), nonnegative=True)
+cls_scale = base("cls_scale", r"\gamma", "classifier guidance scale: s(x) + gamma grad log p(c | x)",
+                 Domain(0.0, 5.0), nonnegative=True)
+mean_cls = base("mean_cls", r"\mu_c", "mean of a Gaussian class-conditional data law p(x | c)", REAL, real=True)
+var_cls = base("var_cls", r"\sigma_c^2", "variance of a Gaussian class-conditional data law p(x | c)", POSITIVE,
+               positive=True)
+mean_unc = base("mean_unc", r"\mu_u", "mean of a Gaussian unconditional data law p(x)", REAL, real=True)
+var_unc = base("var_unc", r"\sigma_u^2", "variance of a Gaussian unconditional data law p(x)", POSITIVE,
+               positive=True)
+obs_inp = base("obs_inp", r"x_{\mathrm{o}}", "observed (known) coordinate of inpainted 2-D data", REAL, real=True)
+# Brownian bridge (bridge.*): W from a at time 0, conditioned on W_T = b; time t in (0, T).
+bridge_start = base("bridge_start", "a", "start value of a Brownian bridge at time 0", REAL, real=True)
+bridge_end = base("bridge_end", "b", "end value a Brownian bridge is conditioned on at its horizon", REAL, real=True)
+bridge_horizon = base("bridge_horizon", "T", "horizon of a Brownian bridge (t < T)", Domain(1.1, 2.0), positive=True)
+
+
+# --------------------------------------------------------------------------
 # One-step solvers on the linear test equation y' = r(t) y (solver_order.*)
 # --------------------------------------------------------------------------
 # On Gaussian data the probability-flow ODE is y' = r(t) y per eigenvalue; r is expanded at the
