@@ -451,3 +451,52 @@ draws_st = tuple(base(f"z{j}_st", f"z_{{k,{j}}}", f"standard normal of a step's 
 kernel_mean_coef = base("kernel_mean_coef", r"m_t", "signal coefficient of the forward kernel N(m_t x_0, v_t)",
                         POSITIVE_UNIT, positive=True)
 kernel_var = base("kernel_var", r"v_t", "variance of the forward kernel N(m_t x_0, v_t)", POSITIVE, positive=True)
+
+
+# --------------------------------------------------------------------------
+# DPM-Solver (dpm_solver.*): one step t_{i-1} -> t_i of the probability-flow ODE in the
+# half-log-SNR lambda = log(alpha / sigma) (Lu et al. 2022), for any kernel N(alpha x_0, sigma^2);
+# s_i is a step's intermediate point, t_{i-2} the previous grid point of a multistep method.
+# --------------------------------------------------------------------------
+lam_s_dpm = base("lam_s_dpm", r"\lambda_{t_{i-1}}", "half-log-SNR log(alpha/sigma) at a solver step's start",
+                 REAL, real=True)
+h_dpm = base("h_dpm", "h_i", "solver step lambda_{t_i} - lambda_{t_{i-1}} in half-log-SNR", Domain(0.01, 1.5),
+             positive=True)
+lam_t_dpm = defined("lam_t_dpm", r"\lambda_{t_i}", "half-log-SNR at a solver step's end", lam_s_dpm + h_dpm,
+                    real=True)
+abbreviate(h_dpm, lam_t_dpm - lam_s_dpm)
+alpha_s_dpm = base("alpha_s_dpm", r"\alpha_{t_{i-1}}", "signal coefficient of the kernel at a solver step's start",
+                   POSITIVE_UNIT, positive=True)
+alpha_t_dpm = base("alpha_t_dpm", r"\alpha_{t_i}", "signal coefficient of the kernel at a solver step's end",
+                   POSITIVE_UNIT, positive=True)
+alpha_u_dpm = base("alpha_u_dpm", r"\alpha_{s_i}", "signal coefficient of the kernel at a solver step's "
+                   "intermediate point", POSITIVE_UNIT, positive=True)
+r_dpm = base("r_dpm", "r_1", "position (lambda_{s_i} - lambda_{t_{i-1}}) / h_i of a single-step solver's "
+             "intermediate point", Domain(0.1, 0.9), positive=True)
+ratio_dpm = base("ratio_dpm", "r_i", "ratio h_{i-1} / h_i of a multistep solver's previous step to its step",
+                 Domain(0.3, 3.0), positive=True)
+sigma_s_dpm = defined("sigma_s_dpm", r"\sigma_{t_{i-1}}", "noise standard deviation of the kernel at a solver "
+                      "step's start", alpha_s_dpm * sp.exp(-lam_s_dpm), positive=True)
+sigma_t_dpm = defined("sigma_t_dpm", r"\sigma_{t_i}", "noise standard deviation of the kernel at a solver "
+                      "step's end", alpha_t_dpm * sp.exp(-lam_t_dpm), positive=True)
+sigma_u_dpm = defined("sigma_u_dpm", r"\sigma_{s_i}", "noise standard deviation of the kernel at a solver "
+                      "step's intermediate point", alpha_u_dpm * sp.exp(-lam_s_dpm - r_dpm * h_dpm), positive=True)
+x_s_dpm = base("x_s_dpm", r"\tilde x_{t_{i-1}}", "solver state at a step's start", REAL, real=True)
+eps_s_dpm = base("eps_s_dpm", r"\varepsilon_{t_{i-1}}", "noise prediction at a solver step's start", REAL,
+                 real=True)
+eps_u_dpm = base("eps_u_dpm", r"\varepsilon_{s_i}", "noise prediction at a solver step's intermediate point",
+                 REAL, real=True)
+eps_d1_dpm = base("eps_d1_dpm", r"\varepsilon^{(1)}", "first lambda-derivative of the noise prediction along "
+                  "the exact trajectory at a step's start", REAL, real=True)
+eps_d2_dpm = base("eps_d2_dpm", r"\varepsilon^{(2)}", "second lambda-derivative of the noise prediction along "
+                  "the exact trajectory at a step's start", REAL, real=True)
+jac_dpm = base("jac_dpm", r"J_\varepsilon", "derivative of the noise prediction in the state near the exact "
+               "trajectory", REAL, real=True)
+data_s_dpm = base("data_s_dpm", r"\hat x_{0|t_{i-1}}", "data prediction at a solver step's start", REAL,
+                  real=True)
+data_prev_dpm = base("data_prev_dpm", r"\hat x_{0|t_{i-2}}", "data prediction at a multistep solver's previous "
+                     "grid point", REAL, real=True)
+data_d1_dpm = base("data_d1_dpm", r"\hat x_0^{(1)}", "first lambda-derivative of the data prediction along the "
+                   "exact trajectory at a step's start", REAL, real=True)
+data_d2_dpm = base("data_d2_dpm", r"\hat x_0^{(2)}", "second lambda-derivative of the data prediction along the "
+                   "exact trajectory at a step's start", REAL, real=True)
