@@ -160,6 +160,12 @@ class _TraceOps:
     def sqrt(value: float) -> float:
         return value**0.5
 
+    @staticmethod
+    def log(value: float) -> float:
+        import math
+
+        return math.log(value)
+
     def noise(self, x: float, var: float) -> float:
         return 0.0
 

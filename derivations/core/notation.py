@@ -431,6 +431,10 @@ g2_k_st = base("g2_k_st", "g_t^2", "squared diffusion coefficient of the forward
 g2_next_st = base("g2_next_st", "g_{t'}^2", "squared diffusion coefficient at the step's end", POSITIVE, positive=True)
 g2_mid_st = base("g2_mid_st", "g_{(t+t')/2}^2", "squared diffusion coefficient at the step's midpoint", POSITIVE,
                  positive=True)
+m_mid_st = base("m_mid_st", "m_{(t+t')/2}", "signal coefficient of the forward kernel at the step's midpoint",
+                POSITIVE_UNIT, positive=True)
+v_mid_st = base("v_mid_st", "v_{(t+t')/2}", "variance of the forward kernel at the step's midpoint", POSITIVE,
+                positive=True)
 mu_k_st = base("mu_k_st", r"\mu_t", "mean of the noised data marginal p_t at the step's start", REAL, real=True)
 mu_next_st = base("mu_next_st", r"\mu_{t'}", "mean of p_t at the step's end", REAL, real=True)
 mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midpoint", REAL, real=True)

@@ -1,0 +1,84 @@
+r"""DPM-Solver (Lu et al. 2022): exponential integrators of the probability-flow ODE in the half-log-SNR
+:math:`\lambda = \log(m/\sqrt v)`, derived in :mod:`derivations.families.dpm_solver`.
+
+The intermediate point is the step's midpoint in time, at :math:`\lambda_{s} = \lambda_t + r_1h`
+with :math:`r_1 = (\lambda_s - \lambda_t)/h` read off the schedule (Lu et al.'s DPM-Solver-2 with
+a general :math:`r_1`; :math:`r_1 = 1/2` where time and :math:`\lambda` are proportional over the step).
+"""
+
+from __future__ import annotations
+
+from derivations.catalogue import Column, Scheme, register, variant
+from derivations.catalogue import pieces
+from derivations.core.registry import Claim, WrongVariant
+
+LU = "Lu et al. (2022), DPM-Solver, Algorithm 1 and its general-r_1 form"
+
+
+def _exp_lambda(ops, at):
+    r""":math:`e^\lambda = m/\sqrt v` at a time of the step."""
+    return at.mean_coef / ops.sqrt(at.var)
+
+
+def _first_order(ops, at_from, at_to, x, eps):
+    r"""DPM-Solver-1 written as DDIM (:math:`\eta = 0`), which stays finite onto :math:`v = 0`."""
+    return at_to.mean_coef * (x - ops.sqrt(at_from.var) * eps) / at_from.mean_coef + ops.sqrt(at_to.var) * eps
+
+
+def dpm_solver_2(ops, x):
+    r""":math:`u = \frac{m_s}{m_t}x - \sqrt{v_s}(e^{r_1h} - 1)\hat\varepsilon_t`,
+    :math:`x' = \frac{m_{t'}}{m_t}x - \sqrt{v_{t'}}(e^h - 1)\hat\varepsilon_t - \frac{\sqrt{v_{t'}}}{2r_1}(e^h - 1)
+    (\hat\varepsilon_s(u) - \hat\varepsilon_t)`; DPM-Solver-1 on the last step (onto :math:`v = 0` the
+    half-log-SNR step is infinite)."""
+    now, mid, nxt = ops.now, ops.mid, ops.next
+    eps = pieces.eps_hat(ops, now, x)
+    if ops.last:
+        return _first_order(ops, now, nxt, x, eps)
+    growth = _exp_lambda(ops, nxt) / _exp_lambda(ops, now)  # e^h
+    growth_mid = _exp_lambda(ops, mid) / _exp_lambda(ops, now)  # e^{r_1 h}
+    r = ops.log(growth_mid) / ops.log(growth)
+    u = _first_order(ops, now, mid, x, eps)
+    correction = pieces.eps_hat(ops, mid, u) - eps
+    return (nxt.mean_coef / now.mean_coef * x - ops.sqrt(nxt.var) * (growth - 1) * eps
+            - ops.sqrt(nxt.var) / (2 * r) * (growth - 1) * correction)
+
+
+def _dpm2_gain(s, growth_sign: int = 1, correction_factor: bool = True):
+    """The gain of Lu et al.'s update in the step maps' vocabulary (score -prec y, so eps = sqrt(v) prec y)."""
+    m_now, v_now = s.a * s.m_next, s.v_now
+    exp_lam = (s.m_next / s.sqrt(s.v_next)) / (m_now / s.sqrt(v_now))
+    exp_lam_mid = (s.m_mid / s.sqrt(s.v_mid)) / (m_now / s.sqrt(v_now))
+    r = s.log(exp_lam_mid) / s.log(exp_lam)
+    growth = exp_lam**growth_sign
+    eps = s.sqrt(v_now) * s.p_k
+    u = s.m_mid / m_now - s.sqrt(s.v_mid) * (exp_lam_mid - 1) * eps
+    eps_u = s.sqrt(s.v_mid) * s.p_mid * u
+    factor = (growth - 1) if correction_factor else 1
+    return 1 / s.a - s.sqrt(s.v_next) * (growth - 1) * eps - s.sqrt(s.v_next) / (2 * r) * factor * (eps_u - eps)
+
+
+def _dpm2_claims():
+    s = pieces.vocabulary()
+    return (Claim("gain", _dpm2_gain(s), LU),
+            Claim("gain_last", (1 - s.v_now * s.p_k) / s.a + s.sqrt(s.v_next) * s.sqrt(s.v_now) * s.p_k,
+                  "Lu et al. (2022), eq. (3.7) = DDIM (eta = 0) onto the last level"))
+
+
+def _dpm2_wrong():
+    s = pieces.vocabulary()
+    return (WrongVariant("gain", _dpm2_gain(s, growth_sign=-1), "e^{-h} for e^{h}"),
+            WrongVariant("gain", _dpm2_gain(s, correction_factor=False), "the factor (e^h - 1) of the correction missing"),
+            WrongVariant("gain_last", (1 - s.v_now * s.p_k) / s.a,
+                         "last step: the term sqrt(v_{t'}) eps dropped (the rescaled data prediction alone)"))
+
+
+register(Scheme(
+    "dpm_solver_2", "DPM-Solver-2 (single step, intermediate point at the time midpoint)", dpm_solver_2,
+    r"u = \frac{m_s}{m_t}x - \sqrt{v_s}(e^{r_1h} - 1)\hat\varepsilon_t(x),\ "
+    r"x' = \frac{m_{t'}}{m_t}x - \sqrt{v_{t'}}(e^{h} - 1)\hat\varepsilon_t(x) - \frac{\sqrt{v_{t'}}}{2r_1}(e^{h} - 1)"
+    r"(\hat\varepsilon_s(u) - \hat\varepsilon_t(x)),\ e^{h} = \frac{m_{t'}\sqrt{v_t}}{m_t\sqrt{v_{t'}}}",
+    LU, "the probability-flow ODE", "vp",
+    variants=(variant({}, 64),),
+    claims=_dpm2_claims, wrong_variants=_dpm2_wrong,
+    weak_order=2.0, deterministic_when={}, table=(Column("DPM-Solver-2", nfe_per_point=2),), reverse_family=True,
+))
