@@ -249,7 +249,9 @@ def _discovered(tree: ast.AST, imported: set[str], modules: set[str]) -> set[str
     import ast
 
     found: set[str] = set()
-    for statement in getattr(tree, "body", ()):
+    run_on_import = (s for s in getattr(tree, "body", ())
+                     if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+    for statement in run_on_import:
         for node in ast.walk(statement):
             if isinstance(node, ast.Attribute) and node.attr == "__path__" and isinstance(node.value, ast.Name):
                 for package in (m for m in imported if m.rpartition(".")[2] == node.value.id):
