@@ -81,4 +81,7 @@ register(Scheme(
     variants=(variant({}, 64),),
     claims=_dpm2_claims, wrong_variants=_dpm2_wrong,
     weak_order=2.0, deterministic_when={}, table=(Column("DPM-Solver-2", nfe_per_point=2),), reverse_family=True,
+    # On VP to t = 1e-3 the lambda-step of the steps near the end stays O(1) until the time step is well
+    # below 1e-3: the fitted slope climbs 1.63, 1.77 over 64..4096 steps; to 1e-2 it is 2.04.
+    order_t_end=1e-2,
 ))
