@@ -504,3 +504,21 @@ data_d1_dpm = base("data_d1_dpm", r"\hat x_0^{(1)}", "first lambda-derivative of
                    "exact trajectory at a step's start", REAL, real=True)
 data_d2_dpm = base("data_d2_dpm", r"\hat x_0^{(2)}", "second lambda-derivative of the data prediction along the "
                    "exact trajectory at a step's start", REAL, real=True)
+
+
+# --------------------------------------------------------------------------
+# Schedules and loss weights (schedules.*): the cosine schedule at the fraction tau = t/T of the
+# steps, the zero-terminal-SNR rescaling between the first and last levels, min-SNR-gamma weights.
+# --------------------------------------------------------------------------
+tau_cos = base("tau_cos", r"\tau", "fraction t/T of the way through the noising steps", Domain(0.05, 0.95),
+               positive=True)
+offset_cos = base("offset_cos", r"s_{\cos}", "offset s of the cosine schedule (0.008 in Nichol & Dhariwal)",
+                  Domain(0.001, 0.1), positive=True)
+dtau_cos = base("dtau_cos", r"\Delta\tau", "one step 1/T as a fraction of the noising steps", Domain(0.001, 0.04),
+                positive=True)
+alpha_bar_first = base("alpha_bar_first", r"\bar\alpha_1", "cumulative product at the first noising step",
+                       POSITIVE_UNIT, positive=True)
+alpha_bar_last = base("alpha_bar_last", r"\bar\alpha_T", "cumulative product at the last noising step T",
+                      POSITIVE_UNIT, positive=True)
+gamma_snr = base("gamma_snr", r"\gamma", "SNR cap of the min-SNR-gamma loss weight", Domain(1.0, 10.0),
+                 positive=True)
