@@ -522,3 +522,12 @@ alpha_bar_last = base("alpha_bar_last", r"\bar\alpha_T", "cumulative product at 
                       POSITIVE_UNIT, positive=True)
 gamma_snr = base("gamma_snr", r"\gamma", "SNR cap of the min-SNR-gamma loss weight", Domain(1.0, 10.0),
                  positive=True)
+
+
+# --------------------------------------------------------------------------
+# EDM's preconditioning (edm.*): x = y + n, y of standard deviation sigma_data, n ~ N(0, sigma^2)
+# --------------------------------------------------------------------------
+sigma_edm = base("sigma_edm", r"\sigma_n", "noise level sigma of EDM's noised input x = y + n", POSITIVE,
+                 positive=True)
+sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard deviation of the data in EDM's "
+                      "preconditioning", POSITIVE, positive=True)
