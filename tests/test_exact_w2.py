@@ -147,7 +147,7 @@ def test_error_decays_at_the_declared_order(spec, cifar):
 # On a grid uniform in the half-log-SNR (DPM-Solver's), the orders hold as well; there DPM-Solver-2 is
 # more accurate than Heun at the same grid points (the same NFE, less one evaluation).
 LAMBDA_POINTS = (65, 129, 257)
-LAMBDA_ORDERS = {"Euler": 1.0, "DDIM-eta0": 1.0, "Heun": 2.0, "DPM-Solver-2": 2.0}
+LAMBDA_ORDERS = {"Euler": 1.0, "DDIM-eta0": 1.0, "Heun": 2.0, "DPM-Solver-2": 2.0, "DPM-Solver++2S": 2.0}
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +235,21 @@ def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np
         eps_u = sigma_mid * pm * u
         return (alpha_next / alpha * y - sigma_next * np.expm1(step) * eps_t
                 - sigma_next / (2 * r) * np.expm1(step) * (eps_u - eps_t))
+    if label == "DPM-Solver++2S":
+        # Lu et al. (2022b), Algorithm 1, data prediction x0 = (y - sigma eps)/alpha, general r
+        ab_next, ab_mid = p["ab_next"], p["ab_mid"]
+        ab = ab_next * np.exp(-2 * h)
+        alpha, alpha_mid, alpha_next = np.sqrt(ab), np.sqrt(ab_mid), np.sqrt(ab_next)
+        sigma, sigma_mid, sigma_next = np.sqrt(1 - ab), np.sqrt(1 - ab_mid), np.sqrt(1 - ab_next)
+        lam, lam_mid, lam_next = (np.log(a / s) for a, s in ((alpha, sigma), (alpha_mid, sigma_mid),
+                                                                (alpha_next, sigma_next)))
+        x0 = (y - sigma * sigma * pk * y) / alpha
+        if last:
+            return alpha_next * x0 + sigma_next / sigma * (y - alpha * x0)
+        step, r = lam_next - lam, (lam_mid - lam) / (lam_next - lam)
+        u = sigma_mid / sigma * y - alpha_mid * np.expm1(-r * step) * x0
+        x0_u = (u - sigma_mid**2 * pm * u) / alpha_mid
+        return sigma_next / sigma * y - alpha_next * np.expm1(-step) * ((1 - 1 / (2 * r)) * x0 + x0_u / (2 * r))
     if label.startswith("DDIM-eta"):
         eta = float(label.removeprefix("DDIM-eta"))
         ab_next = p["ab_next"]

@@ -13,6 +13,7 @@ from derivations.catalogue import pieces
 from derivations.core.registry import Claim, WrongVariant
 
 LU = "Lu et al. (2022), DPM-Solver, Algorithm 1 and its general-r_1 form"
+LU_PP = "Lu et al. (2022b), DPM-Solver++, Algorithm 1 (DPM-Solver++(2S)) with a general r"
 
 
 def _exp_lambda(ops, at):
@@ -84,4 +85,65 @@ register(Scheme(
     # On VP to t = 1e-3 the lambda-step of the steps near the end stays O(1) until the time step is well
     # below 1e-3: the fitted slope climbs 1.63, 1.77 over 64..4096 steps; to 1e-2 it is 2.04.
     order_t_end=1e-2,
+))
+
+
+def dpmpp_2s(ops, x):
+    r"""Data prediction :math:`D = (x - \sqrt v\,\hat\varepsilon)/m`:
+    :math:`u = \frac{\sqrt{v_s}}{\sqrt{v_t}}x - m_s(e^{-r_1h} - 1)D_t`,
+    :math:`x' = \frac{\sqrt{v_{t'}}}{\sqrt{v_t}}x - m_{t'}(e^{-h} - 1)\big((1 - \tfrac1{2r_1})D_t + \tfrac1{2r_1}D_s(u)\big)`;
+    DDIM (= DPM-Solver++1) on the last step."""
+    now, mid, nxt = ops.now, ops.mid, ops.next
+    eps = pieces.eps_hat(ops, now, x)
+    if ops.last:
+        return _first_order(ops, now, nxt, x, eps)
+    decay = _exp_lambda(ops, now) / _exp_lambda(ops, nxt)  # e^{-h}
+    decay_mid = _exp_lambda(ops, now) / _exp_lambda(ops, mid)  # e^{-r_1 h}
+    r = ops.log(decay_mid) / ops.log(decay)
+    data = (x - ops.sqrt(now.var) * eps) / now.mean_coef
+    u = ops.sqrt(mid.var) / ops.sqrt(now.var) * x - mid.mean_coef * (decay_mid - 1) * data
+    data_mid = (u - ops.sqrt(mid.var) * pieces.eps_hat(ops, mid, u)) / mid.mean_coef
+    return (ops.sqrt(nxt.var) / ops.sqrt(now.var) * x
+            - nxt.mean_coef * (decay - 1) * ((1 - 1 / (2 * r)) * data + data_mid / (2 * r)))
+
+
+def _dpmpp_2s_gain(s, decay_sign: int = 1, half: bool = True):
+    """Lu et al.'s 2S update in the step maps' vocabulary (D = (y - v s)/m with s = -prec y)."""
+    m_now, v_now = s.a * s.m_next, s.v_now
+    exp_lam_now = m_now / s.sqrt(v_now)
+    decay = (exp_lam_now / (s.m_next / s.sqrt(s.v_next))) ** decay_sign
+    decay_mid = exp_lam_now / (s.m_mid / s.sqrt(s.v_mid))
+    r = s.log(decay_mid) / s.log(exp_lam_now / (s.m_next / s.sqrt(s.v_next)))
+    weight = 1 / (2 * r) if half else 1 / r
+    data = (1 - v_now * s.p_k) / m_now
+    u = s.sqrt(s.v_mid) / s.sqrt(v_now) - s.m_mid * (decay_mid - 1) * data
+    data_mid = (1 - s.v_mid * s.p_mid) * u / s.m_mid
+    return s.sqrt(s.v_next) / s.sqrt(v_now) - s.m_next * (decay - 1) * ((1 - weight) * data + weight * data_mid)
+
+
+def _dpmpp_2s_claims():
+    s = pieces.vocabulary()
+    return (Claim("gain", _dpmpp_2s_gain(s), LU_PP),
+            Claim("gain_last", (1 - s.v_now * s.p_k) / s.a + s.sqrt(s.v_next) * s.sqrt(s.v_now) * s.p_k,
+                  "Lu et al. (2022b), DPM-Solver++1 = DDIM (eta = 0) onto the last level"))
+
+
+def _dpmpp_2s_wrong():
+    s = pieces.vocabulary()
+    return (WrongVariant("gain", _dpmpp_2s_gain(s, decay_sign=-1), "e^{h} for e^{-h}"),
+            WrongVariant("gain", _dpmpp_2s_gain(s, half=False), "1/r for 1/(2r)"),
+            WrongVariant("gain_last", (1 - s.v_now * s.p_k) / s.a,
+                         "last step: the term sqrt(v_{t'}) eps dropped (the rescaled data prediction alone)"))
+
+
+register(Scheme(
+    "dpmpp_2s", "DPM-Solver++(2S): data prediction, single step, intermediate point at the time midpoint",
+    dpmpp_2s,
+    r"D = \frac{x - \sqrt{v_t}\hat\varepsilon_t(x)}{m_t},\ u = \frac{\sqrt{v_s}}{\sqrt{v_t}}x - m_s(e^{-r_1h} - 1)D,\ "
+    r"x' = \frac{\sqrt{v_{t'}}}{\sqrt{v_t}}x - m_{t'}(e^{-h} - 1)\big((1 - \tfrac{1}{2r_1})D + \tfrac{1}{2r_1}D_s(u)\big)",
+    LU_PP, "the probability-flow ODE", "vp",
+    variants=(variant({}, 64),),
+    claims=_dpmpp_2s_claims, wrong_variants=_dpmpp_2s_wrong,
+    weak_order=2.0, deterministic_when={}, table=(Column("DPM-Solver++2S", nfe_per_point=2),), reverse_family=True,
+    order_t_end=1e-2,  # as DPM-Solver-2
 ))
