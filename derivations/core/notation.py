@@ -431,6 +431,10 @@ g2_k_st = base("g2_k_st", "g_t^2", "squared diffusion coefficient of the forward
 g2_next_st = base("g2_next_st", "g_{t'}^2", "squared diffusion coefficient at the step's end", POSITIVE, positive=True)
 g2_mid_st = base("g2_mid_st", "g_{(t+t')/2}^2", "squared diffusion coefficient at the step's midpoint", POSITIVE,
                  positive=True)
+m_mid_st = base("m_mid_st", "m_{(t+t')/2}", "signal coefficient of the forward kernel at the step's midpoint",
+                POSITIVE_UNIT, positive=True)
+v_mid_st = base("v_mid_st", "v_{(t+t')/2}", "variance of the forward kernel at the step's midpoint", POSITIVE,
+                positive=True)
 mu_k_st = base("mu_k_st", r"\mu_t", "mean of the noised data marginal p_t at the step's start", REAL, real=True)
 mu_next_st = base("mu_next_st", r"\mu_{t'}", "mean of p_t at the step's end", REAL, real=True)
 mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midpoint", REAL, real=True)
@@ -512,3 +516,77 @@ vae_post_var = defined("vae_post_var", r"\sigma_{x|y}^2", "variance of the true 
                        var_noise * var_x / (gain**2 * var_x + var_noise), positive=True)
 vae_post_mean = defined("vae_post_mean", r"\mu_{x|y}", "mean of the true posterior p(x | y)",
                         vae_post_var * (mu_x / var_x + gain * (y - offset) / var_noise), real=True)
+
+# DPM-Solver (dpm_solver.*): one step t_{i-1} -> t_i of the probability-flow ODE in the
+# half-log-SNR lambda = log(alpha / sigma) (Lu et al. 2022), for any kernel N(alpha x_0, sigma^2);
+# s_i is a step's intermediate point, t_{i-2} the previous grid point of a multistep method.
+# --------------------------------------------------------------------------
+lam_s_dpm = base("lam_s_dpm", r"\lambda_{t_{i-1}}", "half-log-SNR log(alpha/sigma) at a solver step's start",
+                 REAL, real=True)
+h_dpm = base("h_dpm", "h_i", "solver step lambda_{t_i} - lambda_{t_{i-1}} in half-log-SNR", Domain(0.01, 1.5),
+             positive=True)
+lam_t_dpm = defined("lam_t_dpm", r"\lambda_{t_i}", "half-log-SNR at a solver step's end", lam_s_dpm + h_dpm,
+                    real=True)
+abbreviate(h_dpm, lam_t_dpm - lam_s_dpm)
+alpha_s_dpm = base("alpha_s_dpm", r"\alpha_{t_{i-1}}", "signal coefficient of the kernel at a solver step's start",
+                   POSITIVE_UNIT, positive=True)
+alpha_t_dpm = base("alpha_t_dpm", r"\alpha_{t_i}", "signal coefficient of the kernel at a solver step's end",
+                   POSITIVE_UNIT, positive=True)
+alpha_u_dpm = base("alpha_u_dpm", r"\alpha_{s_i}", "signal coefficient of the kernel at a solver step's "
+                   "intermediate point", POSITIVE_UNIT, positive=True)
+r_dpm = base("r_dpm", "r_1", "position (lambda_{s_i} - lambda_{t_{i-1}}) / h_i of a single-step solver's "
+             "intermediate point", Domain(0.1, 0.9), positive=True)
+ratio_dpm = base("ratio_dpm", "r_i", "ratio h_{i-1} / h_i of a multistep solver's previous step to its step",
+                 Domain(0.3, 3.0), positive=True)
+sigma_s_dpm = defined("sigma_s_dpm", r"\sigma_{t_{i-1}}", "noise standard deviation of the kernel at a solver "
+                      "step's start", alpha_s_dpm * sp.exp(-lam_s_dpm), positive=True)
+sigma_t_dpm = defined("sigma_t_dpm", r"\sigma_{t_i}", "noise standard deviation of the kernel at a solver "
+                      "step's end", alpha_t_dpm * sp.exp(-lam_t_dpm), positive=True)
+sigma_u_dpm = defined("sigma_u_dpm", r"\sigma_{s_i}", "noise standard deviation of the kernel at a solver "
+                      "step's intermediate point", alpha_u_dpm * sp.exp(-lam_s_dpm - r_dpm * h_dpm), positive=True)
+x_s_dpm = base("x_s_dpm", r"\tilde x_{t_{i-1}}", "solver state at a step's start", REAL, real=True)
+eps_s_dpm = base("eps_s_dpm", r"\varepsilon_{t_{i-1}}", "noise prediction at a solver step's start", REAL,
+                 real=True)
+eps_u_dpm = base("eps_u_dpm", r"\varepsilon_{s_i}", "noise prediction at a solver step's intermediate point",
+                 REAL, real=True)
+eps_d1_dpm = base("eps_d1_dpm", r"\varepsilon^{(1)}", "first lambda-derivative of the noise prediction along "
+                  "the exact trajectory at a step's start", REAL, real=True)
+eps_d2_dpm = base("eps_d2_dpm", r"\varepsilon^{(2)}", "second lambda-derivative of the noise prediction along "
+                  "the exact trajectory at a step's start", REAL, real=True)
+jac_dpm = base("jac_dpm", r"J_\varepsilon", "derivative of the noise prediction in the state near the exact "
+               "trajectory", REAL, real=True)
+data_s_dpm = base("data_s_dpm", r"\hat x_{0|t_{i-1}}", "data prediction at a solver step's start", REAL,
+                  real=True)
+data_prev_dpm = base("data_prev_dpm", r"\hat x_{0|t_{i-2}}", "data prediction at a multistep solver's previous "
+                     "grid point", REAL, real=True)
+data_d1_dpm = base("data_d1_dpm", r"\hat x_0^{(1)}", "first lambda-derivative of the data prediction along the "
+                   "exact trajectory at a step's start", REAL, real=True)
+data_d2_dpm = base("data_d2_dpm", r"\hat x_0^{(2)}", "second lambda-derivative of the data prediction along the "
+                   "exact trajectory at a step's start", REAL, real=True)
+
+
+# --------------------------------------------------------------------------
+# Schedules and loss weights (schedules.*): the cosine schedule at the fraction tau = t/T of the
+# steps, the zero-terminal-SNR rescaling between the first and last levels, min-SNR-gamma weights.
+# --------------------------------------------------------------------------
+tau_cos = base("tau_cos", r"\tau", "fraction t/T of the way through the noising steps", Domain(0.05, 0.95),
+               positive=True)
+offset_cos = base("offset_cos", r"s_{\cos}", "offset s of the cosine schedule (0.008 in Nichol & Dhariwal)",
+                  Domain(0.001, 0.1), positive=True)
+dtau_cos = base("dtau_cos", r"\Delta\tau", "one step 1/T as a fraction of the noising steps", Domain(0.001, 0.04),
+                positive=True)
+alpha_bar_first = base("alpha_bar_first", r"\bar\alpha_1", "cumulative product at the first noising step",
+                       POSITIVE_UNIT, positive=True)
+alpha_bar_last = base("alpha_bar_last", r"\bar\alpha_T", "cumulative product at the last noising step T",
+                      POSITIVE_UNIT, positive=True)
+gamma_snr = base("gamma_snr", r"\gamma", "SNR cap of the min-SNR-gamma loss weight", Domain(1.0, 10.0),
+                 positive=True)
+
+
+# --------------------------------------------------------------------------
+# EDM's preconditioning (edm.*): x = y + n, y of standard deviation sigma_data, n ~ N(0, sigma^2)
+# --------------------------------------------------------------------------
+sigma_edm = base("sigma_edm", r"\sigma_n", "noise level sigma of EDM's noised input x = y + n", POSITIVE,
+                 positive=True)
+sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard deviation of the data in EDM's "
+                      "preconditioning", POSITIVE, positive=True)
