@@ -86,6 +86,14 @@ def test_editing_a_family_changes_the_keys_of_what_depends_on_it_only():
     assert "derivations.core.notation" not in changed
 
 
+def test_editing_a_scheme_of_the_catalogue_changes_the_step_maps_keys():
+    """The catalogue imports its scheme modules by iterating over their package: the step maps depend on them."""
+    before, after = _keys_after_editing("derivations.catalogue.schemes.ode")
+    changed = {m for m in before if before[m] != after[m]}
+    assert "derivations.families.gauss_exact" in changed
+    assert "derivations.families.ito" not in changed
+
+
 def test_editing_the_notation_changes_every_family_key():
     before, after = _keys_after_editing("derivations.core.notation")
     families = [m for m in before if m.startswith("derivations.families.") and not m.endswith(("fp", "sde"))]

@@ -37,6 +37,8 @@ BAD_INPUTS: dict[str, list[list[str]]] = {
                  ["--eigenvalues", "{negative}"], ["--eigenvalues", "{nan}"], ["--eigenvalues", "{words}"],
                  ["--eigenvalues", "{empty}"], ["--eigenvalues", "{archive}"], ["--eigenvalues", "{folder}"],
                  ["--eigenvalues", "cifar10", "--format", "xml"], ["--eigenvalues", "cifar10", "--backend", "gpu"]],
+    "conform": [[], ["k-diffusion"], ["diffusers", "--steps", "0"], ["diffusers", "--steps", "seven"],
+                ["diffusers", "--eta", "2"], ["diffusers", "--scheduler", "Euler"], ["diffusers", "--jobs", "0"]],
 }
 
 _NO_CUDA = [] if torch.cuda.is_available() else [["--device", "cuda"], ["--device", "cuda:0"]]

@@ -144,13 +144,45 @@ def test_error_decays_at_the_declared_order(spec, cifar):
     assert abs(-slope - spec.order) < ORDER_TOLERANCE, f"{spec.label}: slope {slope:.3f}, declared order {spec.order}"
 
 
+# On a grid uniform in the half-log-SNR (DPM-Solver's), the orders hold as well; there DPM-Solver-2 is
+# more accurate than Heun at the same grid points (the same NFE, less one evaluation).
+LAMBDA_POINTS = (65, 129, 257)
+LAMBDA_ORDERS = {"Euler": 1.0, "DDIM-eta0": 1.0, "Heun": 2.0, "DPM-Solver-2": 2.0, "DPM-Solver++2S": 2.0}
+
+
+@pytest.fixture(scope="module")
+def lambda_errors(cifar) -> dict[str, list[float]]:
+    lam, counts = np.unique(cifar, return_counts=True)
+    exact = exact_w2.continuous_variance(lam, "SDE", CONVERGENCE_EPS, "p_T")
+    return {label: [exact_w2.w2(exact_w2.output_variance(lam, label, CONVERGENCE_EPS, n, "p_T", spacing="lambda"),
+                                exact, counts) for n in LAMBDA_POINTS] for label in LAMBDA_ORDERS}
+
+
+@pytest.mark.parametrize("label", list(LAMBDA_ORDERS))
+def test_orders_on_a_grid_uniform_in_lambda(label, lambda_errors):
+    slope = np.polyfit(np.log(np.array(LAMBDA_POINTS) - 1), np.log(lambda_errors[label]), 1)[0]
+    assert abs(-slope - LAMBDA_ORDERS[label]) < ORDER_TOLERANCE, f"{label}: slope {slope:.3f}"
+
+
+def test_dpm_solver_2_beats_heun_on_the_lambda_grid(lambda_errors):
+    assert all(d < 0.5 * h for d, h in zip(lambda_errors["DPM-Solver-2"], lambda_errors["Heun"]))
+
+
+def test_the_lambda_grid_is_uniform_in_lambda():
+    g = exact_w2.lambda_grid(CONVERGENCE_EPS, 9)
+    B = g.B_points
+    lam = -B - 0.5 * np.log(-np.expm1(-2 * B))
+    assert np.allclose(np.diff(lam), np.diff(lam)[0], rtol=1e-10)
+    assert g.u_points[0] == exact_w2.T_END and g.u_points[-1] == pytest.approx(CONVERGENCE_EPS, rel=1e-12)
+
+
 # --- one step of each update rule, simulated directly, against the derived map -------------------------
 # The numpy updates below are the independent oracle: the table's update rules written a second time,
 # on purpose, in Pierret & Galerne's own vocabulary (beta, B, alpha_bar), without the catalogue. Every
 # other evaluation of a rule comes from its one definition in the catalogue (derivations/catalogue/).
 
 STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k=2.0, beta_next=1.5, beta_mid=1.75, prec_k_pg=1.3,
-                  prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5)
+                  prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5, ab_mid=0.36)
 STEP_SAMPLES = 200_000
 # |sample variance - a^2 c + b| <= 6 standard errors: a false alarm has probability about 2e-9 per scheme.
 STEP_BOUND_SE = 6.0
@@ -187,6 +219,37 @@ def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np
         k3 = _pf(bm, pm, y + dt / 2 * k2)
         k4 = _pf(bn, pn, y + dt * k3)
         return y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    if label == "DPM-Solver-2":
+        # Lu et al. (2022) in alpha = sqrt(alpha_bar), sigma = sqrt(1 - alpha_bar), lambda = log(alpha/sigma)
+        ab_next, ab_mid = p["ab_next"], p["ab_mid"]
+        ab = ab_next * np.exp(-2 * h)
+        alpha, alpha_mid, alpha_next = np.sqrt(ab), np.sqrt(ab_mid), np.sqrt(ab_next)
+        sigma, sigma_mid, sigma_next = np.sqrt(1 - ab), np.sqrt(1 - ab_mid), np.sqrt(1 - ab_next)
+        lam, lam_mid, lam_next = (np.log(a / s) for a, s in ((alpha, sigma), (alpha_mid, sigma_mid),
+                                                                (alpha_next, sigma_next)))
+        eps_t = sigma * pk * y
+        if last:
+            return alpha_next * (y - sigma * eps_t) / alpha + sigma_next * eps_t
+        step, r = lam_next - lam, (lam_mid - lam) / (lam_next - lam)
+        u = alpha_mid / alpha * y - sigma_mid * np.expm1(r * step) * eps_t
+        eps_u = sigma_mid * pm * u
+        return (alpha_next / alpha * y - sigma_next * np.expm1(step) * eps_t
+                - sigma_next / (2 * r) * np.expm1(step) * (eps_u - eps_t))
+    if label == "DPM-Solver++2S":
+        # Lu et al. (2022b), Algorithm 1, data prediction x0 = (y - sigma eps)/alpha, general r
+        ab_next, ab_mid = p["ab_next"], p["ab_mid"]
+        ab = ab_next * np.exp(-2 * h)
+        alpha, alpha_mid, alpha_next = np.sqrt(ab), np.sqrt(ab_mid), np.sqrt(ab_next)
+        sigma, sigma_mid, sigma_next = np.sqrt(1 - ab), np.sqrt(1 - ab_mid), np.sqrt(1 - ab_next)
+        lam, lam_mid, lam_next = (np.log(a / s) for a, s in ((alpha, sigma), (alpha_mid, sigma_mid),
+                                                                (alpha_next, sigma_next)))
+        x0 = (y - sigma * sigma * pk * y) / alpha
+        if last:
+            return alpha_next * x0 + sigma_next / sigma * (y - alpha * x0)
+        step, r = lam_next - lam, (lam_mid - lam) / (lam_next - lam)
+        u = sigma_mid / sigma * y - alpha_mid * np.expm1(-r * step) * x0
+        x0_u = (u - sigma_mid**2 * pm * u) / alpha_mid
+        return sigma_next / sigma * y - alpha_next * np.expm1(-step) * ((1 - 1 / (2 * r)) * x0 + x0_u / (2 * r))
     if label.startswith("DDIM-eta"):
         eta = float(label.removeprefix("DDIM-eta"))
         ab_next = p["ab_next"]
@@ -205,7 +268,8 @@ def _vocabulary(spec: exact_w2.SchemeSpec) -> dict[str, float]:
     beta_d = 2 * p["dt_pg"] * p["beta_k"]
     a, b = ((math.sqrt(1 - beta_d), beta_d) if spec.column.chain
             else (math.exp(-p["h"]), -math.expm1(-2 * p["h"])))
-    values = {"a_st": a, "b_st": b, "m_next_st": math.sqrt(p["ab_next"]), "v_next_st": 1 - p["ab_next"]}
+    values = {"a_st": a, "b_st": b, "m_next_st": math.sqrt(p["ab_next"]), "v_next_st": 1 - p["ab_next"],
+              "m_mid_st": math.sqrt(p["ab_mid"]), "v_mid_st": 1 - p["ab_mid"]}
     for at, beta in (("k", "beta_k"), ("next", "beta_next"), ("mid", "beta_mid")):
         values |= {f"f_{at}_st": -p[beta], f"g2_{at}_st": 2 * p[beta], f"mu_{at}_st": 0.0}
     return p | values | spec.fixed

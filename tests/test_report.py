@@ -67,6 +67,7 @@ class RecordingStudy:
 
     def __init__(self, id: str, needs: str | None = None):
         self.id, self.title, self.derivation_ids, self.needs = id, f"Study {id}", (), needs
+        self.page = f"studies/{id}.md"
         self.contexts: list[plugins.StudyContext] = []
 
     def render(self, context: plugins.StudyContext) -> plugins.StudyPage:

@@ -247,6 +247,13 @@ class NotationPrinter(LatexPrinter):
             tex += term_tex
         return tex
 
+    def _print_Pow(self, expr, *args, **kwargs) -> str:
+        base, exponent = expr.base, expr.exp
+        if isinstance(base, sp.Function) and exponent.is_Integer and exponent > 1:
+            # SymPy's \cos^{2}{x} reads as cos applied to a power: the power of the value, written as one
+            return r"\left(%s\right)^{%s}" % (self._print(base), self._print(exponent))
+        return super()._print_Pow(expr, *args, **kwargs)
+
     def _print_Mul(self, expr) -> str:
         if expr.could_extract_minus_sign() and self._kind(-expr) is GlyphKind.SUM:
             return "- " + self._add_parens(self._print(-expr))

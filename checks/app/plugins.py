@@ -78,6 +78,11 @@ class Study:
     title: str
     derivation_ids: tuple[str, ...]
     render: Callable[[StudyContext], StudyPage]
+    path: str = ""  # the page, relative to the report folder; default studies/<id>.md
+
+    @property
+    def page(self) -> str:
+        return self.path or f"studies/{self.id}.md"
 
 
 _COMMANDS: Registry[Command] = Registry("command")
@@ -94,11 +99,12 @@ def command(name: str, help: str, add_arguments: Callable[[argparse.ArgumentPars
     return register
 
 
-def study(id: str, title: str, derivation_ids: tuple[str, ...] = ()) -> Callable:
-    """Register ``render(context) -> StudyPage`` as the report page ``studies/<id>.md``."""
+def study(id: str, title: str, derivation_ids: tuple[str, ...] = (), path: str = "") -> Callable:
+    """Register ``render(context) -> StudyPage`` as the report page ``studies/<id>.md`` (or ``path``, one
+    folder deep like ``studies/``; its figures go next to it)."""
 
     def register(render: Callable[[StudyContext], StudyPage]) -> Callable:
-        _STUDIES.add(id, Study(id, title, tuple(derivation_ids), render))
+        _STUDIES.add(id, Study(id, title, tuple(derivation_ids), render, path))
         return render
 
     return register

@@ -277,7 +277,7 @@ def _studies(pending: Pending, header: str, context: plugins.StudyContext, out: 
     studies = plugins.studies()
     with Progress(len(studies), "studies", unit="page") as bar:
         for study in studies:
-            rel = f"studies/{study.id}.md"
+            rel = study.page
             rows.append(f"- [{latex.prose(study.title)}]({rel})")
             try:
                 page = study.render(context)
@@ -294,7 +294,7 @@ def _studies(pending: Pending, header: str, context: plugins.StudyContext, out: 
             for name, figure in page.figures.items():
                 buffer = io.BytesIO()
                 figure.savefig(buffer, format="png", dpi=90)
-                pending.binary[f"studies/{name}"] = buffer.getvalue()
+                pending.binary[f"{rel.rsplit('/', 1)[0]}/{name}"] = buffer.getvalue()
             bar.advance(1, study.id)
     return rows
 

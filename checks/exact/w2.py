@@ -113,6 +113,7 @@ class Grid:
     u_points: np.ndarray  # forward times u_k = T - t_k, from T down to eps
     B_points: np.ndarray  # B(u) at the N grid points
     B_mid: np.ndarray  # B(u) at the N - 1 midpoints
+    spacing: str = "time"  # uniform in reversed time (the reference's grid), or in half-log-SNR ("lambda")
 
     def values(self, column: Layout) -> dict[str, np.ndarray]:
         """What the column's step maps take on this grid, its fixed options included."""
@@ -121,9 +122,32 @@ class Grid:
 
 @functools.lru_cache(maxsize=64)
 def grid(eps: float, n_points: int) -> Grid:
+    """The reference's grid: ``n_points`` uniform in reversed time from 0 to T - eps."""
     if n_points < 2:
         raise ValueError(f"a grid needs at least 2 points, got {n_points}")
-    t = np.linspace(0.0, T_END - eps, n_points)
+    return grid_at(eps, np.linspace(0.0, T_END - eps, n_points))
+
+
+@functools.lru_cache(maxsize=64)
+def lambda_grid(eps: float, n_points: int) -> Grid:
+    r"""``n_points`` uniform in the half-log-SNR :math:`\lambda = \log(m/\sqrt v) = -B - \tfrac12\log(1 - e^{-2B})`
+    from :math:`u = T` to :math:`u = \varepsilon > 0` (the grid DPM-Solver is designed for); on the linear
+    schedule :math:`B = \tfrac12\log(1 + e^{-2\lambda})` and :math:`u` is the positive root of
+    :math:`\beta_{\min}u + \tfrac12(\beta_{\max} - \beta_{\min})u^2 = B`."""
+    if n_points < 2 or eps <= 0:
+        raise ValueError(f"a lambda grid needs at least 2 points and eps > 0, got {n_points}, {eps}")
+    B_ends = _schedule_values(np.array([T_END, eps]))["B"]
+    lam = np.linspace(*(-B - 0.5 * np.log(-np.expm1(-2 * B)) for B in B_ends), n_points)
+    B = 0.5 * np.log1p(np.exp(-2 * lam))
+    span = BETA_MAX - BETA_MIN
+    u = 2 * B / (BETA_MIN + np.sqrt(BETA_MIN**2 + 2 * span * B))  # the root, without cancellation
+    u[0], u[-1] = T_END, eps
+    return grid_at(eps, T_END - u, "lambda")
+
+
+def grid_at(eps: float, t: np.ndarray, spacing: str = "time") -> Grid:
+    """The grid on the reversed times ``t`` (increasing, from 0 to T - eps)."""
+    n_points = len(t)
     u = T_END - t
     dt = np.diff(t)
     at_points, at_mid = _schedule_values(u), _schedule_values(T_END - (t[:-1] + dt / 2))
@@ -133,7 +157,8 @@ def grid(eps: float, n_points: int) -> Grid:
     # The SDE: f = -beta, g^2 = 2 beta, m = e^{-B}, v = 1 - e^{-2B}.
     sde = step_values(a=np.exp(-h), b=-np.expm1(-2 * h), m_next=np.exp(-B[1:]),
                                   v_next=-np.expm1(-2 * B[1:]), dt=dt, drift=tuple(-b for b in betas),
-                                  diffusion_sq=tuple(2 * b for b in betas))
+                                  diffusion_sq=tuple(2 * b for b in betas),
+                                  kernel_mid=(np.exp(-at_mid["B"]), -np.expm1(-2 * at_mid["B"])))
     # The DDPM chain: beta^D_k = Delta g^2(u_k), its last level the SDE's kernel at eps.
     # On coarse grids (RK4's) beta^D exceeds 1 and the chain does not exist: nan there, never read.
     beta_d = 2 * dt * betas[0]
@@ -141,7 +166,7 @@ def grid(eps: float, n_points: int) -> Grid:
         levels = np.exp(-2 * B[-1]) * np.concatenate([np.cumprod((1 - beta_d)[::-1])[::-1], [1.0]])
         chain = step_values(a=np.sqrt(1 - beta_d), b=beta_d, m_next=np.sqrt(levels[1:]),
                                         v_next=1 - levels[1:], dt=dt)
-    return Grid(eps, n_points, sde, chain, u, B, at_mid["B"])
+    return Grid(eps, n_points, sde, chain, u, B, at_mid["B"], spacing)
 
 
 def step_inputs(eps: float, n_points: int, lam: np.ndarray, chain: bool = False) -> dict[str, np.ndarray]:
@@ -170,6 +195,9 @@ def _run_grid(specs: Iterable[Layout], g: Grid, lam: np.ndarray, ops: Any) -> di
     before the last run on the array back end; the last step, with the column's last-step map, in numpy."""
     specs = list(specs)
     with np.errstate(all="ignore"):  # divergent cells become inf/nan
+        # the fused kernels' inputs are cached per uniform grid: another spacing runs on the arrays
+        if isinstance(ops, backends.NumbaOps) and g.spacing != "time":
+            ops = backends.NumpyOps()
         before = _run_fused(specs, g, lam) if isinstance(ops, backends.NumbaOps) else _run_arrays(specs, g, lam, ops)
         out = {}
         for spec in specs:
@@ -296,10 +324,12 @@ def continuous_variance(lam: np.ndarray, kind: str, eps: float, init: str) -> np
 
 
 def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init: str,
-                    backend: str = "numpy") -> np.ndarray:
-    """Variance per eigenvalue after the scheme ``label`` on the N-point grid (non-finite if it diverges)."""
+                    backend: str = "numpy", spacing: str = "time") -> np.ndarray:
+    """Variance per eigenvalue after the scheme ``label`` on the N-point grid (non-finite if it diverges),
+    uniform in reversed time (``spacing="time"``, the reference's) or in half-log-SNR (``"lambda"``)."""
+    g = {"time": grid, "lambda": lambda_grid}[spacing](eps, n_points)
     with np.errstate(all="ignore"):
-        gain_sq, tail = _run_grid([layouts()[label]], grid(eps, n_points), lam, backends.choose(backend, lam.size))[label]
+        gain_sq, tail = _run_grid([layouts()[label]], g, lam, backends.choose(backend, lam.size))[label]
         return initial_variance(lam, init) * gain_sq + tail
 
 

@@ -118,7 +118,8 @@ def gaussian_step_values(process: Process, data: GaussianData, t: float, t_next:
     return gauss_exact.step_values(
         a=gain, b=now.var - gain**2 * nxt.var, m_next=nxt.mean_coef, v_next=nxt.var, dt=t - t_next,
         drift=tuple(c.drift_coef for c in coefs) + pad, diffusion_sq=tuple(c.diffusion_sq for c in coefs) + pad,
-        prec=tuple(1 / var for _, var in laws) + pad, mean=tuple(mean for mean, _ in laws) + pad)
+        prec=tuple(1 / var for _, var in laws) + pad, mean=tuple(mean for mean, _ in laws) + pad,
+        kernel_mid=(coefs[2].mean_coef, coefs[2].var) if process.continuous else (math.nan, math.nan))
 
 
 def derived_law(maps: StepMaps, quantity: Callable[[str, str], Callable[..., torch.Tensor]], grid: Grid,

@@ -20,6 +20,7 @@ apart.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -52,9 +53,12 @@ class OrderFit:
 
 
 def order_process(sampler: Sampler) -> Process:
-    """The process an order is fitted on: the record's, or VP for a discrete chain (its steps cannot shrink)."""
+    """The process an order is fitted on: the record's, or VP for a discrete chain (its steps cannot shrink),
+    ending at the record's ``order_t_end`` where it has one."""
     process = processes.named(sampler.scheme.process)
-    return process if process.continuous else processes.named("vp")
+    process = process if process.continuous else processes.named("vp")
+    t_end = sampler.scheme.order_t_end
+    return process if t_end is None else dataclasses.replace(process, t_end=t_end)
 
 
 def weak_error(sampler: Sampler, options: dict, process: Process, steps: int, data: GaussianData = ORDER_DATA,

@@ -49,6 +49,7 @@ class TorchOps:
     """The ``ops`` of one step of a rule (see :mod:`derivations.catalogue` for the interface)."""
 
     sqrt = staticmethod(math.sqrt)
+    log = staticmethod(math.log)
 
     def __init__(self, process: Process, model: Model, t: float, t_next: float, last: bool, generator):
         self.process, self.model, self.generator = process, model, generator

@@ -97,3 +97,41 @@ def forward_posterior(ctx: CheckContext, states: dict[int, torch.Tensor]) -> lis
             f"t={t}: residual variance", float(var(**at)),
         )
     return out
+
+
+# One step from fixed states: two states separate a wrong slope from a wrong intercept; steps where
+# beta_t (t = 1) and 1 - alpha_bar_t differ by orders of magnitude, and the last step.
+ONE_STEP_TIMES = (1, 500, 1000)
+ONE_STEP_FROM = (1.5, -0.7)
+
+
+def simulate_one_step(ctx: CheckContext) -> dict[tuple[int, float], torch.Tensor]:
+    """For each step t and state x_{t-1}, the chain's own update from that state (its schedule sliced
+    to the one step)."""
+    per = ctx.n_samples // (len(ONE_STEP_TIMES) * len(ONE_STEP_FROM))
+    betas = ctx.tensor(SCHEDULE.beta)
+    out = {}
+    for t in ONE_STEP_TIMES:
+        for x_prev in ONE_STEP_FROM:
+            start = torch.full((per,), x_prev, dtype=ctx.dtype, device=ctx.device)
+            out[t, x_prev] = ddpm_forward_chain(start, betas[t - 1:t + 1], ctx.generator(), {1})[1]
+    return out
+
+
+@check(
+    id="ddpm.forward_chain.one_step",
+    title="Law of x_t given x_{t-1}: one step of the simulated DDPM chain",
+    law=f"x_t from fixed x_(t-1) in {ONE_STEP_FROM}, t in {ONE_STEP_TIMES}: N(sqrt(alpha_t) x_(t-1), beta_t)",
+    tests=("ddpm.one_step",),
+    uses=(("ddpm.one_step", "mean"), ("ddpm.one_step", "var")),
+    samples=240_000,
+    simulate=simulate_one_step,
+)
+def forward_one_step(ctx: CheckContext, states: dict[tuple[int, float], torch.Tensor]) -> list[stats.Estimate]:
+    mean, var = ctx.quantity("ddpm.one_step", "mean"), ctx.quantity("ddpm.one_step", "var")
+    out = []
+    for (t, x_prev), x_t in states.items():
+        at = {k: ctx.tensor(v) for k, v in SCHEDULE.at(t).items()}
+        out += [stats.mean(f"t={t}, x_(t-1)={x_prev}: mean of x_t", x_t, float(mean(x_prev=x_prev, **at))),
+                stats.variance(f"t={t}, x_(t-1)={x_prev}: var of x_t", x_t, float(var(**at)))]
+    return out

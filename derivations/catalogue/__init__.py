@@ -8,7 +8,7 @@ score model and the noise, all reached through ``ops``:
   each with ``mean_coef`` :math:`m`, ``var`` :math:`v` (the kernel
   :math:`q(x_t \mid x_0) = \mathcal N(m_t x_0, v_t)`), ``drift_coef`` :math:`f` and
   ``diffusion_sq`` :math:`g^2` (the SDE :math:`dX = fX\,dt + g\,dW`), and ``score(x)``;
-* ``ops.h`` :math:`= t' - t < 0`; ``ops.sqrt``;
+* ``ops.h`` :math:`= t' - t < 0`; ``ops.sqrt``, ``ops.log``;
 * ``ops.noise(x, var)``: centred Gaussian noise of variance ``var`` shaped like ``x``
   (nothing drawn when ``var`` is 0);
 * ``ops.last`` (the grid's last step) and ``ops.lands_clean`` (:math:`v_{t'} = 0`).

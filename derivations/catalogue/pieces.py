@@ -68,11 +68,12 @@ def vocabulary():
         a, b, m_next, v_next, dt = n.a_st, n.b_st, n.m_next_st, n.v_next_st, n.dt_pg
         v_now = n.a_st**2 * n.v_next_st + n.b_st
         p_k, p_next, p_mid = n.prec_k_pg, n.prec_next_pg, n.prec_mid_pg
+        m_mid, v_mid = n.m_mid_st, n.v_mid_st
         r_k = -(n.f_k_st + n.g2_k_st * n.prec_k_pg / 2)
         r_next = -(n.f_next_st + n.g2_next_st * n.prec_next_pg / 2)
         r_mid = -(n.f_mid_st + n.g2_mid_st * n.prec_mid_pg / 2)
         f_k, g2_k, eta, lam, snr, ratio = n.f_k_st, n.g2_k_st, n.eta_ddim, n.lam_rev, n.snr_st, n.ratio_st
-        zero, sqrt = sp.Integer(0), sp.sqrt
+        zero, sqrt, log = sp.Integer(0), sp.sqrt, sp.log
 
     return S
 

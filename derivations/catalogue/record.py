@@ -96,6 +96,10 @@ class Scheme:
     fixed: Mapping[str, Any] = field(default_factory=dict)  # options of a shared rule that this scheme fixes
     table: tuple[Column, ...] = ()
     measured_bias: float | None = None  # |bias| / SE of its mixture check, for a scheme with no order
+    # The end time of the weak-order sweep when not the process's: a solver in the half-log-SNR lambda
+    # reaches its order only once the lambda-steps shrink with the time steps, which near t = 0 needs
+    # steps well below t_end.
+    order_t_end: float | None = None
     reverse_family: bool = False  # discretizes a member of the reverse lambda-family of the SDE
     assumptions: tuple[str, ...] = ()
 
@@ -159,6 +163,12 @@ class _TraceOps:
     @staticmethod
     def sqrt(value: float) -> float:
         return value**0.5
+
+    @staticmethod
+    def log(value: float) -> float:
+        import math
+
+        return math.log(value)
 
     def noise(self, x: float, var: float) -> float:
         return 0.0

@@ -240,6 +240,22 @@ def _imports(name: str, tree: ast.AST, modules: set[str]) -> set[str]:
             parts = target.split(".")
             # The target and every package above it run on import.
             found.update(m for m in (".".join(parts[:i]) for i in range(1, len(parts) + 1)) if m in modules)
+    return found | _discovered(tree, found, modules)
+
+
+def _discovered(tree: ast.AST, imported: set[str], modules: set[str]) -> set[str]:
+    """The modules of a package that ``tree`` imports on import by iterating over its ``__path__`` (the
+    catalogue's schemes): a statement at module level naming ``pkg.__path__`` of an imported package."""
+    import ast
+
+    found: set[str] = set()
+    run_on_import = (s for s in getattr(tree, "body", ())
+                     if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+    for statement in run_on_import:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Attribute) and node.attr == "__path__" and isinstance(node.value, ast.Name):
+                for package in (m for m in imported if m.rpartition(".")[2] == node.value.id):
+                    found.update(m for m in modules if m.startswith(package + "."))
     return found
 
 

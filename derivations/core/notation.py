@@ -431,6 +431,10 @@ g2_k_st = base("g2_k_st", "g_t^2", "squared diffusion coefficient of the forward
 g2_next_st = base("g2_next_st", "g_{t'}^2", "squared diffusion coefficient at the step's end", POSITIVE, positive=True)
 g2_mid_st = base("g2_mid_st", "g_{(t+t')/2}^2", "squared diffusion coefficient at the step's midpoint", POSITIVE,
                  positive=True)
+m_mid_st = base("m_mid_st", "m_{(t+t')/2}", "signal coefficient of the forward kernel at the step's midpoint",
+                POSITIVE_UNIT, positive=True)
+v_mid_st = base("v_mid_st", "v_{(t+t')/2}", "variance of the forward kernel at the step's midpoint", POSITIVE,
+                positive=True)
 mu_k_st = base("mu_k_st", r"\mu_t", "mean of the noised data marginal p_t at the step's start", REAL, real=True)
 mu_next_st = base("mu_next_st", r"\mu_{t'}", "mean of p_t at the step's end", REAL, real=True)
 mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midpoint", REAL, real=True)
@@ -451,3 +455,138 @@ draws_st = tuple(base(f"z{j}_st", f"z_{{k,{j}}}", f"standard normal of a step's 
 kernel_mean_coef = base("kernel_mean_coef", r"m_t", "signal coefficient of the forward kernel N(m_t x_0, v_t)",
                         POSITIVE_UNIT, positive=True)
 kernel_var = base("kernel_var", r"v_t", "variance of the forward kernel N(m_t x_0, v_t)", POSITIVE, positive=True)
+
+
+# --------------------------------------------------------------------------
+# Conditional generation: guidance and inpainting (guidance.*, inpaint.*)
+# --------------------------------------------------------------------------
+#   Class c = the first component of the two-component mixture above (prior mix_weight); the guided
+#   field (1 + w) s(x | c) - w s(x); Gaussian class-conditional N(mean_cls, var_cls) and Gaussian
+#   unconditional N(mean_unc, var_unc) laws. Inpainting: 2-D Gaussian data of the gauss_exact section,
+#   the first coordinate observed (obs_inp), the second unknown (x_sde at the unknown's value).
+guide_w = base("guide_w", r"\omega", "classifier-free guidance scale omega: (1 + omega) s(x | c) - omega s(x)",
+               Domain(0.0, 4.0), nonnegative=True)
+cls_scale = base("cls_scale", r"\gamma", "classifier guidance scale: s(x) + gamma grad log p(c | x)",
+                 Domain(0.0, 5.0), nonnegative=True)
+mean_cls = base("mean_cls", r"\mu_c", "mean of a Gaussian class-conditional data law p(x | c)", REAL, real=True)
+var_cls = base("var_cls", r"\sigma_c^2", "variance of a Gaussian class-conditional data law p(x | c)", POSITIVE,
+               positive=True)
+mean_unc = base("mean_unc", r"\mu_u", "mean of a Gaussian unconditional data law p(x)", REAL, real=True)
+var_unc = base("var_unc", r"\sigma_u^2", "variance of a Gaussian unconditional data law p(x)", POSITIVE,
+               positive=True)
+obs_inp = base("obs_inp", r"x_{\mathrm{o}}", "observed (known) coordinate of inpainted 2-D data", REAL, real=True)
+# Brownian bridge (bridge.*): W from a at time 0, conditioned on W_T = b; time t in (0, T).
+bridge_start = base("bridge_start", "a", "start value of a Brownian bridge at time 0", REAL, real=True)
+bridge_end = base("bridge_end", "b", "end value a Brownian bridge is conditioned on at its horizon", REAL, real=True)
+bridge_horizon = base("bridge_horizon", "T", "horizon of a Brownian bridge (t < T)", Domain(1.1, 2.0), positive=True)
+
+
+# --------------------------------------------------------------------------
+# One-step solvers on the linear test equation y' = r(t) y (solver_order.*)
+# --------------------------------------------------------------------------
+# On Gaussian data the probability-flow ODE is y' = r(t) y per eigenvalue; r is expanded at the
+# step's start, r(t + tau) = sum_k r_k tau^k / k!.
+rate_derivs_ode = tuple(
+    base(f"rate_d{k}_ode", f"r_{k}", f"{k}-th derivative of the test equation's rate r(t) at the step's start",
+         REAL, real=True)
+    for k in range(5))
+stage_mid_ode = base("stage_mid_ode", r"c_{\mathrm{mid}}",
+                     "fraction of the step at which RK4's two middle stages evaluate the right-hand side",
+                     POSITIVE_UNIT, positive=True)
+
+# --------------------------------------------------------------------------
+# Exponential moving average of parameters (ema.*)
+# --------------------------------------------------------------------------
+decay_ema = base("decay_ema", r"\beta_{\mathrm{ema}}", "decay of the exponential moving average", POSITIVE_UNIT,
+                 positive=True)
+
+# --------------------------------------------------------------------------
+# The reversed Brownian motion of a time reversal (fp.reversed_brownian)
+# --------------------------------------------------------------------------
+u_rev = base("u_rev", "u", "intermediate time t <= u <= T of the forward process", Domain(0.05, 1.0), positive=True)
+count_ema = base("count_ema", "n", "number of updates the moving average has seen", Domain(1.0, 50.0),
+                 integer=True, positive=True)
+age_ema = base("age_ema", "m", "age n - k of the k-th update after n updates", Domain(0.0, 50.0),
+               integer=True, nonnegative=True)
+
+# --------------------------------------------------------------------------
+# Linear-Gaussian VAE (vae.*): prior N(mu_x, var_x), decoder N(gain x + offset, var_noise), encoder N(vae_mean, vae_std^2)
+# --------------------------------------------------------------------------
+vae_post_var = defined("vae_post_var", r"\sigma_{x|y}^2", "variance of the true posterior p(x | y)",
+                       var_noise * var_x / (gain**2 * var_x + var_noise), positive=True)
+vae_post_mean = defined("vae_post_mean", r"\mu_{x|y}", "mean of the true posterior p(x | y)",
+                        vae_post_var * (mu_x / var_x + gain * (y - offset) / var_noise), real=True)
+
+# DPM-Solver (dpm_solver.*): one step t_{i-1} -> t_i of the probability-flow ODE in the
+# half-log-SNR lambda = log(alpha / sigma) (Lu et al. 2022), for any kernel N(alpha x_0, sigma^2);
+# s_i is a step's intermediate point, t_{i-2} the previous grid point of a multistep method.
+# --------------------------------------------------------------------------
+lam_s_dpm = base("lam_s_dpm", r"\lambda_{t_{i-1}}", "half-log-SNR log(alpha/sigma) at a solver step's start",
+                 REAL, real=True)
+h_dpm = base("h_dpm", "h_i", "solver step lambda_{t_i} - lambda_{t_{i-1}} in half-log-SNR", Domain(0.01, 1.5),
+             positive=True)
+lam_t_dpm = defined("lam_t_dpm", r"\lambda_{t_i}", "half-log-SNR at a solver step's end", lam_s_dpm + h_dpm,
+                    real=True)
+abbreviate(h_dpm, lam_t_dpm - lam_s_dpm)
+alpha_s_dpm = base("alpha_s_dpm", r"\alpha_{t_{i-1}}", "signal coefficient of the kernel at a solver step's start",
+                   POSITIVE_UNIT, positive=True)
+alpha_t_dpm = base("alpha_t_dpm", r"\alpha_{t_i}", "signal coefficient of the kernel at a solver step's end",
+                   POSITIVE_UNIT, positive=True)
+alpha_u_dpm = base("alpha_u_dpm", r"\alpha_{s_i}", "signal coefficient of the kernel at a solver step's "
+                   "intermediate point", POSITIVE_UNIT, positive=True)
+r_dpm = base("r_dpm", "r_1", "position (lambda_{s_i} - lambda_{t_{i-1}}) / h_i of a single-step solver's "
+             "intermediate point", Domain(0.1, 0.9), positive=True)
+ratio_dpm = base("ratio_dpm", "r_i", "ratio h_{i-1} / h_i of a multistep solver's previous step to its step",
+                 Domain(0.3, 3.0), positive=True)
+sigma_s_dpm = defined("sigma_s_dpm", r"\sigma_{t_{i-1}}", "noise standard deviation of the kernel at a solver "
+                      "step's start", alpha_s_dpm * sp.exp(-lam_s_dpm), positive=True)
+sigma_t_dpm = defined("sigma_t_dpm", r"\sigma_{t_i}", "noise standard deviation of the kernel at a solver "
+                      "step's end", alpha_t_dpm * sp.exp(-lam_t_dpm), positive=True)
+sigma_u_dpm = defined("sigma_u_dpm", r"\sigma_{s_i}", "noise standard deviation of the kernel at a solver "
+                      "step's intermediate point", alpha_u_dpm * sp.exp(-lam_s_dpm - r_dpm * h_dpm), positive=True)
+x_s_dpm = base("x_s_dpm", r"\tilde x_{t_{i-1}}", "solver state at a step's start", REAL, real=True)
+eps_s_dpm = base("eps_s_dpm", r"\varepsilon_{t_{i-1}}", "noise prediction at a solver step's start", REAL,
+                 real=True)
+eps_u_dpm = base("eps_u_dpm", r"\varepsilon_{s_i}", "noise prediction at a solver step's intermediate point",
+                 REAL, real=True)
+eps_d1_dpm = base("eps_d1_dpm", r"\varepsilon^{(1)}", "first lambda-derivative of the noise prediction along "
+                  "the exact trajectory at a step's start", REAL, real=True)
+eps_d2_dpm = base("eps_d2_dpm", r"\varepsilon^{(2)}", "second lambda-derivative of the noise prediction along "
+                  "the exact trajectory at a step's start", REAL, real=True)
+jac_dpm = base("jac_dpm", r"J_\varepsilon", "derivative of the noise prediction in the state near the exact "
+               "trajectory", REAL, real=True)
+data_s_dpm = base("data_s_dpm", r"\hat x_{0|t_{i-1}}", "data prediction at a solver step's start", REAL,
+                  real=True)
+data_prev_dpm = base("data_prev_dpm", r"\hat x_{0|t_{i-2}}", "data prediction at a multistep solver's previous "
+                     "grid point", REAL, real=True)
+data_d1_dpm = base("data_d1_dpm", r"\hat x_0^{(1)}", "first lambda-derivative of the data prediction along the "
+                   "exact trajectory at a step's start", REAL, real=True)
+data_d2_dpm = base("data_d2_dpm", r"\hat x_0^{(2)}", "second lambda-derivative of the data prediction along the "
+                   "exact trajectory at a step's start", REAL, real=True)
+
+
+# --------------------------------------------------------------------------
+# Schedules and loss weights (schedules.*): the cosine schedule at the fraction tau = t/T of the
+# steps, the zero-terminal-SNR rescaling between the first and last levels, min-SNR-gamma weights.
+# --------------------------------------------------------------------------
+tau_cos = base("tau_cos", r"\tau", "fraction t/T of the way through the noising steps", Domain(0.05, 0.95),
+               positive=True)
+offset_cos = base("offset_cos", r"s_{\cos}", "offset s of the cosine schedule (0.008 in Nichol & Dhariwal)",
+                  Domain(0.001, 0.1), positive=True)
+dtau_cos = base("dtau_cos", r"\Delta\tau", "one step 1/T as a fraction of the noising steps", Domain(0.001, 0.04),
+                positive=True)
+alpha_bar_first = base("alpha_bar_first", r"\bar\alpha_1", "cumulative product at the first noising step",
+                       POSITIVE_UNIT, positive=True)
+alpha_bar_last = base("alpha_bar_last", r"\bar\alpha_T", "cumulative product at the last noising step T",
+                      POSITIVE_UNIT, positive=True)
+gamma_snr = base("gamma_snr", r"\gamma", "SNR cap of the min-SNR-gamma loss weight", Domain(1.0, 10.0),
+                 positive=True)
+
+
+# --------------------------------------------------------------------------
+# EDM's preconditioning (edm.*): x = y + n, y of standard deviation sigma_data, n ~ N(0, sigma^2)
+# --------------------------------------------------------------------------
+sigma_edm = base("sigma_edm", r"\sigma_n", "noise level sigma of EDM's noised input x = y + n", POSITIVE,
+                 positive=True)
+sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard deviation of the data in EDM's "
+                      "preconditioning", POSITIVE, positive=True)

@@ -19,13 +19,16 @@ TRIPLES = {
 
 
 def step_values(*, a: Any, b: Any, m_next: Any, v_next: Any, dt: Any, drift: Any = None, diffusion_sq: Any = None,
-                prec: Any = None, mean: Any = None) -> dict[str, Any]:
+                prec: Any = None, mean: Any = None, kernel_mid: Any = None) -> dict[str, Any]:
     """Numbers (floats, arrays or tensors) for the step-map vocabulary, keyed by notation name.
 
-    ``drift``, ``diffusion_sq``, ``prec`` and ``mean`` are triples (start, end, midpoint); a
-    missing one is left out (a step map that needs it then says so when called).
+    ``drift``, ``diffusion_sq``, ``prec`` and ``mean`` are triples (start, end, midpoint), ``kernel_mid``
+    the pair :math:`(m, v)` at the midpoint; a missing one is left out (a step map that needs it then
+    says so when called).
     """
     values = {"a_st": a, "b_st": b, "m_next_st": m_next, "v_next_st": v_next, "dt_pg": dt}
+    if kernel_mid is not None:
+        values.update(zip(("m_mid_st", "v_mid_st"), kernel_mid))
     for kind, triple in (("drift", drift), ("diffusion_sq", diffusion_sq), ("prec", prec), ("mean", mean)):
         if triple is not None:
             values.update(zip(TRIPLES[kind], triple))

@@ -54,6 +54,7 @@ from derivations.core.notation import (
     g2_mid_st,
     g2_next_st,
     lookup,
+    m_mid_st,
     m_next_st,
     mu_k_st,
     mu_mid_st,
@@ -62,6 +63,7 @@ from derivations.core.notation import (
     prec_mid_pg,
     prec_next_pg,
     u_pg,
+    v_mid_st,
     v_next_st,
     var_c_pg,
     var_data,
@@ -295,17 +297,18 @@ class _At:
 class SymbolicOps:
     r"""The catalogue's ``ops`` over SymPy: a step :math:`t \to t'` in the step-map vocabulary
     (:math:`m_t = a\,m_{t'}`, :math:`v_t = a^2 v_{t'} + b`, :math:`h = -\Delta`); each noise draw is a
-    new standard normal of :data:`NORMALS`. The kernel moments at the midpoint are not in the
-    vocabulary (no rule uses them)."""
+    new standard normal of :data:`NORMALS`. The kernel at the midpoint, :math:`(m, v)_{(t+t')/2}`, is
+    free of the step's (a rule that reads it states one more point of the forward process)."""
 
     sqrt = staticmethod(sp.sqrt)
+    log = staticmethod(sp.log)
 
     def __init__(self, flags: frozenset[str] = frozenset()):
         self.flags = flags
         self.h = -dt_pg
         self.now = _At(a_st * m_next_st, a_st**2 * v_next_st + b_st, f_k_st, g2_k_st, prec_k_pg, mu_k_st)
         self.next = _At(m_next_st, v_next_st, f_next_st, g2_next_st, prec_next_pg, mu_next_st)
-        self.mid = _At(None, None, f_mid_st, g2_mid_st, prec_mid_pg, mu_mid_st)
+        self.mid = _At(m_mid_st, v_mid_st, f_mid_st, g2_mid_st, prec_mid_pg, mu_mid_st)
         self.normals: list[sp.Symbol] = []
 
     def noise(self, y: sp.Expr, var: sp.Expr) -> sp.Expr:

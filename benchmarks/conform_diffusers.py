@@ -1,0 +1,67 @@
+"""Time of the diffusers conformance grid (``diffverify conform diffusers``), beside its baseline.
+
+    python3 benchmarks/conform_diffusers.py             # the whole grid, 1 and 2 worker processes
+    python3 benchmarks/conform_diffusers.py --jobs 2    # one worker count only
+
+Baseline measured in the same run: the bare sampling loop of every configuration (the real
+``set_timesteps`` and ``step`` with a zero model output and no analysis), so the ratio says what the
+kernel reading, the exact laws and the textbook comparison cost on top of running the library
+itself. Also printed: wall and CPU seconds, configurations per second. Target (idle 2-core machine):
+the whole grid in under 2 minutes with 2 workers. Needs the optional extra ``conform``; never a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _bare_loops(configs) -> float:
+    import torch
+
+    from checks.conform import diffusers_grid as g
+
+    start = time.perf_counter()
+    for config in configs:
+        scheduler = g.make(config)
+        x = torch.zeros(8, dtype=torch.float64)
+        with g.stepping(config, scheduler) as step:
+            for t in scheduler.timesteps:
+                x = step(x, torch.zeros_like(x), int(t), torch.zeros_like(x))
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    if importlib.util.find_spec("diffusers") is None:
+        print("diffusers not installed (optional extra 'conform'): skipped")
+        return 0
+    import torch
+
+    torch.set_num_threads(1)
+    from checks.conform import diffusers_grid as g
+
+    configs = g.grid()
+    g.run(configs[0])  # imports and compiled forms, outside the timings
+    baseline = _bare_loops(configs)
+    print(f"diffusers {g.version()}: {len(configs)} configurations")
+    print(f"  bare sampling loops (baseline): {baseline:7.1f} s")
+    for jobs in args.jobs:
+        wall, cpu = time.perf_counter(), time.process_time()
+        rows = g.run_grid(configs, jobs=jobs)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(f"  conformance grid, {jobs} worker(s): {wall:7.1f} s wall ({cpu:.1f} s CPU in this process), "
+              f"{len(rows) / wall:.1f} configurations/s, {wall / baseline:.2f}x the bare loops")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

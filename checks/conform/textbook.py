@@ -1,0 +1,100 @@
+r"""The catalogue's own step maps on a library's grid: the textbook law to compare a library with.
+
+The rules of :mod:`derivations.catalogue` run through a numpy ``ops`` over a discrete
+:math:`\bar\alpha` grid (``mean_coef`` :math:`\sqrt{\bar\alpha}`, ``var`` :math:`1 - \bar\alpha`),
+with the exact score of Gaussian data and the scripted noise of :func:`checks.conform.law.probe`,
+so the textbook law is carried exactly, like the library's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from checks.conform.law import GaussianData, Law, advance, noised, probe
+
+
+class _At:
+    """One level of the grid: the kernel :math:`N(\\sqrt{\\bar\\alpha} x_0, 1 - \\bar\\alpha)` and the exact score,
+    elementwise for a batch whose elements belong to several data laws."""
+
+    drift_coef = diffusion_sq = None  # discrete-time rules (ancestral, DDIM) do not read the SDE's coefficients
+
+    def __init__(self, alpha_bar: float, data: Sequence[GaussianData]):
+        self.mean_coef, self.var = math.sqrt(alpha_bar), 1.0 - alpha_bar
+        laws = [noised(d, alpha_bar) for d in data]
+        self._mean = np.array([law.mean for law in laws])
+        self._var = np.array([law.var for law in laws])
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return -(x - self._mean) / self._var
+
+
+class NumpyOps:
+    """The catalogue's ``ops`` for one step :math:`\\bar\\alpha \\to \\bar\\alpha'` with scripted noise ``z``."""
+
+    sqrt = staticmethod(math.sqrt)
+
+    def __init__(self, alpha_bar: float, alpha_bar_next: float, data: Sequence[GaussianData], z: np.ndarray,
+                 last: bool):
+        self.now, self.next, self._z, self.last = _At(alpha_bar, data), _At(alpha_bar_next, data), z, last
+        self.h = -1.0  # the discrete rules do not read h
+
+    @property
+    def lands_clean(self) -> bool:
+        return self.next.var == 0
+
+    def noise(self, x: np.ndarray, var: float) -> np.ndarray | float:
+        return math.sqrt(var) * self._z if var > 0 else 0.0
+
+
+def run(scheme: str, options: dict, alpha_bars: Sequence[float], data: Sequence[GaussianData],
+        starts: Sequence[Law]) -> list[Law]:
+    """The laws after the catalogue rule ``scheme`` walks ``alpha_bars`` (first the start level, last the
+    level it lands on) from ``starts``, the exact score of ``data[k]`` driving ``starts[k]``."""
+    from derivations import catalogue
+
+    rule = catalogue.get(scheme).rule
+    laws = list(starts)
+    element_data = [d for d in data for _ in range(3)]  # probe() gives each law three elements
+    for k in range(len(alpha_bars) - 1):
+        x, z = probe(laws)
+        ops = NumpyOps(alpha_bars[k], alpha_bars[k + 1], element_data, z, k == len(alpha_bars) - 2)
+        laws = advance(laws, np.broadcast_to(rule(ops, x, **options), x.shape))
+    return laws
+
+
+class _ModelAt:
+    """A level whose score is the model output read as :math:`\\hat\\varepsilon` (score :math:`-\\hat\\varepsilon/\\sqrt v`)."""
+
+    drift_coef = diffusion_sq = None
+
+    def __init__(self, alpha_bar: float, eps_hat):
+        self.mean_coef, self.var, self._eps_hat = math.sqrt(alpha_bar), 1.0 - alpha_bar, eps_hat
+
+    def score(self, x):
+        return -self._eps_hat / math.sqrt(self.var)
+
+
+class _StepOps(NumpyOps):
+    def __init__(self, alpha_bar: float, alpha_bar_next: float, eps_hat, z, last: bool):
+        self.now, self.next, self._z, self.last, self.h = (_ModelAt(alpha_bar, eps_hat), _ModelAt(alpha_bar_next, eps_hat),
+                                                            z, last, -1.0)
+
+
+def as_step(scheme: str, options: dict, alphas_cumprod: Sequence[float], timesteps: Sequence[int]):
+    """The catalogue rule ``scheme`` as a step ``step(x_t, eps_hat, t, noise) -> x_prev`` on ``timesteps``
+    (then the clean level), the form :func:`checks.conform.conform` reads: the catalogue held to the
+    derivations like any user's sampler."""
+    from derivations import catalogue
+
+    rule, order = catalogue.get(scheme).rule, list(timesteps)
+
+    def step(x, eps_hat, t, z):
+        i = order.index(t)
+        nxt = float(alphas_cumprod[order[i + 1]]) if i + 1 < len(order) else 1.0
+        return rule(_StepOps(float(alphas_cumprod[t]), nxt, eps_hat, z, i == len(order) - 1), x, **options)
+
+    return step

@@ -1,0 +1,106 @@
+r"""Exact output law of the replacement method and of RePaint on 2-D Gaussian data.
+
+The state (known :math:`x`, unknown :math:`y`) stays Gaussian: a reverse step maps the unknown coordinate by
+the derived affine update of ``inpaint.replacement_step`` (the catalogue's DDPM ancestral rule on the 2-D
+state, exact score), the known coordinate is then replaced by a fresh draw from
+:math:`\mathcal N(m_{t'}x_{\mathrm o}, v_{t'})` (independent of the state); RePaint repeats each step
+:math:`U` times, re-noising the whole state with the forward kernel :math:`z \mapsto a z + \sqrt b\,\xi`
+between repeats (jump length 1). Chain: the DDPM linear schedule on 1000 levels, respaced to ``steps``
+levels; :math:`m = \sqrt{\bar\alpha}`, :math:`v = 1 - \bar\alpha`. Started from :math:`\mathcal N(0, I)`.
+The output law of :math:`y` is compared with the true conditional (``inpaint.conditional``) by
+``gaussian.w2``. The score evaluations are ``steps * U``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+import derivations
+from derivations import catalogue
+from derivations.core import schedules
+
+LEVELS = 1000
+RESAMPLINGS = (1, 2, 5, 10)
+STEPS = (10, 50, 250, 1000)
+
+
+@dataclass(frozen=True)
+class PlaneData:
+    """2-D Gaussian data and the observed first coordinate."""
+
+    mean_x: float = 0.0
+    mean_y: float = 0.0
+    std_x: float = 1.0
+    std_y: float = 1.0
+    corr: float = 0.8
+    observed: float = 1.5
+
+    def values(self) -> dict[str, float]:
+        return {"mean_data": self.mean_x, "mean_data_y": self.mean_y, "std_data_x": self.std_x,
+                "std_data_y": self.std_y, "corr_data": self.corr, "obs_inp": self.observed}
+
+
+def true_conditional(data: PlaneData) -> tuple[float, float]:
+    d = derivations.get("inpaint.conditional")
+    return float(d.function("cond_mean")(**data.values())), float(d.function("cond_var")(**data.values()))
+
+
+@functools.lru_cache(maxsize=None)
+def step_maps() -> dict:
+    """The compiled results of ``inpaint.replacement_step``, by name."""
+    d = derivations.get("inpaint.replacement_step")
+    return {r: d.function(r) for r in d.results}
+
+
+def _levels(steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel coefficients m, v at the respaced levels, from the clean level 0 up."""
+    alpha_bar = schedules.make("linear", LEVELS).alpha_bar
+    levels = np.unique(np.round(np.linspace(0, LEVELS, steps + 1)).astype(int))
+    return np.sqrt(alpha_bar[levels]), 1 - alpha_bar[levels]
+
+
+def inpaint_law(steps: int, resamplings: int = 1, data: PlaneData = PlaneData(), variance: str = "beta_tilde"
+                ) -> tuple[float, float]:
+    """Mean and variance of the inpainted coordinate after ``steps`` reverse steps, each repeated
+    ``resamplings`` times (1: the replacement method)."""
+    m, v = _levels(steps)
+    maps, values = step_maps(), data.values()
+    mean, cov = np.zeros(2), np.eye(2)
+    for i in range(len(m) - 1, 0, -1):
+        a = m[i] / m[i - 1]
+        b = v[i] - a * a * v[i - 1]
+        flags = frozenset({"clean"}) if v[i - 1] == 0 else frozenset()
+        step = values | {"a_st": a, "b_st": b, "m_next_st": m[i - 1], "v_next_st": v[i - 1]}
+        gain_x, gain_y, offset, noise_var = (
+            float(maps[catalogue.result_name(base, (variance,), flags)](**step))
+            for base in ("gain_known", "gain_unknown", "offset", "noise_var"))
+        row = np.array([gain_x, gain_y])
+        for repeat in range(resamplings):
+            mean_y, var_y = row @ mean + offset, row @ cov @ row + noise_var
+            mean = np.array([m[i - 1] * data.observed, mean_y])
+            cov = np.diag([v[i - 1], var_y])
+            if repeat < resamplings - 1:
+                mean, cov = a * mean, a * a * cov + b * np.eye(2)
+    return float(mean[1]), float(cov[1, 1])
+
+
+def w2_to_conditional(steps: int, resamplings: int, data: PlaneData = PlaneData()) -> float:
+    mean, var = inpaint_law(steps, resamplings, data)
+    target = true_conditional(data)
+    w2_sq = derivations.get("gaussian.w2").function("w2_sq")
+    return float(np.sqrt(w2_sq(mean_p=mean, var_p=var, mean_q=target[0], var_q=target[1])))
+
+
+def repaint_table(step_counts=STEPS, resamplings=RESAMPLINGS, data: PlaneData = PlaneData()) -> list[dict[str, float]]:
+    rows = []
+    target = true_conditional(data)
+    for steps in step_counts:
+        for u in resamplings:
+            mean, var = inpaint_law(steps, u, data)
+            rows.append({"steps": steps, "U": u, "nfe": steps * u, "mean": mean, "var": var,
+                         "target_mean": target[0], "target_var": target[1],
+                         "w2": w2_to_conditional(steps, u, data)})
+    return rows

@@ -1,0 +1,58 @@
+r"""The Brownian bridge: the h-transformed SDE simulated, and the bridge built from a Brownian path.
+
+``bridge.brownian_marginal``: (1) Euler–Maruyama on :math:`dX = \frac{b - X}{T - t}dt + dW` with the derived
+drift (``bridge.brownian``), :data:`STEPS` steps from :math:`a` at 0 to :math:`T/2`; (2) Lévy's construction
+:math:`X_t = a + W_t - \frac tT(W_T - (b - a))` from an independent Brownian path. Both must have the
+derived marginal mean and variance at :math:`T/2`. Euler–Maruyama's own law on this linear SDE (its affine
+recursion) has the exact mean and a variance 0.15 % above the bridge's at 500 steps, about 1/50 of the
+smallest relative variance error detected at the default sample size.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from checks.core import stats
+from checks.core.registry import CheckContext, check
+
+START, END, HORIZON = 0.5, -1.0, 1.5
+STEPS = 500
+SAMPLES = 20_000
+
+
+def _values(ctx: CheckContext, t: float) -> dict[str, torch.Tensor]:
+    return {"bridge_start": ctx.tensor(START), "bridge_end": ctx.tensor(END), "bridge_horizon": ctx.tensor(HORIZON),
+            "t": ctx.tensor(t)}
+
+
+def simulate(ctx: CheckContext) -> dict[str, torch.Tensor]:
+    drift = ctx.quantity("bridge.brownian", "drift")
+    n, h = ctx.n_samples, HORIZON / 2 / STEPS
+    x = torch.full((n,), START, dtype=ctx.dtype, device=ctx.device)
+    fixed = {"bridge_start": START, "bridge_end": END, "bridge_horizon": HORIZON}  # plain numbers: a cheap step
+    for k in range(STEPS):
+        x = x + h * drift(x_sde=x, t=k * h, **fixed) + h**0.5 * ctx.normal(n)
+    w_half = (HORIZON / 2) ** 0.5 * ctx.normal(n)
+    w_end = w_half + (HORIZON / 2) ** 0.5 * ctx.normal(n)
+    levy = START + w_half - 0.5 * (w_end - (END - START))
+    return {"sde": x, "levy": levy}
+
+
+@check(
+    id="bridge.brownian_marginal",
+    title="Brownian bridge at T/2: the h-transformed SDE and Lévy's construction against the derived marginal",
+    law=f"a = {START}, b = {END}, T = {HORIZON}: Euler-Maruyama ({STEPS} steps) on dX = drift dt + dW, and "
+    "a + W_t - (t/T)(W_T - (b - a)), both at t = T/2: mean and variance of bridge.brownian",
+    tests=("bridge.brownian",),
+    uses=(("bridge.brownian", "drift"), ("bridge.brownian", "mean"), ("bridge.brownian", "var")),
+    samples=SAMPLES,
+    simulate=simulate,
+)
+def brownian_marginal(ctx: CheckContext, sample: dict[str, torch.Tensor]) -> list[stats.Estimate]:
+    values = _values(ctx, HORIZON / 2)
+    mean = float(ctx.quantity("bridge.brownian", "mean")(**values))
+    var = float(ctx.quantity("bridge.brownian", "var")(**values))
+    out = []
+    for label, x in sample.items():
+        out += [stats.mean(f"{label}: E[X_(T/2)]", x, mean), stats.variance(f"{label}: Var[X_(T/2)]", x, var)]
+    return out
