@@ -5,7 +5,8 @@ straightforward program a user would otherwise write (in the manner of the noteb
 with Pierret & Galerne, ICML 2025). For every cell (scheme, truncation time, initialization,
 NFE), a Python loop over the grid's steps, each step updating the variance of every eigenvalue
 at once with the scheme's covariance recursion :math:`c \mapsto a_k^2 c + b_k` typed in from the
-paper's update rules (``shared/data/pierret_galerne/README.md``); the continuous rows from their
+paper's update rules (``checks/exact/data/pierret_galerne/README.md``; EDM's Heun from Karras et al.
+2022, Algorithm 1); the continuous rows from their
 closed forms. Nothing here comes from the suite (no SymPy, no cache); the benchmark compares its
 numbers with the suite's.
 
@@ -29,7 +30,7 @@ EPS_VALUES = (0.0, 1e-5, 1e-4, 1e-3)
 INITS = ("p_T", "N0")
 # Grid points for a column's NFE (the readings that reproduce the published table).
 POINTS = {"EM": lambda n: n, "EI": lambda n: n, "DDPM": lambda n: n, "Euler": lambda n: n, "Heun": lambda n: n,
-          "RK4": lambda n: n // 4, "DDIM-eta0": lambda n: n, "DDIM-eta1": lambda n: n}
+          "EDM-Heun": lambda n: n, "RK4": lambda n: n // 4, "DDIM-eta0": lambda n: n, "DDIM-eta1": lambda n: n}
 
 
 def beta(u):
@@ -46,8 +47,9 @@ def sigma(lam, u):
     return e * lam + 1 - e
 
 
-def step(scheme, lam, c, u0, u1, dt):
-    """One step from forward time u0 to u1 < u0 (reversed-time step dt): the new variance."""
+def step(scheme, lam, c, u0, u1, dt, last=False):
+    """One step from forward time u0 to u1 < u0 (reversed-time step dt): the new variance. ``last``: the
+    grid's last step (EDM's Heun takes an Euler step there)."""
     p0, b0 = 1 / sigma(lam, u0), beta(u0)
     if scheme == "EM":
         return (1 + dt * b0 * (1 - 2 * p0)) ** 2 * c + 2 * dt * b0
@@ -59,9 +61,9 @@ def step(scheme, lam, c, u0, u1, dt):
         bd = 2 * dt * b0
         return (1 - bd * p0) ** 2 / (1 - bd) * c + bd
     f0 = b0 * (1 - p0)  # probability-flow drift y -> f0 y
-    if scheme == "Euler":
+    if scheme == "Euler" or (scheme == "EDM-Heun" and last):
         return (1 + dt * f0) ** 2 * c
-    if scheme == "Heun":
+    if scheme in ("Heun", "EDM-Heun"):
         f1 = beta(u1) * (1 - 1 / sigma(lam, u1))
         return (1 + dt / 2 * (f0 + f1 * (1 + dt * f0))) ** 2 * c
     if scheme == "RK4":
@@ -105,7 +107,7 @@ def table(lam):
                     t = np.linspace(0.0, T - eps, points(nfe))
                     c = sigma(lam, T) if init == "p_T" else np.ones_like(lam)
                     for k in range(len(t) - 1):
-                        c = step(scheme, lam, c, T - t[k], T - t[k + 1], t[k + 1] - t[k])
+                        c = step(scheme, lam, c, T - t[k], T - t[k + 1], t[k + 1] - t[k], last=k == len(t) - 2)
                     rows.append((scheme, eps, init, nfe, w2(c, lam)))
     return rows
 

@@ -7,7 +7,11 @@ with 1000 Euler-Maruyama steps (``reverse_sde_em``). torchsde (the optional
 Euler method; the naive loop steps one path at a time in Python. The
 RNG-bound limit is the time to draw the same normals alone.
 
-Usage: python benchmarks/engine_throughput.py [--paths N] [--steps K] [--device auto|cpu|cuda]
+Usage: python benchmarks/engine_throughput.py [--paths N] [--steps K] [--device auto|cpu|cuda] [--threads T]
+
+On a CPU shared with other work, give ``--threads 1``: torch's default intra-op threads (one
+per core) wait on each other whenever the machine is loaded, which slows the engine's
+elementwise arithmetic far more than the generator, and the ratio then measures the load.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,15 +32,21 @@ from checks.core.device import resolve_device  # noqa: E402
 from checks.sim import Grid, get, processes  # noqa: E402
 
 
-def _timed(fn, device) -> float:
+REPEATS = 3  # timed runs per figure after a warm-up; the median is reported (shared machines are noisy)
+
+
+def _timed(fn, device, repeats: int = REPEATS) -> float:
     fn()  # warm-up (compilation, caches)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main(argv=None) -> int:
@@ -45,7 +56,10 @@ def main(argv=None) -> int:
     parser.add_argument("--naive-paths", type=int, default=20)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device, dtype = resolve_device(args.device), getattr(torch, args.dtype)
     process = processes.vp()
     grid = Grid.uniform(process, args.steps)
@@ -71,7 +85,7 @@ def main(argv=None) -> int:
                 c, h = coefficients[k], t_next - t
                 x = x + (c.drift_coef * x + c.diffusion_sq * x) * h + math.sqrt(c.diffusion_sq * -h) * random.gauss(0, 1)
 
-    rows.append(("naive per-step Python loop", _timed(naive, torch.device("cpu")), args.naive_paths * args.steps))
+    rows.append(("naive per-step Python loop", _timed(naive, torch.device("cpu"), 1), args.naive_paths * args.steps))
 
     try:
         import torchsde
@@ -93,7 +107,8 @@ def main(argv=None) -> int:
         sde_s = _timed(lambda: torchsde.sdeint(Reversed(), x_init, span, method="euler", dt=dt), device)
         rows.append(("torchsde (euler)", sde_s, path_steps))
 
-    print(f"device {device}, dtype {args.dtype}, {args.paths} paths x {args.steps} steps")
+    print(f"device {device}, dtype {args.dtype}, {args.paths} paths x {args.steps} steps, "
+          f"{torch.get_num_threads()} torch threads")
     engine_rate = path_steps / engine_s
     for name, seconds, work in rows:
         rate = work / seconds

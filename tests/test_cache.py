@@ -305,14 +305,73 @@ def test_a_warm_command_imports_neither_sympy_nor_torch(args):
     assert _imports_after(args) == set()
 
 
-@pytest.mark.xfail(strict=False, reason="the W2 step maps (checks/exact/forms.py) are not yet kept in the disk cache: "
-                   "a warm w2-table still compiles them with SymPy")
 def test_a_warm_w2_table_imports_neither_sympy_nor_torch(tmp_path):
     eigenvalues = tmp_path / "eigenvalues.txt"
     eigenvalues.write_text("0\n0.5\n2\n")
     args = ["w2-table", "--eigenvalues", str(eigenvalues)]
     _imports_after(args)
     assert _imports_after(args) <= {"numba"}
+
+
+# --------------------------------------------------------------------------
+# The exact W2 table's step maps
+# --------------------------------------------------------------------------
+
+def test_the_w2_step_maps_are_stored_and_rebuilt_when_a_catalogue_source_changes(tmp_cache, monkeypatch):
+    from checks.exact import forms
+
+    calls = []
+    monkeypatch.setattr(forms, "derive_step", lambda label, last=False: calls.append(label) or
+                        forms.CompiledStep((), None, ()))
+    label = next(iter(forms.layouts()))
+    forms.compiled_step.cache_clear()
+    try:
+        forms.compiled_step(label)
+        forms.compiled_step.cache_clear()
+        forms.compiled_step(label)
+        assert calls == [label], "the second process reads the stored maps"
+        edited = cache.ROOT / "catalogue" / "schemes" / "ode.py"
+        assert edited in forms._code()
+        digest = cache.file_digest
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(cache, "file_digest", lambda p: "an edit" if p == edited else digest(p))
+            forms.compiled_step.cache_clear()
+            forms.compiled_step(label)
+        assert calls == [label, label], "an edited rule is a miss"
+    finally:
+        forms.compiled_step.cache_clear()
+
+
+def test_stored_w2_step_maps_compute_what_fresh_ones_compute():
+    import numpy as np
+
+    from checks.exact import forms
+
+    label = "EI"
+    rng = np.random.default_rng(0)
+    for last in (False, True):
+        fresh = forms.derive_step(label, last)
+        stored = pickle.loads(pickle.dumps(forms.compiled_step(label, last)))
+        assert [p for p, _ in stored.monomials] == [p for p, _ in fresh.monomials]
+        assert stored.arg_names == fresh.arg_names
+        values = {n: rng.uniform(0.1, 0.9) for n in fresh.arg_names} | {"unused": 1.0}
+        for (_, a), (_, b) in zip(stored.monomials, fresh.monomials):
+            assert a(**values) == b(**values)
+        assert (stored.noise_var is None) == (fresh.noise_var is None)
+        if fresh.noise_var is not None:
+            assert stored.noise_var(**values) == fresh.noise_var(**values)
+
+
+def test_the_w2_layouts_map_nfe_labels_to_points_as_the_catalogue_does():
+    from checks.exact import forms
+    from checks.exact.columns import SCHEMES
+
+    layouts = forms.layouts()
+    assert list(layouts) == [s.label for s in SCHEMES]
+    for spec in SCHEMES:
+        layout = layouts[spec.label]
+        assert (layout.chain, layout.fixed) == (spec.chain, spec.fixed)
+        assert all(layout.points(n) == spec.points(n) for n in range(1, 2049))
 
 
 def test_build_fills_the_cache_and_is_then_a_no_op(tmp_cache, capsys):

@@ -1,6 +1,6 @@
 """Display = proof: every formula a page or ``show`` displays reads back as the expression it stands for.
 
-Each displayed LaTeX formula is parsed by :mod:`checks.app.latex_reader` (the
+Each displayed LaTeX formula is parsed by :mod:`checks.app.readback` (the
 reading conventions of a person, not of the printer) and proved equal to its
 expression; ``show``'s plain-text forms are parsed by SymPy. The page's math
 is also matched against the formula list, so no formula reaches a page
@@ -18,7 +18,7 @@ from derivations.core import notation
 
 from checks.app import latex as tex
 from checks.app import render
-from checks.app.latex_reader import Unreadable, proves_equal, read, reads_as
+from checks.app.readback import Unreadable, proves_equal, read, reads_as
 
 from tests.conftest import BY_DERIVATION
 

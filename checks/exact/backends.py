@@ -66,7 +66,17 @@ class NumbaOps:
     """Marker for the fused kernels of :mod:`checks.exact.kernel` (CPU, numba)."""
 
 
-def choose(backend: str) -> NumpyOps | TorchOps | NumbaOps:
+# ``auto`` considers CUDA from this many distinct eigenvalues: below it, starting torch and the
+# device (about a second) costs more than the whole table on the CPU (CIFAR-10's 3072 eigenvalues
+# take a few hundredths of a second there), and the command need not import torch at all.
+CUDA_MIN_EIGENVALUES = 1 << 17
+
+
+def choose(backend: str, eigenvalues: int | None = None) -> NumpyOps | TorchOps | NumbaOps:
+    """The back end for ``backend``; ``auto`` is CUDA when a device is there and the spectrum has at least
+    :data:`CUDA_MIN_EIGENVALUES` distinct ``eigenvalues`` (any size when not given), else numba, else numpy."""
+    if backend == "auto" and eigenvalues is not None and eigenvalues < CUDA_MIN_EIGENVALUES:
+        return NumbaOps() if w2_kernel.available() else NumpyOps()
     if backend == "numpy":
         return NumpyOps()
     if backend == "numba":

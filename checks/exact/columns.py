@@ -31,6 +31,11 @@ class SchemeSpec:
         return self.column.points(nfe)
 
     @property
+    def chain(self) -> bool:
+        """The column runs on Pierret & Galerne's DDPM chain instead of the SDE."""
+        return self.column.chain
+
+    @property
     def fixed(self) -> dict[str, float]:
         """The column's option values, by notation name."""
         return {o.symbol: float(self.column.options[o.name]) for o in self.scheme.options

@@ -1,33 +1,119 @@
-"""The derived step maps of the table's columns, lambdified once for numpy.
+"""The derived step maps of the table's columns, compiled once for numpy and kept on disk.
 
-Each gain is split by powers of the score precisions (:data:`PRECISIONS`): its
+Each gain is split by powers of the score precisions (:data:`PRECISION_NAMES`): its
 coefficients depend on the step only and are evaluated on the grid alone, the monomials
 on the (steps x eigenvalues) block.
+
+The compiled maps and the columns' layout are kept in the derivation cache
+(:func:`derivations.core.cache.memo`), keyed by every source of ``derivations/`` (the step maps,
+the catalogue's rules and columns, the notation) and of this module and :mod:`checks.exact.columns`;
+each coefficient is a :class:`derivations.core.cache.Compiled`, stored as its generated source.
+A warm cache loads them without SymPy, the catalogue or a family.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Any, Callable
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
-import sympy as sp
+from derivations.core import cache
 
-import derivations
-from derivations.core import notation
+if TYPE_CHECKING:
+    import sympy as sp
 
-from checks.exact.columns import SCHEME_BY_LABEL
-
-PRECISIONS = (notation.prec_k_pg, notation.prec_next_pg, notation.prec_mid_pg)
+Powers = tuple[int, int, int]
+PRECISION_NAMES = ("prec_k_pg", "prec_next_pg", "prec_mid_pg")
 
 
 @dataclass(frozen=True)
 class CompiledStep:
-    """gain = sum_m coef_m(step) * prod(precision^e); noise_var(step) with no eigenvalue dependence."""
+    """gain = sum_m coef_m(step) * prod(precision^e); noise_var(step) with no eigenvalue dependence.
+    Each function is called with keyword values by notation name (extra ones ignored)."""
 
-    monomials: tuple[tuple[tuple[int, int, int], Callable[..., Any]], ...]
-    noise_var: Callable[..., Any] | None
+    monomials: tuple[tuple[Powers, cache.Compiled], ...]
+    noise_var: cache.Compiled | None
     arg_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the table needs of a column besides its step maps, without the catalogue: its label,
+    whether it runs on the DDPM chain, its fixed option values (by notation name) and how its
+    NFE label maps to grid points (the catalogue's :meth:`derivations.catalogue.Column.points`,
+    which a test compares with this one)."""
+
+    label: str
+    chain: bool
+    fixed: dict[str, float] = field(hash=False)
+    nfe_per_point: int
+
+    def points(self, nfe: int) -> int:
+        return nfe // self.nfe_per_point
+
+
+def _code() -> tuple[Path, ...]:
+    """The sources the stored maps depend on: all of ``derivations/``, and the modules that compile them."""
+    here = Path(__file__).resolve().parent
+    return cache.tree_files(cache.ROOT) + (here / "columns.py", here / "forms.py")
+
+
+def _memo_name(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", label)
+
+
+@functools.lru_cache(maxsize=1)
+def layouts() -> dict[str, Layout]:
+    """Every column's :class:`Layout`, in catalogue order, by label."""
+    return cache.memo("w2.layouts", _layouts, files=_code())
+
+
+def _layouts() -> dict[str, Layout]:
+    from checks.exact.columns import SCHEMES
+
+    return {s.label: Layout(s.label, s.column.chain, s.fixed, s.column.nfe_per_point) for s in SCHEMES}
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_step(label: str, last: bool = False) -> CompiledStep:
+    """The step map of column ``label`` (at the last step, or any other) compiled once, split by
+    powers of the precisions; from the cache when this state of the sources stored it."""
+    if label not in layouts():
+        raise KeyError(label)
+    name = f"w2.step.{_memo_name(label)}" + (".last" if last else "")
+    return cache.memo(name, lambda: derive_step(label, last), files=_code())
+
+
+def derive_step(label: str, last: bool = False) -> CompiledStep:
+    """:func:`compiled_step` computed afresh (SymPy)."""
+    import sympy as sp
+
+    import derivations
+    from derivations.core import notation
+
+    from checks.exact.columns import SCHEME_BY_LABEL
+
+    spec = SCHEME_BY_LABEL[label]
+    d = derivations.get(spec.derivation_id)
+    precisions = tuple(notation.lookup(n).symbol for n in PRECISION_NAMES)
+    shown, radicals = hide_radicals(stable_form(d.result(spec.result("gain", last)), spec.fixed))
+    gain = sp.Poly(sp.expand(shown), *precisions)
+    monomials = []
+    names: set[str] = set()
+    for powers, coeff in gain.terms():
+        compiled = _compile(sp.sympify(coeff).xreplace(radicals), {})
+        names.update(compiled.arg_names)
+        monomials.append((tuple(powers), compiled))
+    noise = d.result(spec.result("noise_var", last))
+    if noise.free_symbols & set(precisions):
+        raise ValueError(f"{label}: the injected noise depends on the eigenvalue; not supported")
+    noise_fn = None
+    if sp.simplify(stable_form(noise, spec.fixed)) != 0:
+        noise_fn = _compile(noise, spec.fixed)
+        names.update(noise_fn.arg_names)
+    return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)))
 
 
 def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
@@ -38,6 +124,10 @@ def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
     is of its square), which float64 would otherwise lose near the data. Fixed values enter as
     rationals, so that the factoring cancels exactly.
     """
+    import sympy as sp
+
+    from derivations.core import notation
+
     fixed_values = {notation.lookup(k).symbol: sp.nsimplify(v) for k, v in fixed.items()}
     expr = notation.expand_definitions(expr).subs(fixed_values)
     return expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
@@ -46,6 +136,8 @@ def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:
 
 def hide_radicals(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
     """Radicals as placeholder symbols, so that expanding in the precisions leaves them whole."""
+    import sympy as sp
+
     hidden: dict[sp.Expr, sp.Symbol] = {}
 
     def hide(e: sp.Expr) -> sp.Symbol:
@@ -55,48 +147,23 @@ def hide_radicals(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
     return shown, {v: k for k, v in hidden.items()}
 
 
-def _compile(expr: sp.Expr, fixed: dict[str, float]) -> tuple[Callable[..., Any], tuple[str, ...]]:
+def _compile(expr: sp.Expr, fixed: dict[str, float]) -> cache.Compiled:
+    import sympy as sp
+
+    from derivations.core import notation
+
     expr = stable_form(expr, fixed)
     names = tuple(sorted(s.name for s in expr.free_symbols))
     fn = sp.lambdify([notation.lookup(n).symbol for n in names], expr, modules="numpy")
-    return fn, names
-
-
-@functools.lru_cache(maxsize=None)
-def compiled_step(label: str, last: bool = False) -> CompiledStep:
-    """The step map of column ``label`` (at the last step, or any other) lambdified once, split by
-    powers of the precisions."""
-    spec = SCHEME_BY_LABEL[label]
-    d = derivations.get(spec.derivation_id)
-    shown, radicals = hide_radicals(stable_form(d.result(spec.result("gain", last)), spec.fixed))
-    gain = sp.Poly(sp.expand(shown), *PRECISIONS)
-    monomials = []
-    names: set[str] = set()
-    for powers, coeff in gain.terms():
-        fn, coeff_names = _compile(sp.sympify(coeff).xreplace(radicals), {})
-        names.update(coeff_names)
-        monomials.append((powers, _bind(fn, coeff_names)))
-    noise = d.result(spec.result("noise_var", last))
-    if noise.free_symbols & set(PRECISIONS):
-        raise ValueError(f"{label}: the injected noise depends on the eigenvalue; not supported")
-    noise_fn = None
-    if sp.simplify(stable_form(noise, spec.fixed)) != 0:
-        fn, noise_names = _compile(noise, spec.fixed)
-        names.update(noise_names)
-        noise_fn = _bind(fn, noise_names)
-    return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)))
+    return cache.Compiled(fn, names, "numpy")
 
 
 @functools.lru_cache(maxsize=None)
 def compiled_full(label: str, result: str, last: bool = False) -> Callable[..., Any]:
-    """The result ``gain`` or ``noise_var`` of a column as one lambdified function of named values."""
+    """The result ``gain`` or ``noise_var`` of a column as one compiled function of named values."""
+    import derivations
+
+    from checks.exact.columns import SCHEME_BY_LABEL
+
     spec = SCHEME_BY_LABEL[label]
-    fn, names = _compile(derivations.get(spec.derivation_id).result(spec.result(result, last)), spec.fixed)
-    return lambda **values: fn(*(values[n] for n in names))
-
-
-def _bind(fn: Callable[..., Any], names: tuple[str, ...]) -> Callable[..., Any]:
-    def call(values: dict[str, Any]) -> Any:
-        return fn(*(values[n] for n in names))
-
-    return call
+    return _compile(derivations.get(spec.derivation_id).result(spec.result(result, last)), spec.fixed)

@@ -42,15 +42,27 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-import derivations
-from derivations.families import gauss_exact
+from derivations.core import cache
+from derivations.core.step_vocabulary import step_values
 
 from checks.exact import kernel as w2_kernel
 from checks.exact import backends
 from checks.exact.backends import compose_affine, monomial, threads  # noqa: F401  threads: the table's workers
-from checks.exact.columns import ALTERNATIVE_POINTS, SCHEME_BY_LABEL, SCHEMES, SchemeSpec  # noqa: F401  the columns
-from checks.exact.forms import compiled_full, compiled_step
+from checks.exact.forms import Layout, compiled_full, compiled_step, layouts
 from checks.exact.data import validate_eigenvalues
+
+# The catalogue's columns load on first use, not with this module: the table runs from the
+# columns' layouts and compiled maps (:mod:`checks.exact.forms`), which a warm cache holds.
+_COLUMNS = ("ALTERNATIVE_POINTS", "SCHEME_BY_LABEL", "SCHEMES", "SchemeSpec")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COLUMNS:
+        from checks.exact import columns
+
+        return getattr(columns, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 T_END = 1.0
 BETA_MIN = 0.05
@@ -77,13 +89,13 @@ def _schedule_values(u: np.ndarray) -> dict[str, np.ndarray]:
 
 @functools.lru_cache(maxsize=None)
 def _laws() -> dict[str, Any]:
-    d = derivations.get("gauss_exact.backward")
-    return {name: d.function(name, "numpy") for name in ("beta_lin", "B_lin", "var_t", "ode_var", "sde_var")}
+    return {name: cache.function("gauss_exact.backward", name, "numpy")
+            for name in ("beta_lin", "B_lin", "var_t", "ode_var", "sde_var")}
 
 
 @functools.lru_cache(maxsize=None)
 def _w2_sq() -> Any:
-    return derivations.get("gauss_exact.w2").function("w2_sq", "numpy")
+    return cache.function("gauss_exact.w2", "w2_sq", "numpy")
 
 
 # --------------------------------------------------------------------------
@@ -103,9 +115,9 @@ class Grid:
     B_mid: np.ndarray  # B(u) at the N - 1 midpoints
     spacing: str = "time"  # uniform in reversed time (the reference's grid), or in half-log-SNR ("lambda")
 
-    def values(self, spec: SchemeSpec) -> dict[str, np.ndarray]:
+    def values(self, column: Layout) -> dict[str, np.ndarray]:
         """What the column's step maps take on this grid, its fixed options included."""
-        return (self.chain_values if spec.column.chain else self.sde_values) | spec.fixed
+        return (self.chain_values if column.chain else self.sde_values) | column.fixed
 
 
 @functools.lru_cache(maxsize=64)
@@ -143,7 +155,7 @@ def grid_at(eps: float, t: np.ndarray, spacing: str = "time") -> Grid:
     betas = (beta[:-1], beta[1:], at_mid["beta"])
     h = B[:-1] - B[1:]  # rate integrated over each step: m_t / m_t' = e^{-h}
     # The SDE: f = -beta, g^2 = 2 beta, m = e^{-B}, v = 1 - e^{-2B}.
-    sde = gauss_exact.step_values(a=np.exp(-h), b=-np.expm1(-2 * h), m_next=np.exp(-B[1:]),
+    sde = step_values(a=np.exp(-h), b=-np.expm1(-2 * h), m_next=np.exp(-B[1:]),
                                   v_next=-np.expm1(-2 * B[1:]), dt=dt, drift=tuple(-b for b in betas),
                                   diffusion_sq=tuple(2 * b for b in betas),
                                   kernel_mid=(np.exp(-at_mid["B"]), -np.expm1(-2 * at_mid["B"])))
@@ -152,7 +164,7 @@ def grid_at(eps: float, t: np.ndarray, spacing: str = "time") -> Grid:
     beta_d = 2 * dt * betas[0]
     with np.errstate(invalid="ignore"):
         levels = np.exp(-2 * B[-1]) * np.concatenate([np.cumprod((1 - beta_d)[::-1])[::-1], [1.0]])
-        chain = gauss_exact.step_values(a=np.sqrt(1 - beta_d), b=beta_d, m_next=np.sqrt(levels[1:]),
+        chain = step_values(a=np.sqrt(1 - beta_d), b=beta_d, m_next=np.sqrt(levels[1:]),
                                         v_next=1 - levels[1:], dt=dt)
     return Grid(eps, n_points, sde, chain, u, B, at_mid["B"], spacing)
 
@@ -178,7 +190,7 @@ def _as_column(value: Any, steps: int) -> np.ndarray:
 # Output variances
 # --------------------------------------------------------------------------
 
-def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _run_grid(specs: Iterable[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For each column on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue. The steps
     before the last run on the array back end; the last step, with the column's last-step map, in numpy."""
     specs = list(specs)
@@ -195,18 +207,18 @@ def _run_grid(specs: Iterable[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -
     return out
 
 
-def _final_step(spec: SchemeSpec, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _final_step(spec: Layout, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(a^2, b) of the grid's last step for every eigenvalue."""
     step = compiled_step(spec.label, last=True)
     steps = g.n_points - 1
     values = {name: _as_column(v, steps)[-1, 0] for name, v in g.values(spec).items()}
     precisions = tuple(1.0 / (1.0 + np.exp(-2 * B) * (lam - 1.0)) for B in (g.B_points[-2], g.B_points[-1], g.B_mid[-1]))
-    gain = sum(fn(values) * np.prod([p**e for p, e in zip(precisions, powers)], axis=0) for powers, fn in step.monomials)
-    noise = np.zeros_like(lam) if step.noise_var is None else np.full_like(lam, step.noise_var(values))
+    gain = sum(fn(**values) * np.prod([p**e for p, e in zip(precisions, powers)], axis=0) for powers, fn in step.monomials)
+    noise = np.zeros_like(lam) if step.noise_var is None else np.full_like(lam, step.noise_var(**values))
     return gain * gain, noise
 
 
-def _run_arrays(specs: list[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The composed maps of every step but the last, on the numpy or torch back end."""
     steps = g.n_points - 2
     if steps == 0:
@@ -214,12 +226,12 @@ def _run_arrays(specs: list[SchemeSpec], g: Grid, lam: np.ndarray, ops: Any) -> 
     compiled = {s.label: compiled_step(s.label) for s in specs}
     coeffs = {}
     for s in specs:
-        terms = [(powers, ops.asarray(_as_column(fn(g.values(s)), steps + 1)[:-1]))
+        terms = [(powers, ops.asarray(_as_column(fn(**g.values(s)), steps + 1)[:-1]))
                  for powers, fn in compiled[s.label].monomials]
         coeffs[s.label] = sorted(terms, key=lambda term: not any(term[0]))  # eigenvalue-dependent terms first
     noise = {
         s.label: (None if compiled[s.label].noise_var is None
-                  else ops.asarray(_as_column(compiled[s.label].noise_var(g.values(s)), steps + 1)[:-1]))
+                  else ops.asarray(_as_column(compiled[s.label].noise_var(**g.values(s)), steps + 1)[:-1]))
         for s in specs
     }
     needs_mid = any(p[2] for c in compiled.values() for p, _ in c.monomials)
@@ -274,18 +286,18 @@ def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int) -> tuple[t
     g, steps = grid(eps, n_points), n_points - 1
     structures, coef_rows, noise_rows = [], [], []
     for label in labels:
-        step, values = compiled_step(label), g.values(SCHEME_BY_LABEL[label])
+        step, values = compiled_step(label), g.values(layouts()[label])
         structures.append((tuple(p for p, _ in step.monomials), step.noise_var is not None))
-        coef_rows.append([_as_column(fn(values), steps)[:-1, 0] for _, fn in step.monomials])
+        coef_rows.append([_as_column(fn(**values), steps)[:-1, 0] for _, fn in step.monomials])
         noise_rows.append(np.zeros(steps - 1) if step.noise_var is None
-                          else _as_column(step.noise_var(values), steps)[:-1, 0])
+                          else _as_column(step.noise_var(**values), steps)[:-1, 0])
     coefs = np.zeros((len(labels), max(len(r) for r in coef_rows), steps - 1))
     for i, rows in enumerate(coef_rows):
         coefs[i, :len(rows)] = rows
     return tuple(structures), coefs, np.array(noise_rows)
 
 
-def _run_fused(specs: list[SchemeSpec], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _run_fused(specs: list[Layout], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """:func:`_run_arrays` by one generated kernel per group structure (:mod:`checks.exact.kernel`)."""
     labels = tuple(s.label for s in specs)
     structures, coefs, noises = _fused_inputs(labels, g.eps, g.n_points)
@@ -317,7 +329,7 @@ def output_variance(lam: np.ndarray, label: str, eps: float, n_points: int, init
     uniform in reversed time (``spacing="time"``, the reference's) or in half-log-SNR (``"lambda"``)."""
     g = {"time": grid, "lambda": lambda_grid}[spacing](eps, n_points)
     with np.errstate(all="ignore"):
-        gain_sq, tail = _run_grid([SCHEME_BY_LABEL[label]], g, lam, backends.choose(backend))[label]
+        gain_sq, tail = _run_grid([layouts()[label]], g, lam, backends.choose(backend, lam.size))[label]
         return initial_variance(lam, init) * gain_sq + tail
 
 
@@ -358,9 +370,10 @@ def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Itera
     lam_all = validate_eigenvalues(eigenvalues)
     lam, counts = np.unique(lam_all, return_counts=True)
     weights = counts.astype(np.float64)
-    specs = [SCHEME_BY_LABEL[s] for s in schemes] if schemes is not None else list(SCHEMES)
+    columns = layouts()
+    specs = [columns[s] for s in schemes] if schemes is not None else list(columns.values())
     points = points or {}
-    ops = backends.choose(backend)
+    ops = backends.choose(backend, lam.size)
     cells: list[Cell] = []
     eps_values, nfes = tuple(eps_values), tuple(nfes)
     starts = {init: initial_variance(lam, init) for init in INITS}
@@ -371,7 +384,7 @@ def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Itera
                     for init in INITS:
                         c = continuous_variance(lam, kind, eps, init)
                         cells.append(Cell(kind, eps, init, CONTINUOUS, w2(c, lam, weights)))
-        by_grid: dict[tuple[float, int], list[SchemeSpec]] = {}
+        by_grid: dict[tuple[float, int], list[Layout]] = {}
         for spec in specs:
             n_of = points.get(spec.label, spec.points)
             for eps in eps_values:
@@ -397,7 +410,8 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
     """The straightforward evaluation: for every cell, a Python loop over the steps, each step applied
     to the whole eigenvalue vector through the lambdified ``gain`` and ``noise_var`` of the derivation."""
     lam = validate_eigenvalues(eigenvalues)
-    specs = [SCHEME_BY_LABEL[s] for s in schemes] if schemes is not None else list(SCHEMES)
+    columns = layouts()
+    specs = [columns[s] for s in schemes] if schemes is not None else list(columns.values())
     cells = []
     with np.errstate(all="ignore"):
         for spec in specs:

@@ -535,8 +535,9 @@ class Compiled:
     loads without SymPy.
     """
 
-    def __init__(self, fn: Callable[..., Any], arg_names: tuple[str, ...], backend: str):
+    def __init__(self, fn: Callable[..., Any], arg_names: tuple[str, ...], backend: str, source: Source | None = None):
         self._fn, self.arg_names, self.backend = fn, tuple(arg_names), backend
+        self._source = source  # kept when restored: a function built by exec has no source file to read back
 
     def __call__(self, **values: Any) -> Any:
         missing = [n for n in self.arg_names if n not in values]
@@ -545,11 +546,11 @@ class Compiled:
         return self._fn(*(values[n] for n in self.arg_names))
 
     def __reduce__(self) -> tuple:
-        return _restore, (Source.of(self._fn), self.arg_names, self.backend)
+        return _restore, (self._source or Source.of(self._fn), self.arg_names, self.backend)
 
 
 def _restore(source: Source, arg_names: tuple[str, ...], backend: str) -> Compiled:
-    return Compiled(source.function(), arg_names, backend)
+    return Compiled(source.function(), arg_names, backend, source)
 
 
 # --------------------------------------------------------------------------

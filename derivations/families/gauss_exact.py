@@ -73,6 +73,7 @@ from derivations.core.notation import (
     z_pg,
 )
 from derivations.core.proof import Tier
+from derivations.core.step_vocabulary import step_values  # noqa: F401  re-exported: the maps' numbers
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
 
 PIERRET_GALERNE = ("É. Pierret, B. Galerne, Diffusion models for Gaussian distributions: exact solutions "
@@ -325,26 +326,6 @@ class SymbolicOps:
     @property
     def lands_clean(self) -> bool:
         return "clean" in self.flags
-
-
-def step_values(*, a, b, m_next, v_next, dt, drift=None, diffusion_sq=None, prec=None, mean=None,
-                kernel_mid=None) -> dict:
-    """Numbers (floats, arrays or tensors) for the step-map vocabulary, keyed by notation name.
-
-    ``drift``, ``diffusion_sq``, ``prec`` and ``mean`` are triples (start, end, midpoint), ``kernel_mid``
-    the pair :math:`(m, v)` at the midpoint; a missing one is left out (a step map that needs it then
-    says so when called).
-    """
-    values = {"a_st": a, "b_st": b, "m_next_st": m_next, "v_next_st": v_next, "dt_pg": dt}
-    if kernel_mid is not None:
-        values.update(zip(("m_mid_st", "v_mid_st"), kernel_mid))
-    for names, triple in ((("f_k_st", "f_next_st", "f_mid_st"), drift),
-                          (("g2_k_st", "g2_next_st", "g2_mid_st"), diffusion_sq),
-                          (("prec_k_pg", "prec_next_pg", "prec_mid_pg"), prec),
-                          (("mu_k_st", "mu_next_st", "mu_mid_st"), mean)):
-        if triple is not None:
-            values.update(zip(names, triple))
-    return values
 
 
 def _symbolic_options(scheme: catalogue.Scheme, choice: dict) -> dict:
