@@ -120,7 +120,7 @@ class _Parser:
     # -- grammar ---------------------------------------------------------------------------------
     def relation(self) -> sp.Expr | tuple[sp.Expr, sp.Expr]:
         lhs = self.expression()
-        if self.accept("="):
+        if self.accept("=") or self.accept(r"\le"):
             rhs = self.expression()
             result: sp.Expr | tuple = (lhs, rhs)
         else:
@@ -438,6 +438,17 @@ def _context(targets: list[sp.Basic]) -> tuple[dict[str, list[sp.Expr]], frozens
     return table, prefix, readings
 
 
+def _named_atoms(exprs: list[sp.Basic]) -> dict[sp.Basic, sp.Dummy]:
+    """A placeholder for every named intermediate and held operation in ``exprs`` (outermost first)."""
+    from derivations.core.work import Named
+
+    found: dict[sp.Basic, sp.Dummy] = {}
+    for expr in exprs:
+        for atom in sp.sympify(expr).atoms(Named):
+            found.setdefault(atom, sp.Dummy(f"named{len(found)}"))
+    return found
+
+
 def _rebuilt(expr: sp.Basic) -> sp.Basic:
     """``expr`` built again with SymPy's automatic evaluation, as reading it builds it (``2 (a + b)``
     becomes ``2 a + 2 b``)."""
@@ -473,6 +484,12 @@ def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic], printed: sp
     target (a tidied closed form): its symbols, too, decide which symbol a shared glyph names.
     """
     targets = list(target) if isinstance(target, tuple) else [target]
+    # A named intermediate or held operation reads as itself: its printed glyph (``\mathcal N_1``,
+    # ``E\left[x^2\right]``) is one atom, a placeholder on both sides.
+    held = _named_atoms(targets + ([printed] if printed is not None else []))
+    if held:
+        targets = [sp.sympify(t).xreplace(held) for t in targets]
+        printed = sp.sympify(printed).xreplace(held) if printed is not None else None
     try:
         table, prefix, readings = _context(targets + ([printed] if printed is not None else []))
     except Unreadable as error:
@@ -481,6 +498,8 @@ def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic], printed: sp
     placeholders = {tex: sp.Dummy(f"shared{i}") for i, tex in enumerate(shared)}
     unique = {tex: placeholders.get(tex, cands[0] if cands else sp.Dummy()) for tex, cands in table.items()}
     functions = _functions_of(targets)
+    for atom, placeholder in held.items():
+        unique[latex(atom)] = placeholder
     try:
         parsed = read(tex, unique, prefix, functions)
     except Unreadable as error:
