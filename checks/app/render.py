@@ -16,7 +16,7 @@ import sympy as sp
 
 import derivations
 from derivations import Derivation, Tier
-from derivations.core import notation
+from derivations.core import notation, work
 from derivations.core.claims import allowed_names
 
 from checks.app import latex as tex
@@ -80,6 +80,12 @@ def where_formula(named) -> Formula:
     """A named intermediate with its definition (the "where" block of a page)."""
     return Formula(f"where {type(named).__name__}", tex.relation(named, named.definition()),
                    (named, named.definition()))
+
+
+def show_form(result) -> sp.Expr:
+    """The closed form ``show`` prints: written out (no named intermediates), so that it pastes back
+    into ``verify``; tidied when that provably helps."""
+    return display_form(work.expand_named(result.expr))
 
 
 def result_formula(result) -> Formula:
@@ -147,9 +153,9 @@ def show_formulas(d: Derivation) -> list[Formula]:
         lhs, rhs = sp.sympify(step.lhs), sp.sympify(step.rhs)
         out.append(Formula(f"step {i}", f"{sp.sstr(lhs)}  {step.kind}  {sp.sstr(rhs)}", (lhs, rhs), "text"))
     for r in d.body.results:
-        shown = display_form(r.expr)
-        out.append(Formula(f"closed form {r.name}", sp.sstr(shown), r.expr, "text", printed=shown))
-        out.append(result_formula(r))
+        shown, expr = show_form(r), work.expand_named(r.expr)
+        out.append(Formula(f"closed form {r.name}", sp.sstr(shown), expr, "text", printed=shown))
+        out.append(Formula(f"closed form {r.name}", latex(shown), expr, printed=shown))
     return out
 
 
