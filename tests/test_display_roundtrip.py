@@ -14,6 +14,7 @@ import re
 import pytest
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr
+from sympy.stats.rv import RandomSymbol
 
 import derivations
 from derivations.core import notation, work
@@ -59,11 +60,15 @@ def _text_reads_back(formula: render.Formula) -> bool:
     """``show``'s plain text parsed by SymPy in the notation's names, proved equal to its target."""
     targets = list(formula.target) if isinstance(formula.target, tuple) else [formula.target]
     text = formula.text
-    # a named intermediate or held operation prints as its name: read it as one placeholder
-    atoms = {a for t in targets for a in sp.sympify(t).atoms(work.Named)}
+    # a named intermediate or held operation prints as its name, a random variable or a symbol whose
+    # name is no identifier (``W_{t_k}``) as its name: each reads as one placeholder
+    atoms = {a for t in targets for a in sp.sympify(t).atoms(work.Named, RandomSymbol)}
+    random = {a.symbol for a in atoms if isinstance(a, RandomSymbol)}
+    atoms |= {a for t in targets for a in sp.sympify(t).atoms(sp.Symbol) if a not in random
+              if not a.name.isidentifier() and a.name not in ("+", "-", "+-")}  # not a Limit's direction
     for i, atom in enumerate(sorted(atoms, key=lambda a: -len(sp.sstr(a)))):
         placeholder = sp.Symbol(f"named_{i}")
-        text = text.replace(sp.sstr(atom), placeholder.name)
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(sp.sstr(atom))}(?![A-Za-z0-9_])", placeholder.name, text)
         targets = [sp.sympify(t).xreplace({atom: placeholder}) for t in targets]
     names = {n.name: n.symbol for n in notation.names().values()}
     for t in targets:

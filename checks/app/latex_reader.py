@@ -137,7 +137,8 @@ class _Parser:
             terms = [self.term()]
         while True:
             if self.accept("+"):
-                terms.append(self.term())
+                # a held sum prints a negative term as ``+ -t``
+                terms.append(-self.term() if self.accept("-") else self.term())
             elif self.accept("-"):
                 terms.append(-self.term())
             else:
@@ -149,6 +150,8 @@ class _Parser:
             return True
         if self.in_integral and _THIN_DIFFERENTIAL.match(self.s, self.i):
             return True
+        if any(self.s.startswith(g, self.i) for g in self.glyphs_by_first.get(self.s[self.i], ())):
+            return False  # a glyph that opens with a delimiter (``|\Sigma|``) is a factor
         return bool(_TERM_END.match(self.s, self.i))
 
     def term(self) -> sp.Expr:
@@ -300,6 +303,17 @@ class _Parser:
         high = self.script()
         return sp.Sum(self.term(), (index, low, high))
 
+    def limit(self) -> sp.Expr:
+        """``\\lim_{h \\to 0^+} body`` (after ``\\lim_{``): the limit reaches over the product after it."""
+        variable = self.primary()[0]
+        self.expect(r"\to")
+        sign = -1 if self.accept("-") else 1
+        point = sign * self.primary()[0]
+        direction = "-" if self.accept("^-") else "+"
+        self.accept("^+")
+        self.expect("}")
+        return sp.Limit(self.term(), variable, point, direction)
+
     def primary(self) -> tuple[sp.Expr, bool]:
         self.skip()
         if self.i >= len(self.s):
@@ -315,6 +329,8 @@ class _Parser:
             return self.integral(), False
         if self.peek(r"\sum"):
             return self.summation(), False
+        if self.accept(r"\lim_{"):
+            return self.limit(), False
         func = self.function()
         if func is not None:
             power = self.script() if self.accept("^") else None
@@ -402,7 +418,8 @@ class Reading:
 
 
 def _symbols_of(exprs: list[sp.Basic]) -> set[sp.Symbol]:
-    return {s for e in exprs for s in sp.sympify(e).atoms(sp.Symbol)}
+    # a Limit keeps its direction as a symbol ``+`` or ``-``: not a glyph
+    return {s for e in exprs for s in sp.sympify(e).atoms(sp.Symbol) if s.name not in ("+", "-")}
 
 
 def _functions_of(exprs: list[sp.Basic]) -> dict[str, Callable]:
@@ -449,6 +466,13 @@ def _named_atoms(exprs: list[sp.Basic]) -> dict[sp.Basic, sp.Dummy]:
     return found
 
 
+def _random_symbols(exprs: list[sp.Basic]) -> dict[sp.Basic, sp.Symbol]:
+    """A random variable of ``sympy.stats`` reads as the symbol it prints as."""
+    from sympy.stats.rv import RandomSymbol
+
+    return {rv: rv.symbol for e in exprs for rv in sp.sympify(e).atoms(RandomSymbol)}
+
+
 def _rebuilt(expr: sp.Basic) -> sp.Basic:
     """``expr`` built again with SymPy's automatic evaluation, as reading it builds it (``2 (a + b)``
     becomes ``2 a + 2 b``)."""
@@ -487,6 +511,7 @@ def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic], printed: sp
     # A named intermediate or held operation reads as itself: its printed glyph (``\mathcal N_1``,
     # ``E\left[x^2\right]``) is one atom, a placeholder on both sides.
     held = _named_atoms(targets + ([printed] if printed is not None else []))
+    held |= _random_symbols(targets + ([printed] if printed is not None else []))
     if held:
         targets = [sp.sympify(t).xreplace(held) for t in targets]
         printed = sp.sympify(printed).xreplace(held) if printed is not None else None
@@ -499,7 +524,8 @@ def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic], printed: sp
     unique = {tex: placeholders.get(tex, cands[0] if cands else sp.Dummy()) for tex, cands in table.items()}
     functions = _functions_of(targets)
     for atom, placeholder in held.items():
-        unique[latex(atom)] = placeholder
+        if isinstance(placeholder, sp.Dummy):
+            unique[latex(atom)] = placeholder
     try:
         parsed = read(tex, unique, prefix, functions)
     except Unreadable as error:
