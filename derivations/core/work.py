@@ -59,22 +59,17 @@ class Named(sp.Function):
         return self.args
 
     def __reduce_ex__(self, protocol):
-        cls = type(self)
-        if cls._template:
-            spec = ("held", cls.__name__, cls._template, cls._parts, cls._definition.expr, cls._definition.variables)
-        else:
-            spec = ("named", cls.__name__, cls._tex, cls._definition.expr, cls._definition.variables, cls.description)
-        return _restore, (spec, self.args)
+        return _restore, (type(self)._spec, self.args)
 
 
 def _restore(spec: tuple, args: tuple) -> sp.Expr:
     """A named intermediate or held operation rebuilt from its pickled definition, at ``args``."""
     if spec[0] == "held":
-        _, name, template, parts, value, variables = spec
-        cls = _held_class(name, template, parts, variables, value)
+        _, name, template, parts, value, arguments = spec
+        cls = _held_class(name, template, parts, arguments, value)
     else:
-        _, name, tex, definition, variables, description = spec
-        cls = _named_class(name, tex, definition, variables, description)
+        _, name, tex, definition, arguments, description = spec
+        cls = _named_class(name, tex, definition, arguments, description)
     return cls(*args)
 
 
@@ -94,7 +89,8 @@ def _named_class(name: str, latex: str, definition: sp.Expr, arguments: tuple, d
     key = (name, latex, definition, tuple(arguments))
     if key not in _NAMED:  # one class per intermediate, so that SymPy sees repeated uses as the same function
         _NAMED[key] = type(name, (Named,), {"_definition": sp.Lambda(tuple(arguments), definition), "_tex": latex,
-                                            "description": description, "__module__": __name__})
+                                            "description": description, "__module__": __name__,
+                                            "_spec": ("named", name, latex, definition, tuple(arguments), description)})
     return _NAMED[key]
 
 
@@ -114,7 +110,8 @@ def _held_class(name: str, template: str, parts: tuple, arguments: tuple, value:
     key = ("held", name, template, tuple(parts), tuple(arguments), value)
     if key not in _NAMED:
         _NAMED[key] = type(name, (Named,), {"_definition": sp.Lambda(tuple(arguments), value), "_template": template,
-                                            "_parts": tuple(parts), "__module__": __name__})
+                                            "_parts": tuple(parts), "__module__": __name__,
+                                            "_spec": ("held", name, template, tuple(parts), value, tuple(arguments))})
     return _NAMED[key]
 
 

@@ -113,7 +113,8 @@ _STANDARDIZED = sp.Symbol("x")  # Abramowitz & Stegun's argument of P(x)
 
 def _standard_normal_cdf() -> tuple[sp.Symbol, sp.Expr]:
     r""":math:`\Phi(a) = \int_{-\infty}^{a} \mathcal N(z; 0, 1)\,dz`, integrated by SymPy (in erf form), and its ``a``."""
-    z, a = sp.Dummy("z", real=True), sp.Dummy("a", real=True)
+    # plain symbols, not Dummies: a page shows the limit in a, and a rebuilt body must equal the stored one
+    z, a = sp.Symbol("z", real=True), sp.Symbol("a", real=True)
     return a, sp.expand(sp.integrate(sp.exp(log_density(z, 0, 1)), (z, -sp.oo, a)).rewrite(sp.erf))
 
 
