@@ -91,6 +91,11 @@ def _rational_in_decay(expr: sp.Expr, time_: sp.Symbol) -> sp.Expr:
     return sp.cancel(sp.together(sp.expand(sp.powsimp(rational)))).subs(decay, sp.exp(-kappa_ou * time_))
 
 
+def _rational_in_lag_decay(expr: sp.Expr) -> sp.Expr:
+    """:func:`_rational_in_decay` in the lag (a module-level function: a relation's ``prepare`` is pickled)."""
+    return _rational_in_decay(expr, lag_ou)
+
+
 def _kolmogorov_sides(density: sp.Expr, time_: sp.Symbol | None) -> tuple[sp.Expr, sp.Expr]:
     r""":math:`\partial_t p / p` (0 when stationary) and :math:`(-\partial_x(bp) + \tfrac12\sigma^2\partial_x^2 p)/p`,
     derivatives held."""
@@ -166,7 +171,7 @@ def moments() -> Body:
                      var, ode_var),
             Relation(r"cross-covariance: isometry = $\partial_{t'}C = -\kappa C$ (dsolve)", cross_cov, ode_cross),
             Relation("substitute the transition density into the forward Kolmogorov equation (divided by $p$)",
-                     *_kolmogorov_sides(transition, lag_ou), prepare=lambda e: _rational_in_decay(e, lag_ou)),
+                     *_kolmogorov_sides(transition, lag_ou), prepare=_rational_in_lag_decay),
             Relation("substitute the stationary density into the stationary Fokker-Planck equation (divided by $p$)",
                      *reversed(_kolmogorov_sides(stationary, None))),
             Relation(r"Euler-Maruyama mean $\to E[X_t]$ as $h \to 0$",
