@@ -26,6 +26,8 @@ _API = {
     "get": "derivations.core.registry", "search": "derivations.core.registry",
     "UnknownId": "derivations.core.keyed",
     "Proof": "derivations.core.proof", "Tier": "derivations.core.proof", "prove": "derivations.core.proof",
+    "prove_inequality": "derivations.core.proof",
+    "AT_MOST": "derivations.core.registry", "Equivalent": "derivations.core.registry",
 }
 _state = "not loaded"  # then "loading", then "loaded"
 

@@ -66,7 +66,9 @@ def test_verdict_carries_the_parsed_formula_and_the_derived_one():
 def test_the_context_holds_every_symbol_of_the_derivation_its_definitions_and_index_variants():
     ctx = claims.context("ddpm.posterior")
     assert {"alpha_t", "alpha_bar_prev", "beta_t", "alpha_bar_t", "beta_tilde_t", "x_0", "x_t", "eps"} <= set(ctx.names)
-    assert ctx.origin["x_t"] == "used" and ctx.origin["snr_t"] == "defined" and ctx.origin["x_prev"] == "index variant"
+    assert ctx.origin["x_t"] == "used" and ctx.origin["snr_t"] == "defined"
+    # ddpm.posterior completes the square in x_{t-1}; the marginal names only x_0
+    assert ctx.origin["x_prev"] == "used" and claims.context("ddpm.marginal").origin["x_prev"] == "index variant"
     assert "sigma_tw" not in ctx.names and "theta_ou" not in claims.context("ddpm.marginal").names
     assert claims.context("ou.moments").origin["tp_ou"] in {"used", "index variant"}
     assert claims.index_stem("alpha_bar_prev") == ("alpha_bar", True)

@@ -9,12 +9,15 @@ without being read back.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr
+from sympy.stats.rv import RandomSymbol
 
 import derivations
-from derivations.core import notation
+from derivations.core import notation, work
 
 from checks.app import latex as tex
 from checks.app import render
@@ -56,11 +59,22 @@ def test_page_math_is_exactly_the_formulas_and_the_prose(derivation_id):
 def _text_reads_back(formula: render.Formula) -> bool:
     """``show``'s plain text parsed by SymPy in the notation's names, proved equal to its target."""
     targets = list(formula.target) if isinstance(formula.target, tuple) else [formula.target]
+    text = formula.text
+    # a named intermediate or held operation prints as its name, a random variable or a symbol whose
+    # name is no identifier (``W_{t_k}``) as its name: each reads as one placeholder
+    atoms = {a for t in targets for a in sp.sympify(t).atoms(work.Named, RandomSymbol)}
+    random = {a.symbol for a in atoms if isinstance(a, RandomSymbol)}
+    atoms |= {a for t in targets for a in sp.sympify(t).atoms(sp.Symbol) if a not in random
+              if not a.name.isidentifier() and a.name not in ("+", "-", "+-")}  # not a Limit's direction
+    for i, atom in enumerate(sorted(atoms, key=lambda a: -len(sp.sstr(a)))):
+        placeholder = sp.Symbol(f"named_{i}")
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(sp.sstr(atom))}(?![A-Za-z0-9_])", placeholder.name, text)
+        targets = [sp.sympify(t).xreplace({atom: placeholder}) for t in targets]
     names = {n.name: n.symbol for n in notation.names().values()}
     for t in targets:
         names.update({s.name: s for s in sp.sympify(t).atoms(sp.Symbol)})
         names.update({f.func.__name__: f.func for f in sp.sympify(t).atoms(sp.core.function.AppliedUndef)})
-    parts = formula.text.split("  =  ") if len(targets) == 2 else [formula.text]
+    parts = re.split(r"  (?:=|<=)  ", text) if len(targets) == 2 else [text]
     return len(parts) == len(targets) and all(
         proves_equal(parse_expr(p, local_dict=names), t) for p, t in zip(parts, targets))
 
@@ -85,13 +99,19 @@ def test_study_formulas_read_back_as_proved():
     backward, beats = derivations.get("gauss_exact.backward"), derivations.get("gauss_exact.sde_beats_ode")
     exprs = [backward.result(n) for n in ("var_t", "score_coef", "ode_var", "sde_var")]
     exprs.append(beats.result("contraction"))
+    step_maps = []
     for spec in pierret_galerne.exact_w2.SCHEMES:
         d = derivations.get(spec.derivation_id)
-        exprs += [d.result(spec.result(name, last)) for name in ("gain", "noise_var") for last in (False, True)]
-    for expr in exprs:
+        step_maps += [pierret_galerne.shown_form(d, spec.result(name, last))
+                      for name in ("gain", "noise_var") for last in (False, True)]
+    for expr in exprs + step_maps:
         printed = tex.latex(expr)
         assert printed in shown, f"the study does not show {printed}"
         assert reads_as(printed, expr).ok, printed
+    for named in work.intermediates(step_maps):  # the "where" definitions of the long gains
+        printed = tex.relation(named, named.definition())
+        assert printed in shown, f"the study does not define {printed}"
+        assert reads_as(printed, (named, named.definition())).ok, printed
 
 
 # --- the printer and the reader on their own ----------------------------------------------------------

@@ -37,14 +37,12 @@ def test_no_long_decimal_in_math(derivation_id):
     assert not long, f"decimals with more than {MAX_DECIMAL_DIGITS} digits: {long[:3]}"
 
 
-@pytest.mark.xfail(strict=False, reason="content fixed in derivations")
 @pytest.mark.parametrize("derivation_id", BY_DERIVATION)
 def test_no_math_line_over_1000_characters(derivation_id):
     lengths = [len(line) for s in _math(derivation_id) for line in s.split("\n")]
     assert max(lengths, default=0) <= MAX_MATH_LINE, f"a math line of {max(lengths)} characters"
 
 
-@pytest.mark.xfail(strict=False, reason="content fixed in derivations")
 @pytest.mark.parametrize("derivation_id", BY_DERIVATION)
 def test_no_step_is_a_literal_tautology(derivation_id):
     d = derivations.get(derivation_id)

@@ -11,14 +11,14 @@ import pytest
 import sympy as sp
 
 import derivations
-from checks.app.render import display_form, latex, show_text
+from checks.app.render import latex, show_form, show_text
 from derivations.core import claims
 from tests.conftest import BY_DERIVATION
 
 
 def _shown(derivation_id: str) -> list[tuple[str, sp.Expr]]:
     d = derivations.get(derivation_id)
-    return [(r.name, display_form(r.expr)) for r in d.body.results]
+    return [(r.name, show_form(r)) for r in d.body.results]
 
 
 @pytest.mark.slow
@@ -48,7 +48,7 @@ def test_every_latex_form_verifies_unless_a_glyph_is_ambiguous(derivation_id):
 
 def test_the_limits_admit_the_suites_largest_forms():
     """The fast tier's witness: the longest and the largest forms pass the whitelist's limits."""
-    forms = [(d.id, r.name, display_form(r.expr)) for d in derivations.all() for r in d.body.results]
+    forms = [(d.id, r.name, show_form(r)) for d in derivations.all() for r in d.body.results]
     longest = max(forms, key=lambda f: len(sp.sstr(f[2])))
     assert len(sp.sstr(longest[2])) <= claims.MAX_LENGTH / 2  # a margin for the forms to grow
     for derivation_id, name, form in forms:

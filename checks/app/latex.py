@@ -265,9 +265,9 @@ def latex(expr: sp.Basic) -> str:
     return NotationPrinter().doprint(sp.sympify(expr))
 
 
-def relation(lhs: sp.Basic, rhs: sp.Basic) -> str:
-    """LaTeX of the equality ``lhs = rhs``."""
-    return f"{latex(lhs)} = {latex(rhs)}"
+def relation(lhs: sp.Basic, rhs: sp.Basic, symbol: str = "=") -> str:
+    """LaTeX of the relation ``lhs = rhs`` (``symbol`` ``\\le`` for an inequality)."""
+    return f"{latex(lhs)} {symbol} {latex(rhs)}"
 
 
 # --- markdown carriers ------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ class Reading:
 
 
 def _symbols_of(exprs: list[sp.Basic]) -> set[sp.Symbol]:
-    return {s for e in exprs for s in sp.sympify(e).atoms(sp.Symbol)}
+    # a Limit keeps its direction as a symbol ``+`` or ``-``: not a glyph
+    return {s for e in exprs for s in sp.sympify(e).atoms(sp.Symbol) if s.name not in ("+", "-")}
 
 
 def _functions_of(exprs: list[sp.Basic]) -> dict[str, Callable]:
@@ -78,6 +79,24 @@ def _context(targets: list[sp.Basic]) -> tuple[dict[str, list[sp.Expr]], frozens
             reading = read(table_all[sym][0], unique, prefix)
             readings[sym] = reading
     return table, prefix, readings
+
+
+def _named_atoms(exprs: list[sp.Basic]) -> dict[sp.Basic, sp.Dummy]:
+    """A placeholder for every named intermediate and held operation in ``exprs`` (outermost first)."""
+    from derivations.core.work import Named
+
+    found: dict[sp.Basic, sp.Dummy] = {}
+    for expr in exprs:
+        for atom in sp.sympify(expr).atoms(Named):
+            found.setdefault(atom, sp.Dummy(f"named{len(found)}"))
+    return found
+
+
+def _random_symbols(exprs: list[sp.Basic]) -> dict[sp.Basic, sp.Symbol]:
+    """A random variable of ``sympy.stats`` reads as the symbol it prints as."""
+    from sympy.stats.rv import RandomSymbol
+
+    return {rv: rv.symbol for e in exprs for rv in sp.sympify(e).atoms(RandomSymbol)}
 
 
 def _rebuilt(expr: sp.Basic) -> sp.Basic:
@@ -115,6 +134,13 @@ def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic], printed: sp
     target (a tidied closed form): its symbols, too, decide which symbol a shared glyph names.
     """
     targets = list(target) if isinstance(target, tuple) else [target]
+    # A named intermediate or held operation reads as itself: its printed glyph (``\mathcal N_1``,
+    # ``E\left[x^2\right]``) is one atom, a placeholder on both sides.
+    held = _named_atoms(targets + ([printed] if printed is not None else []))
+    held |= _random_symbols(targets + ([printed] if printed is not None else []))
+    if held:
+        targets = [sp.sympify(t).xreplace(held) for t in targets]
+        printed = sp.sympify(printed).xreplace(held) if printed is not None else None
     try:
         table, prefix, readings = _context(targets + ([printed] if printed is not None else []))
     except Unreadable as error:
@@ -123,6 +149,9 @@ def reads_as(tex: str, target: sp.Basic | tuple[sp.Basic, sp.Basic], printed: sp
     placeholders = {tex: sp.Dummy(f"shared{i}") for i, tex in enumerate(shared)}
     unique = {tex: placeholders.get(tex, cands[0] if cands else sp.Dummy()) for tex, cands in table.items()}
     functions = _functions_of(targets)
+    for atom, placeholder in held.items():
+        if isinstance(placeholder, sp.Dummy):
+            unique[latex(atom)] = placeholder
     try:
         parsed = read(tex, unique, prefix, functions)
     except Unreadable as error:

@@ -16,7 +16,7 @@ import sympy as sp
 
 import derivations
 from derivations import Derivation, Tier
-from derivations.core import notation
+from derivations.core import notation, work
 from derivations.core.claims import allowed_names
 
 from checks.app import latex as tex
@@ -73,7 +73,19 @@ def tier_label(tier: Tier) -> str:
 
 def step_formula(i: int, step) -> Formula:
     lhs, rhs = sp.sympify(step.lhs), sp.sympify(step.rhs)
-    return Formula(f"step {i}", tex.relation(lhs, rhs), (lhs, rhs))
+    return Formula(f"step {i}", tex.relation(lhs, rhs, step.latex_symbol), (lhs, rhs))
+
+
+def where_formula(named) -> Formula:
+    """A named intermediate with its definition (the "where" block of a page)."""
+    return Formula(f"where {type(named).__name__}", tex.relation(named, named.definition()),
+                   (named, named.definition()))
+
+
+def show_form(result) -> sp.Expr:
+    """The closed form ``show`` prints: written out (no named intermediates), so that it pastes back
+    into ``verify``; tidied when that provably helps."""
+    return display_form(work.expand_named(result.expr))
 
 
 def result_formula(result) -> Formula:
@@ -82,7 +94,19 @@ def result_formula(result) -> Formula:
 
 
 def claim_formula(claim) -> Formula:
-    return Formula(f"claim on {claim.result} ({claim.source})", latex(claim.expr), claim.expr)
+    """The claim as its source prints it (in the source's symbols when a substitution maps them to ours)."""
+    shown = claim.printed if claim.printed is not None else claim.expr
+    return Formula(f"claim on {claim.result} ({claim.citation})", latex(shown), shown)
+
+
+def substitution_formulas(claim) -> list[tuple[Formula, Formula]]:
+    """The stated map from a source's symbols to the notation, one (source, ours) pair per symbol."""
+    return [(Formula(f"substitution in {claim.id}", latex(a), a), Formula(f"substitution in {claim.id}", latex(b), b))
+            for a, b in claim.substitution]
+
+
+def equivalent_formula(form) -> Formula:
+    return Formula(f"equivalent form of {form.result} ({form.description})", latex(form.expr), form.expr)
 
 
 def variant_formula(variant) -> Formula:
@@ -112,8 +136,12 @@ def page_formulas(d: Derivation) -> list[Formula]:
         elif entry.stands_for is not None:
             out.append(abbreviation_formula(entry))
     out += [step_formula(i, s) for i, s in enumerate(d.body.steps, 1)]
+    out += [where_formula(n) for n in d.intermediates()]
     out += [result_formula(r) for r in d.body.results]
-    out += [claim_formula(c) for c in d.body.claims]
+    for c in d.body.claims:
+        out.append(claim_formula(c))
+        out += [f for pair in substitution_formulas(c) for f in pair]
+    out += [equivalent_formula(f) for f in d.body.equivalents]
     out += [variant_formula(w) for w in d.body.wrong_variants]
     return out
 
@@ -123,11 +151,11 @@ def show_formulas(d: Derivation) -> list[Formula]:
     out = []
     for i, step in enumerate(d.body.steps, 1):
         lhs, rhs = sp.sympify(step.lhs), sp.sympify(step.rhs)
-        out.append(Formula(f"step {i}", f"{sp.sstr(lhs)}  =  {sp.sstr(rhs)}", (lhs, rhs), "text"))
+        out.append(Formula(f"step {i}", f"{sp.sstr(lhs)}  {step.kind}  {sp.sstr(rhs)}", (lhs, rhs), "text"))
     for r in d.body.results:
-        shown = display_form(r.expr)
-        out.append(Formula(f"closed form {r.name}", sp.sstr(shown), r.expr, "text", printed=shown))
-        out.append(result_formula(r))
+        shown, expr = show_form(r), work.expand_named(r.expr)
+        out.append(Formula(f"closed form {r.name}", sp.sstr(shown), expr, "text", printed=shown))
+        out.append(Formula(f"closed form {r.name}", latex(shown), expr, printed=shown))
     return out
 
 
@@ -135,7 +163,8 @@ def prose_texts(d: Derivation) -> list[str]:
     """The hand-written text of a page (statement, descriptions, sources): its math is typed, not derived."""
     texts = [d.title, d.statement, *d.assumptions, *d.references]
     texts += [s.description for s in d.body.steps] + [r.description for r in d.body.results]
-    texts += [c.source for c in d.body.claims] + [w.description for w in d.body.wrong_variants]
+    texts += [c.citation for c in d.body.claims] + [w.description for w in d.body.wrong_variants]
+    texts += [f.description for f in d.body.equivalents] + [n.description for n in d.intermediates()]
     texts += [e.meaning for e in d.symbols()]
     return texts
 
@@ -168,11 +197,11 @@ def show_text(d: Derivation) -> str:
     if d.assumptions:
         lines += ["Assumptions:"] + [f"  - {a}" for a in d.assumptions] + [""]
     lines.append("Derivation steps (each re-proved):")
-    verdicts = {v.description: v for v in d.verdicts}
     forms = {f.where + f.syntax: f for f in show_formulas(d)}
     for i, step in enumerate(d.body.steps, 1):
-        tier = verdicts[step.description].proof.tier.value
+        tier = d.verdict(step.id).proof.tier.value
         lines += [f"  {i}. {step.description}  [{tier}]", f"     {forms[f'step {i}text'].text}"]
+    lines += [f"  where {sp.sstr(n)} = {sp.sstr(n.definition())}" for n in d.intermediates()]
     lines += ["", "Closed forms (NAME = plain text | LaTeX):"]
     for result in d.body.results:
         where = f"closed form {result.name}"
@@ -181,6 +210,10 @@ def show_text(d: Derivation) -> str:
     if d.body.claims:
         lines += ["", "Claims from the literature, compared with the derivation:"]
         for v in (v for v in d.verdicts if v.kind == "claim"):
+            lines.append(f"  - {v.description}: {v.proof.tier.value}")
+    if d.body.equivalents:
+        lines += ["", "Equivalent forms, proved equal to the derived result:"]
+        for v in (v for v in d.verdicts if v.kind == "equivalent"):
             lines.append(f"  - {v.description}: {v.proof.tier.value}")
     lines += ["", "Wrong variants the proofs reject:"]
     lines += [f"  - {w.result}: {w.description}" for w in d.body.wrong_variants]
@@ -192,15 +225,8 @@ def show_text(d: Derivation) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _variant_proof(d: Derivation, index: int):
-    w = d.body.wrong_variants[index]
-    return derivations.prove(d.result(w.result), w.expr)
-
-
-@functools.lru_cache(maxsize=None)
 def symbolic_markdown(d: Derivation) -> str:
     """The part of a report page that depends only on the derivation (checked against the code by a test)."""
-    verdicts = {(v.kind, v.description): v for v in d.verdicts}
     out = [f"# `{d.id}`: {tex.prose(d.title)}", "", f"**Proof tier:** {tier_label(d.tier)}.", "", "## Statement", "",
            tex.prose(d.statement), ""]
     if d.assumptions:
@@ -209,9 +235,13 @@ def symbolic_markdown(d: Derivation) -> str:
     out += [f"| `{a}` | {cell(b)} | {cell(c)} | {cell(e)} |" for a, b, c, e in notation_rows(d)]
     out += ["", "## Derivation", ""]
     for i, step in enumerate(d.body.steps, 1):
-        proof = verdicts[("step", step.description)].proof
+        proof = d.verdict(step.id).proof
         out += [f"{i}. {tex.prose(step.description)} — *{proof.tier.value}*", "",
                 tex.display(step_formula(i, step).text), ""]
+    where = d.intermediates()
+    if where:
+        out += ["where", ""] + [f"- {tex.inline(where_formula(n).text)}"
+                                + (f": {tex.prose(n.description)}" if n.description else "") for n in where] + [""]
     out += ["## Closed forms", "", "| name | meaning | closed form |", "|---|---|---|"]
     out += [f"| `{r.name}` | {cell(tex.prose(r.description))} | {cell(tex.inline(result_formula(r).text))} |"
             for r in d.body.results]
@@ -219,13 +249,22 @@ def symbolic_markdown(d: Derivation) -> str:
         out += ["", "## Claims from the literature", "", "| quantity | source | claimed form | verdict |",
                 "|---|---|---|---|"]
         for c in d.body.claims:
-            proof = verdicts[("claim", c.source)].proof
-            out.append(f"| `{c.result}` | {cell(tex.prose(c.source))} | {cell(tex.inline(claim_formula(c).text))} | "
-                       f"{proof.tier.value} |")
+            proof = d.verdict(c.id).proof
+            form = tex.inline(claim_formula(c).text)
+            if c.substitution:
+                form += " with " + ", ".join(f"{tex.inline(a.text)} → {tex.inline(b.text)}"
+                                             for a, b in substitution_formulas(c))
+            out.append(f"| `{c.result}` | {cell(tex.prose(c.citation))} | {cell(form)} | {proof.tier.value} |")
+    if d.body.equivalents:
+        out += ["", "## Equivalent forms", "", "| quantity | form | equal to the derived result |", "|---|---|---|"]
+        for f in d.body.equivalents:
+            proof = d.verdict(f.id).proof
+            out.append(f"| `{f.result}` | {cell(tex.prose(f.description))}: {cell(tex.inline(equivalent_formula(f).text))} "
+                       f"| {proof.tier.value} |")
     out += ["", "## Wrong variants rejected", "", "| quantity | misprint | variant | counterexample point |",
             "|---|---|---|---|"]
-    for index, w in enumerate(d.body.wrong_variants):
-        proof = _variant_proof(d, index)
+    for w in d.body.wrong_variants:
+        proof = d.verdict(w.id).proof
         point = ", ".join(f"{k}={v:.4g}" for k, v in proof.counterexample.items()) or "—"
         verdict = "rejected" if proof.tier is Tier.FAILED else "NOT REJECTED"
         out.append(f"| `{w.result}` | {cell(tex.prose(w.description))} ({verdict}) | "

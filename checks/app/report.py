@@ -137,7 +137,7 @@ def _evidence_markdown(check_ids: list[str], results: dict[str, "CheckResult"]) 
                 f"- Law checked: {latex.prose(r.law)}",
                 f"- Samples: {r.n_samples}; seed {r.seed} (from the check id); device `{r.device}`, {r.dtype}; "
                 f"{r.wall_time_s:.1f} s",
-                f"- False-alarm probability {r.false_alarm:g} for the check, split over "
+                f"- Nominal false-alarm probability {r.false_alarm:g} for the check (normal approximation), split over "
                 f"{len(r.statistics)} statistics (Bonferroni); the smallest error detected with 99 % power is "
                 "the `detectable` column.", "",
                 render.check_table(r), "", f"![z-scores of {r.check_id}](../figures/{r.check_id}.png)", ""]
@@ -262,9 +262,10 @@ def _index(header: str, n_checks: int, pending: Pending, index_rows: list[str], 
         "Each identity is derived by SymPy from the model's definition; each step and each claim from the "
         "literature is re-proved (tier **exact**: SymPy simplifies the difference to 0; **numeric**: 50-digit "
         "agreement at random admissible points). Monte Carlo checks simulate the real processes and test the "
-        "derived laws at a false-alarm probability of 1e-6 per check; over the "
-        f"{n_checks} checks, the probability that any correct check fails is at most {n_checks:g}e-6 "
-        f"(Bonferroni). {run_note}: {passed}/{n_checks} checks pass"
+        "derived laws at a nominal false-alarm probability of 1e-6 per check; over the "
+        f"{n_checks} checks, the nominal probability that any correct check fails is at most {n_checks:g}e-6 "
+        "(Bonferroni). Nominal: the threshold takes each mean's sampling law as normal, an asymptotic "
+        f"approximation read far in its tail (|z| ≈ 5.3). {run_note}: {passed}/{n_checks} checks pass"
         + (f"; {missing} have no result." if missing else "."), "",
         "| id | title | tier | Monte Carlo checks |", "|---|---|---|---|", *index_rows, "",
         "## Studies", "", *study_rows, "",

@@ -6,13 +6,15 @@ turns them into :class:`Statistic` verdicts:
 
 * each check is given a false-alarm probability :math:`\alpha` (default
   :data:`FALSE_ALARM_PER_CHECK`), split evenly (Bonferroni) over its ``k``
-  estimates, so a correct check fails with probability at most :math:`\alpha`;
+  estimates, so a correct check fails with probability at most :math:`\alpha`, *nominally*: the
+  threshold takes each mean's sampling law as normal (an asymptotic approximation, used far in its
+  tail, :math:`|z| \approx 5.3` at :math:`10^{-6}`), so the bound is a nominal, not an exact, one;
 * an estimate fails when :math:`|\hat\theta - \theta| > z_{1-\alpha/(2k)}\,\mathrm{SE}`;
 * the smallest error detected with probability :data:`POWER` is
   :math:`(z_{1-\alpha/(2k)} + z_{\mathrm{POWER}})\,\mathrm{SE}` (normal
   approximation; every estimate is a mean of at least :data:`MIN_SAMPLES` samples).
 
-Over the suite, the probability that any correct check fails is at most the
+Over the suite, the nominal probability that any correct check fails is at most the
 number of checks times :math:`\alpha` (Bonferroni again).
 """
 

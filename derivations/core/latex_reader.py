@@ -397,7 +397,7 @@ class _Parser:
     # -- grammar ---------------------------------------------------------------------------------
     def relation(self) -> sp.Expr | tuple[sp.Expr, sp.Expr]:
         lhs = self.expression()
-        if self.accept("="):
+        if self.accept("=") or self.accept(r"\le"):
             rhs = self.expression()
             result: sp.Expr | tuple = (lhs, rhs)
         else:
@@ -414,7 +414,8 @@ class _Parser:
             terms = [self.term()]
         while True:
             if self.accept("+"):
-                terms.append(self.term())
+                # a held sum prints a negative term as ``+ -t``
+                terms.append(-self.term() if self.accept("-") else self.term())
             elif self.accept("-"):
                 terms.append(-self.term())
             else:
@@ -426,6 +427,8 @@ class _Parser:
             return True
         if self.in_integral and _THIN_DIFFERENTIAL.match(self.s, self.i):
             return True
+        if any(self.s.startswith(g, self.i) for g in self.glyphs_by_first.get(self.s[self.i], ())):
+            return False  # a glyph that opens with a delimiter (``|\Sigma|``) is a factor
         return bool(_TERM_END.match(self.s, self.i))
 
     def term(self) -> sp.Expr:
@@ -577,6 +580,17 @@ class _Parser:
         high = self.script()
         return sp.Sum(self.term(), (index, low, high))
 
+    def limit(self) -> sp.Expr:
+        """``\\lim_{h \\to 0^+} body`` (after ``\\lim_{``): the limit reaches over the product after it."""
+        variable = self.primary()[0]
+        self.expect(r"\to")
+        sign = -1 if self.accept("-") else 1
+        point = sign * self.primary()[0]
+        direction = "-" if self.accept("^-") else "+"
+        self.accept("^+")
+        self.expect("}")
+        return sp.Limit(self.term(), variable, point, direction)
+
     def primary(self) -> tuple[sp.Expr, bool]:
         self.skip()
         if self.i >= len(self.s):
@@ -592,6 +606,8 @@ class _Parser:
             return self.integral(), False
         if self.peek(r"\sum"):
             return self.summation(), False
+        if self.accept(r"\lim_{"):
+            return self.limit(), False
         func = self.function()
         if func is not None:
             power = self.script() if self.accept("^") else None

@@ -24,13 +24,20 @@ import numpy as np
 import sympy as sp
 
 from derivations.families.ddpm import marginal_form
-from derivations.families.gaussian import condition, push_forward
-from derivations.core.notation import alpha_bar_prev, alpha_bar_tau, alpha_bar_tau_prev, alpha_ratio_tau, alpha_t, beta_tilde_t
+from derivations.families.gaussian import condition, push_forward, shown_push_forward
+from derivations.core.notation import alpha_bar_prev, alpha_bar_t, alpha_bar_tau, alpha_bar_tau_prev, alpha_ratio_tau, alpha_t
+from derivations.core.notation import beta_t
 from derivations.core.notation import eps, eta_ddim, var_ddim, x_0, x_tau, x_tau_prev
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core.work import at, held_power, held_product, held_sum
 
 SONG_MENG_ERMON_2021 = "J. Song, C. Meng, S. Ermon, Denoising Diffusion Implicit Models, ICLR 2021, eqs. (7), (12), (16)"
+DDIM = "Song, Meng, Ermon (2021)"
+# DDIM writes alpha_t for the cumulative product (the suite's alpha_bar); between retained steps
+# tau_{i-1} < tau_i its index t - 1, t reads tau_{i-1}, tau_i.
+_A_PREV, _A_NOW, _SIGMA_SQ, _EPS_THETA = sp.symbols("alpha_t-1 alpha_t sigma_t^2 epsilon_theta")
+TO_SUITE = {_A_PREV: alpha_bar_tau_prev, _A_NOW: alpha_bar_tau, _SIGMA_SQ: var_ddim, _EPS_THETA: eps}
 LIN_2024 = ("S. Lin, B. Liu, J. Li, X. Yang, Common Diffusion Noise Schedules and Sample Steps are Flawed, "
             "WACV 2024, Table 2")
 SPACINGS = ("linspace", "leading", "trailing")
@@ -101,33 +108,39 @@ def family() -> Body:
     mean, gain, offset = kernel(var_ddim)
     start_mean, start_var = marginal_form(alpha_bar_tau)  # q(x_{tau_i} | x_0)
     pushed_mean, pushed_var = push_forward(start_mean, start_var, gain, offset, var_ddim)
+    shown_mean, shown_var = shown_push_forward(start_mean, start_var, gain, offset, var_ddim)
     target_mean, target_var = marginal_form(alpha_bar_tau_prev)  # q(x_{tau_{i-1}} | x_0)
 
     # Forward posterior over the skipped steps: condition q(x_{tau_{i-1}} | x_0) on the skip kernel.
     skip_mean, skip_var = condition(target_mean, target_var, sp.sqrt(alpha_ratio_tau), 0, 1 - alpha_ratio_tau,
                                     x_tau, x_tau_prev)
+    skip_var = sp.factor(skip_var)
     var_eta = eta_ddim**2 * skip_var
-    posterior_gain, skip_coef_xt = kernel(skip_var)[1], sp.diff(skip_mean, x_tau)
+    skip_coef_xt, skip_coef_x0 = sp.factor(sp.diff(skip_mean, x_tau)), sp.factor(sp.diff(skip_mean, x_0))
     consecutive = {alpha_bar_tau_prev: alpha_bar_prev, alpha_ratio_tau: alpha_t}
     noised = {x_0: (x_tau - sp.sqrt(1 - alpha_bar_tau) * eps) / sp.sqrt(alpha_bar_tau)}
     mean_eps = sp.expand(sp.simplify(mean.subs(noised)))
     deterministic = mean_eps.subs(var_ddim, 0)
+    printed_var = held_power(_EPS_ETA_FORM, 2)
     return Body(
         steps=(
-            Relation(r"push-forward mean: $\sqrt{\bar\alpha_{\tau_{i-1}}}\,x_0$", pushed_mean, target_mean),
-            Relation(r"push-forward variance: $(1-\bar\alpha_{\tau_{i-1}}-\sigma^2) + \sigma^2$", pushed_var, target_var),
+            Relation(r"push $q(x_{\tau_i}\mid x_0) = \mathcal N(\sqrt{\bar\alpha_{\tau_i}}x_0, 1-\bar\alpha_{\tau_i})$ "
+                     r"through the kernel: mean", shown_mean, target_mean),
+            Relation(r"push-forward variance: $(1-\bar\alpha_{\tau_{i-1}}-\sigma^2) + \sigma^2$", shown_var, target_var),
             # Both gains are positive, so equal squares mean equal gains (SymPy does not take the root).
-            Relation(r"$\eta = 1$: the kernel's gain on $x_{\tau_i}$ squared is the posterior's coefficient squared",
-                     posterior_gain**2, skip_coef_xt**2),
-            Relation(r"$\eta = 1$: with that gain, the kernel's offset is the posterior's $x_0$ term",
-                     sp.sqrt(alpha_bar_tau_prev) * x_0 - skip_coef_xt * sp.sqrt(alpha_bar_tau) * x_0,
-                     skip_mean - skip_coef_xt * x_tau),
+            Relation(r"$\eta = 1$: with $\sigma^2$ the posterior variance of the skipped steps, the kernel's gain on "
+                     r"$x_{\tau_i}$, squared, is the posterior's coefficient of $x_{\tau_i}$, squared",
+                     held_product(1 - alpha_bar_tau_prev - skip_var, held_power(1 - alpha_bar_tau, -1)),
+                     held_power(skip_coef_xt, 2)),
+            Relation(r"$\eta = 1$: with that gain, the kernel's coefficient of $x_0$ is the posterior's",
+                     held_sum(sp.sqrt(alpha_bar_tau_prev), -held_product(skip_coef_xt, sp.sqrt(alpha_bar_tau))),
+                     skip_coef_x0),
             Relation(r"admissible: $\sigma^2(\eta)/(1-\bar\alpha_{\tau_{i-1}}) = \eta^2(1-r)/(1-r\bar\alpha_{\tau_{i-1}})$",
-                     var_eta / (1 - alpha_bar_tau_prev),
+                     held_product(var_eta, held_power(1 - alpha_bar_tau_prev, -1)),
                      eta_ddim**2 * (1 - alpha_ratio_tau) / (1 - alpha_ratio_tau * alpha_bar_tau_prev)),
-            Relation(r"$\eta = 0$: the kernel's variance vanishes (a deterministic map)", var_eta.subs(eta_ddim, 0), 0),
+            Relation(r"$\eta = 0$: the kernel's variance vanishes (a deterministic map)", at(var_eta, {eta_ddim: 0}), 0),
             Relation(r"$\varepsilon$ form: substitute $x_0 = (x_{\tau_i} - \sqrt{1-\bar\alpha_{\tau_i}}\varepsilon)"
-                     r"/\sqrt{\bar\alpha_{\tau_i}}$", mean.subs(noised), mean_eps),
+                     r"/\sqrt{\bar\alpha_{\tau_i}}$", at(mean, noised), mean_eps),
         ),
         results=(
             Result("mean", mean, "kernel mean in x_0 and x_{tau_i}"),
@@ -139,13 +152,14 @@ def family() -> Body:
             Result("mean_deterministic", deterministic, "eta = 0: the deterministic update"),
         ),
         claims=(
-            Claim("pushed_var", 1 - alpha_bar_tau_prev, "Song, Meng, Ermon (2021), Lemma 1"),
-            Claim("var_eta", eta_ddim**2 * (1 - alpha_bar_tau_prev) / (1 - alpha_bar_tau)
-                  * (1 - alpha_bar_tau / alpha_bar_tau_prev), "Song, Meng, Ermon (2021), eq. (16)"),
-            Claim("var_eta_one_consecutive", beta_tilde_t, "Ho et al. (2020), eq. (7)"),
-            Claim("mean_eps", sp.sqrt(alpha_bar_tau_prev) * (x_tau - sp.sqrt(1 - alpha_bar_tau) * eps)
-                  / sp.sqrt(alpha_bar_tau) + sp.sqrt(1 - alpha_bar_tau_prev - var_ddim) * eps,
-                  "Song, Meng, Ermon (2021), eq. (12)"),
+            Claim.as_printed("pushed_var", 1 - _A_PREV, DDIM, r"Lemma 1 ($q_\sigma(x_t\mid x_0) = \mathcal N("
+                             r"\sqrt{\alpha_t}x_0, (1-\alpha_t)I)$) at $t - 1$", TO_SUITE),
+            Claim.as_printed("var_eta", printed_var, DDIM, r"eq. (16), $\sigma_{\tau_i}(\eta)$ squared", TO_SUITE),
+            Claim.as_printed("var_eta_one_consecutive", (1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t,
+                             "Ho et al. (2020)", r"eq. (7), $\tilde\beta_t$"),
+            Claim.as_printed("mean_eps", sp.sqrt(_A_PREV) * (x_tau - sp.sqrt(1 - _A_NOW) * _EPS_THETA) / sp.sqrt(_A_NOW)
+                             + sp.sqrt(1 - _A_PREV - _SIGMA_SQ) * _EPS_THETA, DDIM,
+                             r"eq. (12) without the noise term $\sigma_t\varepsilon_t$", TO_SUITE),
         ),
         wrong_variants=(
             WrongVariant("pushed_var", 1 - alpha_bar_tau_prev - var_ddim, "kernel noise forgotten"),
@@ -160,3 +174,7 @@ def family() -> Body:
                          "index shifted: sqrt(1 - alpha_bar_{tau_i}) on the noise"),
         ),
     )
+
+
+# DDIM eq. (16): sigma_{tau_i}(eta) = eta sqrt((1 - alpha_{tau_{i-1}})/(1 - alpha_{tau_i})) sqrt(1 - alpha_{tau_i}/alpha_{tau_{i-1}}).
+_EPS_ETA_FORM = eta_ddim * sp.sqrt((1 - _A_PREV) / (1 - _A_NOW)) * sp.sqrt(1 - _A_NOW / _A_PREV)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.families.gaussian import condition, push_forward
+from derivations.families.gaussian import condition, log_density, push_forward, shown_push_forward, square_completion
 from derivations.families.gaussian import log_density as gaussian_log_density
-from derivations.core.notation import expand_definitions
 from derivations.core.notation import alpha_bar_prev, alpha_bar_t, alpha_t, beta_t, beta_tilde_t, eps, x_0, x_prev, x_t
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core import work
+from derivations.core.work import at
 
 HO_2020 = "J. Ho, A. Jain, P. Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020, eqs. (4), (6), (7)"
+HO = "Ho et al. (2020)"
 
 
 def one_step(mean: sp.Expr, var: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
@@ -40,20 +42,20 @@ def marginal_form(alpha_bar: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     references=(HO_2020,),
 )
 def marginal() -> Body:
-    base_mean, base_var = one_step(x_0, 0)  # x_0 is given: a point mass
     hypothesis_mean, hypothesis_var = marginal_form(alpha_bar_prev)
-    step_mean, step_var = one_step(hypothesis_mean, hypothesis_var)
     mean, var = marginal_form(alpha_bar_t)
-    def at_first_step(expr: sp.Expr) -> sp.Expr:
-        return expand_definitions(expr).subs(alpha_bar_prev, 1)  # t = 1: the empty product
+    first_step = {alpha_bar_prev: 1}  # t = 1: alpha_bar_0 = 1, the empty product
     return Body(
         steps=(
-            Relation(r"base case $t = 1$: mean $\sqrt{\alpha_1} x_0 = \sqrt{\bar\alpha_1} x_0$",
-                     base_mean, at_first_step(mean)),
-            Relation(r"base case $t = 1$: variance $\beta_1 = 1 - \bar\alpha_1$", base_var, at_first_step(var)),
-            Relation(r"induction: $\sqrt{\alpha_t}\sqrt{\bar\alpha_{t-1}}\, x_0 = \sqrt{\bar\alpha_t}\, x_0$",
-                     step_mean, mean),
-            Relation(r"induction: $\alpha_t (1 - \bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$", step_var, var),
+            Relation(r"base case $t = 1$: push the point mass $x_0$ through one step; the mean is "
+                     r"$\sqrt{\bar\alpha_t}\,x_0$ at $\bar\alpha_{t-1} = 1$",
+                     shown_push_forward(x_0, 0, sp.sqrt(alpha_t), 0, beta_t)[0], at(sp.sqrt(alpha_t * alpha_bar_prev) * x_0, first_step)),
+            Relation(r"base case $t = 1$: the variance $\beta_1$ is $1 - \bar\alpha_t$ at $\bar\alpha_{t-1} = 1$",
+                     shown_push_forward(x_0, 0, sp.sqrt(alpha_t), 0, beta_t)[1], at(1 - alpha_t * alpha_bar_prev, first_step)),
+            Relation(r"induction: push $\mathcal N(\sqrt{\bar\alpha_{t-1}}\,x_0, 1 - \bar\alpha_{t-1})$ through one "
+                     r"step; mean", shown_push_forward(hypothesis_mean, hypothesis_var, sp.sqrt(alpha_t), 0, beta_t)[0], mean),
+            Relation(r"induction: variance", shown_push_forward(hypothesis_mean, hypothesis_var, sp.sqrt(alpha_t), 0,
+                                                                 beta_t)[1], var),
         ),
         results=(
             Result("mean", mean, "E[x_t | x_0]"),
@@ -61,7 +63,11 @@ def marginal() -> Body:
             Result("var", var, "Var[x_t | x_0]"),
             Result("std", sp.sqrt(var), "standard deviation of x_t given x_0"),
         ),
-        claims=(Claim("var", 1 - alpha_t * alpha_bar_prev, "Ho et al. (2020), eq. (4)"),),
+        claims=(
+            # Ho et al. print q(x_t | x_0) = N(x_t; sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I), in the suite's symbols.
+            Claim.as_printed("mean_coef", sp.sqrt(alpha_bar_t), HO, "eq. (4)"),
+            Claim.as_printed("var", 1 - alpha_bar_t, HO, "eq. (4)"),
+        ),
         wrong_variants=(
             WrongVariant("mean_coef", alpha_bar_t, "missing square root on alpha_bar_t"),
             WrongVariant("mean_coef", sp.sqrt(alpha_t), "alpha_t in place of alpha_bar_t"),
@@ -88,15 +94,16 @@ def posterior() -> Body:
     prior_mean, prior_var = marginal_form(alpha_bar_prev)  # q(x_{t-1} | x_0)
     mean, var = condition(prior_mean, prior_var, sp.sqrt(alpha_t), 0, beta_t, x_t, x_prev)
     coef_x0, coef_xt = sp.diff(mean, x_0), sp.diff(mean, x_t)
+    log_joint = log_density(x_prev, prior_mean, prior_var) + log_density(x_t, sp.sqrt(alpha_t) * x_prev, beta_t)
     noised = {x_0: (x_t - sp.sqrt(1 - alpha_bar_t) * eps) / sp.sqrt(alpha_bar_t)}
     mean_eps = sp.simplify(mean.subs(noised))
+    # Ho et al. (2020), eq. (11): mu_theta = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_theta) / sqrt(alpha_t).
+    eps_theta = sp.Symbol("epsilon_theta")
     return Body(
         steps=(
-            Relation(r"Bayes: $q(x_{t-1}\mid x_t, x_0) \propto q(x_{t-1}\mid x_0)\, q(x_t \mid x_{t-1})$; "
-                     r"the mean is linear in $(x_0, x_t)$", mean, coef_x0 * x_0 + coef_xt * x_t),
-            Relation(r"the variance does not depend on $x_0$, $x_t$", sp.diff(var, x_0) + sp.diff(var, x_t), 0),
+            *square_completion(log_joint, x_prev, coef_x0 * x_0 + coef_xt * x_t, beta_tilde_t, "x_{t-1}"),
             Relation(r"$\varepsilon$ form: substitute $x_0 = (x_t - \sqrt{1-\bar\alpha_t}\varepsilon)/\sqrt{\bar\alpha_t}$",
-                     mean.subs(noised), mean_eps),
+                     at(coef_x0 * x_0 + coef_xt * x_t, noised), mean_eps),
         ),
         results=(
             Result("mean", mean, "posterior mean in x_0 and x_t"),
@@ -106,11 +113,11 @@ def posterior() -> Body:
             Result("var", var, "posterior variance beta_tilde_t"),
         ),
         claims=(
-            Claim("coef_x0", sp.sqrt(alpha_bar_prev) * beta_t / (1 - alpha_bar_t), "Ho et al. (2020), eq. (7)"),
-            Claim("coef_xt", sp.sqrt(alpha_t) * (1 - alpha_bar_prev) / (1 - alpha_bar_t), "Ho et al. (2020), eq. (7)"),
-            Claim("var", beta_tilde_t, "Ho et al. (2020), eq. (7)"),
-            Claim("mean_eps", (x_t - beta_t / sp.sqrt(1 - alpha_bar_t) * eps) / sp.sqrt(alpha_t),
-                  "Ho et al. (2020), eq. (11)"),
+            Claim.as_printed("mean", sp.sqrt(alpha_bar_prev) * beta_t / (1 - alpha_bar_t) * x_0
+                             + sp.sqrt(alpha_t) * (1 - alpha_bar_prev) / (1 - alpha_bar_t) * x_t, HO, "eq. (7)"),
+            Claim.as_printed("var", (1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t, HO, "eq. (7)"),
+            Claim.as_printed("mean_eps", (x_t - beta_t / sp.sqrt(1 - alpha_bar_t) * eps_theta) / sp.sqrt(alpha_t), HO,
+                             r"eq. (11), the model's mean at a perfect prediction", {eps_theta: eps}),
         ),
         wrong_variants=(
             WrongVariant("var", beta_t, "beta_t in place of beta_tilde_t"),
@@ -143,12 +150,12 @@ def one_step_kernel() -> Body:
     log_density = gaussian_log_density(x_t, mean, var)
     return Body(
         steps=(
-            Relation(r"$E[x_t \mid x_{t-1}]$ by integrating over $\varepsilon_t$ equals the push-forward rule",
-                     mean, rule_mean),
-            Relation(r"$\mathrm{Var}[x_t \mid x_{t-1}]$ by integrating over $\varepsilon_t$ equals the rule",
-                     var, rule_var),
+            Relation(r"$E[x_t \mid x_{t-1}]$ by integrating over $\varepsilon_t$ (`sympy.stats`) equals the "
+                     r"push-forward rule", work.expectation(update), rule_mean),
+            Relation(r"$\mathrm{Var}[x_t \mid x_{t-1}]$ by integrating over $\varepsilon_t$ (`sympy.stats`) equals the "
+                     r"rule", work.variance(update), rule_var),
             Relation(r"the log-density is maximal at the mean: $\partial_{x_t}\log q = 0$ at $x_t = \sqrt{\alpha_t}x_{t-1}$",
-                     sp.diff(log_density, x_t).subs(x_t, mean), 0),
+                     at(work.derivative(log_density, x_t), {x_t: mean}), 0),
         ),
         results=(
             Result("mean", mean, "E[x_t | x_{t-1}]"),

@@ -57,7 +57,8 @@ from derivations.core.notation import (
     x_ve_i,
 )
 from derivations.core.proof import Tier
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+from derivations.core.registry import Body, Claim, Equivalent, Relation, Result, WrongVariant, derivation, get
+from derivations.core.work import at, derivative, expectation, held, held_product, held_sum, named
 
 HO_2020_ELBO = ("J. Ho, A. Jain, P. Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020, "
                 "eqs. (3), (5), (8), (10)")
@@ -224,16 +225,19 @@ def canonical_logs(expr: sp.Expr, points: int = 8) -> sp.Expr:
 )
 def vae_kl() -> Body:
     divergence = kl(vae_mean, vae_std**2, 0, 1)
+    # Kingma & Welling print -KL = 1/2 sum_j (1 + log(sigma_j^2) - mu_j^2 - sigma_j^2), per coordinate here.
+    mu_j, sigma_j = sp.symbols("mu_j sigma_j")
     return Body(
         steps=(
-            Relation(r"the encoder equal to the prior costs nothing: $\mu = 0$, $\sigma = 1$ gives 0",
-                     divergence.subs({vae_mean: 0, vae_std: 1}), 0),
-            Relation(r"and is the minimum: $\partial_\sigma \mathrm{KL} = \sigma - 1/\sigma$ vanishes at $\sigma = 1$",
-                     sp.diff(divergence, vae_std), vae_std - 1 / vae_std),
+            Relation(r"evaluate at the prior, $\mu = 0$, $\sigma = 1$: the encoder equal to the prior costs nothing",
+                     at(divergence, {vae_mean: 0, vae_std: 1}), 0),
+            Relation(r"differentiate in $\sigma$: $\partial_\sigma \mathrm{KL} = \sigma - 1/\sigma$ vanishes at "
+                     r"$\sigma = 1$, the minimum", derivative(divergence, vae_std), vae_std - 1 / vae_std),
         ),
         results=(Result("kl", divergence, "KL(N(mu, sigma^2) || N(0, 1)) per coordinate"),),
-        claims=(Claim("kl", (vae_mean**2 + vae_std**2 - 1 - sp.log(vae_std**2)) / 2,
-                      "Kingma & Welling (2014), App. B"),),
+        claims=(Claim.as_printed("kl", -(1 + sp.log(sigma_j**2) - mu_j**2 - sigma_j**2) / 2, "Kingma & Welling (2014)",
+                                 r"eq. (10) (derived in App. B), $-D_{KL}$ for one coordinate $j$",
+                                 {mu_j: vae_mean, sigma_j: vae_std}),),
         wrong_variants=(
             WrongVariant("kl", (vae_mean**2 + vae_std**2 - 1) / 2, "missing the log term"),
             WrongVariant("kl", (vae_mean**2 + vae_std - 1 - sp.log(vae_std)) / 2, "sigma in place of sigma^2"),
@@ -262,14 +266,14 @@ def prior_term() -> Body:
     divergence = kl(mean, var, 0, 1)
     at_zero = divergence.subs(x_0, 0)
     return Body(
-        steps=(Relation(r"the term is $\bar\alpha_T x_0^2/2$ above its value at $x_0 = 0$",
-                        divergence - at_zero, alpha_bar_t * x_0**2 / 2),),
+        steps=(Relation(r"subtract the value at $x_0 = 0$: the term is $\bar\alpha_T x_0^2/2$ above it",
+                        held_sum(divergence, -at(divergence, {x_0: 0})), alpha_bar_t * x_0**2 / 2),),
         results=(
             Result("kl", divergence, "KL(q(x_T | x_0) || N(0, 1)) per dimension"),
             Result("kl_at_zero", at_zero, "the term at x_0 = 0"),
         ),
-        claims=(Claim("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(1 - alpha_bar_t)) / 2,
-                      "gaussian.kl with ddpm.marginal; Ho et al. (2020), L_T"),),
+        equivalents=(Equivalent("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(1 - alpha_bar_t)) / 2,
+                                "gaussian.kl with the marginal of ddpm.marginal, terms collected"),),
         wrong_variants=(
             WrongVariant("kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(alpha_bar_t)) / 2,
                          "log(alpha_bar_T) for log(1 - alpha_bar_T)"),
@@ -303,53 +307,95 @@ def decomposition() -> Body:
     alphas = [alpha_bar_prev, alpha_t]  # T = 2: alpha_bar_1 = alpha_1
     kernels = [(rev_gain_1, rev_offset_1, rev_var_1), (rev_gain_2, rev_offset_2, rev_var_2)]
     terms = bound_terms(alphas, kernels, x_0, Backend("sympy"))
-    log_evidence, elbo_direct, reconstruction, prior_kl, joint_kl = (
-        canonical_logs(terms[k]) for k in ("log_evidence", "elbo_direct", "reconstruction", "prior_kl", "joint_kl"))
-    step_kl = canonical_logs(terms["step_kls"][0])
+    (a_1, b_1, v_1), (a_2, b_2, v_2) = kernels
+
+    # The model's marginals: x_2 ~ N(0, 1), x_1 ~ N(b_2, V_1), x_0 ~ N(a_1 b_2 + b_1, V_0).
+    var_1 = named("V_1", "V_1", a_2**2 + v_2, description=r"variance of $x_1$ under the model")
+    var_0 = named("V_0", "V_0", a_1**2 * var_1 + v_1, description=r"variance of $x_0$ under the model")
+    log_evidence = log_density(x_0, a_1 * b_2 + b_1, var_0)
+    # The forward posterior q(x_1 | x_2, x_0) of ddpm.posterior (T = 2: alpha_bar_prev is alpha_bar_1).
+    posterior = get("ddpm.posterior")
+    c_0 = named("c_0", r"\tilde c_0", posterior.result("coef_x0"),
+                description=r"coefficient of $x_0$ in the posterior mean $\tilde\mu_2$ (`ddpm.posterior`)")
+    c_2 = named("c_2", r"\tilde c_2", posterior.result("coef_xt"),
+                description=r"coefficient of $x_2$ in $\tilde\mu_2$ (`ddpm.posterior`)")
+
+    # Each term in closed form: a Gaussian expectation of a quadratic is its value at the mean plus the
+    # curvature times the variance; x_1 ~ N(sqrt(ab_1) x_0, 1 - ab_1), x_2 ~ N(sqrt(ab_2) x_0, 1 - ab_2).
+    reconstruction = (-sp.log(2 * sp.pi * v_1) / 2
+                      - ((x_0 - a_1 * sp.sqrt(alpha_bar_prev) * x_0 - b_1) ** 2 + a_1**2 * (1 - alpha_bar_prev)) / (2 * v_1))
+    prior_kl = kl(sp.sqrt(alpha_bar_t) * x_0, 1 - alpha_bar_t, 0, 1)
+    mean_gap = lambda x_2: c_0 * x_0 + c_2 * x_2 - a_2 * x_2 - b_2  # noqa: E731 - tilde mu_2 - mu_theta at x_2
+    spread = (c_2 - a_2) ** 2 * (1 - alpha_bar_t)
+    step_kl = ((sp.log(v_2 / beta_tilde_t) + beta_tilde_t / v_2 - 1) / 2
+               + (mean_gap(sp.sqrt(alpha_bar_t) * x_0) ** 2 + spread) / (2 * v_2))
+    swapped = ((sp.log(beta_tilde_t / v_2) + v_2 / beta_tilde_t - 1) / 2
+               + (mean_gap(sp.sqrt(alpha_bar_t) * x_0) ** 2 + spread) / (2 * beta_tilde_t))
+    term_rec = named("L_rec", r"\mathcal R", reconstruction,
+                     description=r"reconstruction $E_q\log p_\theta(x_0\mid x_1)$")
+    term_prior = named("L_2", "L_2", prior_kl, description=r"prior term $\mathrm{KL}(q(x_2\mid x_0)\,\|\,p(x_2))$")
+    term_step = named("L_1", "L_1", step_kl, description=r"step term $E_q\mathrm{KL}(q(x_1\mid x_2,x_0)\,\|\,"
+                      r"p_\theta(x_1\mid x_2))$")
+    elbo = held_sum(term_rec, -term_prior, -term_step)
+
+    # The joint KL by the chain rule through the model's own forward conditionals (gaussian.linear_bayes):
+    # p_theta(x_1 | x_0) = N(b_2 + k_1 (x_0 - a_1 b_2 - b_1), V_1 v_1 / V_0), k_1 = a_1 V_1 / V_0, and
+    # p_theta(x_2 | x_1) = N(k_2 (x_1 - b_2), v_2 / V_1), k_2 = a_2 / V_1.
+    gain_1, gain_2 = a_1 * var_1 / var_0, a_2 / var_1
+    kl_1 = kl(sp.sqrt(alpha_bar_prev) * x_0, 1 - alpha_bar_prev,
+              b_2 + gain_1 * (x_0 - a_1 * b_2 - b_1), var_1 * v_1 / var_0)
+    slope = sp.sqrt(alpha_t) - gain_2
+    kl_2 = ((sp.log(v_2 / (var_1 * (1 - alpha_t))) + (1 - alpha_t) * var_1 / v_2 - 1) / 2
+            + var_1 * ((slope * sp.sqrt(alpha_bar_prev) * x_0 + gain_2 * b_2) ** 2 + slope**2 * (1 - alpha_bar_prev))
+            / (2 * v_2))
+    joint_kl = held_sum(named("KL_1", r"K_1", kl_1, description=r"$\mathrm{KL}(q(x_1\mid x_0)\,\|\,"
+                              r"p_\theta(x_1\mid x_0))$"),
+                        named("KL_2", r"K_2", kl_2, description=r"$E_q\mathrm{KL}(q(x_2\mid x_1)\,\|\,"
+                              r"p_\theta(x_2\mid x_1))$"))
+    evidence = named("log_p", r"\log p_\theta(x_0)", log_evidence, description="log-likelihood of the two-step model")
 
     # The bound as an integral over the chain's own noises, by SymPy's probability integrals.
     x_1 = sp.sqrt(alpha_bar_prev) * x_0 + sp.sqrt(1 - alpha_bar_prev) * stats.Normal("Z1", 0, 1)
     x_2 = sp.sqrt(alpha_t) * x_1 + sp.sqrt(1 - alpha_t) * stats.Normal("Z2", 0, 1)
-    log_ratio = (log_density(x_2, 0, 1) + log_density(x_1, rev_gain_2 * x_2 + rev_offset_2, rev_var_2)
-                 + log_density(x_0, rev_gain_1 * x_1 + rev_offset_1, rev_var_1)
+    log_ratio = (log_density(x_2, 0, 1) + log_density(x_1, a_2 * x_2 + b_2, v_2) + log_density(x_0, a_1 * x_1 + b_1, v_1)
                  - log_density(x_1, sp.sqrt(alpha_bar_prev) * x_0, 1 - alpha_bar_prev)
                  - log_density(x_2, sp.sqrt(alpha_t) * x_1, 1 - alpha_t))
-    elbo_integral = canonical_logs(stats.E(sp.expand(log_ratio)))
-
-    # The step term with the KL's arguments swapped, a plausible misprint.
-    posterior = get("ddpm.posterior")
-    coef_x0, coef_xt, post_var = (posterior.result(k) for k in ("coef_x0", "coef_xt", "var"))
-    start = _forward_moments(alphas, 2)
-    swapped = canonical_logs(gauss_expect(
-        lambda xt: kl(rev_gain_2 * xt + rev_offset_2, rev_var_2, coef_x0 * x_0 + coef_xt * xt, post_var),
-        start[0], start[1], Backend("sympy")))
-    elbo = reconstruction - prior_kl - step_kl
+    bound = r"\log p_\theta(x_{0:2}) - \log q(x_{1:2}\mid x_0)"
+    integral = held("E_q", rf"E_q\left[{bound}\right]", (), stats.E(sp.expand(log_ratio)))
+    two_point = held("T", rf"\mathcal T\left[{bound}\right]", (), terms["elbo_direct"])
     return Body(
         steps=(
-            Relation(r"the two-point Gaussian rule gives the bound's integral over the noises exactly",
-                     elbo_direct, elbo_integral),
-            Relation(r"decomposition: $E_q[\log p_\theta(x_{0:2}) - \log q(x_{1:2}\mid x_0)]$ = reconstruction "
-                     r"$-$ prior term $-$ step term", elbo_direct, elbo),
-            Relation(r"the gap is the KL from $q(x_{1:2}\mid x_0)$ to the model's posterior $p_\theta(x_{1:2}\mid x_0)$",
-                     log_evidence - elbo, joint_kl),
+            Relation(r"integrate the log-ratio over the chain's noises (`sympy.stats`): the bound is reconstruction "
+                     r"$-$ prior term $-$ step term", integral, elbo),
+            Relation(r"the two-point rule $\mathcal T$ of `bound_terms` (nodes $m \pm \sqrt v$), used at $T = 1000$, "
+                     r"is exact on these quadratic integrands", two_point, integral),
+            Relation(r"the step term of `bound_terms` (two-point rule over $x_2$) is the closed form $L_1$", term_step,
+                     held("T_step", r"\mathcal T_{x_2}\left[\mathrm{KL}(q(x_1\mid x_2,x_0)\,\|\,"
+                          r"p_\theta(x_1\mid x_2))\right]", (), terms["step_kls"][0])),
+            Relation(r"the model's marginal of $x_0$: push $\mathcal N(0, 1)$ through both reverse kernels",
+                     evidence, held("log_p_push", r"\log\mathcal N(x_0; \text{push-forward of }\mathcal N(0, 1))",
+                                    (), terms["log_evidence"])),
+            Relation(r"the gap is the KL from $q(x_{1:2}\mid x_0)$ to the model's posterior $p_\theta(x_{1:2}\mid x_0)$"
+                     r", by the chain rule through $p_\theta(x_1\mid x_0)$ and $p_\theta(x_2\mid x_1)$",
+                     held_sum(evidence, -elbo), joint_kl),
         ),
         results=(
-            Result("log_evidence", log_evidence, "log p_theta(x_0) of the two-step model"),
+            Result("log_evidence", evidence, "log p_theta(x_0) of the two-step model"),
             Result("elbo", elbo, "the bound, decomposed"),
-            Result("reconstruction", reconstruction, "E_q log p_theta(x_0 | x_1)"),
-            Result("prior_kl", prior_kl, "KL(q(x_2 | x_0) || N(0, 1))"),
-            Result("step_kl", step_kl, "E_q KL(q(x_1 | x_2, x_0) || p_theta(x_1 | x_2))"),
-            Result("gap", log_evidence - elbo_direct, "log p_theta(x_0) - ELBO"),
+            Result("reconstruction", term_rec, "E_q log p_theta(x_0 | x_1)"),
+            Result("prior_kl", term_prior, "KL(q(x_2 | x_0) || N(0, 1))"),
+            Result("step_kl", term_step, "E_q KL(q(x_1 | x_2, x_0) || p_theta(x_1 | x_2))"),
+            Result("gap", held_sum(evidence, -elbo), "log p_theta(x_0) - ELBO"),
             Result("joint_kl", joint_kl, "KL(q(x_1, x_2 | x_0) || p_theta(x_1, x_2 | x_0))"),
         ),
-        claims=(
-            Claim("prior_kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(1 - alpha_bar_t)) / 2, "elbo.prior_term at T = 2"),
+        equivalents=(
+            Equivalent("prior_kl", (alpha_bar_t * (x_0**2 - 1) - sp.log(1 - alpha_bar_t)) / 2, "elbo.prior_term at T = 2"),
         ),
         wrong_variants=(
-            WrongVariant("elbo", reconstruction - step_kl, "prior term dropped"),
-            WrongVariant("elbo", reconstruction - prior_kl + step_kl, "step term added instead of subtracted"),
+            WrongVariant("elbo", held_sum(term_rec, -term_step), "prior term dropped"),
+            WrongVariant("elbo", held_sum(term_rec, -term_prior, term_step), "step term added instead of subtracted"),
             WrongVariant("step_kl", swapped, "KL arguments swapped: KL(p_theta || q)"),
-            WrongVariant("gap", prior_kl + step_kl, "gap taken as the bound's own KL terms"),
+            WrongVariant("gap", held_sum(term_prior, term_step), "gap taken as the bound's own KL terms"),
         ),
     )
 
@@ -404,6 +450,11 @@ def weights() -> Body:
     def excess(true_mean: sp.Expr, model_mean: sp.Expr, var: sp.Expr = post_var, c: sp.Expr = const) -> sp.Expr:
         return kl(true_mean, var, model_mean, var_model) - c
 
+    def kl_minus_c(value: sp.Expr, posterior: str, prediction: str) -> sp.Expr:
+        """KL - C shown as written, with the model's mean the posterior mean at the prediction."""
+        return held("KLC", rf"\mathrm{{KL}}\left(q\,\|\,\mathcal N({posterior}|_{{{prediction}}}, \sigma_t^2)\right) - C",
+                    (), value)
+
     kl_x0 = excess(mean, mean.subs(x_0, x0_hat))
     kl_eps = excess(mean_eps, mean_eps.subs(eps, eps_hat))
     to_score = {eps: -sp.sqrt(1 - alpha_bar_t) * cond_score_t}
@@ -428,22 +479,40 @@ def weights() -> Body:
                       ve_var, ve_const)
     wv_x0, wv_eps = _weight(ve_x0, x_0, x0_hat), _weight(ve_eps, eps, eps_hat)
     wv_score = _weight(ve_score, cond_score_ve, score_hat)
+    noising = sp.sqrt(alpha_bar_t) * x_0 + sp.sqrt(1 - alpha_bar_t) * eps  # x_t, and v below, written out
+    velocity = sp.sqrt(alpha_bar_t) * eps - sp.sqrt(1 - alpha_bar_t) * x_0
+    # Ho et al. (2020), eq. (8): L_{t-1} = E_q[||mu_tilde - mu_theta||^2 / (2 sigma_t^2)] + C, with eq. (7)'s
+    # coefficient of x_0; eq. (12): the weight beta_t^2 / (2 sigma_t^2 alpha_t (1 - alpha_bar_t)) of ||eps - eps_theta||^2.
+    sigma_t_sq = sp.Symbol("sigma_t^2")
+    snr_s, snr_t_src = sp.symbols("SNR(s) SNR(t)")
     return Body(
         steps=(
-            Relation(r"KL $- C$ is the squared mean error over $2\sigma_t^2$",
-                     kl(mean, post_var, mean.subs(x_0, x0_hat), var_model) - const,
-                     (mean - mean.subs(x_0, x0_hat)) ** 2 / (2 * var_model)),
-            Relation(r"$x_0$ form: KL $- C = w_{x_0}(x_0 - \hat x_0)^2$", kl_x0, w_x0 * (x_0 - x0_hat) ** 2),
-            Relation(r"$\varepsilon$ form: KL $- C = w_\varepsilon(\varepsilon - \hat\varepsilon)^2$",
-                     kl_eps, w_eps * (eps - eps_hat) ** 2),
-            Relation(r"score form: KL $- C = w_s(s - \hat s)^2$", kl_score, w_score * (cond_score_t - score_hat) ** 2),
-            Relation(r"$v$ form: $x_0 = \sqrt{\bar\alpha_t}x_t - \sqrt{1-\bar\alpha_t}v$",
-                     x0_from_v, sp.sqrt(alpha_bar_t) * x_t - sp.sqrt(1 - alpha_bar_t) * v_target),
-            Relation(r"$v$ form: KL $- C = w_v(v - \hat v)^2$", kl_v, w_v * (v_target - v_hat) ** 2),
-            Relation(r"$C = 0$ when $\sigma_t^2 = \tilde\beta_t$", const.subs(at_tilde), 0),
-            Relation(r"VE, $x_0$ form", ve_x0, wv_x0 * (x_0 - x0_hat) ** 2),
-            Relation(r"VE, $\varepsilon$ form", ve_eps, wv_eps * (eps - eps_hat) ** 2),
-            Relation(r"VE, score form", ve_score, wv_score * (cond_score_ve - score_hat) ** 2),
+            Relation(r"the Gaussian KL (`gaussian.kl`) at two variances $\tilde\beta_t$, $\sigma_t^2$, less its value "
+                     r"$C$ at equal means, is the squared mean error over $2\sigma_t^2$",
+                     held("KLC", r"\mathrm{KL}\left(\mathcal N(\tilde\mu_t, \tilde\beta_t)\,\|\,\mathcal N(\mu_\theta, "
+                          r"\sigma_t^2)\right) - C", (), kl(x_0, post_var, x0_hat, var_model) - const),
+                     (x_0 - x0_hat) ** 2 / (2 * var_model)),
+            Relation(r"$x_0$ form: $\mu_\theta = \tilde\mu_t(x_t, \hat x_0)$; read off the weight $w_{x_0}$",
+                     kl_minus_c(kl_x0, r"\tilde\mu_t", r"x_0 = \hat x_0"), w_x0 * (x_0 - x0_hat) ** 2),
+            Relation(r"$\varepsilon$ form: $\mu_\theta = \tilde\mu_t(x_t, \hat\varepsilon)$ (`ddpm.posterior`, "
+                     r"$\varepsilon$ form)", kl_minus_c(kl_eps, r"\tilde\mu_t", r"\varepsilon = \hat\varepsilon"),
+                     w_eps * (eps - eps_hat) ** 2),
+            Relation(r"score form: $\varepsilon = -\sqrt{1-\bar\alpha_t}\,s$", kl_minus_c(kl_score, r"\tilde\mu_t",
+                     r"s = \hat s"), w_score * (cond_score_t - score_hat) ** 2),
+            Relation(r"$v$ form: solve $x_t = \sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\varepsilon$, "
+                     r"$v = \sqrt{\bar\alpha_t}\varepsilon - \sqrt{1-\bar\alpha_t}x_0$ for $x_0 = \sqrt{\bar\alpha_t}x_t"
+                     r" - \sqrt{1-\bar\alpha_t}v$; substituted back it returns $x_0$",
+                     held_sum(held_product(sp.sqrt(alpha_bar_t), noising), -held_product(sp.sqrt(1 - alpha_bar_t), velocity)),
+                     x_0),
+            Relation(r"$v$ form: KL $- C = w_v(v - \hat v)^2$", kl_minus_c(kl_v, r"\tilde\mu_t", r"v = \hat v"),
+                     w_v * (v_target - v_hat) ** 2),
+            Relation(r"evaluate $C$ at $\sigma_t^2 = \tilde\beta_t$: it vanishes", at(const, at_tilde), 0),
+            Relation(r"VE, $x_0$ form (posterior of `ve.posterior`)", kl_minus_c(ve_x0, r"\tilde\mu_i", r"x_0 = \hat x_0"),
+                     wv_x0 * (x_0 - x0_hat) ** 2),
+            Relation(r"VE, $\varepsilon$ form ($x_0 = x_i - \sigma_i\varepsilon$)",
+                     kl_minus_c(ve_eps, r"\tilde\mu_i", r"\varepsilon = \hat\varepsilon"), wv_eps * (eps - eps_hat) ** 2),
+            Relation(r"VE, score form ($x_0 = x_i + \sigma_i^2 s$)", kl_minus_c(ve_score, r"\tilde\mu_i", r"s = \hat s"),
+                     wv_score * (cond_score_ve - score_hat) ** 2),
         ),
         results=(
             Result("kl_const", _tidy(canonical_logs(const)), "C: the KL at a perfect prediction"),
@@ -462,19 +531,29 @@ def weights() -> Body:
                    "VE x_0 weight at the posterior variance"),
         ),
         claims=(
-            Claim("kl_const", canonical_logs((sp.log(var_model / beta_tilde_t) + beta_tilde_t / var_model - 1) / 2),
-                  "gaussian.kl with equal means (logs split by factor)"),
-            Claim("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t) ** 2),
-                  "Ho et al. (2020), eq. (8) with eq. (7)"),
-            Claim("weight_eps", beta_t**2 / (2 * var_model * alpha_t * (1 - alpha_bar_t)), "Ho et al. (2020), eq. (12)"),
-            Claim("weight_score", beta_t**2 / (2 * var_model * alpha_t), "eps weight times 1 - alpha_bar_t"),
-            Claim("weight_v", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t)),
-                  "Salimans & Ho (2022): x_0 weight times 1 - alpha_bar_t"),
-            Claim("weight_x0_posterior_var", (snr_prev - snr_t) / 2, "Kingma et al. (2021), eq. (13)"),
-            Claim("lambda_t", snr_prev / snr_t - 1, "Kingma et al. (2021), App. E"),
-            Claim("weight_ve_x0", var_ve_step**2 / (2 * var_model * var_ve_i**2), "ve.posterior mean coefficient squared"),
-            Claim("weight_ve_score", var_ve_step**2 / (2 * var_model), "Song & Ermon (2019): sigma^2-weighted score loss"),
-            Claim("weight_ve_x0_posterior_var", (1 / var_ve_prev - 1 / var_ve_i) / 2, "SNR difference with SNR = 1/sigma^2"),
+            Claim.as_printed("weight_x0", (sp.sqrt(alpha_bar_prev) * beta_t / (1 - alpha_bar_t)) ** 2 / (2 * sigma_t_sq),
+                             "Ho et al. (2020)", r"eq. (8) (weight $1/(2\sigma_t^2)$) with the $x_0$ coefficient of eq. (7)",
+                             {sigma_t_sq: var_model}),
+            Claim.as_printed("weight_eps", beta_t**2 / (2 * sigma_t_sq * alpha_t * (1 - alpha_bar_t)), "Ho et al. (2020)",
+                             "eq. (12)", {sigma_t_sq: var_model}),
+            Claim.as_printed("weight_x0_posterior_var", (snr_s - snr_t_src) / 2, "Kingma et al. (2021)",
+                             r"eq. (13), the weight of $\|x - \hat x_\theta\|^2$ per step, $s = t - 1$",
+                             {snr_s: snr_prev, snr_t_src: snr_t}),
+        ),
+        equivalents=(
+            Equivalent("kl_const", canonical_logs((sp.log(var_model / beta_tilde_t) + beta_tilde_t / var_model - 1) / 2),
+                       "gaussian.kl with equal means"),
+            Equivalent("weight_score", beta_t**2 / (2 * var_model * alpha_t), r"the $\varepsilon$ weight times "
+                       r"$1 - \bar\alpha_t$"),
+            Equivalent("weight_v", alpha_bar_prev * beta_t**2 / (2 * var_model * (1 - alpha_bar_t)),
+                       r"the $x_0$ weight times $1 - \bar\alpha_t$"),
+            Equivalent("lambda_t", snr_prev / snr_t - 1, r"the SNR ratio $\mathrm{SNR}_{t-1}/\mathrm{SNR}_t - 1$"),
+            Equivalent("weight_ve_x0", var_ve_step**2 / (2 * var_model * var_ve_i**2),
+                       r"the squared $x_0$ coefficient of `ve.posterior` over $2\sigma_t^2$"),
+            Equivalent("weight_ve_score", var_ve_step**2 / (2 * var_model), r"the squared variance increment over "
+                       r"$2\sigma_t^2$"),
+            Equivalent("weight_ve_x0_posterior_var", (1 / var_ve_prev - 1 / var_ve_i) / 2,
+                       r"half the SNR difference with $\mathrm{SNR} = 1/\sigma^2$"),
         ),
         wrong_variants=(
             WrongVariant("weight_x0", alpha_bar_prev * beta_t**2 / (2 * var_model**2 * (1 - alpha_bar_t) ** 2),

@@ -73,6 +73,7 @@ from derivations.core.notation import (
     z_pg,
 )
 from derivations.core.proof import Tier
+from derivations.core import work
 from derivations.core.step_vocabulary import step_values  # noqa: F401  re-exported: the maps' numbers
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
 
@@ -146,23 +147,21 @@ def backward() -> Body:
 
     var_T = variance_of_state(B_T_pg)
     decay = sp.exp(-2 * (B_T_pg - B_u_pg))
-    def ode_residual(expr: sp.Expr) -> sp.Expr:
-        return sp.diff(expr, B_u_pg) - ode_rhs.subs(m_fn(w), expr).subs(w, B_u_pg)
-    def sde_residual(expr: sp.Expr) -> sp.Expr:
-        return sp.diff(expr, B_u_pg) - sde_rhs.subs(m_fn(w), expr).subs(w, B_u_pg)
     return Body(
         steps=(
             Relation(r"Itô: $\frac{d}{du}E[X_u^2] = 2\beta(u)(1 - E[X_u^2])$", moment_rhs.subs(m_fn(u_pg), var_data),
                      2 * beta_lin * (1 - var_data)),
-            Relation(r"$B(u) = \int_0^u \beta = \beta_{\min}u + (\beta_{\max}-\beta_{\min})u^2/2$", sp.diff(B_lin, u_pg),
-                     beta_lin),
+            Relation(r"$B(u) = \int_0^u \beta = \beta_{\min}u + (\beta_{\max}-\beta_{\min})u^2/2$: its derivative is "
+                     r"$\beta(u)$", work.derivative(B_lin, u_pg), beta_lin),
             Relation(r"dsolve of the variance ODE with $\Sigma_0 = \sigma_0^2$ is $\Sigma(B(u))$", var_u_solution,
                      var_u.subs(B_u_pg, B_lin)),
             Relation(r"score $\partial_y \log\mathcal N(y; 0, \Sigma_u) = -y/\Sigma_u$", score_coef, -1 / var_u),
-            Relation("the ODE solution solves its variance ODE", ode_residual(ode_var), 0),
-            Relation("the ODE solution starts at C_T", ode_var.subs(B_u_pg, B_T_pg), var_init_pg),
-            Relation("the SDE solution solves its variance ODE", sde_residual(sde_var), 0),
-            Relation("the SDE solution starts at C_T", sde_var.subs(B_u_pg, B_T_pg), var_init_pg),
+            Relation(r"the ODE solution solves its variance ODE $dm/dw = -2(1 - 1/\Sigma(w))\,m$ in $w = B(u)$",
+                     work.derivative(ode_var, B_u_pg), ode_rhs.subs(m_fn(w), ode_var).subs(w, B_u_pg)),
+            Relation(r"the ODE solution starts at $C_T$ ($w = B(T)$)", work.at(ode_var, {B_u_pg: B_T_pg}), var_init_pg),
+            Relation(r"the SDE solution solves its variance ODE $dm/dw = -2(1 - 2/\Sigma(w))\,m - 2$ in $w = B(u)$",
+                     work.derivative(sde_var, B_u_pg), sde_rhs.subs(m_fn(w), sde_var).subs(w, B_u_pg)),
+            Relation(r"the SDE solution starts at $C_T$ ($w = B(T)$)", work.at(sde_var, {B_u_pg: B_T_pg}), var_init_pg),
             Relation(r"started from $p_T$ ($C_T = \Sigma_T$), both return $\Sigma_u$",
                      ode_var.subs(var_init_pg, var_T) + sde_var.subs(var_init_pg, var_T), 2 * var_u),
         ),
@@ -175,9 +174,9 @@ def backward() -> Body:
             Result("sde_var", sde_var, "variance at time u of the reverse SDE started from N(0, C_T) at T"),
         ),
         claims=(
-            Claim("ode_var", var_u / var_T * var_init_pg, r"MATH.md / Pierret & Galerne (2025): $\Sigma_t\Sigma_T^{-1}C_T$"),
+            Claim("ode_var", var_u / var_T * var_init_pg, r"Pierret & Galerne (2025): $\Sigma_t\Sigma_T^{-1}C_T$"),
             Claim("sde_var", var_u + decay * var_u**2 / var_T**2 * (var_init_pg - var_T),
-                  r"MATH.md / Pierret & Galerne (2025): $\Sigma_t + e^{-2(B_T-B_t)}\Sigma_t^2\Sigma_T^{-2}(C_T-\Sigma_T)$"),
+                  r"Pierret & Galerne (2025): $\Sigma_t + e^{-2(B_T-B_t)}\Sigma_t^2\Sigma_T^{-2}(C_T-\Sigma_T)$"),
         ),
         wrong_variants=(
             WrongVariant("ode_var", sp.sqrt(var_u / var_T) * var_init_pg, "flow-map gain not squared"),
@@ -214,9 +213,11 @@ def sde_beats_ode() -> Body:
     return Body(
         steps=(
             Relation(r"$v_{\rm SDE} - \Sigma_t = r\,(v_{\rm ODE} - \Sigma_t)$", v_sde - var_u, ratio * (v_ode - var_u)),
-            Relation(r"$r = (e^{2B(t)} + \sigma_0^2 - 1)/(e^{2B(T)} + \sigma_0^2 - 1) > 0$", ratio,
+            Relation(r"$r = (e^{2B(t)} + \sigma_0^2 - 1)/(e^{2B(T)} + \sigma_0^2 - 1) > 0$: the quotient of the deviations",
+                     work.held_product(v_sde - var_u, work.held_power(v_ode - var_u, -1)),
                      (sp.exp(2 * B_u_pg) + var_data - 1) / (sp.exp(2 * B_T_pg) + var_data - 1)),
-            Relation(r"$1 - r = (e^{2B(T)} - e^{2B(t)})/(e^{2B(T)} + \sigma_0^2 - 1) > 0$ when $B(T) > B(t)$", gap,
+            Relation(r"$1 - r = (e^{2B(T)} - e^{2B(t)})/(e^{2B(T)} + \sigma_0^2 - 1) > 0$ when $B(T) > B(t)$",
+                     work.held_sum(1, -ratio),
                      (sp.exp(2 * B_T_pg) - sp.exp(2 * B_u_pg)) / (sp.exp(2 * B_T_pg) + var_data - 1)),
         ),
         results=(
@@ -226,7 +227,7 @@ def sde_beats_ode() -> Body:
         ),
         claims=(
             Claim("contraction", sp.exp(-2 * (B_T_pg - B_u_pg)) * var_u / variance_of_state(B_T_pg),
-                  r"the factor of the SDE solution in MATH.md: $e^{-2(B_T - B_t)}\Sigma_t\Sigma_T^{-1}$"),
+                  r"the factor of the SDE solution of `gauss_exact.backward`: $e^{-2(B_T - B_t)}\Sigma_t\Sigma_T^{-1}$"),
         ),
         wrong_variants=(
             WrongVariant("contraction", var_u / variance_of_state(B_T_pg), "decay factor dropped"),
@@ -261,11 +262,14 @@ def w2() -> Body:
     w2_sq = difference_coef**2 * stats.E(z_first**2)
     return Body(
         steps=(
-            Relation(r"$E(X - Y)^2 = c + \sigma_0^2 - 2\rho\sigma_0\sqrt{c}$ for correlation $\rho$", coupling_cost,
+            Relation(r"$E(X - Y)^2 = c + \sigma_0^2 - 2\rho\sigma_0\sqrt{c}$ for correlation $\rho$ (`sympy.stats`)",
+                     work.expectation(sp.expand((x_c - y_c) ** 2), coupling_cost),
                      var_c_pg + var_data - 2 * coupling_corr * sp.sqrt(var_c_pg * var_data)),
             Relation(r"every coupling costs at least the comonotone one: excess $2(1-\rho)\sigma_0\sqrt{c} \ge 0$",
                      coupling_cost - comonotone_cost, 2 * (1 - coupling_corr) * sp.sqrt(var_c_pg) * sp.sqrt(var_data)),
-            Relation("the comonotone cost, collected before squaring", w2_sq, comonotone_cost),
+            Relation(r"the comonotone cost ($\rho = 1$), collected before squaring: $X - Y = k Z_1$",
+                     work.held_product(work.held_power(difference_coef, 2), work.expectation(z_first**2, 1)),
+                     comonotone_cost),
         ),
         results=(Result("w2_sq", w2_sq, "squared W2 contribution of one eigen-direction"),),
         claims=(Claim("w2_sq", (sp.sqrt(var_c_pg) - sp.sqrt(var_data)) ** 2, "Givens & Shortt (1984), commuting case"),),
@@ -366,6 +370,7 @@ def step_map_body(scheme: catalogue.Scheme) -> Body:
     and take Gaussian moments at :math:`y = \sqrt c\, z_0`; the map is :math:`\mu_y \mapsto a\mu_y + d`,
     :math:`c \mapsto a^2 c + b`."""
     steps, results = [], []
+    short = work.Abbreviations()
     for choice in scheme.choices():
         tag = tuple(str(v) for v in choice.values())
         for flags in catalogue.kinds(scheme, choice):
@@ -381,16 +386,26 @@ def step_map_body(scheme: catalogue.Scheme) -> Body:
             noise_var = sum((c**2 for c in draws), sp.Integer(0))
             kind = ", ".join((*tag, *sorted(flags))) or "every step"
             names = {base: catalogue.result_name(base, tag, flags) for base in ("gain", "offset", "noise_var")}
+            gain_shown, offset_shown = short(gain), short(offset)
+            draws_shown = [short(c) for c in draws]
+            noise_shown = short(work.held_sum(*(work.held_power(c, 2) for c in draws_shown)))
+            noise_terms = [work.held_product(c, z) for c, z in zip(draws_shown, normals)]
+            if len(sp.sstr(noise_terms)) > short.max_chars:
+                noise_terms = [short(sum((c * z for c, z in zip(draws, normals)), sp.Integer(0)))]
+            affine = work.held_sum(work.held_product(gain_shown, y_pg), offset_shown, *noise_terms)
             steps += [
-                Relation(f"{kind}: the update is affine, y' = a y + d + sum_j B_j z_j", update,
-                         gain * y_pg + offset + sum(c * z for c, z in zip(draws, normals))),
-                Relation(f"{kind}: at $y = \\sqrt c\\, z_0$, $E[y'] = d$", mean, offset),
-                Relation(f"{kind}: at $y = \\sqrt c\\, z_0$, $\\mathrm{{Var}}[y'] = a^2 c + b$", var_next,
-                         gain**2 * var_c_pg + noise_var),
+                Relation(f"{kind}: the rule applied to $y$ is affine in $y$ and the normals: "
+                         r"$y' = a y + d + \sum_j B_j z_j$, coefficients read off by differentiation",
+                         short(update), affine),
+                Relation(f"{kind}: the mean over $z_0$ and the normals at $y = \\sqrt c\\, z_0$ is $d$",
+                         work.held("E", r"E\left[y'\right]_{y = \sqrt{c} z_0}", (), mean), offset_shown),
+                Relation(f"{kind}: the variance at $y = \\sqrt c\\, z_0$ is $a^2 c + b$",
+                         work.held("Var", r"\mathrm{Var}\left[y'\right]_{y = \sqrt{c} z_0}", (), var_next),
+                         work.held_sum(work.held_product(work.held_power(gain_shown, 2), var_c_pg), noise_shown)),
             ]
-            results += [Result(names["gain"], gain, f"a ({kind}): y' = a y + d + noise"),
-                        Result(names["offset"], offset, f"d ({kind}): the mean y' takes from y = 0"),
-                        Result(names["noise_var"], noise_var, f"b ({kind}): variance injected by the step")]
+            results += [Result(names["gain"], gain_shown, f"a ({kind}): y' = a y + d + noise"),
+                        Result(names["offset"], offset_shown, f"d ({kind}): the mean y' takes from y = 0"),
+                        Result(names["noise_var"], noise_shown, f"b ({kind}): variance injected by the step")]
     return Body(steps=tuple(steps), results=tuple(results), claims=scheme.claims(),
                 wrong_variants=scheme.wrong_variants())
 

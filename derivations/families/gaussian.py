@@ -19,7 +19,8 @@ import sympy as sp
 from derivations.core.notation import coupling_corr, gain, mean_p, mean_p2, mean_q, mean_q2, mu_x, offset, var_noise, var_p, var_p2
 from derivations.core.notation import var_q, var_q2, var_x, x, y
 from derivations.core.proof import Tier
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core.registry import Body, Claim, Equivalent, Relation, Result, WrongVariant, derivation
+from derivations.core.work import at, covariance, derivative, expectation, held_power, held_product, held_sum, variance
 
 
 def log_density(value: sp.Expr, mean: sp.Expr, var: sp.Expr) -> sp.Expr:
@@ -32,6 +33,26 @@ def push_forward(mean: sp.Expr, var: sp.Expr, gain_: sp.Expr, offset_: sp.Expr, 
     r"""Law of :math:`a z + b + \text{noise}` for :math:`z \sim \mathcal N(m, v)`:
     :math:`\mathcal N(a m + b, a^2 v + s^2)` (proved in ``gaussian.linear_bayes``)."""
     return gain_ * mean + offset_, gain_**2 * var + noise_var
+
+
+def shown_push_forward(mean: sp.Expr, var: sp.Expr, gain_: sp.Expr, offset_: sp.Expr, noise_var: sp.Expr
+                       ) -> tuple[sp.Expr, sp.Expr]:
+    r"""The push-forward rule written out for a page: :math:`a m + b` and :math:`a^2 v + s^2`, held unevaluated."""
+    return (held_sum(held_product(gain_, mean), offset_),
+            held_sum(held_product(held_power(gain_, 2), var), noise_var))
+
+
+def square_completion(log_kernel: sp.Expr, variable: sp.Symbol, mean: sp.Expr, var: sp.Expr, label: str
+                      ) -> tuple[Relation, Relation]:
+    r"""The two relations that complete the square of a Gaussian log-kernel in ``variable``
+    (``label``: its LaTeX): the curvature :math:`\partial_z^2 \log k = -1/v` gives the variance, the
+    stationary point :math:`\partial_z \log k |_{z = m} = 0` the mean."""
+    return (
+        Relation(rf"complete the square in ${label}$: the curvature of the log-kernel is $-1/\mathrm{{variance}}$",
+                 derivative(log_kernel, (variable, 2)), -1 / var),
+        Relation(rf"complete the square in ${label}$: the log-kernel is stationary at the mean",
+                 at(derivative(log_kernel, variable), {variable: mean}), 0),
+    )
 
 
 def complete_square(log_kernel: sp.Expr, variable: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
@@ -56,6 +77,9 @@ def condition(prior_mean: sp.Expr, prior_var: sp.Expr, gain_: sp.Expr, offset_: 
     return complete_square(log_joint, variable)
 
 
+BISHOP = "C. M. Bishop, Pattern Recognition and Machine Learning (2006), §2.3.3"
+
+
 @derivation(
     id="gaussian.linear_bayes",
     title="Linear-Gaussian pair: marginal of y and conditional of x given y",
@@ -73,28 +97,33 @@ def linear_bayes() -> Body:
 
     prior = stats.Normal("X", mu_x, sp.sqrt(var_x))
     observation = gain * prior + offset + sp.sqrt(var_noise) * stats.Normal("Z", 0, 1)
-    integral_mean = sp.simplify(stats.E(observation))
-    integral_var = sp.simplify(stats.variance(observation))
-    integral_cov = sp.simplify(stats.covariance(prior, observation))
     marginal_mean, marginal_var = push_forward(mu_x, var_x, gain, offset, var_noise)
 
     posterior_mean, posterior_var = condition(mu_x, var_x, gain, offset, var_noise, y, x)
-    bayes_lhs = log_density(x, mu_x, var_x) + log_density(y, gain * x + offset, var_noise)
-    bayes_rhs = log_density(y, marginal_mean, marginal_var) + log_density(x, posterior_mean, posterior_var)
+    log_joint = log_density(x, mu_x, var_x) + log_density(y, gain * x + offset, var_noise)
+    bayes_rhs = held_sum(log_density(y, marginal_mean, marginal_var), log_density(x, posterior_mean, posterior_var))
     # The joint-Gaussian (Schur complement) form of the conditional, compared below.
-    schur_mean = mu_x + integral_cov / integral_var * (y - integral_mean)
-    schur_var = var_x - integral_cov**2 / integral_var
+    cov = gain * var_x
+    schur_mean = mu_x + cov / marginal_var * (y - marginal_mean)
+    schur_var = var_x - cov**2 / marginal_var
+    # Bishop (2006), eqs. (2.113)-(2.117): p(x) = N(mu, Lambda^-1), p(y | x) = N(A x + b, L^-1).
+    prec_prior, prec_noise, matrix, shift, prior_mean = sp.symbols("Lambda L A b mu")
+    to_ours = {prec_prior: 1 / var_x, prec_noise: 1 / var_noise, matrix: gain, shift: offset, prior_mean: mu_x}
+    bishop_var = 1 / (prec_prior + matrix * prec_noise * matrix)
 
     return Body(
         steps=(
-            Relation(r"$E[y]$ by integration equals the push-forward rule", integral_mean, marginal_mean),
-            Relation(r"$\mathrm{Var}[y]$ by integration equals the push-forward rule", integral_var, marginal_var),
-            Relation(r"$\mathrm{Cov}[x, y] = a\sigma_x^2$ by integration", integral_cov, gain * var_x),
-            Relation(r"Bayes: $\log p(x) + \log p(y\mid x) = \log p(y) + \log p(x \mid y)$, constants included",
-                     sp.expand(bayes_lhs), sp.expand(bayes_rhs)),
-            Relation("conditional mean from the joint (Schur complement) = completed square",
+            Relation(r"$E[y]$ by integration over $x$ and the noise (`sympy.stats`) equals the push-forward rule",
+                     expectation(observation), marginal_mean),
+            Relation(r"$\mathrm{Var}[y]$ by integration equals the push-forward rule", variance(observation),
+                     marginal_var),
+            Relation(r"$\mathrm{Cov}[x, y]$ by integration", covariance(prior, observation), cov),
+            *square_completion(log_joint, x, posterior_mean, posterior_var, "x"),
+            Relation(r"Bayes' rule with every normalizing constant: $\log p(x) + \log p(y\mid x) = "
+                     r"\log p(y) + \log p(x \mid y)$", held_sum(*sp.Add.make_args(log_joint)), bayes_rhs),
+            Relation("conditional mean from the joint law (Schur complement) = completed square",
                      schur_mean, posterior_mean),
-            Relation("conditional variance from the joint (Schur complement) = completed square",
+            Relation("conditional variance from the joint law (Schur complement) = completed square",
                      schur_var, posterior_var),
         ),
         results=(
@@ -104,7 +133,14 @@ def linear_bayes() -> Body:
             Result("posterior_var", posterior_var, "Var[x | y]"),
         ),
         claims=(
-            Claim("posterior_var", 1 / (1 / var_x + gain**2 / var_noise), "precision form: 1/var = 1/var_x + a^2/s^2"),
+            Claim.as_printed("marginal_var", 1 / prec_noise + matrix * (1 / prec_prior) * matrix, BISHOP,
+                             "eq. (2.115), scalar case", to_ours),
+            Claim.as_printed("posterior_var", bishop_var, BISHOP, "eq. (2.117), scalar case", to_ours),
+            Claim.as_printed("posterior_mean", bishop_var * (matrix * prec_noise * (y - shift) + prec_prior * prior_mean),
+                             BISHOP, "eq. (2.116), scalar case", to_ours),
+        ),
+        equivalents=(
+            Equivalent("posterior_var", 1 / (1 / var_x + gain**2 / var_noise), "precision form: precisions add"),
         ),
         wrong_variants=(
             WrongVariant("marginal_var", var_noise + gain * var_x, "gain not squared"),
@@ -130,16 +166,26 @@ def kl(mean_1: sp.Expr, var_1: sp.Expr, mean_2: sp.Expr, var_2: sp.Expr) -> sp.E
     return derived.xreplace({mean_p: mean_1, var_p: var_1, mean_q: mean_2, var_q: var_2})
 
 
-def _expected_log_ratio(coordinates: list[tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
-    r""":math:`E_P[\log p(X) - \log q(X)]` by SymPy's integrals, :math:`P = \otimes_i \mathcal N(m_i, v_i)`,
+def _log_ratio(coordinates: list[tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]], label: str = "X") -> sp.Expr:
+    r""":math:`\log p(X) - \log q(X)` at :math:`X \sim P = \otimes_i \mathcal N(m_i, v_i)`, a random expression,
     :math:`Q = \otimes_i \mathcal N(m'_i, v'_i)` (product densities: the logs add)."""
     from sympy import stats
 
-    log_ratio = 0
-    for i, (m_p, v_p, m_q, v_q) in enumerate(coordinates):
-        coordinate = stats.Normal(f"X{i}", m_p, sp.sqrt(v_p))
+    log_ratio = sp.Integer(0)
+    for i, (m_p, v_p, m_q, v_q) in enumerate(coordinates, 1):
+        coordinate = stats.Normal(f"{label}_{i}" if len(coordinates) > 1 else label, m_p, sp.sqrt(v_p))
         log_ratio += log_density(coordinate, m_p, v_p) - log_density(coordinate, m_q, v_q)
-    return sp.expand(stats.E(sp.expand(log_ratio)))
+    return log_ratio
+
+
+def _expected_log_ratio(coordinates: list[tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
+    r""":math:`E_P[\log p(X) - \log q(X)]` by SymPy's integrals."""
+    from sympy import stats
+
+    return sp.expand(stats.E(sp.expand(_log_ratio(coordinates))))
+
+
+RASMUSSEN_WILLIAMS = "C. Rasmussen, C. Williams, Gaussian Processes for Machine Learning (2006), §A.5"
 
 
 @derivation(
@@ -154,26 +200,36 @@ def _expected_log_ratio(coordinates: list[tuple[sp.Expr, sp.Expr, sp.Expr, sp.Ex
     references=KL_REFERENCES,
 )
 def kl_divergence() -> Body:
-    scalar = _expected_log_ratio([(mean_p, var_p, mean_q, var_q)])
-    second = _expected_log_ratio([(mean_p2, var_p2, mean_q2, var_q2)])
-    diagonal = _expected_log_ratio([(mean_p, var_p, mean_q, var_q), (mean_p2, var_p2, mean_q2, var_q2)])
+    first = [(mean_p, var_p, mean_q, var_q)]
+    second = [(mean_p2, var_p2, mean_q2, var_q2)]
+    scalar, other = _expected_log_ratio(first), _expected_log_ratio(second)
+    diagonal = _expected_log_ratio(first + second)
     cov_p, cov_q = sp.diag(var_p, var_p2), sp.diag(var_q, var_q2)
     shift = sp.Matrix([mean_q - mean_p, mean_q2 - mean_p2])
-    matrix_form = (sp.log(cov_q.det() / cov_p.det()) + (cov_q.inv() * cov_p).trace()
-                   + (shift.T * cov_q.inv() * shift)[0, 0] - 2) / 2
+    # Rasmussen & Williams (A.23): KL(N0 || N1) = 1/2 log|S1 S0^-1| + 1/2 tr S1^-1((m0 - m1)(m0 - m1)^T + S0 - S1).
+    cov_0, cov_1, m_0, m_1 = sp.symbols("Sigma_0 Sigma_1 mu_0 mu_1")
+    printed = sp.log(cov_1 / cov_0) / 2 + ((m_0 - m_1) ** 2 + cov_0 - cov_1) / (2 * cov_1)
+    matrix_form = (sp.log((cov_q * cov_p.inv()).det()) + (cov_q.inv() * (shift * shift.T + cov_p - cov_q)).trace()) / 2
     return Body(
         steps=(
-            Relation(r"$d = 2$, diagonal: the divergence of the product is the sum over coordinates",
-                     diagonal, scalar + second),
+            Relation(r"integrate: $\mathrm{KL} = E_P[\log p(X) - \log q(X)]$ for $X \sim \mathcal N(\mu_P, \sigma_P^2)$ "
+                     r"(`sympy.stats`)", expectation(_log_ratio(first)), scalar),
+            Relation(r"$d = 2$, diagonal: the log-density of a product is a sum, so the divergence is the sum over "
+                     r"coordinates", expectation(_log_ratio(first + second)), held_sum(scalar, other)),
         ),
         results=(
             Result("kl", scalar, "KL(N(mean_p, var_p) || N(mean_q, var_q))"),
             Result("kl_diag2", diagonal, "KL between two-dimensional Gaussians with diagonal covariances"),
         ),
         claims=(
-            Claim("kl", (sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1) / 2,
-                  "scalar form; Kullback (1959)"),
-            Claim("kl_diag2", matrix_form, "matrix form with log-determinants, trace and quadratic term"),
+            Claim.as_printed("kl", printed, RASMUSSEN_WILLIAMS, "eq. (A.23), one dimension",
+                             {cov_0: var_p, cov_1: var_q, m_0: mean_p, m_1: mean_q}),
+            Claim("kl_diag2", matrix_form, RASMUSSEN_WILLIAMS, equation=r"eq. (A.23) with $\Sigma_0 = "
+                  r"\mathrm{diag}(\sigma_P^2, \sigma_{P,2}^2)$, $\Sigma_1 = \mathrm{diag}(\sigma_Q^2, \sigma_{Q,2}^2)$"),
+        ),
+        equivalents=(
+            Equivalent("kl", (sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1) / 2,
+                       "log ratio, variance ratio and scaled mean shift"),
         ),
         wrong_variants=(
             WrongVariant("kl", (sp.log(var_p / var_q) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1) / 2,
@@ -186,6 +242,10 @@ def kl_divergence() -> Body:
                          "missing the factor 1/2"),
         ),
     )
+
+
+GIVENS_SHORTT = ("C. R. Givens, R. M. Shortt, A class of Wasserstein metrics for probability distributions, "
+                 "Michigan Math. J. 31 (1984)")
 
 
 @derivation(
@@ -203,33 +263,35 @@ def kl_divergence() -> Body:
         r"depends on it only through $\mathrm{Cov}(X,Y) \le \sigma_1\sigma_2$ (Cauchy-Schwarz), so Gaussian "
         r"couplings with correlation $\rho \in [-1, 1]$ cover every attainable cost",
     ),
-    references=(
-        "C. R. Givens, R. M. Shortt, A class of Wasserstein metrics for probability distributions, "
-        "Michigan Math. J. 31 (1984)",
-        "C. Villani, Optimal Transport: Old and New (2009), ch. 2",
-    ),
+    references=(GIVENS_SHORTT, "C. Villani, Optimal Transport: Old and New (2009), ch. 2"),
 )
 def wasserstein_2() -> Body:
     from sympy import stats
 
-    first, other = stats.Normal("Z1", 0, 1), stats.Normal("Z2", 0, 1)
+    first, other = stats.Normal("Z_1", 0, 1), stats.Normal("Z_2", 0, 1)
     x_p = mean_p + sp.sqrt(var_p) * first
     x_q = mean_q + sp.sqrt(var_q) * (coupling_corr * first + sp.sqrt(1 - coupling_corr**2) * other)
     cost = sp.expand(stats.E(sp.expand((x_p - x_q) ** 2)))
     monotone_map = mean_q + sp.sqrt(var_q / var_p) * (x_p - mean_p)
-    monotone_cost = sp.expand(stats.E(sp.expand((x_p - monotone_map) ** 2)))
     w2_sq = cost.subs(coupling_corr, 1)
     cov_p, cov_q = sp.diag(var_p, var_p2), sp.diag(var_q, var_q2)
     root_p = cov_p.applyfunc(sp.sqrt)  # a diagonal matrix's square root acts on its eigenvalues
     cross = (root_p * cov_q * root_p).applyfunc(sp.sqrt)
     bures = (mean_p - mean_q) ** 2 + (mean_p2 - mean_q2) ** 2 + (cov_p + cov_q - 2 * cross).trace()
     second = w2_sq.xreplace({mean_p: mean_p2, var_p: var_p2, mean_q: mean_q2, var_q: var_q2})
+    # Givens & Shortt: d^2 = |m_1 - m_2|^2 + tr(S_1 + S_2 - 2 (S_1^{1/2} S_2 S_1^{1/2})^{1/2}), here d = 1.
+    cov_1, cov_2, m_1, m_2 = sp.symbols("Sigma_1 Sigma_2 m_1 m_2", positive=True)
+    printed = (m_1 - m_2) ** 2 + cov_1 + cov_2 - 2 * sp.sqrt(sp.sqrt(cov_1) * cov_2 * sp.sqrt(cov_1))
     return Body(
         steps=(
-            Relation(r"the cost of a coupling decreases in $\rho$: $\partial_\rho E(X-Y)^2 = -2\sigma_1\sigma_2$, "
-                     r"so the minimum is at $\rho = 1$", sp.diff(cost, coupling_corr), -2 * sp.sqrt(var_p * var_q)),
-            Relation(r"the monotone map attains the cost at $\rho = 1$", monotone_cost, w2_sq),
-            Relation(r"commuting covariances: the Bures form is the sum over eigen-directions", bures, w2_sq + second),
+            Relation(r"integrate the cost of the Gaussian coupling with correlation $\rho$ (`sympy.stats`)",
+                     expectation((x_p - x_q) ** 2), cost),
+            Relation(r"differentiate in $\rho$: the cost decreases, so its minimum over $\rho \in [-1, 1]$ is at "
+                     r"$\rho = 1$", derivative(cost, coupling_corr), -2 * sp.sqrt(var_p * var_q)),
+            Relation(r"the monotone map $T$ attains the cost at $\rho = 1$", expectation((x_p - monotone_map) ** 2),
+                     at(cost, {coupling_corr: 1})),
+            Relation(r"commuting covariances: the Bures form is the sum over eigen-directions", bures,
+                     held_sum(w2_sq, second)),
         ),
         results=(
             Result("w2_sq", w2_sq, "W2^2 between N(mean_p, var_p) and N(mean_q, var_q)"),
@@ -237,7 +299,12 @@ def wasserstein_2() -> Body:
             Result("w2_sq_diag2", bures, "W2^2 between two-dimensional Gaussians with diagonal covariances"),
         ),
         claims=(
-            Claim("w2_sq", (mean_p - mean_q) ** 2 + (sp.sqrt(var_p) - sp.sqrt(var_q)) ** 2, "Givens & Shortt (1984)"),
+            Claim.as_printed("w2_sq", printed, GIVENS_SHORTT, "Proposition 7, one dimension",
+                             {cov_1: var_p, cov_2: var_q, m_1: mean_p, m_2: mean_q}),
+        ),
+        equivalents=(
+            Equivalent("w2_sq", (mean_p - mean_q) ** 2 + (sp.sqrt(var_p) - sp.sqrt(var_q)) ** 2,
+                       "mean shift plus the squared difference of the standard deviations"),
         ),
         wrong_variants=(
             WrongVariant("w2_sq", (mean_p - mean_q) ** 2 + (var_p - var_q) ** 2, "variances in place of standard deviations"),

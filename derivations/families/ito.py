@@ -40,7 +40,8 @@ from derivations.core.notation import (
     x_sde,
 )
 from derivations.core.proof import Tier
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+from derivations.core.registry import Body, Claim, Equivalent, Relation, Result, WrongVariant, derivation, get
+from derivations.core.work import at, derivative, expectation, held_product, held_sum, limit, variance
 
 OKSENDAL = "B. Øksendal, Stochastic Differential Equations, 6th ed. (2003)"
 KLOEDEN_PLATEN = "P. E. Kloeden, E. Platen, Numerical Solution of Stochastic Differential Equations (1992)"
@@ -49,6 +50,8 @@ _dt, _dw = sp.symbols("dt dW")  # formal differentials; never in a result
 _u = sp.Symbol("u", positive=True)  # integration variable
 _k = sp.Symbol("k", integer=True, nonnegative=True)  # step index
 _n = sp.Symbol("N", integer=True, positive=True)  # number of steps
+_BROWNIAN_SRC = sp.Symbol("B_t")  # Oksendal's Brownian motion
+_scale = sp.Symbol("epsilon", positive=True)  # dW = epsilon, dt = epsilon^2: the table dW^2 = dt built in
 
 
 def ito_differential(f: sp.Expr, t: sp.Symbol, x: sp.Symbol, drift: sp.Expr, diffusion: sp.Expr
@@ -116,31 +119,53 @@ def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr
 def formula() -> Body:
     f = sp.Function("f")(time, x_sde)
     drift, diffusion = ito_differential(f, time, x_sde, drift_ito, diffusion_ito)
-    generic = sp.diff(f, time) + drift_ito * sp.diff(f, x_sde) + diffusion_ito**2 * sp.diff(f, x_sde, 2) / 2
     increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
-    sq_mean = sp.simplify(stats.E(increment**2))
-    sq_var = sp.simplify(stats.variance(increment**2))
     steps_ = time / h_sde  # number of increments on [0, t]
     examples = {
         "drift_square": x_sde**2, "drift_exp": sp.exp(x_sde), "drift_time_cube": time * x_sde**3,
     }
     derived = {name: ito_differential(g, time, x_sde, drift_ito, diffusion_ito) for name, g in examples.items()}
+    # f(t + dt, x + b dt + s dW) with dW = epsilon, dt = epsilon^2: the epsilon^2 coefficient is the dt term once
+    # dW^2 = dt; dt^2 and dt dW are of higher order and drop out.
+    expanded = sp.Function("f")(time + _scale**2, x_sde + drift_ito * _scale**2 + diffusion_ito * _scale)
+    normal = stats.Normal("Z", 0, 1)
+
+    def generator(g: sp.Expr) -> sp.Expr:
+        r""":math:`\lim_{h\to0}(E[g(x + bh + s\sqrt h Z)] - g(x))/h` (constant coefficients), held."""
+        moved = g.subs(x_sde, x_sde + drift_ito * h_sde + diffusion_ito * sp.sqrt(h_sde) * normal)
+        return limit(held_product(held_sum(expectation(moved), -g), 1 / h_sde), h_sde, 0)
+
+    # Oksendal, Theorem 4.1.2: dY = dg/dt dt + dg/dx dX + 1/2 d^2g/dx^2 (dX)^2 with (dX)^2 = s^2 dt.
+    g_src = sp.Function("g")(time, x_sde)
+    printed_drift = (sp.Derivative(g_src, time) + drift_ito * sp.Derivative(g_src, x_sde)
+                     + diffusion_ito**2 * sp.Derivative(g_src, (x_sde, 2)) / 2)
     return Body(
         steps=(
-            Relation(r"$E[\Delta W^2] = h$", sq_mean, h_sde),
-            Relation(r"$\mathrm{Var}[\Delta W^2] = 2h^2$", sq_var, 2 * h_sde**2),
-            Relation(r"$\mathrm{Var}[\sum_k \Delta W_k^2] = (t/h)\,2h^2 \to 0$: the sum of squares is $t$ in "
-                     r"mean square", sp.limit(steps_ * sq_var, h_sde, 0), 0),
-            Relation(r"the $dt$ coefficient for an arbitrary $f$ is $f_t + b f_x + \tfrac12 s^2 f_{xx}$ "
-                     r"(residual)", _residual(drift - generic), 0),
-            Relation(r"the $dW$ coefficient for an arbitrary $f$ is $s f_x$ (residual)",
-                     _residual(diffusion - diffusion_ito * sp.diff(f, x_sde)), 0),
-            Relation(r"example $f = e^x$: the diffusion is $s e^x$", derived["drift_exp"][1],
-                     diffusion_ito * sp.exp(x_sde)),
+            Relation(r"integrate: $E[\Delta W^2] = h$ for $\Delta W \sim \mathcal N(0, h)$", expectation(increment**2),
+                     h_sde),
+            Relation(r"integrate: $\mathrm{Var}[\Delta W^2] = 2h^2$", variance(increment**2), 2 * h_sde**2),
+            Relation(r"the $t/h$ independent squares have variance $(t/h)\,2h^2 \to 0$: $\sum_k \Delta W_k^2 \to t$ "
+                     r"in mean square, the table entry $dW^2 = dt$",
+                     limit(held_product(steps_, variance(increment**2)), h_sde, 0), 0),
+            Relation(r"expand $f(t + dt, x + b\,dt + s\,dW)$ to second order with $dW = \epsilon$, $dt = \epsilon^2$ "
+                     r"(so $dW^2 = dt$ and $dt^2, dt\,dW$ are of higher order): the $dt$ coefficient, for any $f$",
+                     held_product(sp.Rational(1, 2), at(derivative(expanded, (_scale, 2)), {_scale: 0})), drift),
+            Relation(r"the $dW$ coefficient (first order in $\epsilon$), for any $f$",
+                     at(derivative(expanded, _scale), {_scale: 0}), diffusion),
+            Relation(r"example $f = e^x$: the $dt$ coefficient is the generator "
+                     r"$\lim_{h\to0}(E f(x + bh + s\sqrt h Z) - f(x))/h$ (constant $b$, $s$)",
+                     generator(sp.exp(x_sde)), derived["drift_exp"][0]),
+            Relation(r"example $f = x^2$: the same check", generator(x_sde**2), derived["drift_square"][0]),
         ),
         results=tuple(Result(name, derived[name][0], f"dt coefficient of d({g})") for name, g in examples.items())
         + (Result("diffusion_square", derived["drift_square"][1], "dW coefficient of d(x^2)"),),
-        claims=(Claim("drift_square", 2 * drift_ito * x_sde + diffusion_ito**2, "Øksendal, Example 4.1.5 form"),),
+        claims=(
+            Claim.as_printed("drift_square", printed_drift, "B. Øksendal, Stochastic Differential Equations (2003)",
+                             r"Theorem 4.1.2 (Itô formula) with $(dX)^2 = s^2\,dt$, for $g = x^2$", {g_src: x_sde**2}),
+            Claim.as_printed("drift_exp", printed_drift, "B. Øksendal, Stochastic Differential Equations (2003)",
+                             r"Theorem 4.1.2 (Itô formula) with $(dX)^2 = s^2\,dt$, for $g = e^x$",
+                             {g_src: sp.exp(x_sde)}),
+        ),
         wrong_variants=(
             WrongVariant("drift_square", 2 * drift_ito * x_sde, "Itô correction dropped (ordinary chain rule)"),
             WrongVariant("drift_square", 2 * drift_ito * x_sde + diffusion_ito**2 / 2, "correction s^2/2 for f'' = 2"),
@@ -163,32 +188,33 @@ def formula() -> Body:
     references=(OKSENDAL + ", Lemma 3.1.5 and Cor. 3.1.7",),
 )
 def isometry() -> Body:
-    increments = sp.symbols("dW0:4", real=True)  # independent N(0, h)
-    law = {d: h_sde for d in increments}
-    cross = gaussian_expectation(increments[0] * increments[1], law)
-    diagonal = gaussian_expectation(increments[0] ** 2, law)
-    # Four increments with arbitrary weights: only the diagonal of the double sum survives.
-    weights = sp.symbols("f0:4", real=True)
-    square = gaussian_expectation(sum(w * d for w, d in zip(weights, increments)) ** 2, law)
-    diagonal_sum = sum(w**2 for w in weights) * h_sde
+    increments = [stats.Normal(f"dW_{k}", 0, sp.sqrt(h_sde)) for k in range(4)]  # independent N(0, h)
+    # Four increments with arbitrary deterministic weights f(t_k): only the diagonal of the double sum survives.
+    f = sp.Function("f")
+    weights = [f(k * h_sde) for k in range(4)]
     grid_point = _k * h_sde
     linear_sum, linear = _riemann_limit(grid_point**2 * h_sde)
     exponential_sum, exponential = _riemann_limit(sp.exp(2 * rate_ito * grid_point) * h_sde)
     _, brownian = _riemann_limit(grid_point * h_sde)  # E[W_{t_k}^2] = t_k; W_{t_k} independent of dW_k
     lam_integral = get("ito.lambda_integral")
+    riemann = lambda summand: limit(sp.Sum(summand, (_k, 0, time / h_sde - 1)), h_sde, 0)  # noqa: E731
     return Body(
         steps=(
-            Relation(r"independent increments: $E[\Delta W_j \Delta W_k] = 0$, $j \ne k$", cross, 0),
-            Relation(r"$E[\Delta W_k^2] = h$", diagonal, h_sde),
-            Relation(r"$E[(\sum_{k<4} f_k \Delta W_k)^2] - h\sum_{k<4} f_k^2 = 0$ (residual)",
-                     sp.simplify(square - diagonal_sum), 0),
-            Relation(r"$f(u) = u$: $\lim \sum_k t_k^2 h = \int_0^t u^2 du$", linear,
-                     sp.integrate(_u**2, (_u, 0, time))),
-            Relation(r"$f(u) = e^{ru}$: $\lim \sum_k e^{2rt_k} h = \int_0^t e^{2ru} du$", exponential,
-                     sp.integrate(sp.exp(2 * rate_ito * _u), (_u, 0, time))),
-            Relation(r"integrand $W$: the isometry agrees with $E[(\int W dW)^2]$ of ito.lambda_integral at "
-                     r"$\lambda = 0$ (variance plus squared mean)", brownian,
-                     (lam_integral.result("var") + lam_integral.result("mean") ** 2).subs(lam_ito, 0)),
+            Relation(r"independent increments: $E[\Delta W_j \Delta W_k] = 0$, $j \ne k$",
+                     expectation(increments[0] * increments[1]), 0),
+            Relation(r"$E[\Delta W_k^2] = h$", expectation(increments[0] ** 2), h_sde),
+            Relation(r"expand the square of a Riemann sum with deterministic weights $f(t_k)$: only the diagonal "
+                     r"survives (four increments)", expectation(sum(w * d for w, d in zip(weights, increments)) ** 2),
+                     held_product(h_sde, sum(w**2 for w in weights))),
+            Relation(r"$f(u) = u$: the sum $\sum_k t_k^2 h$ tends to $\int_0^t u^2 du$", riemann(grid_point**2 * h_sde),
+                     sp.Integral(_u**2, (_u, 0, time))),
+            Relation(r"$f(u) = e^{ru}$: the geometric sum $\sum_k e^{2rt_k} h$ (summed in closed form) tends to "
+                     r"$\int_0^t e^{2ru} du$", limit(exponential_sum, h_sde, 0),
+                     sp.Integral(sp.exp(2 * rate_ito * _u), (_u, 0, time))),
+            Relation(r"integrand $W$ ($E[W_u^2] = u$): the isometry's $\int_0^t E[W_u^2]\,du$ agrees with "
+                     r"$E[(\int W dW)^2] = \mathrm{Var} + \mathrm{mean}^2$ of `ito.lambda_integral` at $\lambda = 0$",
+                     sp.Integral(_u, (_u, 0, time)),
+                     at(held_sum(lam_integral.result("var"), lam_integral.result("mean") ** 2), {lam_ito: 0})),
         ),
         results=(
             Result("second_moment_linear", linear, "E[(int_0^t u dW)^2]"),
@@ -199,10 +225,10 @@ def isometry() -> Body:
             Result("second_moment_exp_bias", exponential_sum - exponential,
                    "E[(sum_k e^{r t_k} dW_k)^2] minus its limit: the Riemann sums' bias"),
         ),
-        claims=(
-            Claim("second_moment_linear", time**3 / 3, "int_0^t u^2 du"),
-            Claim("second_moment_exp", (sp.exp(2 * rate_ito * time) - 1) / (2 * rate_ito), "int_0^t e^{2ru} du"),
-            Claim("second_moment_brownian", time**2 / 2, "Øksendal, Example 3.1.9 with the isometry"),
+        equivalents=(
+            Equivalent("second_moment_linear", time**3 / 3, r"$\int_0^t u^2 du$"),
+            Equivalent("second_moment_exp", (sp.exp(2 * rate_ito * time) - 1) / (2 * rate_ito), r"$\int_0^t e^{2ru} du$"),
+            Equivalent("second_moment_brownian", time**2 / 2, r"$\int_0^t u\,du$"),
         ),
         wrong_variants=(
             WrongVariant("second_moment_linear", time**4 / 4, "square of the integral (int u du)^2"),
@@ -244,11 +270,11 @@ def _lambda_step() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
 def lambda_integral() -> Body:
     step_mean, step_second, difference_mean, difference_var = _lambda_step()
     # Pathwise identity (W + A)(A + B) = ((W + A + B)^2 - W^2)/2 + (A^2 - B^2)/2: the sum telescopes.
-    w, a, b = sp.symbols("w a b", real=True)
-    telescoping = sp.expand((w + a) * (a + b) - ((w + a + b) ** 2 - w**2) / 2 - (a**2 - b**2) / 2)
+    w, a, b = (stats.Normal(name, 0, 1) for name in ("W_{t_k}", "A_k", "B_k"))
     n_steps = time / h_sde
+    a_k = stats.Normal("A", 0, sp.sqrt(lam_ito * h_sde))  # W_{t_k + lambda h} - W_{t_k}
+    b_k = stats.Normal("B", 0, sp.sqrt((1 - lam_ito) * h_sde))  # W_{t_{k+1}} - W_{t_k + lambda h}
     remainder_mean = sp.simplify(n_steps * difference_mean / 2)
-    remainder_var = sp.simplify(n_steps * difference_var / 4)
     integral = w_ito**2 / 2 + sp.limit(remainder_mean, h_sde, 0)
     mean = sp.simplify(gaussian_expectation(integral, {w_ito: time}))
     var = sp.simplify(gaussian_expectation(integral**2, {w_ito: time}) - mean**2)
@@ -258,28 +284,41 @@ def lambda_integral() -> Body:
     second_increment = 2 * mean_k * step_mean + _k * h_sde * h_sde + step_second
     second_n = sp.summation(sp.expand(second_increment), (_k, 0, _n - 1))
     var_discrete = sp.expand((second_n - (_n * step_mean) ** 2).subs(_n, n_steps))
-    mean_discrete = sp.simplify(n_steps * step_mean)
     var_bias = sp.factor(sp.expand(var_discrete - var))
     return Body(
         steps=(
-            Relation("telescoping identity (residual)", telescoping, 0),
-            Relation(r"$E[\tfrac12\sum_k (A_k^2 - B_k^2)] = (\lambda - \tfrac12)t$ for every $h$",
-                     remainder_mean, (lam_ito - sp.Rational(1, 2)) * time),
-            Relation(r"$\mathrm{Var}[\tfrac12\sum_k (A_k^2 - B_k^2)] \to 0$ as $h \to 0$",
-                     sp.limit(remainder_var, h_sde, 0), 0),
-            Relation(r"$E[S_N] = \lambda t$ exactly: no discretization bias in the mean", mean_discrete, mean),
-            Relation(r"$\mathrm{Var}[S_N] \to t^2/2$ as $h \to 0$", sp.limit(var_discrete, h_sde, 0), var),
+            Relation(r"telescoping: each term of $S_N$ is $(W + A)(A + B) = \tfrac12((W + A + B)^2 - W^2) + "
+                     r"\tfrac12(A^2 - B^2)$ (pathwise)", (w + a) * (a + b),
+                     held_sum(((w + a + b) ** 2 - w**2) / 2, (a**2 - b**2) / 2)),
+            Relation(r"$E[\tfrac12\sum_k (A_k^2 - B_k^2)] = (\lambda - \tfrac12)t$ for every $h$ ($t/h$ terms, "
+                     r"$A \sim \mathcal N(0, \lambda h)$, $B \sim \mathcal N(0, (1-\lambda)h)$)",
+                     held_product(n_steps, expectation((a_k**2 - b_k**2) / 2, difference_mean / 2)),
+                     (lam_ito - sp.Rational(1, 2)) * time),
+            Relation(r"$\mathrm{Var}[\tfrac12\sum_k (A_k^2 - B_k^2)] \to 0$ as $h \to 0$ (independent terms)",
+                     limit(held_product(n_steps, variance((a_k**2 - b_k**2) / 2, difference_var / 4)), h_sde, 0), 0),
+            Relation(r"$E[S_N] = (t/h)\,E[A(A + B)] = \lambda t$ exactly: no discretization bias in the mean",
+                     held_product(n_steps, expectation(a_k * (a_k + b_k), step_mean)), mean),
+            Relation(r"$\mathrm{Var}[S_N] \to t^2/2$ as $h \to 0$ (second moment by the recursion over $k$)",
+                     limit(var_discrete, h_sde, 0), var),
         ),
         results=(
             Result("integral", integral, "int_0^t W d_lambda W as a function of W_t"),
             Result("mean", mean, "E[int_0^t W d_lambda W]"),
             Result("var", var, "Var[int_0^t W d_lambda W]"),
             Result("var_bias", var_bias, "Var[S_N] - Var[limit]: the discretization bias of the variance"),
+            Result("integral_ito", integral.subs(lam_ito, 0), "the Ito integral int_0^t W dW (lambda = 0)"),
         ),
         claims=(
-            Claim("integral", w_ito**2 / 2 + (lam_ito - sp.Rational(1, 2)) * time, "Øksendal, Exercise 3.1 form"),
-            Claim("var_bias", time * h_sde * (lam_ito**2 + lam_ito - sp.Rational(1, 2)),
-                  "at lambda = 0 the Ito sum: Var sum W_k dW_k = t^2/2 - th/2"),
+            # Oksendal, Example 3.1.9: int_0^t B_s dB_s = B_t^2/2 - t/2.
+            Claim.as_printed("integral_ito", _BROWNIAN_SRC**2 / 2 - time / 2,
+                             "B. Øksendal, Stochastic Differential Equations (2003)", "Example 3.1.9",
+                             {_BROWNIAN_SRC: w_ito}),
+        ),
+        equivalents=(
+            Equivalent("integral", w_ito**2 / 2 + (lam_ito - sp.Rational(1, 2)) * time,
+                       r"$\tfrac12 W_t^2 + (\lambda - \tfrac12)t$"),
+            Equivalent("var_bias", time * h_sde * (lam_ito**2 + lam_ito - sp.Rational(1, 2)),
+                       r"$th(\lambda^2 + \lambda - \tfrac12)$"),
         ),
         wrong_variants=(
             WrongVariant("integral", w_ito**2 / 2, "ordinary calculus: correction term dropped"),
@@ -332,15 +371,18 @@ def gbm() -> Body:
     second_em = u0_gbm**2 * sp.expand(stats.E(sp.expand(factor**2))) ** n_steps
     mean_bias, var_bias = mean_em - mean, (second_em - mean_em**2) - var
     second_drift, _ = ito_differential(x_sde**2, time, x_sde, mu_gbm * x_sde, sigma_gbm * x_sde)
+    # Oksendal (5.1.6): X_t = X_0 exp((r - alpha^2/2) t + alpha B_t) for dX = r X dt + alpha X dB.
+    x0_src, r_src, alpha_src = sp.symbols("X_0 r alpha")
     return Body(
         steps=(
-            Relation(r"Itô's formula on the solution: drift $\mu U_t$", drift, mu_gbm * solution),
+            Relation(r"Itô's formula on the solution as a function of $W_t$: drift $\mu U_t$", drift, mu_gbm * solution),
             Relation(r"Itô's formula on the solution: diffusion $\sigma U_t$", diffusion, sigma_gbm * solution),
-            Relation(r"moment ODE $\dot m = \mu m$", sp.diff(mean, time), mu_gbm * mean),
-            Relation(r"$d(U^2)$ has drift $(2\mu + \sigma^2)U^2$, so $E[U^2]$ solves its moment ODE",
-                     sp.diff(second, time), second_drift.subs(x_sde, 1) * second),
-            Relation(r"Euler-Maruyama mean bias $\to 0$ as $h \to 0$", sp.limit(mean_bias, h_sde, 0), 0),
-            Relation(r"Euler-Maruyama variance bias $\to 0$ as $h \to 0$", sp.limit(var_bias, h_sde, 0), 0),
+            Relation(r"the mean $E[U_t]$ (moment generating function of $W_t$) solves $\dot m = \mu m$",
+                     derivative(mean, time), held_product(mu_gbm, mean)),
+            Relation(r"$d(U^2)$ has drift $(2\mu + \sigma^2)U^2$ (Itô's formula), so $E[U^2]$ solves its moment ODE",
+                     derivative(second, time), held_product(second_drift.subs(x_sde, 1), second)),
+            Relation(r"Euler-Maruyama mean bias $\to 0$ as $h \to 0$", limit(mean_bias, h_sde, 0), 0),
+            Relation(r"Euler-Maruyama variance bias $\to 0$ as $h \to 0$", limit(var_bias, h_sde, 0), 0),
         ),
         results=(
             Result("solution", solution, "U_t as a function of W_t"),
@@ -350,10 +392,13 @@ def gbm() -> Body:
             Result("var_em_bias", var_bias, "Euler-Maruyama variance minus Var[U_t]"),
         ),
         claims=(
-            Claim("solution", u0_gbm * sp.exp((mu_gbm - sigma_gbm**2 / 2) * time + sigma_gbm * w_ito),
-                  "Øksendal, eq. (5.1.6)"),
-            Claim("var", u0_gbm**2 * sp.exp(2 * mu_gbm * time) * (sp.exp(sigma_gbm**2 * time) - 1),
-                  "log-normal variance"),
+            Claim.as_printed("solution", x0_src * sp.exp((r_src - alpha_src**2 / 2) * time + alpha_src * _BROWNIAN_SRC),
+                             "B. Øksendal, Stochastic Differential Equations (2003)", "eq. (5.1.6)",
+                             {x0_src: u0_gbm, r_src: mu_gbm, alpha_src: sigma_gbm, _BROWNIAN_SRC: w_ito}),
+        ),
+        equivalents=(
+            Equivalent("var", u0_gbm**2 * sp.exp(2 * mu_gbm * time) * (sp.exp(sigma_gbm**2 * time) - 1),
+                       "the log-normal variance"),
         ),
         wrong_variants=(
             WrongVariant("solution", u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_ito), "Itô correction dropped"),
@@ -395,21 +440,27 @@ def stratonovich_correction(coefficient: sp.Expr, x: sp.Symbol, state_diffusion:
 )
 def stratonovich() -> Body:
     sigma = sp.Function("sigma")(x_sde)
-    generic = stratonovich_correction(sigma, x_sde)
+    increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
+    strat_drift_symbol = sp.Symbol("b_strat", real=True)
+    midpoint = sigma + sp.diff(sigma, x_sde) * (strat_drift_symbol * h_sde + sigma * increment) / 2
     gbm_correction = stratonovich_correction(sigma_gbm * x_sde, x_sde)
     sqrt_correction = stratonovich_correction(sp.sqrt(1 + x_sde**2), x_sde)
-    # int_0^t W o dW: the integrand g(W) = W of a state W with diffusion 1
-    integrand_correction = sp.integrate(stratonovich_correction(x_sde, x_sde, sp.Integer(1)), (_u, 0, time))
     lam_integral = get("ito.lambda_integral").result("integral")
     strat_gbm_solution = u0_gbm * sp.exp(mu_gbm * time + sigma_gbm * w_ito)
     strat_drift, _ = ito_differential(strat_gbm_solution, time, w_ito, 0, 1)
+    # Oksendal, eq. (6.1.3): the Stratonovich equation corresponds to the Ito drift b + 1/2 sigma'(x) sigma(x).
+    sigma_src = sp.Function("sigma")(x_sde)
+    printed = sp.Derivative(sigma_src, x_sde) * sigma_src / 2
     return Body(
         steps=(
-            Relation(r"$\tfrac12\sigma'\sigma$ for an arbitrary $\sigma$ (residual)",
-                     sp.simplify(generic - sp.diff(sigma, x_sde) * sigma / 2), 0),
-            Relation(r"$\int W\circ dW - \int W\,dW = t/2$, as ito.lambda_integral at $\lambda = \tfrac12$ and $0$",
-                     integrand_correction,
-                     lam_integral.subs(lam_ito, sp.Rational(1, 2)) - lam_integral.subs(lam_ito, 0)),
+            Relation(r"midpoint rule: $\lim_{h\to0} E[\sigma(X + \tfrac12\Delta X)\,\Delta W]/h$ to first order, "
+                     r"for any $\sigma$ (the drift $b$ drops out)",
+                     limit(held_product(expectation(midpoint * increment), 1 / h_sde), h_sde, 0),
+                     sp.diff(sigma, x_sde) * sigma / 2),
+            Relation(r"integrate the correction $\tfrac12$ of the integrand $W$ (state $W$, diffusion 1): "
+                     r"$\int W\circ dW - \int W\,dW = t/2$, as `ito.lambda_integral` at $\lambda = \tfrac12$ and $0$",
+                     sp.Integral(stratonovich_correction(x_sde, x_sde, sp.Integer(1)), (_u, 0, time)),
+                     held_sum(at(lam_integral, {lam_ito: sp.Rational(1, 2)}), -at(lam_integral, {lam_ito: 0}))),
             Relation(r"Stratonovich GBM $dU = \mu U dt + \sigma U\circ dW$ is solved by $U_0e^{\mu t + \sigma W_t}$: "
                      r"its Itô drift is $\mu U + \tfrac12\sigma^2 U$", strat_drift,
                      (mu_gbm + gbm_correction.subs(x_sde, 1)) * strat_gbm_solution),
@@ -419,7 +470,12 @@ def stratonovich() -> Body:
             Result("correction_sqrt", sqrt_correction, "b - b_strat for sigma(x) = sqrt(1 + x^2)"),
             Result("ito_drift_gbm", mu_gbm * x_sde + gbm_correction, "Itô drift of dU = mu U dt + sigma U o dW"),
         ),
-        claims=(Claim("correction_sqrt", x_sde / 2, "1/2 sigma sigma' = x/2"),),
+        claims=(
+            Claim.as_printed("correction_linear", printed, "B. Øksendal, Stochastic Differential Equations (2003)",
+                             r"eq. (6.1.3), $\sigma(x) = \sigma x$", {sigma_src: sigma_gbm * x_sde}),
+            Claim.as_printed("correction_sqrt", printed, "B. Øksendal, Stochastic Differential Equations (2003)",
+                             r"eq. (6.1.3), $\sigma(x) = \sqrt{1 + x^2}$", {sigma_src: sp.sqrt(1 + x_sde**2)}),
+        ),
         wrong_variants=(
             WrongVariant("correction_linear", sigma_gbm**2 * x_sde, "factor 1/2 missing"),
             WrongVariant("ito_drift_gbm", mu_gbm * x_sde - sigma_gbm**2 * x_sde / 2,

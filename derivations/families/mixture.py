@@ -31,7 +31,8 @@ from derivations.core.notation import (
     x_t,
 )
 from derivations.core.proof import Tier
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core.registry import Body, Claim, Equivalent, Relation, Result, WrongVariant, derivation
+from derivations.core.work import derivative, held_product, held_sum, limit, named
 
 SONG_2021 = "Y. Song et al., Score-Based Generative Modeling through SDEs, ICLR 2021, §3.2 (exact scores of p_t)"
 BISHOP = "C. M. Bishop, Pattern Recognition and Machine Learning (2006), §9.2 (responsibilities)"
@@ -56,26 +57,28 @@ def noised_score() -> Body:
     mean_1, var_1 = _component(mix_mean_1, mix_var_1)
     mean_2, var_2 = _component(mix_mean_2, mix_var_2)
     log_1, log_2 = log_density(x_t, mean_1, var_1), log_density(x_t, mean_2, var_2)
-    # The common factor (2 pi)^{-1/2} cancels from the score and the responsibilities;
-    # it is dropped so that the compiled forms hold no constant square roots.
-    shift = sp.log(2 * sp.pi) / 2
-    density = mix_weight * sp.exp(log_1 + shift) + (1 - mix_weight) * sp.exp(log_2 + shift)
-    full_density = mix_weight * sp.exp(log_1) + (1 - mix_weight) * sp.exp(log_2)
-    score = sp.diff(sp.log(density), x_t)
+    component_1 = named("N_1", r"\mathcal N_1(x)", sp.exp(log_1), description=r"noised component 1, "
+                        r"$\mathcal N(x; m_t\mu_1, m_t^2 s_1^2 + v_t)$")
+    component_2 = named("N_2", r"\mathcal N_2(x)", sp.exp(log_2), description=r"noised component 2")
+    density = named("p_t", r"p_t(x)", mix_weight * component_1 + (1 - mix_weight) * component_2,
+                    description="the noised mixture density")
     score_1, score_2 = sp.diff(log_1, x_t), sp.diff(log_2, x_t)
-    responsibility = mix_weight * sp.exp(log_1 + shift) / density
+    responsibility = named("r_1", r"r_1(x)", mix_weight * component_1 / density,
+                           description="posterior probability of component 1 given x")
+    score = held_sum(held_product(responsibility, score_1), held_product(1 - responsibility, score_2))
     mixture_mean = mix_weight * mean_1 + (1 - mix_weight) * mean_2
     # Law of total variance: E[Var | component] + Var[E | component].
     mixture_var = mix_weight * var_1 + (1 - mix_weight) * var_2 + mix_weight * (1 - mix_weight) * (mean_1 - mean_2) ** 2
     second_moment = mix_weight * (var_1 + mean_1**2) + (1 - mix_weight) * (var_2 + mean_2**2)
     return Body(
         steps=(
-            Relation(r"the normalizing constant drops out of the score", sp.diff(sp.log(full_density), x_t), score),
-            Relation(r"$\partial_x \log\sum_k w_k N_k = \sum_k r_k\, \partial_x \log N_k$ (two components)",
-                     score, responsibility * score_1 + (1 - responsibility) * score_2),
-            Relation(r"component score $= -(x - m_t\mu_k)/(m_t^2 s_k^2 + v_t)$", score_1, -(x_t - mean_1) / var_1),
+            Relation(r"differentiate the log of the mixture density: $\partial_x \log\sum_k w_k \mathcal N_k = "
+                     r"\sum_k r_k\, \partial_x \log \mathcal N_k$ (two components)", derivative(sp.log(density), x_t),
+                     score),
+            Relation(r"component score: differentiate $\log\mathcal N_1$", derivative(log_1, x_t),
+                     -(x_t - mean_1) / var_1),
             Relation(r"total variance $=$ second moment minus squared mean", mixture_var,
-                     second_moment - mixture_mean**2),
+                     held_sum(second_moment, -mixture_mean**2)),
         ),
         results=(
             Result("component_mean", mean_1, "mean of a noised component"),
@@ -87,9 +90,10 @@ def noised_score() -> Body:
             Result("marginal_mean", mixture_mean, "mean of p_t"),
             Result("marginal_var", mixture_var, "variance of p_t"),
         ),
-        claims=(
-            Claim("component_score", -(x_t - kernel_mean_coef * mix_mean_1) / (kernel_mean_coef**2 * mix_var_1 + kernel_var),
-                  "Gaussian score -(x - mean)/var (Song et al. 2021, Gaussian data)"),
+        equivalents=(
+            Equivalent("component_score", -(x_t - kernel_mean_coef * mix_mean_1) / (kernel_mean_coef**2 * mix_var_1
+                                                                                    + kernel_var),
+                       "the Gaussian score $-(x - \text{mean})/\text{variance}$"),
         ),
         wrong_variants=(
             WrongVariant("component_var", kernel_mean_coef * mix_var_1 + kernel_var, "signal coefficient not squared"),
@@ -104,9 +108,13 @@ def noised_score() -> Body:
 
 
 
+_STANDARDIZED = sp.Symbol("x")  # Abramowitz & Stegun's argument of P(x)
+
+
 def _standard_normal_cdf() -> tuple[sp.Symbol, sp.Expr]:
     r""":math:`\Phi(a) = \int_{-\infty}^{a} \mathcal N(z; 0, 1)\,dz`, integrated by SymPy (in erf form), and its ``a``."""
-    z, a = sp.Dummy("z", real=True), sp.Dummy("a", real=True)
+    # plain symbols, not Dummies: a page shows the limit in a, and a rebuilt body must equal the stored one
+    z, a = sp.Symbol("z", real=True), sp.Symbol("a", real=True)
     return a, sp.expand(sp.integrate(sp.exp(log_density(z, 0, 1)), (z, -sp.oo, a)).rewrite(sp.erf))
 
 
@@ -144,22 +152,23 @@ def noised_cdf() -> Body:
     return Body(
         steps=(
             # (x - M)/sqrt(V) increases from -oo to oo with x, so F_k's limits are Phi's.
-            Relation(r"$\Phi(a) \to 0$ as $a \to -\infty$", sp.limit(phi, a, -sp.oo), sp.Integer(0)),
-            Relation(r"$\Phi(a) \to 1$ as $a \to \infty$", sp.limit(phi, a, sp.oo), sp.Integer(1)),
+            Relation(r"$\Phi(a) \to 0$ as $a \to -\infty$", limit(phi, a, -sp.oo), sp.Integer(0)),
+            Relation(r"$\Phi(a) \to 1$ as $a \to \infty$", limit(phi, a, sp.oo), sp.Integer(1)),
             Relation(r"$F_1 = \Phi((x - M_1)/\sqrt{V_1})$ in the compiled form "
                      r"$\frac12(1 + \operatorname{erf}((x - M_1)/\sqrt{2V_1}))$", integrated[0], cdfs[0]),
-            Relation(r"$\partial_x F_1 = \mathcal N(x; m_t\mu_1, m_t^2 s_1^2 + v_t)$: a distribution function "
-                     "of the noised component", sp.diff(cdfs[0], x_t), densities[0]),
-            Relation(r"$\partial_x F = $ the noised mixture density $\sum_k w_k \mathcal N_k$", sp.diff(cdf, x_t),
-                     mix_weight * densities[0] + (1 - mix_weight) * densities[1]),
+            Relation(r"differentiate: $\partial_x F_1 = \mathcal N(x; m_t\mu_1, m_t^2 s_1^2 + v_t)$, so $F_1$ is a "
+                     "distribution function of the noised component", derivative(cdfs[0], x_t), densities[0]),
+            Relation(r"differentiate: $\partial_x F = $ the noised mixture density $\sum_k w_k \mathcal N_k$",
+                     derivative(cdf, x_t), mix_weight * densities[0] + (1 - mix_weight) * densities[1]),
         ),
         results=(
             Result("component_cdf", cdfs[0], "distribution function of a noised component"),
             Result("cdf", cdf, "distribution function P(X_t <= x_t) of the noised two-component mixture"),
         ),
         claims=(
-            Claim("component_cdf", (1 + sp.erf((x_t - components[0][0]) / (sp.sqrt(2) * sp.sqrt(components[0][1])))) / 2,
-                  r"$\Phi(a) = \frac12[1 + \operatorname{erf}(a/\sqrt2)]$ (Abramowitz & Stegun, §26.2)"),
+            Claim.as_printed("component_cdf", (1 + sp.erf(_STANDARDIZED / sp.sqrt(2))) / 2, "Abramowitz & Stegun (1964)",
+                             r"26.2.29, $P(x) = \tfrac12[1 + \operatorname{erf}(x/\sqrt2)]$",
+                             {_STANDARDIZED: (x_t - components[0][0]) / sp.sqrt(components[0][1])}),
         ),
         wrong_variants=(
             WrongVariant("cdf", misprinted(sp.sqrt), r"$\sqrt2$ missing from the erf argument"),

@@ -33,7 +33,8 @@ from derivations.core.notation import (
     x_start_ou,
 )
 from derivations.core.proof import Tier
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core.registry import Body, Claim, Equivalent, Relation, Result, WrongVariant, derivation
+from derivations.core.work import derivative, held_product, held_sum, limit, named
 
 OKSENDAL = "B. Øksendal, Stochastic Differential Equations, 6th ed. (2003), Example 5.1.4 (Langevin equation)"
 GARDINER = "C. Gardiner, Stochastic Methods, 4th ed. (2009), §3.8.4 (Ornstein-Uhlenbeck process)"
@@ -81,15 +82,27 @@ def _by_moment_odes() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     return mean.subs(_u, t_ou), var_at_t, cross.subs(_u, tp_ou)
 
 
-def _fokker_planck_residual(log_p: sp.Expr, time_: sp.Symbol) -> sp.Expr:
-    r""":math:`(\partial_t p + \partial_x(b p) - \tfrac12\sigma^2\partial_{xx}p)/p` written with
-    :math:`L = \log p`: :math:`L_t + b' + b L_x - \tfrac12\sigma^2(L_{xx} + L_x^2)`."""
-    l_x = sp.diff(log_p, x_sde)
-    residual = (sp.diff(log_p, time_) + sp.diff(_drift(x_sde), x_sde) + _drift(x_sde) * l_x
-                - sigma_ou**2 / 2 * (sp.diff(l_x, x_sde) + l_x**2))
-    decay = sp.Symbol("e", positive=True)  # e^{-kappa (t - s)}, so the residual is rational
-    rational = residual.subs(sp.exp(-2 * kappa_ou * time_), decay**2).subs(sp.exp(-kappa_ou * time_), decay)
-    return sp.cancel(sp.together(sp.expand(sp.powsimp(rational.subs(sp.exp(kappa_ou * time_), 1 / decay)))))
+def _rational_in_decay(expr: sp.Expr, time_: sp.Symbol) -> sp.Expr:
+    r"""``expr`` simplified with :math:`e^{-\kappa\tau}` as one variable (the density is then rational in it),
+    written back: the rewrite the proofs of the Kolmogorov relations compare after."""
+    decay = sp.Dummy("e", positive=True)
+    rational = expr.subs(sp.exp(-2 * kappa_ou * time_), decay**2).subs(sp.exp(-kappa_ou * time_), decay)
+    rational = rational.subs(sp.exp(kappa_ou * time_), 1 / decay).subs(sp.exp(2 * kappa_ou * time_), decay**-2)
+    return sp.cancel(sp.together(sp.expand(sp.powsimp(rational)))).subs(decay, sp.exp(-kappa_ou * time_))
+
+
+def _rational_in_lag_decay(expr: sp.Expr) -> sp.Expr:
+    """:func:`_rational_in_decay` in the lag (a module-level function: a relation's ``prepare`` is pickled)."""
+    return _rational_in_decay(expr, lag_ou)
+
+
+def _kolmogorov_sides(density: sp.Expr, time_: sp.Symbol | None) -> tuple[sp.Expr, sp.Expr]:
+    r""":math:`\partial_t p / p` (0 when stationary) and :math:`(-\partial_x(bp) + \tfrac12\sigma^2\partial_x^2 p)/p`,
+    derivatives held."""
+    rhs = held_product(held_sum(-derivative(_drift(x_sde) * density, x_sde),
+                                held_product(sigma_ou**2 / 2, derivative(density, (x_sde, 2)))), 1 / density)
+    lhs = held_product(derivative(density, time_), 1 / density) if time_ is not None else sp.Integer(0)
+    return lhs, rhs
 
 
 def _euler_maruyama_law() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -140,23 +153,33 @@ def moments() -> Body:
     em_mean, em_var, em_decay = _euler_maruyama_law()
     mean_bias, cross_cov_bias = em_mean - mean, em_decay * em_var - cross_cov
     stationary_log_p = log_density(x_sde, stationary_mean, stationary_var)
+    transition = named("p_OU", r"p(x, t\mid x_s, s)", sp.exp(in_lag), description="the transition density, "
+                       r"time-homogeneous: a function of the lag $t - s$")
+    stationary = named("p_inf", r"p_\infty(x)", sp.exp(stationary_log_p), description="the stationary density")
+    product = sp.exp(kappa_ou * s_ou) * x_sde  # e^{kappa u} X_u at u = s, the point where Ito's formula is read
+    drift_terms = held_sum(derivative(product, s_ou), held_product(_drift(x_sde), derivative(product, x_sde)))
+    # Gardiner (2009), §3.8.4: <x(t), x(s)> = D/(2k) (e^{-k|t - s|} - e^{-k(t + s)}) from x(0), for dx = -kx dt + sqrt(D) dW.
+    k_src, d_src, t_src, s_src = sp.symbols("k D t s")
+    gardiner = {k_src: kappa_ou, d_src: sigma_ou**2, t_src: t_ou - s_ou, s_src: tp_ou - s_ou}
     return Body(
         steps=(
-            Relation(r"Itô: the drift of $d(e^{\kappa u}X_u)$ does not depend on $X$", drift_slope_in_x, 0),
+            Relation(r"Itô's formula on $e^{\kappa u}X_u$: the $x$ terms of the drift $\partial_u + b\,\partial_x$ "
+                     r"cancel, so $e^{\kappa u}X_u$ has a deterministic drift", drift_terms,
+                     kappa_ou * theta_ou * sp.exp(kappa_ou * s_ou)),
             Relation("mean: Itô's formula = moment ODE (dsolve)", mean, ode_mean),
             Relation(r"variance: isometry = moment ODE $\dot v = -2\kappa v + \sigma^2$ from $d(X^2)$ (dsolve)",
                      var, ode_var),
             Relation(r"cross-covariance: isometry = $\partial_{t'}C = -\kappa C$ (dsolve)", cross_cov, ode_cross),
-            Relation("the transition density solves the forward Kolmogorov equation (residual / p)",
-                     _fokker_planck_residual(in_lag, lag_ou), 0),
-            Relation("the stationary density solves the stationary Fokker-Planck equation (residual / p)",
-                     _fokker_planck_residual(stationary_log_p, lag_ou), 0),
+            Relation("substitute the transition density into the forward Kolmogorov equation (divided by $p$)",
+                     *_kolmogorov_sides(transition, lag_ou), prepare=_rational_in_lag_decay),
+            Relation("substitute the stationary density into the stationary Fokker-Planck equation (divided by $p$)",
+                     *reversed(_kolmogorov_sides(stationary, None))),
             Relation(r"Euler-Maruyama mean $\to E[X_t]$ as $h \to 0$",
-                     sp.limit(_in_lags(em_mean), h_sde, 0), _in_lags(mean)),
+                     limit(_in_lags(em_mean), h_sde, 0), _in_lags(mean)),
             Relation(r"Euler-Maruyama variance $\to \mathrm{Var}X_t$ as $h \to 0$",
-                     sp.limit(_in_lags(em_var), h_sde, 0), _in_lags(var)),
+                     limit(_in_lags(em_var), h_sde, 0), _in_lags(var)),
             Relation(r"Euler-Maruyama decay $(1 - \kappa h)^{(t'-t)/h} \to e^{-\kappa(t'-t)}$ as $h \to 0$",
-                     sp.limit(_in_lags(em_decay), h_sde, 0), _in_lags(cross_cov / var)),
+                     limit(_in_lags(em_decay), h_sde, 0), _in_lags(cross_cov / var)),
         ),
         results=(
             Result("mean", mean, "E[X_t | X_s = x_s]"),
@@ -169,11 +192,16 @@ def moments() -> Body:
             Result("cross_cov_em_bias", cross_cov_bias, "Euler-Maruyama covariance minus Cov(X_t, X_t')"),
         ),
         claims=(
-            Claim("cross_cov", sigma_ou**2 / (2 * kappa_ou) * (sp.exp(-kappa_ou * sp.Abs(t_ou - tp_ou))
-                                                              - sp.exp(-kappa_ou * (t_ou + tp_ou - 2 * s_ou))),
-                  "Gardiner (2009), eq. (3.8.85) form"),
-            Claim("mean", theta_ou + (x_start_ou - theta_ou) * sp.exp(-kappa_ou * (t_ou - s_ou)), "Øksendal (2003)"),
-            Claim("stationary_var", sigma_ou**2 / (2 * kappa_ou), "stationary law N(theta, sigma^2/(2 kappa))"),
+            Claim.as_printed("cross_cov", d_src / (2 * k_src) * (sp.exp(-k_src * sp.Abs(t_src - s_src))
+                                                                 - sp.exp(-k_src * (t_src + s_src))),
+                             "C. Gardiner, Stochastic Methods (2009)",
+                             r"§3.8.4, eq. (3.8.85), times from the start $s$ (the covariance does not depend on "
+                             r"$\theta$)", gardiner),
+        ),
+        equivalents=(
+            Equivalent("mean", theta_ou + (x_start_ou - theta_ou) * sp.exp(-kappa_ou * (t_ou - s_ou)),
+                       r"$\theta + (x_s - \theta)e^{-\kappa(t-s)}$"),
+            Equivalent("stationary_var", sigma_ou**2 / (2 * kappa_ou), r"$\sigma^2/(2\kappa)$"),
         ),
         wrong_variants=(
             WrongVariant("var", theta_ou**2 / (2 * kappa_ou) * (1 - sp.exp(-2 * kappa_ou * (t_ou - s_ou))),

@@ -3,7 +3,9 @@ r"""score.*: scores of the Gaussian noising kernels and score matching.
 * ``score.conditional``: :math:`\nabla_{x_t} \log q(x_t \mid x_0)` for
   :math:`q(x_t \mid x_0) = \mathcal N(\sqrt{\bar\alpha_t} x_0, 1 - \bar\alpha_t)`;
 * ``score.dsm_equals_esm``: denoising and explicit score matching differ by a
-  constant (Gaussian data, affine model; expectations by Gaussian moments);
+  constant, for any data density, noising kernel and score model (the integrands'
+  identities proved for undefined functions); closed forms for Gaussian data and an
+  affine model (expectations by Gaussian moments);
 * ``score.reparameterizations``: the maps between :math:`x_0`-, :math:`\varepsilon`-,
   score- and :math:`v`-predictions, solved from the noising equation.
 """
@@ -26,12 +28,14 @@ from derivations.core.notation import (
     sigma_tw,
     v_target,
     var_x,
+    x,
     x_0,
     x_t,
     y,
 )
 from derivations.core.proof import Tier
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core.registry import Body, Claim, Equivalent, Relation, Result, WrongVariant, derivation
+from derivations.core.work import at, derivative, expectation, held_product, held_sum, named
 
 SONG_2021 = "Y. Song et al., Score-Based Generative Modeling through SDEs, ICLR 2021, eq. (1) and §3.3"
 
@@ -48,22 +52,24 @@ SONG_2021 = "Y. Song et al., Score-Based Generative Modeling through SDEs, ICLR 
 )
 def conditional() -> Body:
     mean, var = marginal_form(alpha_bar_t)
-    score = sp.diff(log_density(x_t, mean, var), x_t)
+    log_kernel = log_density(x_t, mean, var)
+    score = sp.diff(log_kernel, x_t)
     noised = {x_t: mean + sp.sqrt(var) * eps}
     score_eps = sp.simplify(score.subs(noised))
     return Body(
         steps=(
             Relation(r"differentiate $\log \mathcal N(x_t; \sqrt{\bar\alpha_t}x_0, 1-\bar\alpha_t)$ in $x_t$",
-                     score, -(x_t - mean) / var),
+                     derivative(log_kernel, x_t), -(x_t - mean) / var),
             Relation(r"substitute $x_t = \sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\varepsilon$",
-                     score.subs(noised), score_eps),
+                     at(score, noised), score_eps),
         ),
         results=(
             Result("score", score, "score in x_t and x_0"),
             Result("score_eps", score_eps, "score in the noise eps"),
             Result("eps_to_score", score_eps / eps, "factor mapping a noise prediction to a score"),
         ),
-        claims=(Claim("score_eps", -eps / sp.sqrt(1 - alpha_bar_t), "Song et al. (2021); Ho et al. (2020) §3.2"),),
+        equivalents=(Equivalent("score_eps", -eps / sp.sqrt(1 - alpha_bar_t),
+                                r"$-\varepsilon/\sqrt{1-\bar\alpha_t}$, the noise over the kernel's standard deviation"),),
         wrong_variants=(
             WrongVariant("score_eps", -eps / (1 - alpha_bar_t), "missing square root"),
             WrongVariant("score_eps", eps / sp.sqrt(1 - alpha_bar_t), "sign flipped"),
@@ -110,18 +116,32 @@ def _by_parameters(expr: sp.Expr) -> sp.Expr:
 
 @derivation(
     id="score.dsm_equals_esm",
-    title="Denoising score matching equals explicit score matching plus a constant",
-    statement=r"For $y = x + \sigma z$ and a score model $s_\theta$, "
-    r"$\tfrac12 E\,|s_\theta(y) - \nabla_y \log q(y \mid x)|^2 = \tfrac12 E\,|s_\theta(y) - \nabla \log p(y)|^2 + C$ "
-    r"with $C$ free of $\theta$; for Gaussian data $\mathcal N(\mu_x, \sigma_x^2)$ and the affine model "
-    r"$s(y) = a y + b$, $C = \tfrac12\big(\sigma^{-2} - (\sigma_x^2 + \sigma^2)^{-1}\big)$ and the minimizer "
-    r"is the true score $a = -1/(\sigma_x^2 + \sigma^2)$, $b = \mu_x/(\sigma_x^2 + \sigma^2)$.",
+    title="Denoising score matching equals explicit score matching plus a constant (any data, kernel and model)",
+    statement=r"For data $x \sim p_0$, a noising kernel $q(y \mid x)$, the marginal $p(y) = \int p_0(x) q(y\mid x)\,dx$ "
+    r"and any score model $s_\theta$: $J_{DSM} = \tfrac12 E\,|s_\theta(y) - \nabla_y \log q(y \mid x)|^2$ and "
+    r"$J_{ESM} = \tfrac12 E\,|s_\theta(y) - \nabla \log p(y)|^2$ differ by "
+    r"$C = \tfrac12 E|\nabla_y\log q(y\mid x)|^2 - \tfrac12 E|\nabla\log p(y)|^2$, free of $\theta$. Proved from the "
+    r"integrands, for undefined $p_0$, $q$, $p$ and $s_\theta$ (one coordinate; coordinates add): the squares expand, "
+    r"and the cross terms agree because $p_0 q\,\partial_y\log q = \partial_y(p_0 q)$ integrates over $x$ to "
+    r"$p'(y) = p\,\partial_y\log p$. Closed forms for $y = x + \sigma z$, Gaussian data $\mathcal N(\mu_x, \sigma_x^2)$ "
+    r"and the affine model $s(y) = a y + b$: $C = \tfrac12\big(\sigma^{-2} - (\sigma_x^2 + \sigma^2)^{-1}\big)$, and "
+    r"the minimizer is the true score $a = -1/(\sigma_x^2 + \sigma^2)$, $b = \mu_x/(\sigma_x^2 + \sigma^2)$.",
     tier=Tier.EXACT,
-    assumptions=(r"$x \sim \mathcal N(\mu_x, \sigma_x^2)$, $z \sim \mathcal N(0, 1)$ independent, $\sigma > 0$",
-                 r"affine score model $s(y) = a y + b$ (contains the true score of Gaussian data)"),
+    assumptions=(r"general case: $p_0$, $q(\cdot\mid x)$ positive and differentiable in $y$; "
+                 r"$\partial_y\int p_0 q\,dx = \int \partial_y(p_0 q)\,dx$ (differentiation under the integral) and "
+                 r"Fubini for the cross term; $E|s_\theta|^2$, $E|\nabla_y\log q|^2 < \infty$",
+                 r"closed forms: $x \sim \mathcal N(\mu_x, \sigma_x^2)$, $z \sim \mathcal N(0, 1)$ independent, "
+                 r"$\sigma > 0$; affine score model $s(y) = a y + b$ (contains the true score of Gaussian data)"),
     references=(VINCENT_2011, HYVARINEN_2005),
 )
 def dsm_equals_esm() -> Body:
+    # The general identity, on the integrands: undefined data density, kernel, marginal and model.
+    data_density = sp.Function("p_0", positive=True)(x)
+    kernel = sp.Function("q", positive=True)(y, x)
+    marginal_density = sp.Function("p", positive=True)(y)
+    model_score = sp.Function("s_theta")(y)
+    kernel_score, marginal_score = derivative(sp.log(kernel), y), derivative(sp.log(marginal_density), y)
+
     signal_noise, noise = sp.symbols("u z", real=True)  # independent standard normals
     signal = mu_x + sp.sqrt(var_x) * signal_noise
     noisy = signal + sigma_tw * noise
@@ -137,13 +157,38 @@ def dsm_equals_esm() -> Body:
     optimum = sp.solve([sp.diff(dsm, score_slope), sp.diff(dsm, score_intercept)], [score_slope, score_intercept],
                        dict=True)[0]
     slope, intercept = optimum[score_slope], optimum[score_intercept]
+    j_dsm = named("J_DSM", r"J_{\mathrm{DSM}}", dsm, description="denoising objective, Gaussian data, affine model")
+    j_esm = named("J_ESM", r"J_{\mathrm{ESM}}", esm, description="explicit objective, Gaussian data, affine model")
+    from sympy import stats
+
+    u_rv, z_rv = stats.Normal("U", 0, 1), stats.Normal("Z", 0, 1)
+    at_sample = {signal_noise: u_rv, noise: z_rv}
     return Body(
         steps=(
-            Relation(r"$\partial_a (J_{DSM} - J_{ESM}) = 0$", sp.diff(constant, score_slope), 0),
-            Relation(r"$\partial_b (J_{DSM} - J_{ESM}) = 0$", sp.diff(constant, score_intercept), 0),
-            Relation(r"the minimizer of $J_{DSM}$ is the true score $\partial_y \log \mathcal N(y; \mu_x, "
-                     r"\sigma_x^2 + \sigma^2)$", slope * y + intercept, true_score),
-            Relation(r"$J_{ESM} \ge 0$ vanishes at the minimizer", esm.subs(optimum), 0),
+            Relation(r"any data, kernel and model: expand the two squares; they differ by the cross term "
+                     r"$s_\theta(\partial_y\log p - \partial_y\log q)$ and terms free of $\theta$",
+                     held_sum((model_score - kernel_score) ** 2 / 2, -(model_score - marginal_score) ** 2 / 2),
+                     held_sum(held_product(model_score, marginal_score - kernel_score),
+                              kernel_score**2 / 2, -marginal_score**2 / 2)),
+            Relation(r"the cross term of $J_{DSM}$ under the joint law $p_0(x)q(y\mid x)$: "
+                     r"$p_0 q\,s_\theta\,\partial_y\log q = s_\theta\,\partial_y(p_0 q)$, which integrates over $x$ "
+                     r"(differentiation under the integral) to $s_\theta\,p'(y)$",
+                     data_density * kernel * model_score * kernel_score, held_product(model_score,
+                                                                                derivative(data_density * kernel, y))),
+            Relation(r"the cross term of $J_{ESM}$ under $p(y)$: $p\,s_\theta\,\partial_y\log p = s_\theta\,p'(y)$, "
+                     r"the same integrand; so $E[s_\theta(\partial_y\log p - \partial_y\log q)] = 0$ and "
+                     r"$J_{DSM} - J_{ESM} = C$", marginal_density * model_score * marginal_score,
+                     held_product(model_score, derivative(marginal_density, y))),
+            Relation(r"Gaussian data, affine model: integrate $J_{DSM}$ over $x = \mu_x + \sigma_x U$, "
+                     r"$y = x + \sigma Z$", expectation(((model - conditional_score) ** 2 / 2).subs(y, noisy).xreplace(
+                         at_sample), dsm), j_dsm),
+            Relation(r"and $J_{ESM}$", expectation(((model - true_score) ** 2 / 2).subs(y, noisy).xreplace(at_sample), esm),
+                     j_esm),
+            Relation(r"$J_{DSM} - J_{ESM}$ does not depend on $a$", derivative(held_sum(j_dsm, -j_esm), score_slope), 0),
+            Relation(r"nor on $b$", derivative(held_sum(j_dsm, -j_esm), score_intercept), 0),
+            Relation(r"the minimizer of $J_{DSM}$ (solve $\partial_a J = \partial_b J = 0$) is the true score "
+                     r"$\partial_y \log \mathcal N(y; \mu_x, \sigma_x^2 + \sigma^2)$", slope * y + intercept, true_score),
+            Relation(r"$J_{ESM} \ge 0$ vanishes at the minimizer", at(j_esm, optimum), 0),
         ),
         results=(
             Result("dsm_objective", dsm, "denoising score matching loss of s(y) = a y + b"),
@@ -153,9 +198,9 @@ def dsm_equals_esm() -> Body:
             Result("minimizer_slope", slope, "slope a minimizing J_DSM"),
             Result("minimizer_intercept", intercept, "intercept b minimizing J_DSM"),
         ),
-        claims=(
-            Claim("constant", (1 / sigma_tw**2 - 1 / (var_x + sigma_tw**2)) / 2,
-                  r"half the Fisher information of $q(y \mid x)$ minus that of $p(y)$; " + VINCENT_2011),
+        equivalents=(
+            Equivalent("constant", (1 / sigma_tw**2 - 1 / (var_x + sigma_tw**2)) / 2,
+                       r"half the Fisher information of $q(y \mid x)$ minus that of $p(y)$"),
         ),
         wrong_variants=(
             WrongVariant("constant", 1 / (2 * sigma_tw**2), "Fisher information of p(y) left out"),
@@ -197,26 +242,33 @@ def reparameterizations() -> Body:
 
     maps = {f"{target}_from_{given}": expr for given in targets for target, expr in solved(given).items()}
     steps = [Relation(r"$x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$ holds for "
-                      r"$x_0$ and $\varepsilon$ recovered from $v$",
-                      mean.subs(x_0, maps["x0_from_v"]) + sp.sqrt(var) * maps["eps_from_v"], x_t)]
+                      r"$x_0$ and $\varepsilon$ recovered from $v$ (by `solve`)",
+                      held_sum(held_product(sp.sqrt(alpha_bar_t), maps["x0_from_v"]),
+                               held_product(sp.sqrt(var), maps["eps_from_v"])), x_t)]
+    # Salimans & Ho (2022): with alpha_t = sqrt(alpha_bar_t), sigma_t = sqrt(1 - alpha_bar_t) and z_t = x_t,
+    # x = alpha_t z_t - sigma_t v and eps = sigma_t z_t + alpha_t v.
+    alpha_src, sigma_src, z_src, v_src = sp.symbols("alpha_t sigma_t z_t v")
+    salimans = {alpha_src: sp.sqrt(alpha_bar_t), sigma_src: sp.sqrt(1 - alpha_bar_t), z_src: x_t, v_src: v_target}
     for a, b in (("x0", "eps"), ("x0", "v"), ("eps", "v"), ("score", "x0"), ("score", "v")):
         there = maps[f"{b}_from_{a}"]
-        steps.append(Relation(f"round trip {a} -> {b} -> {a}", maps[f"{a}_from_{b}"].subs(targets[b], there),
-                              targets[a]))
+        steps.append(Relation(f"round trip: substitute {b} from {a} into {a} from {b}",
+                              at(maps[f"{a}_from_{b}"], {targets[b]: there}), targets[a]))
     return Body(
         steps=tuple(steps),
         results=tuple(Result(name, expr, f"{name.split('_from_')[0]} given x_t and {name.split('_from_')[1]}")
                       for name, expr in sorted(maps.items())),
         claims=(
-            Claim("x0_from_v", sp.sqrt(alpha_bar_t) * x_t - sp.sqrt(1 - alpha_bar_t) * v_target,
-                  "Salimans & Ho (2022): x = alpha_t z - sigma_t v"),
-            Claim("eps_from_v", sp.sqrt(1 - alpha_bar_t) * x_t + sp.sqrt(alpha_bar_t) * v_target,
-                  "Salimans & Ho (2022), Appendix D"),
-            Claim("x0_from_eps", (x_t - sp.sqrt(1 - alpha_bar_t) * eps) / sp.sqrt(alpha_bar_t),
-                  "Ho et al. (2020), eq. (4) solved for x_0"),
-            Claim("x0_from_score", (x_t + (1 - alpha_bar_t) * cond_score_t) / sp.sqrt(alpha_bar_t),
-                  "Tweedie's formula for the noising kernel"),
-            Claim("score_from_eps", -eps / sp.sqrt(1 - alpha_bar_t), "Song et al. (2021)"),
+            Claim.as_printed("x0_from_v", alpha_src * z_src - sigma_src * v_src, "Salimans & Ho (2022)",
+                             r"§4 and Appendix D, $\hat x = \alpha_t z_t - \sigma_t\hat v$", salimans),
+            Claim.as_printed("eps_from_v", sigma_src * z_src + alpha_src * v_src, "Salimans & Ho (2022)",
+                             r"Appendix D, $\hat\epsilon = \sigma_t z_t + \alpha_t\hat v$", salimans),
+        ),
+        equivalents=(
+            Equivalent("x0_from_eps", (x_t - sp.sqrt(1 - alpha_bar_t) * eps) / sp.sqrt(alpha_bar_t),
+                       r"the noising equation (Ho et al. 2020, eq. (4)) solved for $x_0$"),
+            Equivalent("x0_from_score", (x_t + (1 - alpha_bar_t) * cond_score_t) / sp.sqrt(alpha_bar_t),
+                       "Tweedie's formula for the noising kernel"),
+            Equivalent("score_from_eps", -eps / sp.sqrt(1 - alpha_bar_t), "`score.conditional`, noise form"),
         ),
         wrong_variants=(
             WrongVariant("x0_from_v", sp.sqrt(alpha_bar_t) * x_t + sp.sqrt(1 - alpha_bar_t) * v_target,

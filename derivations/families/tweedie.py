@@ -50,7 +50,8 @@ from derivations.core.notation import (
     y,
 )
 from derivations.core.proof import Tier
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core.registry import Body, Claim, Equivalent, Relation, Result, WrongVariant, derivation
+from derivations.core.work import derivative, held_product, held_sum, named
 
 EFRON_2011 = "B. Efron, Tweedie's Formula and Selection Bias, J. Amer. Statist. Assoc. 106 (2011), §2"
 ROBBINS_1956 = "H. Robbins, An Empirical Bayes Approach to Statistics, Proc. 3rd Berkeley Symp. (1956)"
@@ -69,17 +70,22 @@ def mixture_posterior(gain_: sp.Expr, noise_var: sp.Expr, observation: sp.Symbol
                       ) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
     r"""For :math:`x \sim \sum_k w_k \mathcal N(\mu_k, v_k)` observed as
     :math:`o = a x + \text{noise}`: per component, the weighted density
-    :math:`w_k p_k(o)` and the conditioned mean and variance of ``variable``.
+    :math:`w_k p_k(o)` and the conditioned mean and variance of ``variable``, each a named intermediate.
 
     Densities are kept without the common factor :math:`(2\pi)^{-1/2}`: it cancels
-    in every ratio, score and (homogeneous) moment identity, and the closed forms
-    then compile to torch without symbolic constants."""
+    in every ratio, score and (homogeneous) moment identity."""
     parts = []
-    for weight, mean, var in MIXTURE:
+    for k, (weight, mean, var) in enumerate(MIXTURE, 1):
         marginal_mean, marginal_var = push_forward(mean, var, gain_, 0, noise_var)
         density = weight * sp.sqrt(2 * sp.pi) * sp.exp(log_density(observation, marginal_mean, marginal_var))
         post_mean, post_var = condition(mean, var, gain_, 0, noise_var, observation, variable)
-        parts.append((canonical_exponentials(density), post_mean, post_var))
+        parts.append((
+            named(f"d{k}", rf"\tilde p_{k}(y)", canonical_exponentials(density),
+                  description=rf"$w_{k}\sqrt{{2\pi}}\,\mathcal N(y; m_{k}, v_{k} + \sigma^2)$, component {k}'s weighted "
+                  r"density of $y$ (the common $(2\pi)^{-1/2}$ dropped)"),
+            named(f"M{k}", rf"\hat x_{k}(y)", post_mean, description=rf"$E[x \mid y]$ within component {k}"),
+            named(f"V{k}", rf"\hat v_{k}", post_var, description=rf"$\mathrm{{Var}}[x \mid y]$ within component {k}"),
+        ))
     return parts
 
 
@@ -89,6 +95,16 @@ def mixture_moments(parts: list[tuple[sp.Expr, sp.Expr, sp.Expr]]) -> tuple[sp.E
     first = sum(d * m for d, m, _ in parts)
     second = sum(d * (v + m**2) for d, m, v in parts)
     return density, first, second
+
+
+def _component_log_slopes(noise_var: sp.Expr) -> list[tuple[sp.Expr, sp.Expr]]:
+    r"""(:math:`\partial_y\log p_k`, :math:`\partial_y^2\log p_k`) of each component's Gaussian density of :math:`y`."""
+    return [(-(y - mean) / (var + noise_var), -1 / (var + noise_var)) for _, mean, var in MIXTURE]
+
+
+def _named_density(parts: list[tuple[sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
+    return named("p_mix", r"\tilde p(y)", sum(d for d, _, _ in parts),
+                 description=r"$\sqrt{2\pi}$ times the marginal density of $y$")
 
 
 def _gaussian_case(gain_: sp.Expr, noise_var: sp.Expr, observation: sp.Symbol, variable: sp.Symbol
@@ -116,26 +132,37 @@ def first_order() -> Body:
     noise_var = sigma_tw**2
     gaussian_mean, _, gaussian_score = _gaussian_case(1, noise_var, y, x)
 
-    density, first, _ = mixture_moments(mixture_posterior(1, noise_var, y, x))
-    mixture_mean = first / density
-    mixture_score = canonical_exponentials(sp.diff(sp.log(density), y))
+    parts = mixture_posterior(1, noise_var, y, x)
+    density, first, _ = mixture_moments(parts)
+    named_density = _named_density(parts)
+    mixture_mean = first / named_density
+    slopes = _component_log_slopes(noise_var)
+    mixture_score = sum(d * slope for (d, _, _), (slope, _) in zip(parts, slopes)) / named_density
     prior_density = sum(w * sp.sqrt(2 * sp.pi) * sp.exp(log_density(y, m, v)) for w, m, v in MIXTURE)
 
     vp_var = 1 - alpha_bar_t
     vp_gain = sp.sqrt(alpha_bar_t)
     vp_x0_mean, _, vp_score = _gaussian_case(vp_gain, vp_var, x_t, x_0)
+    # Efron (2011), eq. (1.2): E{mu | z} = z + sigma^2 l'(z), l(z) = log f(z) the log marginal density.
+    z_src, l_prime = sp.symbols("z l'(z)")
 
     return Body(
         steps=(
-            Relation(r"Gaussian prior: Bayes posterior mean $= y + \sigma^2 \partial_y \log \mathcal N(y; \mu_x, "
-                     r"\sigma_x^2 + \sigma^2)$", gaussian_mean, y + noise_var * gaussian_score),
-            Relation(r"mixture: $\sum_k w_k p_k(y)\,E_k[x \mid y] = y\,p(y) + \sigma^2 p'(y)$",
-                     first, canonical_exponentials(y * density + noise_var * sp.diff(density, y))),
+            Relation(r"Gaussian prior: Bayes posterior mean (completed square, `gaussian.condition`) $= y + \sigma^2 "
+                     r"\partial_y \log \mathcal N(y; \mu_x, \sigma_x^2 + \sigma^2)$", gaussian_mean,
+                     held_sum(y, held_product(noise_var, gaussian_score))),
+            Relation(r"mixture: Bayes over the component label, $\sum_k w_k p_k(y)\,E_k[x \mid y] = y\,p(y) + "
+                     r"\sigma^2 p'(y)$ (exponentials written one way)", held_sum(*[d * m for d, m, _ in parts]),
+                     held_sum(held_product(y, named_density), held_product(noise_var, derivative(named_density, y))),
+                     prepare=canonical_exponentials),
             Relation(r"any $p > 0$: $(y\,p + \sigma^2 p')/p = y + \sigma^2 \partial_y \log p$, so the mixture's "
-                     r"Bayes mean is Tweedie's", (y * dens_tw + noise_var * dens_d1_tw) / dens_tw,
+                     r"Bayes mean is Tweedie's", held_product(y * dens_tw + noise_var * dens_d1_tw, 1 / dens_tw),
                      y + noise_var * dens_d1_tw / dens_tw),
+            Relation(r"the mixture's score: differentiate $\log p$ through the components", derivative(sp.log(named_density), y),
+                     mixture_score, prepare=canonical_exponentials),
             Relation(r"VP, Gaussian data: $\sqrt{\bar\alpha_t}\,E[x_0 \mid x_t] = x_t + (1-\bar\alpha_t)\,"
-                     r"\partial_{x_t}\log p_t(x_t)$", vp_gain * vp_x0_mean, x_t + vp_var * vp_score),
+                     r"\partial_{x_t}\log p_t(x_t)$", held_product(vp_gain, vp_x0_mean),
+                     held_sum(x_t, held_product(vp_var, vp_score))),
         ),
         results=(
             Result("gaussian_mean", gaussian_mean, "E[x | y] for the Gaussian prior N(mu_x, var_x)"),
@@ -146,9 +173,14 @@ def first_order() -> Body:
             Result("vp_score", vp_score, "d/dx_t log p_t(x_t) for Gaussian data"),
         ),
         claims=(
-            Claim("gaussian_mean", (noise_var * mu_x + var_x * y) / (var_x + noise_var),
-                  "precision-weighted average; " + BISHOP_2006),
-            Claim("vp_x0_mean", (x_t + vp_var * vp_score) / vp_gain, "Tweedie in VP form; " + EFRON_2011),
+            Claim.as_printed("mixture_mean", z_src + sigma_tw**2 * l_prime, "B. Efron (2011)",
+                             r"eq. (1.2), Tweedie's formula, with $l'(z)$ the derived score of the mixture's marginal",
+                             {z_src: y, l_prime: mixture_score}),
+        ),
+        equivalents=(
+            Equivalent("gaussian_mean", (noise_var * mu_x + var_x * y) / (var_x + noise_var),
+                       "precision-weighted average of the prior mean and the observation"),
+            Equivalent("vp_x0_mean", (x_t + vp_var * vp_score) / vp_gain, "Tweedie's formula in VP form"),
         ),
         wrong_variants=(
             WrongVariant("mixture_mean", y + sigma_tw * mixture_score, "sigma in place of sigma^2"),
@@ -182,10 +214,14 @@ def second_order() -> Body:
     _, gaussian_var, gaussian_score = _gaussian_case(1, noise_var, y, x)
     gaussian_score_slope = sp.diff(gaussian_score, y)
 
-    density, first, second = mixture_moments(mixture_posterior(1, noise_var, y, x))
-    d1, d2 = sp.diff(density, y), sp.diff(density, y, 2)
-    mixture_var = second / density - (first / density) ** 2  # law of total variance over the components
-    mixture_score_slope = canonical_exponentials(sp.diff(sp.log(density), y, 2))
+    parts = mixture_posterior(1, noise_var, y, x)
+    named_density = _named_density(parts)
+    _, first, second = mixture_moments(parts)
+    mixture_var = second / named_density - (first / named_density) ** 2  # law of total variance over the components
+    slopes = _component_log_slopes(noise_var)
+    score = sum(d * slope for (d, _, _), (slope, _) in zip(parts, slopes)) / named_density
+    mixture_score_slope = (sum(d * (slope**2 + curvature) for (d, _, _), (slope, curvature) in zip(parts, slopes))
+                           / named_density - score**2)
 
     # Any positive density: the two moment identities give Tweedie's variance.
     mean_any = (y * dens_tw + noise_var * dens_d1_tw) / dens_tw
@@ -198,18 +234,23 @@ def second_order() -> Body:
     return Body(
         steps=(
             Relation(r"Gaussian prior: Bayes posterior variance $= \sigma^2(1 + \sigma^2 \partial_y^2 \log p(y))$",
-                     gaussian_var, noise_var * (1 + noise_var * gaussian_score_slope)),
+                     gaussian_var, held_product(noise_var, held_sum(1, held_product(noise_var, gaussian_score_slope)))),
             Relation(r"mixture: $\sum_k w_k p_k(y)\,E_k[x^2 \mid y] = (y^2 + \sigma^2)\,p + 2 y \sigma^2 p' + "
-                     r"\sigma^4 p''$",
-                     second, canonical_exponentials((y**2 + noise_var) * density + 2 * y * noise_var * d1
-                                                    + noise_var**2 * d2)),
+                     r"\sigma^4 p''$ (exponentials written one way)",
+                     held_sum(*[d * (v + m**2) for d, m, v in parts]),
+                     held_sum(held_product(y**2 + noise_var, named_density),
+                              held_product(2 * y * noise_var, derivative(named_density, y)),
+                              held_product(noise_var**2, derivative(named_density, (y, 2)))),
+                     prepare=canonical_exponentials),
             Relation(r"any $p > 0$: $E[x^2 \mid y] - E[x \mid y]^2$ from this identity and the first-moment "
                      r"identity $p\,E[x \mid y] = y\,p + \sigma^2 p'$ (proved in tweedie.first_order) "
                      r"$= \sigma^2(1 + \sigma^2 (p''/p - (p'/p)^2))$",
-                     second_any - mean_any**2, noise_var * (1 + noise_var * log_slope_any)),
+                     held_sum(second_any, -mean_any**2), noise_var * (1 + noise_var * log_slope_any)),
+            Relation(r"the mixture's $\partial_y^2\log p$: differentiate twice through the components",
+                     derivative(sp.log(named_density), (y, 2)), mixture_score_slope, prepare=canonical_exponentials),
             Relation(r"VP, Gaussian data: $\bar\alpha_t \mathrm{Var}[x_0 \mid x_t] = (1-\bar\alpha_t)(1 + "
                      r"(1-\bar\alpha_t)\partial^2_{x_t}\log p_t)$",
-                     alpha_bar_t * vp_x0_var, vp_var * (1 + vp_var * sp.diff(vp_score, x_t))),
+                     held_product(alpha_bar_t, vp_x0_var), vp_var * (1 + vp_var * sp.diff(vp_score, x_t))),
         ),
         results=(
             Result("gaussian_var", gaussian_var, "Var[x | y] for the Gaussian prior"),
@@ -218,8 +259,8 @@ def second_order() -> Body:
             Result("mixture_score_slope", mixture_score_slope, "d^2/dy^2 log p(y) for the mixture prior"),
             Result("vp_x0_var", vp_x0_var, "Var[x_0 | x_t] for Gaussian data N(mu_x, var_x)"),
         ),
-        claims=(
-            Claim("gaussian_var", var_x * noise_var / (var_x + noise_var), BISHOP_2006),
+        equivalents=(
+            Equivalent("gaussian_var", var_x * noise_var / (var_x + noise_var), "product of the variances over their sum"),
         ),
         wrong_variants=(
             WrongVariant("mixture_var", noise_var, "Hessian term missing: sigma^2 alone"),

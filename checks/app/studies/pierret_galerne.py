@@ -16,6 +16,8 @@ from checks.exact import data  # noqa: E402
 from checks.exact import w2 as exact_w2  # noqa: E402
 from checks.app.commands.w2_table import format_w2, to_markdown  # noqa: E402
 from checks.app.latex import latex as tex  # noqa: E402
+from checks.app.latex import relation as tex_relation  # noqa: E402
+from derivations.core import work  # noqa: E402
 from checks.app.plugins import StudyContext, StudyPage, study  # noqa: E402
 
 TITLE = "Exact W2 errors of diffusion samplers for Gaussian data (Pierret & Galerne, ICML 2025, Table 5)"
@@ -61,11 +63,22 @@ def step_maps_section() -> str:
         lines.append(f"### {spec.label}: {scheme.title} (`{d.id}`{', ' + options if options else ''}, "
                      f"order {scheme.weak_order:g}, {d.tier.value})\n")
         lines.append(f"$${scheme.rule_tex}$$\n")
+        shown = []
         for last in (False, True) if spec.result("gain", True) != spec.result("gain", False) else (False,):
             where = " (last step)" if last else ""
-            lines.append(f"$$a{where} = {tex(d.result(spec.result('gain', last)))}$$\n")
-            lines.append(f"$$b{where} = {tex(d.result(spec.result('noise_var', last)))}$$\n")
+            gain, noise_var = (shown_form(d, spec.result(name, last)) for name in ("gain", "noise_var"))
+            lines.append(f"$$a{where} = {tex(gain)}$$\n")
+            lines.append(f"$$b{where} = {tex(noise_var)}$$\n")
+            shown += [gain, noise_var]
+        named = work.intermediates(shown)
+        if named:  # a long gain is shown through the named subexpressions of its derivation page
+            lines.append("where " + ", ".join(f"${tex_relation(n, n.definition())}$" for n in named) + ".\n")
     return "\n".join(lines)
+
+
+def shown_form(d, name: str):
+    """A step map's closed form as its derivation page shows it (long ones through named subexpressions)."""
+    return d.results[name].expr
 
 
 def _reproduction(cells: dict) -> tuple[str, float]:

@@ -46,7 +46,9 @@ register(Scheme(
     "pf_heun", "Heun (explicit trapezoid) on the probability-flow ODE", pieces.heun,
     r"\tilde x = x + h\,b_0(t, x),\ x' = x + \tfrac h2\,(b_0(t, x) + b_0(t', \tilde x)),\ "
     r"b_0 = f x - \tfrac12 g^2 s",
-    "Karras et al. (2022), Algorithm 1", "the probability-flow ODE", "vp",
+    "Heun's method (explicit trapezoidal rule) on Song et al. (2021), eq. (13), with the corrector on every "
+    "step; not Karras et al. (2022), Algorithm 1, which skips it on the last step (`edm_heun`)",
+    "the probability-flow ODE", "vp",
     variants=(variant({}, 64),),
     claims=_heun_claims, wrong_variants=_heun_wrong,
     weak_order=2.0, deterministic_when={}, table=(Column("Heun"),), reverse_family=True,

@@ -38,6 +38,10 @@ from derivations.families.fp.scalar import (
     gaussian_data,
     marginal,
     mixture_data,
+    named_components,
+    named_marginal,
+    named_moments,
+    time_derivative,
     ou_sde,
     subvp_sde,
     ve_sde,
@@ -62,6 +66,7 @@ from derivations.core.notation import (
 )
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Relation, Result, WrongVariant, derivation, get
+from derivations.core.work import derivative, held_product, held_sum, named
 
 SARKKA_SOLIN = "S. Särkkä, A. Solin, Applied Stochastic Differential Equations, CUP (2019), §6.1 (moment ODEs)"
 
@@ -76,6 +81,13 @@ def linear_sde() -> LinearSDE:
     return LinearSDE("linear", time, sp.Integer(1), gain_fp, offset_fp, g_fp**2, _A, _c, _V)
 
 
+def closed_sde() -> LinearSDE:
+    r"""The linear SDE with its moments at their values :math:`m_t, c, v_t` (what :func:`close_moments` names):
+    for the forms at a fixed time (score, rate of the log-density)."""
+    return LinearSDE("closed", time, sp.Integer(1), gain_fp, offset_fp, g_fp**2, kernel_mean_coef, mean_offset_fp,
+                     kernel_var)
+
+
 def close_moments(expr: sp.Expr) -> sp.Expr:
     """Derivatives of A, c, V replaced by their moment ODEs, then the values named."""
     rates = {sp.Derivative(_A, time): gain_fp * _A, sp.Derivative(_c, time): gain_fp * _c + offset_fp,
@@ -84,13 +96,17 @@ def close_moments(expr: sp.Expr) -> sp.Expr:
 
 
 def moment_ode_steps(name: str, sde: LinearSDE) -> tuple[Relation, ...]:
-    r"""The process's moments solve :math:`\dot A = aA`, :math:`\dot c = ac + b`, :math:`\dot V = 2aV + g^2`."""
+    r"""The process's moments substituted into :math:`\dot A = aA`, :math:`\dot c = ac + b`, :math:`\dot V = 2aV + g^2`
+    (the second only where :math:`b \ne 0`: with :math:`b = 0` and :math:`c(0) = 0`, :math:`c \equiv 0`)."""
     a = sde.drift_gain
-    return (
-        Relation(rf"{name}: $\dot A = aA$", sde.d_dt(sde.mean_coef), a * sde.mean_coef),
-        Relation(rf"{name}: $\dot c = ac + b$", sde.d_dt(sde.mean_offset), a * sde.mean_offset + sde.drift_offset),
-        Relation(rf"{name}: $\dot V = 2aV + g^2$", sde.d_dt(sde.var), 2 * a * sde.var + sde.diffusion_sq),
-    )
+    steps = [Relation(rf"{name}: substitute $A$ into $\dot A = aA$", time_derivative(sde, sde.mean_coef),
+                      held_product(a, sde.mean_coef))]
+    if sde.drift_offset != 0 or sde.mean_offset != 0:
+        steps.append(Relation(rf"{name}: substitute $c$ into $\dot c = ac + b$", time_derivative(sde, sde.mean_offset),
+                              held_sum(held_product(a, sde.mean_offset), sde.drift_offset)))
+    steps.append(Relation(rf"{name}: substitute $V$ into $\dot V = 2aV + g^2$", time_derivative(sde, sde.var),
+                          held_sum(held_product(2, a, sde.var), sde.diffusion_sq)))
+    return tuple(steps)
 
 
 def per_density(expr: sp.Expr, one_fraction: bool = True) -> sp.Expr:
@@ -102,39 +118,45 @@ def per_density(expr: sp.Expr, one_fraction: bool = True) -> sp.Expr:
     return sp.together(expr) if one_fraction else expr
 
 
-def reverse_flux(p: sp.Expr, sde: LinearSDE, score_weight: sp.Expr, coords: Sequence[sp.Symbol]) -> list[sp.Expr]:
-    r"""Flux :math:`b_i p` of the reverse drift :math:`b = -f + c\,g^2\nabla\log p`, with
-    :math:`(\partial_i\log p)\,p = \partial_i p` written out (SymPy does not cancel p/p inside a sum)."""
-    return [-f * p + score_weight * sde.diffusion_sq * sp.diff(p, c) for f, c in zip(sde.drift(coords), coords)]
-
-
 def reverse_rate(p: sp.Expr, sde: LinearSDE, score_weight: sp.Expr, noise_scale_sq: sp.Expr,
                  coords: Sequence[sp.Symbol]) -> sp.Expr:
-    r"""Right side of the reverse process's Fokker-Planck equation: :math:`-\nabla\cdot(bp) + \tfrac12\lambda^2 g^2\Delta p`."""
-    flux = reverse_flux(p, sde, score_weight, coords)
-    spread = noise_scale_sq * sde.diffusion_sq * sum(sp.diff(p, c, 2) for c in coords) / 2
-    return -sum(sp.diff(j, c) for j, c in zip(flux, coords)) + spread
+    r"""Right side of the reverse process's Fokker-Planck equation, derivatives held:
+    :math:`-\nabla\cdot(bp) + \tfrac12\lambda^2 g^2\Delta p`, the flux :math:`b_i p = -f_i p + c\,g^2\partial_i p`
+    (:math:`(\partial_i\log p)\,p = \partial_i p` written out)."""
+    flux = [-f * p + score_weight * sde.diffusion_sq * derivative(p, c) for f, c in zip(sde.drift(coords), coords)]
+    spread = noise_scale_sq * sde.diffusion_sq * sum(derivative(p, (c, 2)) for c in coords) / 2
+    return -sum(derivative(j, c) for j, c in zip(flux, coords)) + spread
+
+
+def _closed(expr: sp.Expr) -> sp.Expr:
+    return per_density(close_moments(expr))
+
+
+def _direct(expr: sp.Expr) -> sp.Expr:
+    return per_density(expr, one_fraction=False)
 
 
 def gaussian_forward(sde: LinearSDE, data: Sequence[Component], label: str,
                      close: Callable[[sp.Expr], sp.Expr] | None = None) -> Relation:
-    r""":math:`\partial_t p / p = ` Fokker-Planck right side :math:`/ p` for 2-D Gaussian data
-    (``close``: :func:`close_moments` for the generic process)."""
-    p = marginal(sde, data, COORDS_2D)
-    rhs = fokker_planck_rhs(p, sde.drift(COORDS_2D), sde.diffusion_sq * sp.eye(2), COORDS_2D)
-    prepare = (lambda e: per_density(close(e))) if close else (lambda e: per_density(e, one_fraction=False))
-    return Relation(f"{label}: the marginal solves the Fokker-Planck equation",
-                    prepare(sde.d_dt(p) / p), prepare(rhs / p))
+    r""":math:`\partial_t p / p = ` Fokker-Planck right side :math:`/ p` for 2-D Gaussian data, derivatives held;
+    ``close``: :func:`close_moments` for the generic process (the moments' derivatives by their ODEs)."""
+    p = named_marginal(sde, data, COORDS_2D)
+    rhs = fokker_planck_rhs(p, sde.drift(COORDS_2D), sde.diffusion_sq * sp.eye(2), COORDS_2D, held=True)
+    closing = ", the moments' derivatives replaced by their ODEs" if close else ""
+    return Relation(f"{label}: substitute the marginal into the Fokker-Planck equation (divided by $p$){closing}",
+                    held_product(time_derivative(sde, p), 1 / p), held_product(rhs, 1 / p),
+                    prepare=_closed if close else _direct)
 
 
 def gaussian_reverse(sde: LinearSDE, data: Sequence[Component], score_weight: sp.Expr, noise_scale_sq: sp.Expr,
                      label: str) -> Relation:
     r""":math:`q_s = p_{T-s}`: :math:`-\partial_t p / p = ` reverse Fokker-Planck right side :math:`/ p`,
     for the generic process (moments closed by their ODEs)."""
-    p = marginal(sde, data, COORDS_2D)
+    p = named_marginal(sde, data, COORDS_2D)
     rhs = reverse_rate(p, sde, score_weight, noise_scale_sq, COORDS_2D)
-    return Relation(f"{label}: p_(T-s) solves the reverse-time Fokker-Planck equation",
-                    per_density(close_moments(-sde.d_dt(p) / p)), per_density(close_moments(rhs / p)))
+    return Relation(f"{label}: substitute the marginal into the reverse-time Fokker-Planck equation (divided by "
+                    "$p$), the moments' derivatives replaced by their ODEs",
+                    held_product(-time_derivative(sde, p), 1 / p), held_product(rhs, 1 / p), prepare=_closed)
 
 
 def _generic_marginal_cov() -> sp.Matrix:
@@ -164,33 +186,52 @@ GENERIC_LABEL = r"linear SDE, moments by their ODEs, 2-D correlated Gaussian dat
     references=(RISKEN, SARKKA_SOLIN, SONG_2021),
 )
 def forward_2d() -> Body:
-    generic = linear_sde()
-    p = marginal(generic, gaussian_data(2), COORDS_2D)
-    drift, diffusion = generic.drift(COORDS_2D), generic.diffusion_sq * sp.eye(2)
-
-    # The two terms of the operator, per density: the wrong variants recombine them.
-    transport = per_density(close_moments(fokker_planck_rhs(p, drift, 0 * diffusion, COORDS_2D) / p))
-    spread = per_density(close_moments(fokker_planck_rhs(p, [0, 0], diffusion, COORDS_2D) / p))
-    cov = _generic_marginal_cov()
+    generic, closed = linear_sde(), closed_sde()
+    p = named_marginal(generic, gaussian_data(2), COORDS_2D)
+    # At a fixed time: log p = -log(2 pi) - log det(S)/2 - r^T S^-1 r / 2, r = x - mu, with the moment ODEs
+    # mu' = a mu + b, S' = 2 a S + g^2 I (S = A^2 S_0 + V I): d/dt log p = -tr(S^-1 S')/2 + r^T S^-1 mu'
+    # + r^T S^-1 S' S^-1 r / 2.
+    means, cov, det = named_moments(closed, gaussian_data(2)[0], COORDS_2D)
+    texs = ("x", "y")
+    precision = sp.Matrix(2, 2, lambda i, j: named(
+        f"P{min(i, j)}{max(i, j)}_closed", rf"(\Sigma^{{\mathrm{{closed}}}})^{{-1}}_{{{texs[min(i, j)]}{texs[max(i, j)]}}}",
+        cov.adjugate()[min(i, j), max(i, j)] / det, description="precision (inverse covariance) at time t"))
+    centred = sp.Matrix([x_sde - means[0], y_sde - means[1]])
+    # S^-1 S' S^-1 = 2a S^-1 + g^2 S^-2 and tr(S^-1 S') = 4a + g^2 tr S^-1; w = S^-1 r is minus the score.
+    pulled = precision * centred
+    minus_score = [named(f"w{i}_closed", rf"w_{texs[i]}", pulled[i],
+                         description=rf"$(\Sigma^{{-1}}(x - \mu))_{texs[i]}$, minus the score") for i in range(2)]
+    mean_rate = [gain_fp * m + offset_fp for m in means]
+    log_rate = (-2 * gain_fp - g_fp**2 * precision.trace() / 2
+                + sum(w * (m + gain_fp * r) for w, m, r in zip(minus_score, mean_rate, centred))
+                + g_fp**2 * sum(w**2 for w in minus_score) / 2)
+    p_closed = named_marginal(closed, gaussian_data(2), COORDS_2D)
+    drift, diffusion = closed.drift(COORDS_2D), closed.diffusion_sq * sp.eye(2)
+    transport = held_product(fokker_planck_rhs(p_closed, drift, 0 * diffusion, COORDS_2D, held=True), 1 / p_closed)
+    spread = held_product(fokker_planck_rhs(p_closed, [0, 0], diffusion, COORDS_2D, held=True), 1 / p_closed)
+    cov_generic = _generic_marginal_cov()
     return Body(
-        steps=(gaussian_forward(generic, gaussian_data(2), GENERIC_LABEL, close_moments),)
+        steps=(gaussian_forward(generic, gaussian_data(2), GENERIC_LABEL, close=close_moments),)
         + _all_moment_steps()
-        + (gaussian_forward(vp_sde(), gaussian_data(2), "VP (direct), 2-D correlated Gaussian data"),),
+        + (gaussian_forward(vp_sde(), gaussian_data(2), "VP (direct), 2-D correlated Gaussian data"),
+           Relation(r"differentiate $\log p_t$ in $t$ through its moments (trace and quadratic forms of "
+                    r"$\Sigma_t^{-1}$, with $\dot\mu = a\mu + b$, $\dot\Sigma = 2a\Sigma + g^2 I$)",
+                    held_product(time_derivative(generic, p), 1 / p), log_rate, prepare=_closed)),
         results=(
-            Result("cov_xx", cov[0, 0], "Var of the first coordinate of X_t"),
-            Result("cov_xy", cov[0, 1], "cross-covariance of the coordinates of X_t"),
-            Result("log_density_rate", per_density(close_moments(generic.d_dt(p) / p)),
-                   "d/dt log p_t(x, y), the moments' derivatives by their ODEs"),
+            Result("cov_xx", cov_generic[0, 0], "Var of the first coordinate of X_t"),
+            Result("cov_xy", cov_generic[0, 1], "cross-covariance of the coordinates of X_t"),
+            Result("log_density_rate", log_rate, "d/dt log p_t(x, y), the moments' derivatives by their ODEs"),
         ),
         wrong_variants=(
             WrongVariant("cov_xy", sp.Integer(0), "cross term missing"),
             WrongVariant("cov_xy", corr_data * std_data_x * std_data_y, "cross term not scaled by A^2"),
-            WrongVariant("cov_xy", cov[0, 1] + kernel_var, "noise variance added off the diagonal"),
-            WrongVariant("log_density_rate", -transport + spread,
+            WrongVariant("cov_xy", cov_generic[0, 1] + kernel_var, "noise variance added off the diagonal"),
+            WrongVariant("log_density_rate", held_sum(-transport, spread),
                          "Fokker-Planck right side with the drift's sign flipped"),
-            WrongVariant("log_density_rate", transport + spread / g_fp,
+            WrongVariant("log_density_rate", held_sum(transport, held_product(spread, 1 / g_fp)),
                          "diffusion g in place of g^2 in the second-order term"),
-            WrongVariant("log_density_rate", transport + 2 * spread, "second-order term without the 1/2"),
+            WrongVariant("log_density_rate", held_sum(transport, held_product(2, spread)),
+                         "second-order term without the 1/2"),
         ),
     )
 
@@ -217,7 +258,7 @@ def _score(coord: sp.Symbol) -> sp.Expr:
 def reverse_2d() -> Body:
     weight = get("fp.reverse_family").result("score_weight")
     generic, data = linear_sde(), gaussian_data(2)
-    p = marginal(generic, data, COORDS_2D)
+    p = named_marginal(generic, data, COORDS_2D)
     score_x = _score(x_sde)
     cov = _generic_marginal_cov()
     return Body(
@@ -225,8 +266,8 @@ def reverse_2d() -> Body:
             gaussian_reverse(generic, data, weight, lam_rev**2, rf"general $\lambda$, {GENERIC_LABEL}"),
             gaussian_reverse(generic, data, weight.subs(lam_rev, 0), sp.Integer(0),
                              rf"$\lambda = 0$ (probability-flow ODE), {GENERIC_LABEL}"),
-            Relation(r"score: $\partial_x\log p_t = -(\Sigma_t^{-1}(x - \mu_t))_x$",
-                     per_density(close_moments(sp.diff(p, x_sde) / p)), score_x),
+            Relation(r"score: differentiate the marginal, $\partial_x\log p_t = -(\Sigma_t^{-1}(x - \mu_t))_x$",
+                     held_product(derivative(p, x_sde), 1 / p), score_x, prepare=_closed),
         ),
         results=(
             Result("score_x", score_x, "first component of the score of the 2-D marginal"),
@@ -243,11 +284,16 @@ def reverse_2d() -> Body:
     )
 
 
-def _mixture_score_x() -> sp.Expr:
-    r""":math:`\partial_x\log p_t` of the generic 2-D mixture marginal; the factor :math:`2\pi` of every
-    component density is dropped (it cancels), so the closed form compiles without constants."""
-    p = marginal(linear_sde(), mixture_data(2), COORDS_2D) * 2 * sp.pi
-    return close_moments(sp.diff(p, x_sde) / sp.expand(p))
+def _mixture_scores() -> tuple[sp.Expr, sp.Expr]:
+    r""":math:`\partial_x\log p_t` of the 2-D mixture marginal at the moments' values: the responsibilities
+    :math:`w_k\mathcal N_k/p` times the components' scores :math:`-(x - m_{k,x})/v_k`; and the same scores
+    weighted by the prior weights (a wrong variant)."""
+    parts = named_components(closed_sde(), mixture_data(2), COORDS_2D)
+    p = named_marginal(closed_sde(), mixture_data(2), COORDS_2D)
+    scores = [-(x_sde - means[0]) / var for _, _, means, var in parts]
+    posterior = sum(weight * density * component for (weight, density, _, _), component in zip(parts, scores)) / p
+    prior = sum(weight * component for (weight, _, _, _), component in zip(parts, scores))
+    return posterior, prior
 
 
 @derivation(
@@ -267,28 +313,26 @@ def _mixture_score_x() -> sp.Expr:
 )
 def mixture_2d() -> Body:
     generic, data = linear_sde(), mixture_data(2)
-    p = marginal(generic, data, COORDS_2D)
+    p = named_marginal(generic, data, COORDS_2D)
     weight = get("fp.reverse_family").result("score_weight")
-    forward = Relation("linear SDE, moments by their ODEs, 2-D mixture data: the marginal solves the "
-                       "Fokker-Planck equation", close_moments(generic.d_dt(p)),
-                       close_moments(fokker_planck_rhs(p, generic.drift(COORDS_2D), generic.diffusion_sq * sp.eye(2),
-                                                       COORDS_2D)), attempt_exact=False)
-    reverse = Relation(r"general $\lambda$, linear SDE, moments by their ODEs, 2-D mixture data: p_(T-s) solves "
-                       "the reverse-time Fokker-Planck equation", close_moments(-generic.d_dt(p)),
-                       close_moments(reverse_rate(p, generic, weight, lam_rev**2, COORDS_2D)), attempt_exact=False)
+    forward = Relation("linear SDE, 2-D mixture data: substitute the marginal into the Fokker-Planck equation, the "
+                       "moments' derivatives replaced by their ODEs", time_derivative(generic, p),
+                       fokker_planck_rhs(p, generic.drift(COORDS_2D), generic.diffusion_sq * sp.eye(2), COORDS_2D,
+                                         held=True), attempt_exact=False, prepare=close_moments)
+    reverse = Relation(r"general $\lambda$, linear SDE, 2-D mixture data: substitute the marginal into the "
+                       "reverse-time Fokker-Planck equation, the moments' derivatives replaced by their ODEs",
+                       -time_derivative(generic, p), reverse_rate(p, generic, weight, lam_rev**2, COORDS_2D),
+                       attempt_exact=False, prepare=close_moments)
     direct = replace(forward_relation("VP", vp_sde(), data, COORDS_2D, "VP (direct), 2-D mixture data",
                                       per_density=False), attempt_exact=False)
-    score_x = _mixture_score_x()
-    components = [close_moments(sp.diff(sp.log(marginal(generic, [comp], COORDS_2D)), x_sde)) for comp in data]
-    w = data[0].weight
+    score_x, prior_weighted = _mixture_scores()
     return Body(
         steps=(forward, reverse, direct) + _all_moment_steps()
-        + (Relation(r"score: $\partial_x\log p_t$ (constant $2\pi$ dropped)",
-                    close_moments(sp.diff(p, x_sde) / p), score_x, attempt_exact=False),),
+        + (Relation(r"score: differentiate the marginal, $\partial_x\log p_t$ (the constant $2\pi$ cancels)",
+                    held_product(derivative(p, x_sde), 1 / p), score_x, attempt_exact=False, prepare=close_moments),),
         results=(Result("score_x", score_x, "first component of the score of the 2-D mixture marginal"),),
         wrong_variants=(
-            WrongVariant("score_x", w * components[0] + (1 - w) * components[1],
-                         "prior weights in place of posterior responsibilities"),
+            WrongVariant("score_x", prior_weighted, "prior weights in place of posterior responsibilities"),
             WrongVariant("score_x", -score_x, "sign flipped"),
         ),
     )

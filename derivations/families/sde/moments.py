@@ -17,6 +17,7 @@ import sympy as sp
 from derivations.core.notation import B_linear, B_t, beta_max, beta_min, sigma_max, sigma_min, sigma_ve, time, var_data, x_0
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core.work import at, derivative, held_power, held_product, held_sum
 
 SONG_2021 = "Y. Song et al., Score-Based Generative Modeling through SDEs, ICLR 2021, eqs. (29), (31), (33) and App. B"
 
@@ -32,24 +33,30 @@ def solve_moment_ode(rate: sp.Expr, source: sp.Expr, initial: sp.Expr) -> sp.Exp
     return sp.simplify(solution.rhs)
 
 
-def residual_in_t(moment: sp.Expr, rate: sp.Expr, source: sp.Expr) -> sp.Expr:
-    r"""Residual of :math:`\dot v = \beta(t)(\text{rate}\, v + \text{source})` for :math:`v(B(t))`,
-    :math:`B(t) = \int_0^t \beta`; zero for every schedule iff the time change is right."""
+def ode_steps(name: str, label: str, moment: sp.Expr, rate: sp.Expr, source: sp.Expr, initial: sp.Expr
+              ) -> tuple[Relation, ...]:
+    r"""The ``dsolve`` solution of :math:`dv/dB = \text{rate}\,v + \text{source}(B)`, :math:`v(0) = \text{initial}`,
+    substituted back into its ODE and initial value; then, through :math:`B(t) = \int_0^t\beta` for an
+    undefined schedule :math:`\beta`, into :math:`\dot v = \beta(t)(\text{rate}\,v + \text{source})` (chain rule)."""
     in_t = moment.subs(B_t, _schedule_integral)
-    rhs = _beta(time) * (rate * in_t + source.subs(B_t, _schedule_integral))
-    return sp.simplify(sp.diff(in_t, time) - rhs)
+    return (
+        Relation(rf"{name}: solve ${label}$ by `dsolve`; substituted back, the solution satisfies the ODE in $B$",
+                 derivative(moment, B_t), held_sum(held_product(rate, moment), source)),
+        Relation(rf"{name}: and its initial value at $B = 0$", at(moment, {B_t: 0}), initial),
+        Relation(rf"{name}: chain rule through $B(t) = \int_0^t\beta(u)\,du$: the ODE in $t$ holds for any schedule "
+                 r"$\beta$", derivative(in_t, time),
+                 held_product(_beta(time), held_sum(held_product(rate, in_t), source.subs(B_t, _schedule_integral)))),
+    )
 
 
-def _vp_like(var_source: sp.Expr) -> tuple[sp.Expr, sp.Expr, tuple[Relation, ...]]:
+def _vp_like(var_source: sp.Expr, source_label: str) -> tuple[sp.Expr, sp.Expr, tuple[Relation, ...]]:
     """Mean coefficient and variance for f = -beta/2 and g^2 = beta * var_source(B), from x_0."""
     mean_coef = solve_moment_ode(-sp.Rational(1, 2), sp.Integer(0), sp.Integer(1))
     var = solve_moment_ode(-sp.Integer(1), var_source, sp.Integer(0))
-    steps = (
-        Relation(r"mean: $dm/dB = -m/2$, $m(0) = 1$ (dsolve) solves $\dot m = -\tfrac12\beta(t) m$ for any $\beta$",
-                 residual_in_t(mean_coef, -sp.Rational(1, 2), sp.Integer(0)), 0),
-        Relation(r"variance: the $B$-solution solves $\dot v = -\beta v + g^2$ for any $\beta$",
-                 residual_in_t(var, -sp.Integer(1), var_source), 0),
-    )
+    steps = (ode_steps("mean", r"dm/dB = -\tfrac12 m,\ m(0) = 1", mean_coef, -sp.Rational(1, 2), sp.Integer(0),
+                       sp.Integer(1))
+             + ode_steps("variance", rf"dv/dB = -v + {source_label},\ v(0) = 0", var, -sp.Integer(1), var_source,
+                         sp.Integer(0)))
     return mean_coef, var, steps
 
 
@@ -68,7 +75,9 @@ def _linear(expr: sp.Expr) -> sp.Expr:
     references=(SONG_2021,),
 )
 def vp() -> Body:
-    mean_coef, var, steps = _vp_like(sp.Integer(1))
+    mean_coef, var, steps = _vp_like(sp.Integer(1), "1")
+    # Song et al. (2021), eq. (29): mean factor e^{-t^2 (bmax - bmin)/4 - t bmin/2} for beta(t) = bmin + t (bmax - bmin).
+    bbar_min, bbar_max = sp.symbols("betabar_min betabar_max")
     return Body(
         steps=steps,
         results=(
@@ -79,8 +88,9 @@ def vp() -> Body:
             Result("var_linear", _linear(var), "variance, linear schedule"),
             Result("mean", mean_coef * x_0, "E[X_t | X_0 = x_0]"),
         ),
-        claims=(Claim("mean_coef_linear", sp.exp(-(beta_max - beta_min) * time**2 / 4 - beta_min * time / 2),
-                      "Song et al. (2021), eq. (29)"),),
+        claims=(Claim.as_printed("mean_coef_linear",
+                                 sp.exp(-time**2 * (bbar_max - bbar_min) / 4 - time * bbar_min / 2),
+                                 "Song et al. (2021)", "eq. (29), App. B", {bbar_min: beta_min, bbar_max: beta_max}),),
         wrong_variants=(
             WrongVariant("mean_coef", sp.exp(-B_t), "exponent -B instead of -B/2"),
             WrongVariant("var", 1 - sp.exp(-B_t / 2), "variance with the mean's exponent"),
@@ -99,10 +109,11 @@ def vp() -> Body:
     references=(SONG_2021,),
 )
 def subvp() -> Body:
-    mean_coef, var, steps = _vp_like(1 - sp.exp(-2 * B_t))
+    mean_coef, var, steps = _vp_like(1 - sp.exp(-2 * B_t), "(1 - e^{-2B})")
     vp_var = 1 - sp.exp(-B_t)
     return Body(
-        steps=steps + (Relation(r"sub-VP variance $=$ (VP variance)$^2$", var, vp_var**2),),
+        steps=steps + (Relation(r"factor: the sub-VP variance is the square of the VP variance", var,
+                                held_power(vp_var, 2)),),
         results=(
             Result("mean_coef", mean_coef, "mean coefficient in B(t)"),
             Result("var", var, "Var[X_t | X_0] in B(t)"),
@@ -110,7 +121,8 @@ def subvp() -> Body:
             Result("std", sp.sqrt(sp.factor(var)).replace(sp.Abs, lambda inner: inner), "standard deviation"),
             Result("var_linear", _linear(var), "variance, linear schedule"),
         ),
-        claims=(Claim("std", 1 - sp.exp(-B_t), "Song et al. (2021), eq. (33): std 1 - e^{-B}"),),
+        # Song et al. (2021), eq. (33): p_0t = N(e^{-B/2} x(0), [1 - e^{-B}]^2 I), B = int_0^t beta.
+        claims=(Claim.as_printed("var", held_power(1 - sp.exp(-B_t), 2), "Song et al. (2021)", "eq. (33), App. B"),),
         wrong_variants=(
             WrongVariant("var", 1 - sp.exp(-B_t), "the VP variance"),
             WrongVariant("var", 1 - sp.exp(-2 * B_t), "variance 1 - e^{-2B}"),
@@ -136,16 +148,19 @@ def ve() -> Body:
     var = sp.simplify(sp.integrate(diffusion_sq.subs(time, _u), (_u, 0, time)))
     return Body(
         steps=(
-            Relation(r"$\dot v = g^2 = d\sigma^2/dt$, $v(0) = 0$", sp.diff(var, time), diffusion_sq),
-            Relation(r"$v(t) = \sigma(t)^2 - \sigma_{\min}^2$", var, sigma_ve**2 - sigma_min**2),
+            Relation(r"integrate $\dot v = g^2 = d\sigma^2/dt$ from $v(0) = 0$", sp.Integral(diffusion_sq.subs(time, _u),
+                                                                                          (_u, 0, time)), var),
+            Relation(r"in the notation: $v(t) = \sigma(t)^2 - \sigma_{\min}^2$", var, sigma_ve**2 - sigma_min**2),
         ),
         results=(
             Result("mean_coef", sp.Integer(1), "mean coefficient: the mean stays x_0"),
             Result("var", var, "Var[X_t | X_0]"),
             Result("diffusion_sq", diffusion_sq, "g(t)^2 = d sigma^2 / dt"),
         ),
-        claims=(Claim("diffusion_sq", sigma_ve**2 * 2 * sp.log(sigma_max / sigma_min),
-                      "Song et al. (2021), eq. (30): g = sigma(t) sqrt(2 log(sigma_max/sigma_min))"),),
+        # Song et al. (2021), eq. (30): dx = sigma_min (sigma_max/sigma_min)^t sqrt(2 log(sigma_max/sigma_min)) dw.
+        claims=(Claim.as_printed("diffusion_sq", held_power(sigma_min * (sigma_max / sigma_min) ** time
+                                                            * sp.sqrt(2 * sp.log(sigma_max / sigma_min)), 2),
+                                 "Song et al. (2021)", "eq. (30), App. C, the diffusion coefficient squared"),),
         wrong_variants=(
             WrongVariant("var", sigma_ve**2 - sigma_min, "sigma_min not squared"),
             WrongVariant("diffusion_sq", sigma_ve**2 * sp.log(sigma_max / sigma_min), "missing factor 2"),
@@ -166,16 +181,14 @@ def ve() -> Body:
 def vp_scaled() -> Body:
     var = solve_moment_ode(-sp.Integer(2), sp.Integer(2), var_data)
     return Body(
-        steps=(
-            Relation(r"$dv/dB = -2v + 2$, $v(0) = \sigma_0^2$ solves $\dot v = 2\beta(1 - v)$ for any $\beta$",
-                     residual_in_t(var, -sp.Integer(2), sp.Integer(2)), 0),
-        ),
+        steps=ode_steps("variance", r"dv/dB = -2v + 2,\ v(0) = \lambda", var, -sp.Integer(2), sp.Integer(2), var_data),
         results=(
             Result("var", var, "eigenvalue of Sigma_t"),
             Result("var_rate", sp.expand(2 * (1 - var)), "dSigma_t/dB = (dSigma_t/dt)/beta"),
             Result("score_coef", -1 / var, "exact score of p_t: -Sigma_t^{-1} x"),
         ),
-        claims=(Claim("var", sp.exp(-2 * B_t) * var_data + 1 - sp.exp(-2 * B_t), "Pierret & Galerne (2025)"),),
+        claims=(Claim.as_printed("var", sp.exp(-2 * B_t) * var_data + 1 - sp.exp(-2 * B_t), "Pierret & Galerne (2025)",
+                                 r"§2, $\Sigma_t = e^{-2B_t}\Sigma + (1 - e^{-2B_t})I$ per eigenvalue"),),
         wrong_variants=(
             WrongVariant("var", sp.exp(-B_t) * var_data + 1 - sp.exp(-B_t), "exponent -B instead of -2B"),
             WrongVariant("score_coef", -var, "covariance instead of its inverse"),
