@@ -42,7 +42,7 @@ def brownian() -> Body:
     # W_t ~ N(a, t); W_T | W_t ~ N(W_t, T - t): condition W_t on W_T = b.
     mean, var = condition(a, t, 1, 0, T - t, b, x)
     mean, var = sp.factor(mean), sp.factor(var)
-    p = sp.exp(log_density(x, mean, var))
+    log_p = log_density(x, mean, var)
     m_fn, u = sp.Function("m"), sp.Symbol("u", positive=True)
     mean_ode = sp.dsolve(sp.Eq(m_fn(u).diff(u), (b - m_fn(u)) / (T - u)), m_fn(u), ics={m_fn(0): a}).rhs
     var_ode = sp.dsolve(sp.Eq(m_fn(u).diff(u), 1 - 2 * m_fn(u) / (T - u)), m_fn(u), ics={m_fn(0): 0}).rhs
@@ -51,9 +51,14 @@ def brownian() -> Body:
             Relation(r"$h$ solves the backward equation $\partial_t h + \frac12\partial_x^2 h = 0$",
                      sp.expand(sp.diff(h, t) / h), sp.expand(-sp.diff(h, x, 2) / (2 * h))),
             Relation(r"the h-transform's drift $\partial_x\log h = (b - x)/(T - t)$", sp.diff(log_h, x), (b - x) / (T - t)),
-            Relation(r"the conditioned marginal solves the Fokker–Planck equation (both sides divided by $p > 0$)",
-                     sp.cancel(sp.expand(sp.diff(p, t) / p)),
-                     sp.cancel(sp.expand((-sp.diff(drift * p, x) + sp.diff(p, x, 2) / 2) / p))),
+            # Divided by p > 0 and written with log p (a quadratic in x), both sides are rational in
+            # (t, x): no exponential is left to cancel.
+            Relation(r"the conditioned marginal solves the Fokker–Planck equation, divided by $p > 0$: "
+                     r"$\partial_t \log p = -\partial_x f - f\,\partial_x \log p + \frac12\big(\partial_x^2 \log p "
+                     r"+ (\partial_x \log p)^2\big)$",
+                     sp.factor(sp.diff(log_p, t)),
+                     sp.factor(-sp.diff(drift, x) - drift * sp.diff(log_p, x)
+                               + (sp.diff(log_p, x, 2) + sp.diff(log_p, x) ** 2) / 2)),
             Relation(r"the mean ODE's solution is the conditioned mean", mean_ode.subs(u, t), mean),
             Relation(r"the variance ODE's solution is the conditioned variance", var_ode.subs(u, t), var),
         ),
