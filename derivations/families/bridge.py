@@ -57,8 +57,8 @@ def brownian() -> Body:
                      r"$\partial_t \log p = -\partial_x f - f\,\partial_x \log p + \frac12\big(\partial_x^2 \log p "
                      r"+ (\partial_x \log p)^2\big)$",
                      sp.factor(sp.diff(log_p, t)),
-                     sp.factor(-sp.diff(drift, x) - drift * sp.diff(log_p, x)
-                               + (sp.diff(log_p, x, 2) + sp.diff(log_p, x) ** 2) / 2)),
+                     sp.Add(-sp.diff(drift, x), -drift * sp.factor(sp.diff(log_p, x)),
+                            sp.factor((sp.diff(log_p, x, 2) + sp.diff(log_p, x) ** 2) / 2), evaluate=False)),
             Relation(r"the mean ODE's solution is the conditioned mean", mean_ode.subs(u, t), mean),
             Relation(r"the variance ODE's solution is the conditioned variance", var_ode.subs(u, t), var),
         ),

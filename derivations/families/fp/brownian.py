@@ -62,9 +62,9 @@ def _reversed_brownian() -> Body:
     cov_reversed = sp.simplify(cov_noise + sigma * cov_score)
     # Var of the score integral: 2 int_t^T dr int_t^r Cov(X_u, X_r) / (v(u) v(r)) du, Cov(X_u, X_r) = e^{-k(r-u)} v(u)
     inner = sp.integrate(sp.exp(-kappa * (_r - u)), (u, t, _r)).subs(_r, u)
-    score_var_term = 2 * sigma**2 * sp.Integral(sp.simplify(inner / var), (u, t, T))
-    cross_term = 2 * sigma * sp.Integral(sp.simplify(-noise_cov / var), (u, t, T))
-    var_reversed = sp.simplify((T - t) + cross_term + score_var_term)
+    score_var_term = sp.Integral(sp.simplify(inner / var), (u, t, T))  # times 2 sigma^2
+    cross_term = sp.Integral(sp.simplify(-noise_cov / var), (u, t, T))  # times 2 sigma
+    var_reversed = sp.simplify((T - t) + 2 * sigma * cross_term + 2 * sigma**2 * score_var_term)
     steps = (
         Relation(r"$v = \mathrm{Var}\,X_u$ solves $v' = -2\kappa v + \sigma^2$ (Itô's formula on $X^2$): "
                  r"the residual $v' + 2\kappa v - \sigma^2$ with $v$ substituted",
@@ -77,7 +77,10 @@ def _reversed_brownian() -> Body:
                  sp.Add(cov_noise, sigma * cov_score, evaluate=False), 0),
         Relation(r"$\mathrm{Var}(\bar w_T - \bar w_t)$: $T - t$, plus twice $\sigma$ times the noise-score covariance, "
                  r"plus $\sigma^2$ times the score integral's variance (the last two cancel)",
-                 sp.Add(T - t, cross_term, score_var_term, evaluate=False), T - t),
+                 # one integral over [t, T] of the two integrands, which cancel pointwise
+                 sp.Add(T - t, sp.Integral(sp.Add(cross_term.function * 2 * sigma, score_var_term.function
+                                                  * 2 * sigma**2, evaluate=False), (u, t, T)), evaluate=False),
+                 T - t),
     )
     results = (
         Result("var_state", var, "Var X_u of the OU process from N(mu_0, sigma_0^2)"),
