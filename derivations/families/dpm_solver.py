@@ -58,6 +58,7 @@ from derivations.core.notation import (
     x_s_dpm,
     expand_definitions,
 )
+from derivations.core import work
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
 
@@ -128,15 +129,55 @@ def lambda_ode() -> tuple[sp.Expr, sp.Expr]:
 
 
 def _vp_residual(solution_of_h: sp.Expr, prediction_eps) -> tuple[sp.Expr, sp.Expr]:
-    r"""(d/dh of a solution, right side of the VP :math:`\lambda`-ODE at it), with :math:`\alpha` of VP at
-    both ends and :math:`\varepsilon` given as a function of the solution and :math:`\tau = h`."""
+    r"""(:math:`\frac{d}{dh}\tilde x(h)` held, right side of the VP :math:`\lambda`-ODE at :math:`\tilde x(h)`):
+    the solution is shown as the named intermediate :math:`\tilde x(h)`, with :math:`\alpha_{t_i}` the named
+    VP :math:`\alpha(\lambda_{t_{i-1}} + h)`; :math:`\varepsilon` is given as a function of the solution, of
+    :math:`\tau = h` and of :math:`\alpha(\lambda)` (applied, replaced by VP's). The start's
+    :math:`\alpha_{t_{i-1}}` stays free: it scales the homogeneous solution only."""
     drift, noise = lambda_ode()
     alpha = sp.Function("alpha", positive=True)
     lam_end = lam_s_dpm + h_dpm
-    vp = {alpha_t_dpm: _vp_alpha(lam_end), alpha_s_dpm: _vp_alpha(lam_s_dpm)}
-    solution = solution_of_h.subs(vp)
-    rhs = (drift * solution + noise * prediction_eps(solution, h_dpm)).subs(alpha(_lam), _vp_alpha(_lam)).doit()
-    return sp.diff(expand_definitions(solution).subs(vp), h_dpm), expand_definitions(rhs.subs(_lam, lam_end)).subs(vp)
+    alpha_end = work.named("alpha_vp", r"\alpha_{t_i}", _vp_alpha(lam_end), args=(h_dpm, lam_s_dpm),
+                           description=r"variance-preserving $\alpha$ at $\lambda_{t_i} = \lambda_{t_{i-1}} + h_i$")
+    solution = work.named("x_vp", r"\tilde x(h_i)", expand_definitions(solution_of_h).subs(alpha_t_dpm, alpha_end),
+                          description=r"the variation-of-constants solution at $\lambda_{t_{i-1}} + h_i$")
+
+    def at_end(coefficient: sp.Expr) -> sp.Expr:  # a coefficient of the ODE, VP, at the step's end
+        return sp.simplify(coefficient.subs(alpha(_lam), _vp_alpha(_lam)).doit().subs(_lam, lam_end))
+
+    prediction = prediction_eps(solution, h_dpm).subs(alpha(_lam), alpha_end).subs(_lam, lam_end)
+    rhs = work.held_sum(work.held_product(at_end(drift), solution), work.held_product(at_end(noise), prediction))
+    return work.derivative(solution, h_dpm), rhs
+
+
+def _coefficient_steps(exact: sp.Expr, update: sp.Expr, below: int, last: str) -> tuple[Relation, ...]:
+    r"""One step per power :math:`h^k`, :math:`k <` ``below``: the Taylor coefficient of the exact step minus
+    that of the update (each computed on its own), zero."""
+    exact_coefs, update_coefs = h_coefficients(exact, below), h_coefficients(update, below)
+    return tuple(
+        Relation(f"$h^{k}$ coefficient of the exact step minus that of the update" + (last if k == below - 1 else ""),
+                 sp.Add(exact_coefs[k], -update_coefs[k], evaluate=False), 0)
+        for k in range(below))
+
+
+def _weight_steps(zeroth: sp.Expr, first: sp.Expr, c: sp.Expr, weights: str) -> tuple[Relation, Relation]:
+    r"""The replaced first-order weight: :math:`c` zeroes the :math:`h^1` coefficient of :math:`c\,w_0 - w_1/h`,
+    and with it the two weights' Taylor polynomials agree through :math:`h` (their difference starts at
+    :math:`h^2`)."""
+    c_free = sp.Symbol("c")
+
+    def taylor(expr: sp.Expr, through: int) -> sp.Expr:
+        return sp.expand(sp.series(expr, h_dpm, 0, through + 1).removeO())
+
+    condition = work.held_sum(taylor(c_free * zeroth, 1).coeff(h_dpm, 1), -taylor(first / h_dpm, 1).coeff(h_dpm, 1))
+    replaced, taylor_weight = taylor(c * zeroth, 2), taylor(first / h_dpm, 2)
+    return (
+        Relation(rf"$c = {sp.latex(c)}$: the $h^1$ coefficient of ${weights}$ vanishes there",
+                 work.at(condition, {c_free: c}), 0),
+        Relation(r"the replaced weight agrees with the Taylor weight to first order (their Taylor polynomials "
+                 r"differ from $h^2$ on)", sp.Add(replaced, -taylor_weight, evaluate=False),
+                 sp.expand(replaced - taylor_weight)),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -170,20 +211,22 @@ def exact_solution() -> Body:
     # the homogeneous equation, solved by dsolve: x = C alpha(lambda)
     homogeneous = sp.Function("x")
     general = sp.dsolve(sp.Eq(homogeneous(_lam).diff(_lam), drift * homogeneous(_lam)), homogeneous(_lam)).rhs
-    constant = next(iter(general.free_symbols - {_lam}))
-    homogeneous_gain = (general.subs(_lam, lam_t_dpm) / general.subs(_lam, lam_s_dpm)).subs(
-        {alpha(lam_t_dpm): alpha_t_dpm, alpha(lam_s_dpm): alpha_s_dpm, constant: 1})
+    gain = (general.subs(_lam, lam_t_dpm) / general.subs(_lam, lam_s_dpm)).subs(
+        {alpha(lam_t_dpm): alpha_t_dpm, alpha(lam_s_dpm): alpha_s_dpm})
+    homogeneous_gain = work.held("dsolve_gain", r"\frac{x(\lambda_{t_i})}{x(\lambda_{t_{i-1}})}\ \text{for}\ "
+                                 r"\frac{dx}{d\lambda} = @0\,x", (drift,), gain)
     return Body(
         steps=(
             Relation(r"in $\lambda$ the coefficient of $\varepsilon$, $g^2\frac{dt}{d\lambda}/(2\sigma)$ with "
                      r"$g^2 = \frac{d\sigma^2}{dt} - 2\frac{d\log\alpha}{dt}\sigma^2$, is $-\sigma$", noise_at_end,
                      -sigma_t_dpm),
-            Relation(r"dsolve of the linear part $dx/d\lambda = (d\log\alpha/d\lambda)x$: the gain "
-                     r"$\alpha_{t_i}/\alpha_{t_{i-1}}$", homogeneous_gain, alpha_t_dpm / alpha_s_dpm),
+            Relation(r"dsolve of the linear part $dx/d\lambda = (d\log\alpha/d\lambda)x$ (its solution "
+                     r"$C\alpha(\lambda)$): the gain from $\lambda_{t_{i-1}}$ to $\lambda_{t_i}$", homogeneous_gain,
+                     alpha_t_dpm / alpha_s_dpm),
             Relation(r"variation of constants solves the ODE (VP $\alpha$, $\varepsilon$ a Taylor polynomial): "
                      r"$d x/dh$ equals the right side", slope, rhs),
             Relation(r"and starts at $\tilde x_{t_{i-1}}$ ($h_i = 0$, where $\alpha_{t_i} = \alpha_{t_{i-1}}$)",
-                     expand_definitions(solution).subs({h_dpm: 0, alpha_t_dpm: alpha_s_dpm}), x_s_dpm),
+                     work.at(expand_definitions(solution), {h_dpm: 0, alpha_t_dpm: alpha_s_dpm}), x_s_dpm),
         ),
         results=(
             Result("noise_coef", noise_at_end, "coefficient of epsilon in the lambda-ODE at t_i"),
@@ -231,12 +274,10 @@ def dpm_solver_1() -> Body:
     update = dpm_solver_1_update()
     error = eps_flow(alpha_t_dpm, h_dpm) - update
     coefs = h_coefficients(error)
+    shown = _coefficient_steps(eps_flow(alpha_t_dpm, h_dpm), update, 2, ": the local error is O(h^2)")
     ddim = alpha_t_dpm * (x_s_dpm - sigma_s_dpm * eps_s_dpm) / alpha_s_dpm + sigma_t_dpm * eps_s_dpm
     return Body(
-        steps=(
-            Relation("local error x(lambda_{t_i}) - update: no h^0 term", coefs[0], 0),
-            Relation("no h^1 term: the local error is O(h^2)", coefs[1], 0),
-        ),
+        steps=shown,
         results=(
             Result("update", update, "DPM-Solver-1 step"),
             Result("local_error_h2", coefs[2], "coefficient of h^2 of the local error"),
@@ -281,12 +322,17 @@ def dpm_solver_2_parts() -> dict[str, sp.Expr]:
     return {"intermediate": intermediate, "c": c, "first": first, "zeroth": zeroth, "update": update}
 
 
-def dpm_solver_2_error(update: sp.Expr, intermediate: sp.Expr) -> sp.Expr:
-    r"""Local error of a DPM-Solver-2 update that reads :math:`\varepsilon_{s_i}`: the exact solution minus
-    the update, with :math:`\varepsilon_{s_i} = \varepsilon(x^*_{s_i}) + J_\varepsilon(u_i - x^*_{s_i})`."""
+def dpm_solver_2_read(update: sp.Expr, intermediate: sp.Expr) -> sp.Expr:
+    r"""A DPM-Solver-2 update that reads :math:`\varepsilon_{s_i}`, with
+    :math:`\varepsilon_{s_i} = \varepsilon(x^*_{s_i}) + J_\varepsilon(u_i - x^*_{s_i})`."""
     exact_mid = eps_flow(alpha_u_dpm, r_dpm * h_dpm)
     eps_mid = eps_along(r_dpm * h_dpm) + jac_dpm * (intermediate - exact_mid)
-    return eps_flow(alpha_t_dpm, h_dpm) - update.subs(eps_u_dpm, eps_mid)
+    return update.subs(eps_u_dpm, eps_mid)
+
+
+def dpm_solver_2_error(update: sp.Expr, intermediate: sp.Expr) -> sp.Expr:
+    """Local error of a DPM-Solver-2 update: the exact solution minus the update (:func:`dpm_solver_2_read`)."""
+    return eps_flow(alpha_t_dpm, h_dpm) - dpm_solver_2_read(update, intermediate)
 
 
 @derivation(
@@ -310,16 +356,13 @@ def dpm_solver_2() -> Body:
     parts = dpm_solver_2_parts()
     update, intermediate, c = parts["update"], parts["intermediate"], parts["c"]
     coefs = h_coefficients(dpm_solver_2_error(update, intermediate))
-    replaced = h_coefficients(c * parts["zeroth"] - parts["first"] / h_dpm, 2)
     midpoint = update.subs(r_dpm, sp.Rational(1, 2))
+    weights = _weight_steps(parts["zeroth"], parts["first"], c, r"c(e^{h} - 1) - (e^{h} - 1 - h)/h")
     return Body(
         steps=(
-            Relation(r"$c$: $c(e^{h} - 1) - (e^{h} - 1 - h)/h$ has no $h^1$ term", c, sp.Rational(1, 2)),
-            Relation(r"the replaced weight agrees with the Taylor weight to first order (times "
-                     r"$\varepsilon_{s_i} - \varepsilon_{t_{i-1}} = O(h)$: an $O(h^3)$ change)", replaced[1], 0),
-            Relation("local error: no h^0 term", coefs[0], 0),
-            Relation("no h^1 term", coefs[1], 0),
-            Relation("no h^2 term: the local error is O(h^3)", coefs[2], 0),
+            *weights,
+            *_coefficient_steps(eps_flow(alpha_t_dpm, h_dpm), dpm_solver_2_read(update, intermediate), 3,
+                                r" (the update reads $\varepsilon_{s_i}$ at $u_i$): the local error is O(h^3)"),
         ),
         results=(
             Result("intermediate", intermediate, "u_i: DPM-Solver-1 from t_{i-1} to s_i"),
@@ -395,19 +438,17 @@ def dpmpp_2m() -> Body:
     alpha = sp.Function("alpha", positive=True)
     slope, rhs = _vp_residual(solution, lambda x, tau: (x - alpha(_lam) * data_along(tau)) / (alpha(_lam) * sp.exp(-_lam)))
     coefs = h_coefficients(dpmpp_2m_error(update))
-    replaced = h_coefficients(c * parts["zeroth"] - parts["first"] / h_dpm, 2)
+    read = update.subs(data_prev_dpm, data_along(-ratio_dpm * h_dpm))
     weight_0 = alpha_t_dpm * parts["zeroth"]
     return Body(
         steps=(
             Relation(r"the data-prediction solution solves the $\lambda$-ODE with $\varepsilon = (x - \alpha\hat x_0)"
                      r"/\sigma$ (VP $\alpha$): $dx/dh$ equals the right side", slope, rhs),
             Relation(r"and starts at $\tilde x_{t_{i-1}}$ ($h_i = 0$, where $\alpha_{t_i} = \alpha_{t_{i-1}}$)",
-                     expand_definitions(solution).subs({h_dpm: 0, alpha_t_dpm: alpha_s_dpm}), x_s_dpm),
-            Relation(r"$c$: $c(1 - e^{-h}) - (h - 1 + e^{-h})/h$ has no $h^1$ term", c, sp.Rational(1, 2)),
-            Relation("the replaced weight agrees with the Taylor weight to first order", replaced[1], 0),
-            Relation("local error: no h^0 term", coefs[0], 0),
-            Relation("no h^1 term", coefs[1], 0),
-            Relation("no h^2 term: the local error is O(h^3)", coefs[2], 0),
+                     work.at(expand_definitions(solution), {h_dpm: 0, alpha_t_dpm: alpha_s_dpm}), x_s_dpm),
+            *_weight_steps(parts["zeroth"], parts["first"], c, r"c(1 - e^{-h}) - (h - 1 + e^{-h})/h"),
+            *_coefficient_steps(solution, read, 3, r" (the previous prediction on the exact trajectory at "
+                                r"$\lambda_{t_{i-1}} - r_ih_i$): the local error is O(h^3)"),
         ),
         results=(
             Result("solution_data", solution, "x_{t_i} for x0 a Taylor polynomial of degree 2 in lambda"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import stats
 
+from derivations.core import work
 from derivations.core.notation import sigma_data_edm, sigma_edm
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
@@ -47,9 +48,11 @@ def preconditioning() -> Body:
     weight = sp.factor(1 / c_out_solved**2)
     return Body(
         steps=(
-            Relation(r"$\mathrm{Var}(c_{\rm in}(y + n))$ at the solved $c_{\rm in}$ is 1", input_var.subs(c_in, c_in_solved), 1),
+            Relation(r"$\mathrm{Var}(c_{\rm in}(y + n))$ at the solved $c_{\rm in}$ is 1",
+                     work.variance(c_in_solved * (data + noise)), 1),
             Relation(r"$c_{\rm out}^2$: at $c_{\rm skip} = 0$ the target is $y$, variance $\sigma_{\rm data}^2$",
-                     target_var_times_out_sq.subs(c_skip, 0), sigma_data_edm**2),
+                     work.at(work.variance(data - c_skip * (data + noise), target_var_times_out_sq), {c_skip: 0}),
+                     sigma_data_edm**2),
             Relation(r"the minimum over $c_{\rm skip}$ is a minimum: the second derivative "
                      r"$2(\sigma^2 + \sigma_{\rm data}^2) > 0$", curvature, 2 * (sigma_edm**2 + sigma_data_edm**2)),
             Relation(r"the target $(y - c_{\rm skip}x)/c_{\rm out}$ has unit variance at the solved values",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derivations.core import work
 from derivations.core.notation import (
     alpha_bar_first,
     alpha_bar_last,
@@ -26,6 +27,7 @@ from derivations.core.notation import (
     offset_cos,
     snr_t,
     tau_cos,
+    x_0,
     x_t,
 )
 from derivations.core.proof import Tier
@@ -67,10 +69,10 @@ def cosine() -> Body:
     angle = (tau_cos + offset_cos) / (1 + offset_cos) * sp.pi / 2
     return Body(
         steps=(
-            Relation(r"$\bar\alpha(0) = 1$", alpha_bar.subs(tau_cos, 0), 1),
-            Relation(r"$\bar\alpha(1) = 0$: the last level is pure noise", alpha_bar.subs(tau_cos, 1), 0),
-            Relation(r"the rate is $\frac{\pi}{1+s}\tan$ of the angle", rate,
-                     sp.pi / (1 + offset_cos) * sp.tan(angle)),
+            Relation(r"$\bar\alpha(0) = 1$", work.at(alpha_bar, {tau_cos: 0}), 1),
+            Relation(r"$\bar\alpha(1) = 0$: the last level is pure noise", work.at(alpha_bar, {tau_cos: 1}), 0),
+            Relation(r"the rate $-\frac{d}{d\tau}\log\bar\alpha$ is $\frac{\pi}{1+s}\tan$ of the angle",
+                     -work.derivative(sp.log(alpha_bar), tau_cos), sp.pi / (1 + offset_cos) * sp.tan(angle)),
         ),
         results=(
             Result("alpha_bar", alpha_bar, "cumulative product at tau = t/T"),
@@ -117,10 +119,10 @@ def zero_terminal_snr() -> Body:
     snr_rescaled = rescaled / (1 - rescaled)
     return Body(
         steps=(
-            Relation("the last level maps to 0", sqrt_rescaled.subs(alpha_bar_t, alpha_bar_last), 0),
-            Relation("the first level is unchanged", sqrt_rescaled.subs(alpha_bar_t, alpha_bar_first),
+            Relation("the last level maps to 0", work.at(sqrt_rescaled, {alpha_bar_t: alpha_bar_last}), 0),
+            Relation("the first level is unchanged", work.at(sqrt_rescaled, {alpha_bar_t: alpha_bar_first}),
                      sp.sqrt(alpha_bar_first)),
-            Relation("the terminal SNR is 0", snr_rescaled.subs(alpha_bar_t, alpha_bar_last), 0),
+            Relation("the terminal SNR is 0", work.at(snr_rescaled, {alpha_bar_t: alpha_bar_last}), 0),
         ),
         results=(
             Result("sqrt_alpha_bar_rescaled", sqrt_rescaled, "rescaled sqrt(alpha_bar_t)"),
@@ -164,6 +166,7 @@ def loss_weights() -> Body:
     x0_of = lambda e: (x_t - noise * e) / signal  # noqa: E731  the data x_0 that x_t and a noise imply
     v_of = lambda e: signal * e - noise * x0_of(e)  # noqa: E731
     eps_error = eps_hat - eps
+    forward = signal * x_0 + noise * eps  # x_t at the true noise
     x0_per_eps = sp.factor(sp.simplify((x0_of(eps_hat) - x0_of(eps)) ** 2 / eps_error**2))
     v_per_eps = sp.factor(sp.simplify((v_of(eps_hat) - v_of(eps)) ** 2 / eps_error**2))
     v_per_x0 = sp.factor(sp.simplify(v_per_eps / x0_per_eps))
@@ -175,8 +178,10 @@ def loss_weights() -> Body:
                      r"1/\mathrm{SNR}_t$", x0_per_eps, 1 / snr_t),
             Relation(r"$\|\hat v - v\|^2/\|\hat\varepsilon - \varepsilon\|^2 = 1/\bar\alpha_t = (1 + \mathrm{SNR}_t)/"
                      r"\mathrm{SNR}_t$", v_per_eps, (1 + snr_t) / snr_t),
-            Relation(r"$v$ matches the definition $\sqrt{\bar\alpha_t}\varepsilon - \sqrt{1-\bar\alpha_t}x_0$ "
-                     r"at the true noise", sp.simplify(v_of(eps) - (signal * eps - noise * x0_of(eps))), 0),
+            Relation(r"at the true noise, $x_t = \sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\varepsilon$, the implied "
+                     r"data is $x_0$", work.at(x0_of(eps), {x_t: forward}), x_0),
+            Relation(r"and $v$ is its definition $\sqrt{\bar\alpha_t}\varepsilon - \sqrt{1-\bar\alpha_t}x_0$",
+                     work.at(v_of(eps), {x_t: forward}), signal * eps - noise * x_0),
         ),
         results=(
             Result("x0_per_eps", x0_per_eps, "x_0 error^2 over epsilon error^2"),
