@@ -40,8 +40,10 @@ from derivations.core.notation import (
     var_unc,
     x_t,
 )
+from derivations.core import work
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+from derivations.core.work import named
 from derivations.families.gauss_exact import PIERRET_GALERNE, variance_of_state
 from derivations.families.gaussian import complete_square, log_density, push_forward
 
@@ -80,31 +82,37 @@ def noised_gaussian_score(mean: sp.Expr, var: sp.Expr) -> sp.Expr:
 )
 def bayes_score() -> Body:
     noised = get("mixture.noised_score")
+    # mixture.noised_score's named intermediates: r_1 = w N_1 / p_t, the components N_k and the density p_t.
+    responsibility = noised.results["responsibility"].expr
+    parts = {type(a).__name__: a for a in responsibility.definition().atoms(work.Named)}
+    component_1, density = parts["N_1"], parts["p_t"]
     log_conditional = noised.result("component_log_density")
     second = log_conditional.xreplace({mix_mean_1: mix_mean_2, mix_var_1: mix_var_2})
-    log_marginal = sp.log(mix_weight * sp.exp(log_conditional) + (1 - mix_weight) * sp.exp(second))
-    log_classifier = sp.log(mix_weight) + log_conditional - log_marginal  # Bayes: p(c | x) = p(c) p(x | c) / p(x)
-    conditional_score = sp.diff(log_conditional, x_t)
-    raw_marginal_score = sp.diff(log_marginal, x_t)
-    raw_classifier_grad = sp.diff(log_classifier, x_t)
+    # Bayes: p(c | x) = p(c) p(x | c) / p(x), in logarithms.
+    log_classifier = work.held_sum(sp.log(mix_weight), sp.log(component_1), -sp.log(density))
+    conditional_score = named("s_c", r"s_c(x)", sp.diff(log_conditional, x_t),
+                              description=r"score of the noised class component, $\partial_x\log\mathcal N_1$")
+    other_score = named("s_cbar", r"s_{\bar c}(x)", sp.diff(second, x_t),
+                        description=r"score of the other noised component, $\partial_x\log\mathcal N_2$")
     # The compiled forms read the responsibility r = w N_1 / (w N_1 + (1 - w) N_2) (no logarithm of a sum).
-    responsibility = noised.result("responsibility")
-    other_score = sp.diff(second, x_t)
-    marginal_score = responsibility * conditional_score + (1 - responsibility) * other_score
-    classifier_grad = (1 - responsibility) * (conditional_score - other_score)
+    marginal_score = named("s", r"s(x)", responsibility * conditional_score + (1 - responsibility) * other_score,
+                           description=r"the marginal score, ``mixture.noised_score``'s")
+    classifier_grad = work.held_product(1 - responsibility, work.held_sum(conditional_score, -other_score))
     classifier_guided = marginal_score + cls_scale * classifier_grad
     guided = cfg(conditional_score, marginal_score)
     eps_conditional, eps_marginal = (-sp.sqrt(kernel_var) * s for s in (conditional_score, marginal_score))
     guided_eps = cfg(eps_conditional, eps_marginal)
     return Body(
         steps=(
-            Relation(r"the classifier is the responsibility of ``mixture.noised_score``",
-                     sp.exp(log_classifier), noised.result("responsibility")),
+            Relation(r"Bayes: the classifier $p_t(c\mid x) = w\,\mathcal N_1/p_t$ is the responsibility of "
+                     r"``mixture.noised_score``", sp.exp(log_classifier, evaluate=False), responsibility),
             Relation(r"Bayes on the noised densities: $\nabla\log p_t(c\mid x) = \nabla\log p_t(x\mid c) - "
-                     r"\nabla\log p_t(x)$", raw_classifier_grad, conditional_score - marginal_score),
-            Relation(r"$\nabla\log p_t(c\mid x) = (1 - r)(s_c - s_{\bar c})$", raw_classifier_grad, classifier_grad),
+                     r"\nabla\log p_t(x)$", work.derivative(log_classifier, x_t),
+                     work.held_sum(conditional_score, -marginal_score)),
+            Relation(r"$\nabla\log p_t(c\mid x) = (1 - r)(s_c - s_{\bar c})$", work.derivative(log_classifier, x_t),
+                     classifier_grad),
             Relation(r"the marginal score is ``mixture.noised_score``'s, $r s_c + (1 - r)s_{\bar c}$",
-                     noised.result("score"), marginal_score),
+                     work.derivative(sp.log(density), x_t), marginal_score),
             Relation(r"classifier guidance at $\gamma = 1 + \omega$ is classifier-free guidance",
                      classifier_guided.xreplace({cls_scale: 1 + guide_w}), guided),
             Relation(r"guidance in $\hat\varepsilon$ and in the score agree: $s_\omega = -\hat\varepsilon_\omega/\sqrt{v_t}$",
