@@ -260,7 +260,8 @@ def flow_variance() -> Body:
     # PF ODE in reversed time: dy/ds = beta (y - P y) => dc/dB = -2 (1 - P) c, run from B_T down to B.
     exponent = 2 * (B_T_pg - B_u_pg) - 2 * (at_end - at_now)
     ode_var = var_init_pg * sp.exp(exponent)
-    solved = named("c_B", r"c(B)", ode_var, description=r"the variance at $B$, $C_T e^{2(B_T - B) - 2(\mathcal A(B_T) - \mathcal A(B))}$")
+    solved = named("c_B", r"c(B)", ode_var,
+                   description=r"the variance at $B$, $C_T e^{2(B_T - B) - 2(\mathcal A(B_T) - \mathcal A(B))}$")
     ode_var_closed = var_init_pg * sp.exp(2 * (B_T_pg - B_u_pg)) * (
         (sp.exp(2 * B_u_pg) + var_cls - 1) / (sp.exp(2 * B_T_pg) + var_cls - 1)) ** (1 + guide_w) * (
         (sp.exp(2 * B_T_pg) + var_unc - 1) / (sp.exp(2 * B_u_pg) + var_unc - 1)) ** guide_w
