@@ -365,12 +365,25 @@ def gaussian_moments(constant: sp.Expr, coefs: tuple[sp.Expr, ...], normals: tup
     return mean, second - mean**2
 
 
+# A displayed step longer than this in SymPy's LaTeX (about the page's length, give or take its glyphs) is a wall:
+# the step map is then built again with shorter named subexpressions.
+STEP_LATEX_MAX = 1100
+
+
 def step_map_body(scheme: catalogue.Scheme) -> Body:
     r"""For each choice and step kind: read the update's coefficients on :math:`y` and on the normals,
     and take Gaussian moments at :math:`y = \sqrt c\, z_0`; the map is :math:`\mu_y \mapsto a\mu_y + d`,
-    :math:`c \mapsto a^2 c + b`."""
+    :math:`c \mapsto a^2 c + b`. Long forms are named in pieces of at most 400 characters, or shorter
+    where a step would still not fit on a line."""
+    for max_chars in (400, 200, 100):
+        body = _step_map_body(scheme, work.Abbreviations(max_chars=max_chars))
+        if all(len(sp.latex(s.lhs)) + len(sp.latex(s.rhs)) <= STEP_LATEX_MAX for s in body.steps):
+            break
+    return body
+
+
+def _step_map_body(scheme: catalogue.Scheme, short: work.Abbreviations) -> Body:
     steps, results = [], []
-    short = work.Abbreviations()
     for choice in scheme.choices():
         tag = tuple(str(v) for v in choice.values())
         for flags in catalogue.kinds(scheme, choice):

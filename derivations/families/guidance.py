@@ -40,8 +40,10 @@ from derivations.core.notation import (
     var_unc,
     x_t,
 )
+from derivations.core import work
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+from derivations.core.work import named
 from derivations.families.gauss_exact import PIERRET_GALERNE, variance_of_state
 from derivations.families.gaussian import complete_square, log_density, push_forward
 
@@ -80,31 +82,37 @@ def noised_gaussian_score(mean: sp.Expr, var: sp.Expr) -> sp.Expr:
 )
 def bayes_score() -> Body:
     noised = get("mixture.noised_score")
+    # mixture.noised_score's named intermediates: r_1 = w N_1 / p_t, the components N_k and the density p_t.
+    responsibility = noised.results["responsibility"].expr
+    parts = {type(a).__name__: a for a in responsibility.definition().atoms(work.Named)}
+    component_1, density = parts["N_1"], parts["p_t"]
     log_conditional = noised.result("component_log_density")
     second = log_conditional.xreplace({mix_mean_1: mix_mean_2, mix_var_1: mix_var_2})
-    log_marginal = sp.log(mix_weight * sp.exp(log_conditional) + (1 - mix_weight) * sp.exp(second))
-    log_classifier = sp.log(mix_weight) + log_conditional - log_marginal  # Bayes: p(c | x) = p(c) p(x | c) / p(x)
-    conditional_score = sp.diff(log_conditional, x_t)
-    raw_marginal_score = sp.diff(log_marginal, x_t)
-    raw_classifier_grad = sp.diff(log_classifier, x_t)
+    # Bayes: p(c | x) = p(c) p(x | c) / p(x), in logarithms.
+    log_classifier = work.held_sum(sp.log(mix_weight), sp.log(component_1), -sp.log(density))
+    conditional_score = named("s_c", r"s_c(x)", sp.diff(log_conditional, x_t),
+                              description=r"score of the noised class component, $\partial_x\log\mathcal N_1$")
+    other_score = named("s_cbar", r"s_{\bar c}(x)", sp.diff(second, x_t),
+                        description=r"score of the other noised component, $\partial_x\log\mathcal N_2$")
     # The compiled forms read the responsibility r = w N_1 / (w N_1 + (1 - w) N_2) (no logarithm of a sum).
-    responsibility = noised.result("responsibility")
-    other_score = sp.diff(second, x_t)
-    marginal_score = responsibility * conditional_score + (1 - responsibility) * other_score
-    classifier_grad = (1 - responsibility) * (conditional_score - other_score)
+    marginal_score = named("s", r"s(x)", responsibility * conditional_score + (1 - responsibility) * other_score,
+                           description=r"the marginal score, ``mixture.noised_score``'s")
+    classifier_grad = work.held_product(1 - responsibility, work.held_sum(conditional_score, -other_score))
     classifier_guided = marginal_score + cls_scale * classifier_grad
     guided = cfg(conditional_score, marginal_score)
     eps_conditional, eps_marginal = (-sp.sqrt(kernel_var) * s for s in (conditional_score, marginal_score))
     guided_eps = cfg(eps_conditional, eps_marginal)
     return Body(
         steps=(
-            Relation(r"the classifier is the responsibility of ``mixture.noised_score``",
-                     sp.exp(log_classifier), noised.result("responsibility")),
+            Relation(r"Bayes: the classifier $p_t(c\mid x) = w\,\mathcal N_1/p_t$ is the responsibility of "
+                     r"``mixture.noised_score``", sp.exp(log_classifier, evaluate=False), responsibility),
             Relation(r"Bayes on the noised densities: $\nabla\log p_t(c\mid x) = \nabla\log p_t(x\mid c) - "
-                     r"\nabla\log p_t(x)$", raw_classifier_grad, conditional_score - marginal_score),
-            Relation(r"$\nabla\log p_t(c\mid x) = (1 - r)(s_c - s_{\bar c})$", raw_classifier_grad, classifier_grad),
+                     r"\nabla\log p_t(x)$", work.derivative(log_classifier, x_t),
+                     work.held_sum(conditional_score, -marginal_score)),
+            Relation(r"$\nabla\log p_t(c\mid x) = (1 - r)(s_c - s_{\bar c})$", work.derivative(log_classifier, x_t),
+                     classifier_grad),
             Relation(r"the marginal score is ``mixture.noised_score``'s, $r s_c + (1 - r)s_{\bar c}$",
-                     noised.result("score"), marginal_score),
+                     work.derivative(sp.log(density), x_t), marginal_score),
             Relation(r"classifier guidance at $\gamma = 1 + \omega$ is classifier-free guidance",
                      classifier_guided.xreplace({cls_scale: 1 + guide_w}), guided),
             Relation(r"guidance in $\hat\varepsilon$ and in the score agree: $s_\omega = -\hat\varepsilon_\omega/\sqrt{v_t}$",
@@ -169,6 +177,8 @@ def tilted() -> Body:
     intercept_gap = sp.factor(sp.cancel(gap.subs(x_t, 0)))
     clean = {kernel_mean_coef: 1, kernel_var: 0}
     m2 = kernel_mean_coef**2
+    slope_named = named("gap_slope", r"\Delta_{\mathrm{slope}}", slope_gap, description="the slope of the gap")
+    intercept_named = named("gap_intercept", r"\Delta_{\mathrm{int}}", intercept_gap, description="the gap at $x = 0$")
     return Body(
         steps=(
             Relation(r"$t = 0$: the score of the completed square is the CFG field $(1+\omega)s(x\mid c) - \omega s(x)$",
@@ -176,7 +186,8 @@ def tilted() -> Body:
             Relation(r"the guided field at $m_t = 1$, $v_t = 0$ is the derivative of "
                      r"$\log p(x\mid c)^{1+\omega}p(x)^{-\omega}$", guided.subs(clean), sp.diff(sp.expand(log_tilted), x_t)),
             Relation(r"the field's gap to the noised tilted score is affine: $\text{gap} = \text{slope}\cdot x + "
-                     r"\text{intercept}$", gap, slope_gap * x_t + intercept_gap),
+                     r"\text{intercept}$", gap,
+                     work.held_sum(work.held_product(slope_named, x_t), intercept_named)),
             Relation(r"the slope gap is $\\omega(1+\\omega)m_t^2 v_t(\\sigma_c^2 - \\sigma_u^2)^2 / "
                      r"\\big(V_c V_u(\\omega v_t(\\sigma_c^2 - \\sigma_u^2) - m_t^2\\sigma_c^2\\sigma_u^2 - v_t\\sigma_u^2)\\big)$, "
                      r"$V = m_t^2\\sigma^2 + v_t$", slope_gap,
@@ -242,9 +253,15 @@ def flow_variance() -> Body:
     # Antiderivative of the precision in b, found in the variable E = e^{2b} (db = dE / (2E)).
     antiderivative = sp.integrate(sp.cancel(precision.subs(b, sp.log(growth) / 2) / (2 * growth)), growth)
     antiderivative = sp.expand_log(antiderivative.subs(growth, sp.exp(2 * b)), force=True)
+    # The antiderivative A(b) of the precision, shown by its name (its definition in the "where" block).
+    at_end, at_now = (named(f"A_{tag}", rf"\mathcal A({tex})", antiderivative.subs(b, at),
+                            description=rf"an antiderivative of the guided precision $P_\omega$, at ${tex}$")
+                      for tag, tex, at in (("T", "B_T", B_T_pg), ("B", "B", B_u_pg)))
     # PF ODE in reversed time: dy/ds = beta (y - P y) => dc/dB = -2 (1 - P) c, run from B_T down to B.
-    exponent = 2 * (B_T_pg - B_u_pg) - 2 * (antiderivative.subs(b, B_T_pg) - antiderivative.subs(b, B_u_pg))
+    exponent = 2 * (B_T_pg - B_u_pg) - 2 * (at_end - at_now)
     ode_var = var_init_pg * sp.exp(exponent)
+    solved = named("c_B", r"c(B)", ode_var,
+                   description=r"the variance at $B$, $C_T e^{2(B_T - B) - 2(\mathcal A(B_T) - \mathcal A(B))}$")
     ode_var_closed = var_init_pg * sp.exp(2 * (B_T_pg - B_u_pg)) * (
         (sp.exp(2 * B_u_pg) + var_cls - 1) / (sp.exp(2 * B_T_pg) + var_cls - 1)) ** (1 + guide_w) * (
         (sp.exp(2 * B_T_pg) + var_unc - 1) / (sp.exp(2 * B_u_pg) + var_unc - 1)) ** guide_w
@@ -264,17 +281,20 @@ def flow_variance() -> Body:
     log_ratio_slope = sp.factor(sp.diff(sp.log(ratio_r), r))
     w2_sq = (sp.sqrt(limit_var) - sp.sqrt(tilt_var)) ** 2
 
+    closed = named("c_closed", r"\bar c(B)", ode_var_closed, description="the closed form of the variance at $B$")
+
     def residual(expr: sp.Expr) -> sp.Expr:
-        return sp.diff(expr, B_u_pg) + 2 * (1 - guided_precision(B_u_pg)) * expr
+        r""":math:`dc/dB + 2(1 - P_\omega(B))\,c`, the derivative held."""
+        return work.held_sum(work.derivative(expr, B_u_pg), work.held_product(2, 1 - guided_precision(B_u_pg), expr))
 
     return Body(
         steps=(
             Relation(r"antiderivative: $\partial_B \int P = (1+\omega)/\Sigma_c - \omega/\Sigma_u$",
-                     sp.diff(antiderivative.subs(b, B_u_pg), B_u_pg), precision.subs(b, B_u_pg)),
-            Relation(r"the variance solves $dc/dB = -2(1 - P_\omega(B))\,c$", residual(ode_var), 0),
+                     work.derivative(at_now, B_u_pg), precision.subs(b, B_u_pg)),
+            Relation(r"the variance solves $dc/dB = -2(1 - P_\omega(B))\,c$", residual(solved), 0),
             Relation(r"the closed form: equal logarithms (both sides positive)",
                      sp.expand_log(sp.log(ode_var_closed), force=True), sp.expand_log(sp.log(ode_var), force=True)),
-            Relation(r"the closed form solves the variance ODE", residual(ode_var_closed), 0),
+            Relation(r"the closed form solves the variance ODE", residual(closed), 0),
             Relation(r"$\omega = 0$ from $p_T$ ($C_T = \Sigma_c(B_T)$): the class variance is recovered",
                      out_var.subs(guide_w, 0).subs(var_init_pg, variance_of_state(B_T_pg).xreplace({var_data: var_cls})),
                      var_cls),

@@ -35,7 +35,9 @@ from derivations.core.notation import (
     y_sde,
 )
 from derivations.core.proof import Tier
+from derivations.core import work
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+from derivations.core.work import named
 from derivations.families.gauss_exact import NORMALS, SymbolicOps
 from derivations.families.gaussian import condition
 
@@ -106,24 +108,38 @@ def conditional() -> Body:
 
 
 class _PlaneAt:
-    r"""One time of a step for the 2-D state: the exact score :math:`-\Sigma_t^{-1}(z - m\mu)`."""
+    r"""One time of a step for the 2-D state: the exact score :math:`-\Sigma_t^{-1}(z - m\mu)`; with a
+    ``time`` glyph the precision's entries are named intermediates :math:`\Lambda^{(t)}_{ij}` (what a page
+    shows), else written out (what results are read from)."""
 
-    def __init__(self, scalar):
+    def __init__(self, scalar, time: str = ""):
         self.mean_coef, self.var = scalar.mean_coef, scalar.var
         self.drift_coef, self.diffusion_sq = scalar.drift_coef, scalar.diffusion_sq
+        self.time = time
+
+    def precision(self) -> sp.Matrix:
+        cov = self.mean_coef**2 * data_covariance() + self.var * sp.eye(2)
+        inverse = cov.inv()
+        if not self.time:
+            return inverse
+        tag = "now" if self.time == "t" else "next"
+        entries = {(i, j): named(f"Lambda_{tag}_{i + 1}{j + 1}", rf"\Lambda^{{({self.time})}}_{{{i + 1}{j + 1}}}",
+                                 sp.factor(inverse[i, j]),
+                                 description=rf"entry of the precision $\Sigma^{{-1}}$ of the noised data at ${self.time}$")
+                   for i in range(2) for j in range(i, 2)}
+        return sp.Matrix(2, 2, lambda i, j: entries[(min(i, j), max(i, j))])
 
     def score(self, z: sp.Matrix) -> sp.Matrix:
-        cov = self.mean_coef**2 * data_covariance() + self.var * sp.eye(2)
-        return -cov.inv() * (z - self.mean_coef * data_mean())
+        return -self.precision() * (z - self.mean_coef * data_mean())
 
 
 class PlaneOps(SymbolicOps):
     """The catalogue's ``ops`` over SymPy for a 2-D state (known, unknown): each noise draw is two
     new standard normals."""
 
-    def __init__(self, flags: frozenset[str] = frozenset()):
+    def __init__(self, flags: frozenset[str] = frozenset(), shown: bool = False):
         super().__init__(flags)
-        self.now, self.next = _PlaneAt(self.now), _PlaneAt(self.next)
+        self.now, self.next = _PlaneAt(self.now, "t" if shown else ""), _PlaneAt(self.next, "t'" if shown else "")
 
     def noise(self, z, var):
         var = sp.sympify(var)
@@ -165,9 +181,12 @@ def replacement_step() -> Body:
             offset = update.subs({x_sde: 0, y_sde: 0, **quiet})
             noise_var = sum((c**2 for c in draws), sp.Integer(0))
             kind = ", ".join((*tag, *sorted(flags))) or "every step"
-            steps.append(Relation(f"{kind}: the unknown coordinate's update is affine", update,
-                                  gain_known * x_sde + gain_unknown * y_sde + offset
-                                  + sum(c * z for c, z in zip(draws, normals))))
+            # The page shows the same update with the precision's entries named, its coefficients read off alike.
+            shown = scheme.rule(PlaneOps(flags, shown=True), state, **choice)[1, 0]
+            coefs = [sp.factor(sp.diff(shown, v).subs(quiet)) for v in (x_sde, y_sde, *normals)]
+            steps.append(Relation(f"{kind}: the unknown coordinate's update is affine", shown, work.held_sum(
+                *(work.held_product(c, v) for c, v in zip(coefs, (x_sde, y_sde, *normals)) if c != 0),
+                sp.factor(shown.subs({x_sde: 0, y_sde: 0, **quiet})))))
             names = {base: catalogue.result_name(base, tag, flags)
                      for base in ("gain_known", "gain_unknown", "offset", "noise_var")}
             results += [Result(names["gain_known"], sp.simplify(gain_known), f"A_x ({kind})"),

@@ -44,11 +44,21 @@ def dpm_solver_2(ops, x):
             - ops.sqrt(nxt.var) / (2 * r) * (growth - 1) * correction)
 
 
+def _named_ratio(name: str, tex: str, ratio, description: str):
+    r"""A ratio of :math:`e^\lambda` the claims print by its name (its definition listed on the page), so
+    that the claimed gain reads as Lu et al. write it rather than as a wall of square roots."""
+    from derivations.core.work import named
+
+    return named(name, tex, ratio, description=description)
+
+
 def _dpm2_gain(s, growth_sign: int = 1, correction_factor: bool = True):
     """The gain of Lu et al.'s update in the step maps' vocabulary (score -prec y, so eps = sqrt(v) prec y)."""
     m_now, v_now = s.a * s.m_next, s.v_now
-    exp_lam = (s.m_next / s.sqrt(s.v_next)) / (m_now / s.sqrt(v_now))
-    exp_lam_mid = (s.m_mid / s.sqrt(s.v_mid)) / (m_now / s.sqrt(v_now))
+    exp_lam = _named_ratio("E_h", r"\mathcal E_h", (s.m_next / s.sqrt(s.v_next)) / (m_now / s.sqrt(v_now)),
+                           r"$e^{h} = e^{\lambda_{t'} - \lambda_t}$, $e^\lambda = m/\sqrt v$")
+    exp_lam_mid = _named_ratio("E_s", r"\mathcal E_s", (s.m_mid / s.sqrt(s.v_mid)) / (m_now / s.sqrt(v_now)),
+                               r"$e^{r_1 h} = e^{\lambda_s - \lambda_t}$ at the midpoint $s$")
     r = s.log(exp_lam_mid) / s.log(exp_lam)
     growth = exp_lam**growth_sign
     eps = s.sqrt(v_now) * s.p_k
@@ -111,9 +121,12 @@ def _dpmpp_2s_gain(s, decay_sign: int = 1, half: bool = True):
     """Lu et al.'s 2S update in the step maps' vocabulary (D = (y - v s)/m with s = -prec y)."""
     m_now, v_now = s.a * s.m_next, s.v_now
     exp_lam_now = m_now / s.sqrt(v_now)
-    decay = (exp_lam_now / (s.m_next / s.sqrt(s.v_next))) ** decay_sign
-    decay_mid = exp_lam_now / (s.m_mid / s.sqrt(s.v_mid))
-    r = s.log(decay_mid) / s.log(exp_lam_now / (s.m_next / s.sqrt(s.v_next)))
+    decay_h = _named_ratio("D_h", r"\mathcal D_h", exp_lam_now / (s.m_next / s.sqrt(s.v_next)),
+                           r"$e^{-h} = e^{\lambda_t - \lambda_{t'}}$, $e^\lambda = m/\sqrt v$")
+    decay = decay_h ** decay_sign
+    decay_mid = _named_ratio("D_s", r"\mathcal D_s", exp_lam_now / (s.m_mid / s.sqrt(s.v_mid)),
+                             r"$e^{-r_1 h} = e^{\lambda_t - \lambda_s}$ at the midpoint $s$")
+    r = s.log(decay_mid) / s.log(decay_h)
     weight = 1 / (2 * r) if half else 1 / r
     data = (1 - v_now * s.p_k) / m_now
     u = s.sqrt(s.v_mid) / s.sqrt(v_now) - s.m_mid * (decay_mid - 1) * data
