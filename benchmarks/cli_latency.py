@@ -81,9 +81,9 @@ def timed(argv: list[str], repeats: int, env: dict[str, str] | None = None, fres
 def spectrum_file(name: str) -> str:
     """The path of a shipped spectrum (:data:`checks.exact.data.SPECTRA`), for the notebook-style
     baseline, which reads a file and knows no names."""
-    from checks.exact.data import SPECTRA, _resource
+    from checks.exact.data import SPECTRA, resource
 
-    return str(_resource(SPECTRA[name].file))
+    return str(resource(SPECTRA[name].file))
 
 
 def cli(*args: str) -> list[str]:

@@ -331,7 +331,7 @@ def test_the_w2_step_maps_are_stored_and_rebuilt_when_a_catalogue_source_changes
         forms.compiled_step(label)
         assert calls == [label], "the second process reads the stored maps"
         edited = cache.ROOT / "catalogue" / "schemes" / "ode.py"
-        assert edited in forms._code()
+        assert edited in forms.source_files()
         digest = cache.file_digest
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(cache, "file_digest", lambda p: "an edit" if p == edited else digest(p))

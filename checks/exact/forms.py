@@ -54,7 +54,7 @@ class Layout:
         return nfe // self.nfe_per_point
 
 
-def _code() -> tuple[Path, ...]:
+def source_files() -> tuple[Path, ...]:
     """The sources the stored maps depend on: all of ``derivations/``, and the modules that compile them."""
     here = Path(__file__).resolve().parent
     return cache.tree_files(cache.ROOT) + (here / "columns.py", here / "forms.py")
@@ -67,7 +67,7 @@ def _memo_name(label: str) -> str:
 @functools.lru_cache(maxsize=1)
 def layouts() -> dict[str, Layout]:
     """Every column's :class:`Layout`, in catalogue order, by label."""
-    return cache.memo("w2.layouts", _layouts, files=_code())
+    return cache.memo("w2.layouts", _layouts, files=source_files())
 
 
 def _layouts() -> dict[str, Layout]:
@@ -83,7 +83,7 @@ def compiled_step(label: str, last: bool = False) -> CompiledStep:
     if label not in layouts():
         raise KeyError(label)
     name = f"w2.step.{_memo_name(label)}" + (".last" if last else "")
-    return cache.memo(name, lambda: derive_step(label, last), files=_code())
+    return cache.memo(name, lambda: derive_step(label, last), files=source_files())
 
 
 def derive_step(label: str, last: bool = False) -> CompiledStep:

@@ -51,7 +51,7 @@ SPECTRA: dict[str, Spectrum] = {
 TABLE5 = "table5_icml2025.csv"
 
 
-def _resource(file: str) -> "Traversable":
+def resource(file: str) -> "Traversable":
     return resources.files(__name__).joinpath(_FOLDER, file)
 
 
@@ -101,7 +101,7 @@ def spectrum(name_or_path: str | Path) -> np.ndarray:
 
     name = str(name_or_path)
     if name in SPECTRA:
-        with _resource(SPECTRA[name].file).open("rb") as f:
+        with resource(SPECTRA[name].file).open("rb") as f:
             values = np.load(f, allow_pickle=False)
         return validate_eigenvalues(values)
     path = Path(name_or_path)
@@ -117,5 +117,5 @@ def spectrum(name_or_path: str | Path) -> np.ndarray:
 
 def table5() -> list[dict[str, str]]:
     """Rows of Table 5 (CIFAR-10): ``scheme, eps, init, nfe, published, reference`` as strings."""
-    text = _resource(TABLE5).read_text(encoding="utf-8")
+    text = resource(TABLE5).read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text)))
