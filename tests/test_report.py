@@ -197,3 +197,17 @@ def test_a_task_that_fails_in_a_worker_stops_the_run_with_its_traceback():
 
     with pytest.raises(TaskFailed, match="no.such_id"):
         report.compute([], ["no.such_id", "ddpm.marginal"], jobs=2)
+
+
+def test_pages_of_ids_that_no_longer_exist_are_removed(tmp_path):
+    """A renamed id leaves no page behind; check pages and figures a run without checks keeps stay."""
+    kept_id = DERIVATION_IDS[0]
+    for rel in (report.page_path(kept_id), report.page_path("gone.id"), "checks/some.check.md", "figures/f.png"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("old")
+    pending = report.Pending(text={report.page_path(kept_id): "new"})
+    report.write(pending, tmp_path)
+    assert (tmp_path / report.page_path(kept_id)).read_text() == "new"
+    assert not (tmp_path / report.page_path("gone.id")).exists()
+    assert (tmp_path / "checks/some.check.md").exists() and (tmp_path / "figures/f.png").exists()
+    assert any("gone.id" in note for note in pending.notes)

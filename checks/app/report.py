@@ -308,4 +308,20 @@ def write(pending: Pending, out: Path) -> list[Path]:
     for rel, data in sorted(pending.binary.items()):
         atomic_write(out / rel, data)
         written.append(out / rel)
+    removed = remove_stale_derivation_pages(pending, out)
+    if removed:
+        pending.notes.append(f"removed {len(removed)} page(s) of ids that no longer exist: "
+                             + ", ".join(p.stem for p in removed))
     return written
+
+
+def remove_stale_derivation_pages(pending: Pending, out: Path) -> list[Path]:
+    """Delete ``derivations/*.md`` pages the run did not write: every report writes one page per
+    registered id (with or without checks), so any other is the page of a renamed or removed id,
+    and its links would point at nothing. Check pages and figures are left alone: a run without
+    checks keeps them."""
+    folder = out / page_path("x").rsplit("/", 1)[0]
+    stale = [p for p in sorted(folder.glob("*.md")) if f"{folder.name}/{p.name}" not in pending.text]
+    for page in stale:
+        page.unlink()
+    return stale
