@@ -486,10 +486,10 @@ bridge_horizon = base("bridge_horizon", "T", "horizon of a Brownian bridge (t < 
 # --------------------------------------------------------------------------
 # On Gaussian data the probability-flow ODE is y' = r(t) y per eigenvalue; r is expanded at the
 # step's start, r(t + tau) = sum_k r_k tau^k / k!.
+_RATE_TERMS = ("value", "first derivative", "second derivative", "third derivative", "fourth derivative")
 rate_derivs_ode = tuple(
-    base(f"rate_d{k}_ode", f"r_{k}", f"{k}-th derivative of the test equation's rate r(t) at the step's start",
-         REAL, real=True)
-    for k in range(5))
+    base(f"rate_d{k}_ode", f"r_{k}", f"{term} of the test equation's rate r(t) at the step's start", REAL, real=True)
+    for k, term in enumerate(_RATE_TERMS))
 stage_mid_ode = base("stage_mid_ode", r"c_{\mathrm{mid}}",
                      "fraction of the step at which RK4's two middle stages evaluate the right-hand side",
                      POSITIVE_UNIT, positive=True)

@@ -188,9 +188,9 @@ def tilted() -> Body:
             Relation(r"the field's gap to the noised tilted score is affine: $\text{gap} = \text{slope}\cdot x + "
                      r"\text{intercept}$", gap,
                      work.held_sum(work.held_product(slope_named, x_t), intercept_named)),
-            Relation(r"the slope gap is $\\omega(1+\\omega)m_t^2 v_t(\\sigma_c^2 - \\sigma_u^2)^2 / "
-                     r"\\big(V_c V_u(\\omega v_t(\\sigma_c^2 - \\sigma_u^2) - m_t^2\\sigma_c^2\\sigma_u^2 - v_t\\sigma_u^2)\\big)$, "
-                     r"$V = m_t^2\\sigma^2 + v_t$", slope_gap,
+            Relation(r"the slope gap $\partial_x(\text{guided field}) - \partial_x(\text{noised tilted score})$, "
+                     r"factored: $V = m_t^2\sigma^2 + v_t$ per law",
+                     sp.Add(sp.factor(sp.diff(guided, x_t)), -sp.factor(sp.diff(noised_tilted, x_t)), evaluate=False),
                      guide_w * (1 + guide_w) * m2 * kernel_var * (var_cls - var_unc) ** 2
                      / ((m2 * var_cls + kernel_var) * (m2 * var_unc + kernel_var)
                         * (guide_w * kernel_var * (var_cls - var_unc) - m2 * var_cls * var_unc - kernel_var * var_unc))),
