@@ -68,19 +68,32 @@ def _dpm2_gain(s, growth_sign: int = 1, correction_factor: bool = True):
     return 1 / s.a - s.sqrt(s.v_next) * (growth - 1) * eps - s.sqrt(s.v_next) / (2 * r) * factor * (eps_u - eps)
 
 
+def _ddim_last_gain(s, keep_noise_term: bool = True):
+    """Both solvers take a first-order (DDIM, eta = 0) step onto the last level: its gain."""
+    data_part = (1 - s.v_now * s.p_k) / s.a
+    return data_part + s.sqrt(s.v_next) * s.sqrt(s.v_now) * s.p_k if keep_noise_term else data_part
+
+
+def _ddim_last_claim(s, source: str) -> Claim:
+    return Claim("gain_last", _ddim_last_gain(s), source)
+
+
+def _ddim_last_wrong(s) -> WrongVariant:
+    return WrongVariant("gain_last", _ddim_last_gain(s, keep_noise_term=False),
+                        "last step: the term sqrt(v_{t'}) eps dropped (the rescaled data prediction alone)")
+
+
 def _dpm2_claims():
     s = pieces.vocabulary()
     return (Claim("gain", _dpm2_gain(s), LU),
-            Claim("gain_last", (1 - s.v_now * s.p_k) / s.a + s.sqrt(s.v_next) * s.sqrt(s.v_now) * s.p_k,
-                  "Lu et al. (2022), eq. (3.7) = DDIM (eta = 0) onto the last level"))
+            _ddim_last_claim(s, "Lu et al. (2022), eq. (3.7) = DDIM (eta = 0) onto the last level"))
 
 
 def _dpm2_wrong():
     s = pieces.vocabulary()
     return (WrongVariant("gain", _dpm2_gain(s, growth_sign=-1), "e^{-h} for e^{h}"),
             WrongVariant("gain", _dpm2_gain(s, correction_factor=False), "the factor (e^h - 1) of the correction missing"),
-            WrongVariant("gain_last", (1 - s.v_now * s.p_k) / s.a,
-                         "last step: the term sqrt(v_{t'}) eps dropped (the rescaled data prediction alone)"))
+            _ddim_last_wrong(s))
 
 
 register(Scheme(
@@ -137,16 +150,14 @@ def _dpmpp_2s_gain(s, decay_sign: int = 1, half: bool = True):
 def _dpmpp_2s_claims():
     s = pieces.vocabulary()
     return (Claim("gain", _dpmpp_2s_gain(s), LU_PP),
-            Claim("gain_last", (1 - s.v_now * s.p_k) / s.a + s.sqrt(s.v_next) * s.sqrt(s.v_now) * s.p_k,
-                  "Lu et al. (2022b), DPM-Solver++1 = DDIM (eta = 0) onto the last level"))
+            _ddim_last_claim(s, "Lu et al. (2022b), DPM-Solver++1 = DDIM (eta = 0) onto the last level"))
 
 
 def _dpmpp_2s_wrong():
     s = pieces.vocabulary()
     return (WrongVariant("gain", _dpmpp_2s_gain(s, decay_sign=-1), "e^{h} for e^{-h}"),
             WrongVariant("gain", _dpmpp_2s_gain(s, half=False), "1/r for 1/(2r)"),
-            WrongVariant("gain_last", (1 - s.v_now * s.p_k) / s.a,
-                         "last step: the term sqrt(v_{t'}) eps dropped (the rescaled data prediction alone)"))
+            _ddim_last_wrong(s))
 
 
 register(Scheme(
