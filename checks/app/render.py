@@ -191,6 +191,14 @@ def notation_rows(d: Derivation) -> list[tuple[str, str, str, str]]:
     return [notation_row(entry) for entry in d.symbols()]
 
 
+def quantity_lines(allowed: dict[str, list[str]]) -> list[str]:
+    """Quantities grouped by the symbols they may use: one list per group, not one per quantity."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, names in allowed.items():
+        groups.setdefault(tuple(names), []).append(name)
+    return [f"  {', '.join(quantities)}: {', '.join(names) or '(numbers only)'}" for names, quantities in groups.items()]
+
+
 def show_text(d: Derivation) -> str:
     """The terminal view of ``diffverify show``."""
     lines = [f"{d.id}: {d.title}", "", d.statement, ""]
@@ -209,16 +217,15 @@ def show_text(d: Derivation) -> str:
                   f"      ({result.description})"]
     if d.body.claims:
         lines += ["", "Claims from the literature, compared with the derivation:"]
-        for v in (v for v in d.verdicts if v.kind == "claim"):
-            lines.append(f"  - {v.description}: {v.proof.tier.value}")
+        lines += [f"  - {c.result}: {c.citation}: {d.verdict(c.id).proof.tier.value}" for c in d.body.claims]
     if d.body.equivalents:
         lines += ["", "Equivalent forms, proved equal to the derived result:"]
         for v in (v for v in d.verdicts if v.kind == "equivalent"):
             lines.append(f"  - {v.description}: {v.proof.tier.value}")
     lines += ["", "Wrong variants the proofs reject:"]
     lines += [f"  - {w.result}: {w.description}" for w in d.body.wrong_variants]
-    lines += ["", "Quantities for `diffverify verify` and the symbols each may use:"]
-    lines += [f"  {name}: {', '.join(names) or '(numbers only)'}" for name, names in allowed_names(d.id).items()]
+    lines += ["", "Quantities for `diffverify verify` and the symbols they may use:"]
+    lines += quantity_lines(allowed_names(d.id))
     lines += ["", f"Tier: {tier_label(d.tier)} (declared: {d.declared_tier.value})", "References:"]
     lines += [f"  - {r}" for r in d.references]
     return "\n".join(lines)
