@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
 
 import derivations  # noqa: E402
 
@@ -66,14 +67,31 @@ def step_maps_section() -> str:
         shown = []
         for last in (False, True) if spec.result("gain", True) != spec.result("gain", False) else (False,):
             where = " (last step)" if last else ""
-            gain, noise_var = (shown_form(d, spec.result(name, last)) for name in ("gain", "noise_var"))
-            lines.append(f"$$a{where} = {tex(gain)}$$\n")
-            lines.append(f"$$b{where} = {tex(noise_var)}$$\n")
-            shown += [gain, noise_var]
-        named = work.intermediates(shown)
+            shown += [shown_form(d, spec.result(name, last)) for name in ("gain", "noise_var")]
+        shown, named = section_names(shown, spec.label)
+        for i, last in enumerate((False, True) if len(shown) == 4 else (False,)):
+            where = " (last step)" if last else ""
+            lines.append(f"$$a{where} = {tex(shown[2 * i])}$$\n")
+            lines.append(f"$$b{where} = {tex(shown[2 * i + 1])}$$\n")
         if named:  # a long gain is shown through the named subexpressions of its derivation page
             lines.append("where " + ", ".join(f"${tex_relation(n, n.definition())}$" for n in named) + ".\n")
     return "\n".join(lines)
+
+
+def section_names(exprs: list, label: str) -> tuple[list, list]:
+    r"""``exprs`` with their named intermediates relabelled for one section of this page.
+
+    Each derivation page numbers its intermediates from :math:`\omega_1`; on this page several
+    schemes' forms meet, so a section's names carry the scheme as a superscript
+    (:math:`\omega^{\mathrm{Heun}}_1`) and one glyph never stands for two expressions."""
+    mapping: dict = {}
+    renamed = []
+    for number, n in enumerate(work.intermediates(exprs), 1):  # definitions before their uses
+        new = work.named(f"{type(n).__name__}_{label}", rf"\omega^{{\mathrm{{{label}}}}}_{{{number}}}",
+                         n.definition().xreplace(mapping), args=n.args, description=n.description)
+        mapping[n] = new
+        renamed.append(new)
+    return [sp.sympify(e).xreplace(mapping) for e in exprs], renamed
 
 
 def shown_form(d, name: str):
