@@ -99,16 +99,21 @@ def test_study_formulas_read_back_as_proved():
     backward, beats = derivations.get("gauss_exact.backward"), derivations.get("gauss_exact.sde_beats_ode")
     exprs = [backward.result(n) for n in ("var_t", "score_coef", "ode_var", "sde_var")]
     exprs.append(beats.result("contraction"))
-    step_maps = []
+    step_maps, where = [], []
     for spec in pierret_galerne.exact_w2.SCHEMES:
         d = derivations.get(spec.derivation_id)
-        step_maps += [pierret_galerne.shown_form(d, spec.result(name, last))
-                      for name in ("gain", "noise_var") for last in (False, True)]
+        forms, names = pierret_galerne.section_names(
+            [pierret_galerne.shown_form(d, spec.result(name, last)) for name in ("gain", "noise_var")
+             for last in (False, True)], spec.label)
+        step_maps += forms
+        where += names
     for expr in exprs + step_maps:
         printed = tex.latex(expr)
         assert printed in shown, f"the study does not show {printed}"
         assert reads_as(printed, expr).ok, printed
-    for named in work.intermediates(step_maps):  # the "where" definitions of the long gains
+    glyphs = [tex.latex(n) for n in where]
+    assert len(glyphs) == len(set(glyphs)), "one glyph names two intermediates on the study page"
+    for named in where:  # the "where" definitions of the long gains
         printed = tex.relation(named, named.definition())
         assert printed in shown, f"the study does not define {printed}"
         assert reads_as(printed, (named, named.definition())).ok, printed

@@ -222,3 +222,17 @@ def test_registering_the_checks_derives_nothing(tmp_path):
     allowed = set().union(*BUILT_AT_REGISTRATION.values())
     assert built <= allowed, f"derivations built when the checks register: {sorted(built - allowed)}"
     assert allowed <= built, f"no longer built: remove from BUILT_AT_REGISTRATION: {sorted(allowed - built)}"
+
+
+def test_docstrings_with_latex_are_raw_strings():
+    r"""A non-raw docstring turns ``\beta`` into a backspace and ``\to`` into a tab: the math it shows is lost."""
+    import ast
+
+    control = "".join(map(chr, (7, 8, 11, 12)))  # bell, backspace, vertical tab, form feed
+    found = []
+    for path in MODULES.values():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if any(c in node.value for c in control) or (":math:`" in node.value and "\t" in node.value):
+                    found.append(f"{path}:{node.lineno}")
+    assert not found, f"strings with control characters from unescaped LaTeX: {found}"

@@ -76,7 +76,7 @@ class Proof:
 PointSampler = Callable[[random.Random], dict[sp.Symbol, mpmath.mpf]]
 
 def _unit_interval(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with every variable of the unit interval (notation domain (0, 1)) written :math:`z/(1+z)`,
+    r"""``expr`` with every variable of the unit interval (notation domain (0, 1)) written :math:`z/(1+z)`,
     :math:`z > 0`: SymPy then knows that :math:`1 - \bar\alpha` is positive, so logarithms of products split."""
     unit = {s: sp.Symbol(f"{s.name}:z", positive=True) for s in expr.free_symbols
             if s.name in notation.names() and notation.lookup(s.name).domain == POSITIVE_UNIT}

@@ -25,13 +25,13 @@ _rate = sp.Symbol("a", positive=True)  # beta = e^{-a}: makes 0 < beta < 1 known
 
 
 def _generic(expr: sp.Expr) -> sp.Expr:
-    """A geometric sum comes back with ``Piecewise`` factors whose first branch is the ratio-one case
+    r"""A geometric sum comes back with ``Piecewise`` factors whose first branch is the ratio-one case
     :math:`\beta = 1`, excluded here; the generic branches are kept."""
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[-1][0])
 
 
 def _limit_in_n(expr: sp.Expr) -> sp.Expr:
-    """:math:`n \to \infty` with :math:`0 < \beta < 1` (written :math:`\beta = e^{-a}`, :math:`a > 0`)."""
+    r""":math:`n \to \infty` with :math:`0 < \beta < 1` (written :math:`\beta = e^{-a}`, :math:`a > 0`)."""
     beta, n = decay_ema, count_ema
     return sp.simplify(sp.limit(expr.subs(beta, sp.exp(-_rate)), n, sp.oo).subs(_rate, -sp.log(beta)))
 
