@@ -33,6 +33,7 @@ import torch
 
 from checks.core import stats
 from checks.core.device import resolve_device
+from checks.core.errors import UsageError
 from checks.core.moments import Moments, merge_running, unit
 from checks.core.registry import CheckContext, CheckResult, Quantity, get, seed_for
 
@@ -52,9 +53,9 @@ class ShardPlan:
 
     def __post_init__(self) -> None:
         if self.shards < 1:
-            raise ValueError(f"the number of shards must be positive, got {self.shards}")
+            raise UsageError(f"the number of shards must be positive, got {self.shards}")
         if self.samples // self.shards < stats.MIN_SAMPLES:
-            raise ValueError(f"{self.check_id}: {self.samples} samples in {self.shards} shards leave fewer than "
+            raise UsageError(f"{self.check_id}: {self.samples} samples in {self.shards} shards leave fewer than "
                              f"{stats.MIN_SAMPLES} per shard; use at most {self.samples // stats.MIN_SAMPLES} shards")
 
     def size(self, index: int) -> int:
@@ -383,6 +384,9 @@ def run_sharded(
 
     ``device`` must name one device for every shard (``auto`` is resolved here): numbers depend on it.
     """
+    import checks
+
+    checks.load()
     chk = get(check_id)
     plan = ShardPlan(chk.id, samples or chk.default_samples, shards, seed_offset)
     target = str(resolve_device(device)) if device == "auto" else device

@@ -6,7 +6,8 @@ import argparse
 import json
 
 from checks.app.plugins import command
-from checks.app.options import add_run_options, check_target
+from checks.app.options import add_cluster_option, add_run_options, check_target, shard_count
+from checks.core.errors import UsageError
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +17,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed offset; 0 gives the seeds derived from the ids")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--details", action="store_true", help="print every statistic")
+    add_cluster_option(parser, "each check's shards")
+    parser.add_argument("--shards", type=shard_count, default=None, metavar="K",
+                        help="split each check's samples into K shards with their own seeds, merged exactly; "
+                             "the numbers depend on K, not on where the shards run (default: unsharded here; "
+                             "with --ray, one shard per CPU of the cluster, or per GPU when it has GPUs)")
 
 
 def selected_checks(ids: list[str]) -> list:
@@ -44,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
     if not selected:
         print("no Monte Carlo check tests these ids (their proofs are symbolic only)")
         return 0
-    results = [checks.run(c.id, device=args.device, samples=args.samples, seed_offset=args.seed) for c in selected]
+    if args.ray is not None:
+        results = _on_ray(selected, args)
+    elif args.shards is not None:
+        results = _sharded(selected, args, args.shards, args.device)
+    else:
+        results = [checks.run(c.id, device=args.device, samples=args.samples, seed_offset=args.seed)
+                   for c in selected]
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=1))
     else:
@@ -53,3 +65,29 @@ def run(args: argparse.Namespace) -> int:
             if args.details or not r.passed:
                 print(check_table(r))
     return 0 if all(r.passed for r in results) else 1
+
+
+def _sharded(selected: list, args: argparse.Namespace, shards: int, device: str, mapper=None) -> list:
+    """Each check as ``shards`` merged shards (:func:`checks.core.shards.run_sharded`), run by ``mapper``."""
+    from checks.core import shards as sharding
+
+    results = []
+    for c in selected:
+        try:
+            results += sharding.run_sharded(c.id, shards, args.samples, args.seed, device,
+                                            mapper=mapper or sharding.local_map)
+        except sharding.NotShardable as error:
+            raise UsageError(f"check {c.id} cannot be sharded: {error}") from None
+    return results
+
+
+def _on_ray(selected: list, args: argparse.Namespace) -> list:
+    from checks.core.cluster import Cluster
+
+    with Cluster(args.ray) as cluster:
+        device = cluster.device(args.device)
+        shards = args.shards or (cluster.gpus() if device.startswith("cuda") else cluster.cpus())
+        if not args.json:
+            print(f"Ray: {shards} shards per check on {cluster.cpus()} CPUs and {cluster.gpus()} GPUs, device {device} "
+                  f"(the same numbers here: --shards {shards} --device {device})")
+        return _sharded(selected, args, shards, device, cluster.mapper(device))

@@ -1,0 +1,111 @@
+"""Tasks on a Ray cluster (the optional extra ``scale``): sharded checks, report checks, conformance rows.
+
+:class:`Cluster` connects to a running cluster (an address, ``auto``, or ``RAY_ADDRESS``) or starts
+a local instance, and maps a module-level function over items as Ray tasks. Each task runs as
+the processes of :mod:`checks.core.batch` do (one intra-op thread, the checks registered, no
+progress bars), so its value is the one a local run computes; the values come back in the
+items' order, whatever order the tasks finish in. A task whose worker dies (killed, out of
+memory, node lost) is run again by Ray, up to :data:`TASK_RETRIES` times: every task is a pure
+function of its item, so a retry gives the same value.
+
+Workers must import this package: a local instance is started with this checkout on their
+``PYTHONPATH``; on a remote cluster, install ``diffverify`` on every node.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+Item = TypeVar("Item")
+Value = TypeVar("Value")
+
+TASK_RETRIES = 3
+# The package root that local workers import (the folder that holds checks/ and derivations/).
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def available() -> bool:
+    """Whether the ``ray`` package can be imported here."""
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+def in_worker(task: Callable[[Item], Value], item: Item) -> Value:
+    """``task(item)`` the way a worker process of :mod:`checks.core.batch` runs it."""
+    import torch
+
+    import checks
+    from checks.core import progress
+
+    torch.set_num_threads(1)
+    progress.silence()
+    checks.load()
+    return task(item)
+
+
+class Cluster:
+    """A connection to Ray for the duration of a ``with`` block (an instance started here stops at its end).
+
+    ``address``: ``None`` or ``""`` connects to ``RAY_ADDRESS`` when it is set and starts a local
+    instance otherwise; ``auto`` finds a running cluster on this machine; ``ray://host:port`` a remote one.
+    ``init`` holds further :func:`ray.init` arguments for a local start (e.g. ``num_cpus``).
+    """
+
+    def __init__(self, address: str | None = None, **init: Any):
+        self.address = address or None
+        self.init = init
+        self.started = False
+
+    def __enter__(self) -> "Cluster":
+        import ray
+
+        if not ray.is_initialized():
+            options: dict[str, Any] = dict(address=self.address, log_to_driver=False, include_dashboard=False)
+            if self.address is None and not os.environ.get("RAY_ADDRESS"):
+                path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
+                options["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
+                options |= self.init
+            ray.init(**options)
+            self.started = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started:
+            import ray
+
+            ray.shutdown()
+            self.started = False
+
+    def resources(self) -> dict[str, float]:
+        import ray
+
+        return ray.cluster_resources()
+
+    def cpus(self) -> int:
+        return int(self.resources().get("CPU", 1))
+
+    def gpus(self) -> int:
+        return int(self.resources().get("GPU", 0))
+
+    def device(self, requested: str = "auto") -> str:
+        """One device for every task: ``auto`` is CUDA when the cluster has GPUs, else the CPU (decided
+        here, not per worker, so that where a task lands never changes its numbers)."""
+        if requested != "auto":
+            return requested
+        return "cuda" if self.gpus() > 0 else "cpu"
+
+    def map(self, task: Callable[[Item], Value], items: list[Item], gpus_per_task: float = 0.0,
+            retries: int = TASK_RETRIES) -> list[Value]:
+        """``task(item)`` for every item as Ray tasks (one CPU each, and ``gpus_per_task``); values in order."""
+        import ray
+
+        remote = ray.remote(num_cpus=1, num_gpus=gpus_per_task, max_retries=retries)(in_worker)
+        return ray.get([remote.remote(task, item) for item in items])
+
+    def mapper(self, device: str) -> Callable[[Callable[[Item], Value], list[Item]], list[Value]]:
+        """:meth:`map` with a whole GPU per task when ``device`` is CUDA (a :data:`checks.core.shards.Mapper`)."""
+        gpus = 1.0 if device.startswith("cuda") else 0.0
+        return lambda task, items: self.map(task, items, gpus_per_task=gpus)
