@@ -58,6 +58,7 @@ class Cluster:
         self.address = address or None
         self.init = init
         self.started = False
+        self.gpus_per_task = 0.0  # what map() asks for by default (see use_device)
 
     def __enter__(self) -> "Cluster":
         import ray
@@ -97,15 +98,18 @@ class Cluster:
             return requested
         return "cuda" if self.gpus() > 0 else "cpu"
 
-    def map(self, task: Callable[[Item], Value], items: list[Item], gpus_per_task: float = 0.0,
+    def use_device(self, requested: str = "auto") -> str:
+        """:meth:`device`, and a whole GPU for each later task when it is CUDA."""
+        device = self.device(requested)
+        self.gpus_per_task = 1.0 if device.startswith("cuda") else 0.0
+        return device
+
+    def map(self, task: Callable[[Item], Value], items: list[Item], gpus_per_task: float | None = None,
             retries: int = TASK_RETRIES) -> list[Value]:
-        """``task(item)`` for every item as Ray tasks (one CPU each, and ``gpus_per_task``); values in order."""
+        """``task(item)`` for every item as Ray tasks (one CPU each, and ``gpus_per_task``, by default what
+        :meth:`use_device` chose); the values in the items' order."""
         import ray
 
-        remote = ray.remote(num_cpus=1, num_gpus=gpus_per_task, max_retries=retries)(in_worker)
+        gpus = self.gpus_per_task if gpus_per_task is None else gpus_per_task
+        remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=retries)(in_worker)
         return ray.get([remote.remote(task, item) for item in items])
-
-    def mapper(self, device: str) -> Callable[[Callable[[Item], Value], list[Item]], list[Value]]:
-        """:meth:`map` with a whole GPU per task when ``device`` is CUDA (a :data:`checks.core.shards.Mapper`)."""
-        gpus = 1.0 if device.startswith("cuda") else 0.0
-        return lambda task, items: self.map(task, items, gpus_per_task=gpus)

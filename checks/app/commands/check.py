@@ -85,9 +85,9 @@ def _on_ray(selected: list, args: argparse.Namespace) -> list:
     from checks.core.cluster import Cluster
 
     with Cluster(args.ray) as cluster:
-        device = cluster.device(args.device)
+        device = cluster.use_device(args.device)
         shards = args.shards or (cluster.gpus() if device.startswith("cuda") else cluster.cpus())
         if not args.json:
             print(f"Ray: {shards} shards per check on {cluster.cpus()} CPUs and {cluster.gpus()} GPUs, device {device} "
                   f"(the same numbers here: --shards {shards} --device {device})")
-        return _sharded(selected, args, shards, device, cluster.mapper(device))
+        return _sharded(selected, args, shards, device, cluster.map)
