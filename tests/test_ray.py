@@ -199,3 +199,22 @@ def test_conformance_rows_on_ray_equal_the_local_ones(cluster):
     configs = g.grid(["DDIM"], [10], ["linear"], ["epsilon"], ["leading", "trailing"], etas=[0.0])
     on_ray, local = g.run_grid(configs, cluster=cluster), g.run_grid(configs)
     assert [repr(dataclasses.astuple(r)) for r in on_ray] == [repr(dataclasses.astuple(r)) for r in local]
+
+
+@pytest.mark.parametrize("command", [["check", RECORDED], ["report"], ["conform", "diffusers"]])
+def test_ray_option_without_ray_is_refused_in_one_line(command, monkeypatch, capsys):
+    from checks.app.cli import main
+    from checks.core import cluster
+
+    monkeypatch.setattr(cluster, "available", lambda: False)
+    assert main(command + ["--ray"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "diffverify[scale]" in err
+
+
+def test_too_many_shards_is_refused_in_one_line(capsys):
+    from checks.app.cli import main
+
+    assert main(["check", RECORDED, "--samples", "3000", "--shards", "4"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "at most 3 shards" in err
