@@ -125,6 +125,23 @@ def test_a_check_built_by_hand_is_refused():
         shards.run_sharded("langevin.stationary.quartic", 2, 2_000, device="cpu")
 
 
+def test_no_cluster_at_the_address_is_one_line(monkeypatch, capsys):
+    if not HAS_RAY:
+        pytest.skip(NO_RAY)
+    import ray
+
+    from checks.app.cli import main
+
+    def unreachable(**options):
+        raise ConnectionError("Could not find any running Ray instance.\nPlease specify the one to connect to")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", unreachable)
+    assert main(["check", RECORDED, "--samples", "2000", "--ray", "auto"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no Ray cluster at 'auto'" in err
+
+
 # --- on a local Ray instance ---
 
 @pytest.fixture(scope="module")
@@ -218,3 +235,4 @@ def test_too_many_shards_is_refused_in_one_line(capsys):
     assert main(["check", RECORDED, "--samples", "3000", "--shards", "4"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "at most 3 shards" in err
+

@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from checks.core.errors import UsageError
+
 Item = TypeVar("Item")
 Value = TypeVar("Value")
 
@@ -69,7 +71,11 @@ class Cluster:
                 path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
                 options["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
                 options |= self.init
-            ray.init(**options)
+            try:
+                ray.init(**options)
+            except ConnectionError as error:  # no cluster at that address: bad input, one line
+                raise UsageError(f"no Ray cluster at {self.address or os.environ.get('RAY_ADDRESS')!r}: "
+                                 f"{str(error).splitlines()[0]}") from None
             self.started = True
         return self
 
