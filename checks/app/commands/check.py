@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Callable
 
 from checks.app.plugins import command
 from checks.app.options import add_cluster_option, add_run_options, check_target, shard_count
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         results = _on_ray(selected, args)
     elif args.shards is not None:
-        results = _sharded(selected, args, args.shards, args.device)
+        results = _sharded(selected, args, lambda c: args.shards, args.device)
     else:
         results = [checks.run(c.id, device=args.device, samples=args.samples, seed_offset=args.seed)
                    for c in selected]
@@ -67,14 +68,15 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
-def _sharded(selected: list, args: argparse.Namespace, shards: int, device: str, mapper=None) -> list:
-    """Each check as ``shards`` merged shards (:func:`checks.core.shards.run_sharded`), run by ``mapper``."""
+def _sharded(selected: list, args: argparse.Namespace, shards: Callable[[object], int], device: str,
+             mapper=None) -> list:
+    """Each check as ``shards(check)`` merged shards (:func:`checks.core.shards.run_sharded`), run by ``mapper``."""
     from checks.core import shards as sharding
 
     results = []
     for c in selected:
         try:
-            results += sharding.run_sharded(c.id, shards, args.samples, args.seed, device,
+            results += sharding.run_sharded(c.id, shards(c), args.samples, args.seed, device,
                                             mapper=mapper or sharding.local_map)
         except sharding.NotShardable as error:
             raise UsageError(f"check {c.id} cannot be sharded: {error}") from None
@@ -83,11 +85,18 @@ def _sharded(selected: list, args: argparse.Namespace, shards: int, device: str,
 
 def _on_ray(selected: list, args: argparse.Namespace) -> list:
     from checks.core.cluster import Cluster
+    from checks.core.stats import MIN_SAMPLES
 
     with Cluster(args.ray) as cluster:
         device = cluster.use_device(args.device)
-        shards = args.shards or (cluster.gpus() if device.startswith("cuda") else cluster.cpus())
+        slots = cluster.gpus() if device.startswith("cuda") else cluster.cpus()
+
+        def shards(c) -> int:
+            """``--shards``, or one per slot of the cluster as far as each shard keeps the floor of samples."""
+            return args.shards or max(1, min(slots, (args.samples or c.default_samples) // MIN_SAMPLES))
+
         if not args.json:
-            print(f"Ray: {shards} shards per check on {cluster.cpus()} CPUs and {cluster.gpus()} GPUs, device {device} "
-                  f"(the same numbers here: --shards {shards} --device {device})")
+            print(f"Ray: {cluster.cpus()} CPUs, {cluster.gpus()} GPUs, device {device}; the same numbers here: "
+                  f"--device {device} --shards K with each check's K: "
+                  + ", ".join(f"{c.id} {shards(c)}" for c in selected))
         return _sharded(selected, args, shards, device, cluster.map)
