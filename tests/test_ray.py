@@ -16,7 +16,7 @@ import random
 import pytest
 import torch
 
-from checks.core import shards, stats
+from checks.core import recorded, shards, stats
 from checks.core.errors import UsageError
 from checks.core.moments import Moments, merge_running
 
@@ -47,7 +47,7 @@ def _direct(x, y, z) -> list[stats.Estimate]:
 
 
 def _recorded(x, y, z) -> list:
-    with shards.recording():
+    with recorded.recording():
         return _direct(x, y, z)
 
 
@@ -60,7 +60,7 @@ def test_recorded_estimators_merged_give_the_estimators_numbers():
     x, y, z = _draws(5_000, 1)
     direct = _direct(x, y, z)
     cut = 1_700
-    merged = shards.merge_parts(_recorded(x[:cut], y[:cut], z[:cut]), _recorded(x[cut:], y[cut:], z[cut:]))
+    merged = recorded.merge_parts(_recorded(x[:cut], y[:cut], z[:cut]), _recorded(x[cut:], y[cut:], z[cut:]))
     finished = [e for part in merged for e in part.finish()]
     assert [e.name for e in finished] == [e.name for e in direct]
     assert all(_close(f, d) for f, d in zip(finished, direct))
