@@ -120,6 +120,21 @@ def test_sharded_run_rejects_a_wrong_variant():
     assert right.passed and not misprinted.passed
 
 
+def test_merged_accumulators_reject_every_wrong_variant():
+    """The same for a check whose shards send back running moments: compare runs once on the merged ones."""
+    from checks.core import registry
+    from tests.conftest import wrong_variants
+
+    variants = wrong_variants(registry.get(ACCUMULATED))
+    right, *wrong = shards.run_sharded(ACCUMULATED, SHARDS, SAMPLES, device="cpu",
+                                       variants=[{}] + [overrides for _, overrides in variants])
+    assert right.passed
+    # as tests/test_checks.py: a variant that moves some prediction by a detectable error is rejected
+    visible = [r for r in wrong if max(abs(w.expected - s.expected) / s.detectable_error
+                                       for w, s in zip(r.statistics, right.statistics)) >= 1]
+    assert visible and not any(r.passed for r in visible)
+
+
 def test_a_check_built_by_hand_is_refused():
     with pytest.raises(shards.NotShardable, match="by hand"):
         shards.run_sharded("langevin.stationary.quartic", 2, 2_000, device="cpu")

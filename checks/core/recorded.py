@@ -23,9 +23,9 @@ import torch
 from checks.core import stats
 from checks.core.moments import Moments, merge_running, unit
 
+
 class NotShardable(ValueError):
     """A check whose shards cannot be merged into one result (one line: which check and why)."""
-
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,7 @@ def recording() -> Iterator[None]:
 
 
 def merge_parts(first: list, second: list) -> list:
+    """Two shards' parts, estimator by estimator (``first`` first: the order is fixed)."""
     if len(first) != len(second):
         raise NotShardable(f"the shards give {len(first)} and {len(second)} estimates")
     return [a.merge(b) for a, b in zip(first, second)]
