@@ -135,6 +135,15 @@ def test_merged_accumulators_reject_every_wrong_variant():
     assert visible and not any(r.passed for r in visible)
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("check_id", [RECORDED, ACCUMULATED])
+def test_shards_on_cuda_merge_on_the_cpu(check_id):
+    """Shards simulated on CUDA send their statistics back to the CPU, where they merge; twice the same bits."""
+    first, second = (shards.run_sharded(check_id, SHARDS, SAMPLES, device="cuda")[0] for _ in range(2))
+    assert first.device == "cuda" and first.passed
+    assert first.statistics == second.statistics
+
+
 def test_a_check_built_by_hand_is_refused():
     with pytest.raises(shards.NotShardable, match="by hand"):
         shards.run_sharded("langevin.stationary.quartic", 2, 2_000, device="cpu")
