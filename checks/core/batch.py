@@ -45,7 +45,8 @@ def map_in_processes(task: Callable[[Item], Value], items: list[Item], jobs: int
     ``cluster`` (a :class:`checks.core.cluster.Cluster`): the items run as its tasks instead, set up alike.
     """
     done: dict[Item, Value] = {}
-    results = _results(task, items, jobs) if cluster is None else zip(items, cluster.map(task, items))
+    results = (_results(task, items, jobs) if cluster is None
+               else ((items[k], value) for k, value in cluster.completed(task, items)))
     with Progress(len(items), label) as bar, progress.quiet():
         for item, value in results:
             done[item] = value

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from checks.core.errors import UsageError
 
@@ -110,12 +110,23 @@ class Cluster:
         self.gpus_per_task = 1.0 if device.startswith("cuda") else 0.0
         return device
 
-    def map(self, task: Callable[[Item], Value], items: list[Item], gpus_per_task: float | None = None,
-            retries: int = TASK_RETRIES) -> list[Value]:
-        """``task(item)`` for every item as Ray tasks (one CPU each, and ``gpus_per_task``, by default what
-        :meth:`use_device` chose); the values in the items' order."""
+    def completed(self, task: Callable[[Item], Value], items: list[Item], gpus_per_task: float | None = None,
+                  retries: int = TASK_RETRIES) -> Iterator[tuple[int, Value]]:
+        """``(index, task(items[index]))`` as the Ray tasks finish (one CPU each, and ``gpus_per_task``, by
+        default what :meth:`use_device` chose)."""
         import ray
 
         gpus = self.gpus_per_task if gpus_per_task is None else gpus_per_task
         remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=retries)(in_worker)
-        return ray.get([remote.remote(task, item) for item in items])
+        refs = [remote.remote(task, item) for item in items]
+        index = {ref: k for k, ref in enumerate(refs)}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield index[done[0]], ray.get(done[0])
+
+    def map(self, task: Callable[[Item], Value], items: list[Item], gpus_per_task: float | None = None,
+            retries: int = TASK_RETRIES) -> list[Value]:
+        """:meth:`completed`, the values in the items' order."""
+        values = dict(self.completed(task, items, gpus_per_task, retries))
+        return [values[k] for k in range(len(items))]
