@@ -18,6 +18,8 @@ type                   accepts                                  used by
 :func:`w2_backend`     a backend whose packages are installed   w2-table ``--backend``
 :func:`output_folder`  a folder that exists or can be created   report ``--out``
 :func:`worker_count`   a positive integer                       build ``--jobs``
+:func:`shard_count`    a positive integer                       check ``--shards``
+:func:`ray_address`    an address, when the ray package exists  ``--ray`` (check, report, conform)
 =====================  =======================================  ===========================================
 """
 
@@ -148,6 +150,38 @@ def worker_count(text: str) -> int:
     if count < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return count
+
+
+def shard_count(text: str) -> int:
+    """A positive number of shards (whether each shard keeps enough samples is checked per check)."""
+    return worker_count(text)
+
+
+def ray_address(text: str) -> str:
+    """A Ray address (``auto``, ``ray://host:port``; empty: ``RAY_ADDRESS`` or a local instance), accepted
+    only where the optional extra ``scale`` is installed."""
+    from checks.core import cluster
+
+    if not cluster.available():
+        raise argparse.ArgumentTypeError("needs the ray package: pip install 'diffverify[scale]'")
+    return text
+
+
+class _RayAddress(argparse.Action):
+    """``--ray`` with or without an address: the bare flag is validated too (argparse skips ``type`` for ``const``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        try:
+            setattr(namespace, self.dest, ray_address(values or ""))
+        except argparse.ArgumentTypeError as error:
+            parser.error(f"argument {option_string}: {error}")
+
+
+def add_cluster_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--ray [ADDRESS]``: run ``what`` as tasks on a Ray cluster (:mod:`checks.core.cluster`)."""
+    parser.add_argument("--ray", nargs="?", default=None, action=_RayAddress, metavar="ADDRESS",
+                        help=f"run {what} as Ray tasks: on the cluster at ADDRESS (auto, ray://host:port), or "
+                             "without ADDRESS on RAY_ADDRESS's or a local instance; needs the extra scale")
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

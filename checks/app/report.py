@@ -189,12 +189,12 @@ def _note(item: tuple[str, str], value) -> str:
 
 
 def compute(check_ids: list[str], derivation_ids: list[str], device: str = "auto", samples: int | None = None,
-            jobs: int = 1, expected_time: dict[str, float] | None = None,
+            jobs: int = 1, expected_time: dict[str, float] | None = None, cluster=None,
             ) -> tuple[dict[str, "CheckResult"], dict[str, PageParts]]:
     """Run each check exactly once and build each derivation's page parts, over ``jobs`` processes.
 
     ``expected_time`` (seconds by check id, from the last report) starts the longest checks
-    first, so that no long one runs alone at the end.
+    first, so that no long one runs alone at the end. ``cluster``: run them as its Ray tasks instead.
     """
     from checks.core.batch import map_in_processes
 
@@ -202,12 +202,12 @@ def compute(check_ids: list[str], derivation_ids: list[str], device: str = "auto
     ordered = sorted(check_ids, key=lambda check_id: -expected_time.get(check_id, 0.0))
     items = [("check", cid) for cid in ordered] + [("page", did) for did in derivation_ids]
     done = map_in_processes(functools.partial(_compute, device=device, samples=samples), items, jobs,
-                            "checks and pages", _note)
+                            "checks and pages", _note, cluster)
     return ({cid: done[("check", cid)] for cid in check_ids}, {did: done[("page", did)] for did in derivation_ids})
 
 
 def build(device: str = "auto", samples: int | None = None, run_checks: bool = True, out: Path = DEFAULT_OUT,
-          jobs: int = 1) -> Pending:
+          jobs: int = 1, cluster=None) -> Pending:
     """Compute every page of the report in memory, running each check once, over ``jobs`` processes.
 
     ``run_checks=False``: no check runs; the pages show the evidence already under ``out``.
@@ -219,7 +219,7 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
     previous = load_evidence(out)
     expected = {cid: r.wall_time_s for cid, r in previous.items()}
     results, parts = compute(registered if run_checks else [], [d.id for d in chosen], device, samples, jobs,
-                             expected)
+                             expected, cluster)
     pending = Pending(ran_checks=run_checks)
     if run_checks:
         pending.results = results

@@ -230,8 +230,14 @@ def _run(config: Config, scheduler, step: kernel.StepFn, data: tuple[law.Gaussia
                float(np.max(np.maximum(textbook_errors.mean, textbook_errors.noise))), w2)
 
 
-def run_grid(configs: Sequence[Config], data: tuple[law.GaussianData, ...] = law.DATA, jobs: int = 1) -> list[Row]:
-    """Every configuration's row, in order; ``jobs`` > 1 runs them in that many processes."""
+def run_grid(configs: Sequence[Config], data: tuple[law.GaussianData, ...] = law.DATA, jobs: int = 1,
+             cluster=None) -> list[Row]:
+    """Every configuration's row, in order; ``jobs`` > 1 runs them in that many processes, a ``cluster``
+    (:class:`checks.core.cluster.Cluster`) as its Ray tasks."""
+    if cluster is not None:
+        import functools
+
+        return cluster.map(functools.partial(run, data=data), list(configs), gpus_per_task=0.0)
     if jobs <= 1 or len(configs) < 2:
         return [run(c, data) for c in configs]
     import concurrent.futures

@@ -34,17 +34,21 @@ def default_jobs() -> int:
 
 
 def map_in_processes(task: Callable[[Item], Value], items: list[Item], jobs: int, label: str,
-                     note: Callable[[Item, Value], str] = lambda item, value: str(item)) -> dict[Item, Value]:
+                     note: Callable[[Item, Value], str] = lambda item, value: str(item),
+                     cluster=None) -> dict[Item, Value]:
     """``task(item)`` for every item, each exactly once, in ``jobs`` processes (1: in this one).
 
     ``task`` must be a module-level function (or a ``functools.partial`` of one): workers are
     spawned and import it afresh. The items start in the given order (put the longest first);
     the result maps each item to its value, in that order. A bar shows the progress on a
     terminal, with ``note(item, value)`` beside it; bars opened by the tasks stay quiet.
+    ``cluster`` (a :class:`checks.core.cluster.Cluster`): the items run as its tasks instead, set up alike.
     """
     done: dict[Item, Value] = {}
+    results = (_results(task, items, jobs) if cluster is None
+               else ((items[k], value) for k, value in cluster.completed(task, items)))
     with Progress(len(items), label) as bar, progress.quiet():
-        for item, value in _results(task, items, jobs):
+        for item, value in results:
             done[item] = value
             bar.advance(1, note(item, value))
     return {item: done[item] for item in items}

@@ -31,9 +31,10 @@ from checks.core.device import resolve_device
 Quantity = tuple[str, str]  # (derivation id, result name)
 
 
-def seed_for(check_id: str, offset: int = 0) -> int:
-    """A 63-bit seed from the check's id (and a user offset), never from import order."""
-    digest = hashlib.sha256(f"{check_id}#{offset}".encode()).hexdigest()
+def seed_for(check_id: str, offset: int = 0, shard: int | None = None) -> int:
+    """A 63-bit seed from the check's id (and a user offset, and a shard's index), never from import order."""
+    key = f"{check_id}#{offset}" + ("" if shard is None else f"/{shard}")
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return int(digest[:15], 16)
 
 

@@ -14,7 +14,7 @@ import importlib.util
 import sys
 from typing import TYPE_CHECKING
 
-from checks.app.options import worker_count
+from checks.app.options import add_cluster_option, worker_count
 from checks.app.plugins import command
 from checks.core.errors import UsageError
 
@@ -62,6 +62,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eta", nargs="+", type=_eta, default=list(g.DDIM_ETAS), help="DDIMScheduler's eta")
     parser.add_argument("--findings-only", action="store_true", help="print only the rows with a discrepancy")
     parser.add_argument("--jobs", type=worker_count, default=1, help="worker processes")
+    add_cluster_option(parser, "the configurations")
 
 
 def table(rows: list["Row"]) -> str:
@@ -87,7 +88,13 @@ def run(args: argparse.Namespace) -> int:
 
     configs = g.grid(args.scheduler, args.steps, args.beta_schedule, args.prediction, args.spacing,
                      args.variance_type, args.eta)
-    rows = g.run_grid(configs, jobs=args.jobs)
+    if args.ray is None:
+        rows = g.run_grid(configs, jobs=args.jobs)
+    else:
+        from checks.core.cluster import Cluster
+
+        with Cluster(args.ray) as cluster:
+            rows = g.run_grid(configs, cluster=cluster)
     if args.findings_only:
         rows = [r for r in rows if r.findings]
     sys.stdout.write(f"diffusers {g.version()}: {len(configs)} configurations, {sum(bool(r.findings) for r in rows)} "

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from checks.app.options import add_run_options, output_folder, worker_count
+from checks.app.options import add_cluster_option, add_run_options, output_folder, worker_count
 from checks.app.plugins import command
 
 
@@ -21,6 +21,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-checks", action="store_true",
                         help="run no Monte Carlo check: the pages show the evidence already under --out, "
                              "which is left as it is")
+    add_cluster_option(parser, "the checks and pages (each check whole: the numbers of a local run)")
 
 
 @command("report", "write reports/index.md, one page per derivation, study pages and figures", _arguments)
@@ -30,22 +31,36 @@ def run(args: argparse.Namespace) -> int:
 
     jobs = args.jobs or default_jobs()
     start = time.perf_counter()
-    pending = build(device=args.device, samples=args.samples, run_checks=not args.no_checks, out=args.out, jobs=jobs)
+    with _cluster(args.ray) as cluster:
+        device = args.device if cluster is None else cluster.use_device(args.device)
+        pending = build(device=device, samples=args.samples, run_checks=not args.no_checks, out=args.out, jobs=jobs,
+                        cluster=cluster)
     written = write(pending, args.out)
     elapsed = time.perf_counter() - start
     for note in pending.notes:
         print(note)
-    print(summary(pending, len(written), args.out, elapsed, jobs))
+    print(summary(pending, len(written), args.out, elapsed, jobs, on_ray=cluster is not None))
     return 0
 
 
-def summary(pending, n_written: int, out: Path, elapsed: float, jobs: int) -> str:
+def _cluster(address: str | None):
+    """The Ray cluster the checks run on (``--ray``), or ``None`` (processes here)."""
+    from contextlib import nullcontext
+
+    if address is None:
+        return nullcontext()
+    from checks.core.cluster import Cluster
+
+    return Cluster(address)
+
+
+def summary(pending, n_written: int, out: Path, elapsed: float, jobs: int, on_ray: bool = False) -> str:
     """What the report found, how long it took and where it is: the last lines a user reads."""
     results = pending.results
     failed = [cid for cid, r in results.items() if not r.passed]
     if pending.ran_checks:
-        checks_line = (f"{len(results) - len(failed)}/{len(results)} checks pass"
-                       f" ({jobs} process{'es' if jobs > 1 else ''})")
+        where = "Ray tasks" if on_ray else f"{jobs} process{'es' if jobs > 1 else ''}"
+        checks_line = f"{len(results) - len(failed)}/{len(results)} checks pass ({where})"
     else:
         checks_line = f"no check ran; the evidence kept shows {len(results) - len(failed)}/{len(results)} passing"
     lines = [f"{checks_line}; {elapsed:.0f} s", f"wrote {n_written} files under {out}; start at {out / 'index.md'}"]
