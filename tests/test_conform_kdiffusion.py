@@ -194,3 +194,61 @@ def test_cli_conform_kdiffusion(capsys):
     assert main(["conform", "k-diffusion", "--sampler", "euler", "heun", "--steps", "10", "--grid", "sd"]) == 0
     out = capsys.readouterr().out
     assert "k-diffusion" in out and out.count("conforms") >= 2
+
+
+# --------------------------------------------------------------------------
+# diffusers' sigma schedulers, whole loops (and against k-diffusion)
+# --------------------------------------------------------------------------
+
+HAS_DIFFUSERS = importlib.util.find_spec("diffusers") is not None
+needs_diffusers = pytest.mark.skipif(not HAS_DIFFUSERS, reason="diffusers not installed (optional extra 'conform')")
+
+
+@needs_diffusers
+@pytest.mark.parametrize("config", [dict(scheduler="EulerDiscrete", steps=10, karras=True),
+                                    dict(scheduler="EulerAncestralDiscrete", steps=10, spacing="leading"),
+                                    dict(scheduler="HeunDiscrete", steps=10, spacing="trailing"),
+                                    dict(scheduler="DPMSolverMultistep", steps=10, order=1, algorithm="dpmsolver")])
+def test_diffusers_sigma_schedulers_conform(config):
+    from checks.conform import diffusers_sigma as g
+
+    row = g.run(g.Config(**config), cross=False)
+    assert row.error is not None and row.error <= 1 and not row.findings, row.findings
+
+
+@needs_diffusers
+def test_diffusers_dpm_karras_rounds_the_model_timestep():
+    from checks.conform import diffusers_sigma as g
+
+    row = g.run(g.Config("DPMSolverMultistep", 10, karras=True, order=1), cross=False)
+    assert row.error <= 1 < row.error_timestep  # the formula conforms; the model's timestep is rounded
+    assert any("timestep whose noise level" in f for f in row.findings)
+
+
+@needs_diffusers
+@needs_kdiffusion
+@pytest.mark.parametrize("scheduler, order", [("EulerDiscrete", 1), ("DPMSolverMultistep", 2)])
+def test_diffusers_and_kdiffusion_agree_on_a_shared_grid(scheduler, order):
+    from checks.conform import diffusers_sigma as g
+
+    config = g.Config(scheduler, 25, karras=True, order=order)
+    sigmas = g.levels(g.make(config))
+    distances, error = g.cross_library(config, sigmas)
+    assert error <= 1 and max(distances.values()) < 1e-5, distances
+
+
+@needs_diffusers
+@pytest.mark.parametrize("bug", ["noise_x1.03", "denoiser_time"])
+def test_wrapped_diffusers_scheduler_with_planted_bugs(bug):
+    from checks.conform import diffusers_sigma as g
+
+    config = g.Config("EulerAncestralDiscrete" if bug == "noise_x1.03" else "EulerDiscrete", 10)
+    inner, sigmas = g.as_sampler(config, "sigma"), g.levels(g.make(config))
+
+    def wrapped(model, x, grid, noise_sampler=None):
+        if bug == "noise_x1.03":
+            return inner(model, x, grid, lambda a, b: 1.03 * noise_sampler(a, b))
+        return inner(lambda y, s: model(y, s * 1.05), x, grid, noise_sampler)
+
+    _, error, _ = sampler.compare(wrapped, sigmas, config.textbook, resolution=torch.float32)
+    assert error > 100, error

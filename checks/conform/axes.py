@@ -3,6 +3,11 @@ the CLI reads them when it starts)."""
 
 PREDICTIONS = ("epsilon", "v_prediction", "sample")
 SCHEDULERS = ("DDPM", "DDIM")
+# diffusers' sigma-parameterized schedulers (checks.conform.diffusers_sigma), run as whole samplers.
+SIGMA_SCHEDULERS = ("EulerDiscrete", "EulerAncestralDiscrete", "HeunDiscrete", "DPMSolverMultistep")
+SIGMA_STEPS = (10, 25, 50)
+DPM_ORDERS = (1, 2)
+DPM_ALGORITHMS = ("dpmsolver++", "dpmsolver")
 TRAIN_STEPS = 1000
 BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
 SPACINGS = ("leading", "trailing", "linspace")

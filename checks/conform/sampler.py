@@ -164,14 +164,18 @@ def start(data: GaussianData | None, sigma_max: float) -> Law:
 
 def compare(sample: SampleFn, grid_sigmas: np.ndarray, scheme: tuple[str, dict] | None,
             data: Sequence[GaussianData] = DATA, options: dict | None = None,
-            dtype: torch.dtype = torch.float64) -> tuple[float, float | None, dict[str, dict[str, float]]]:
+            dtype: torch.dtype = torch.float64, start_var: float | None = None,
+            resolution: torch.dtype | None = None) -> tuple[float, float | None, dict[str, dict[str, float]]]:
     """(affine residual, error in tolerances against the catalogue's ``scheme`` or None, the W2 table) of
-    ``sample`` on ``grid_sigmas``: the comparison shared by library samplers and users' samplers."""
+    ``sample`` on ``grid_sigmas``, started from :math:`N(0, \sigma_{max}^2)` (or :math:`N(0,` ``start_var``:math:`)`)
+    and from the exact :math:`q(x_{\sigma_{max}})`: the comparison shared by library samplers and users' samplers.
+    Errors are in tolerances of ``resolution`` (default ``dtype``: a sampler that computes in float32 whatever
+    its input is held to float32's)."""
     maps = read(sample, grid_sigmas, data, dtype, **(options or {}))
-    tolerance = loop_tolerance(grid_sigmas, dtype)
+    tolerance = loop_tolerance(grid_sigmas, resolution or dtype)
     sigma_max = float(grid_sigmas[0])
     residual = max(m.residual / max(m.size, 1e-300) for m in maps)
-    starts = [start(None, sigma_max) for _ in data]
+    starts = [start(None, sigma_max) if start_var is None else Law(0.0, start_var) for _ in data]
     exact_starts = [start(d, sigma_max) for d in data]
     book = book_exact = None
     if scheme is not None:

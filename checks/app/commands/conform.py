@@ -22,7 +22,7 @@ from checks.app.plugins import command
 from checks.core.errors import UsageError
 
 if TYPE_CHECKING:  # numpy, torch and the libraries load when the command runs, not when the CLI starts
-    from checks.conform import kdiffusion_grid
+    from checks.conform import diffusers_sigma, kdiffusion_grid
     from checks.conform.diffusers_grid import Row
 
 # Library name on the command line -> its import name.
@@ -56,7 +56,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     from checks.conform.axes import PREDICTIONS
 
     parser.add_argument("library", choices=tuple(LIBRARIES), help="the library whose samplers are checked")
-    parser.add_argument("--scheduler", nargs="+", choices=g.SCHEDULERS, default=list(g.SCHEDULERS))
+    parser.add_argument("--scheduler", nargs="+", choices=g.SCHEDULERS + g.SIGMA_SCHEDULERS,
+                        default=list(g.SCHEDULERS + g.SIGMA_SCHEDULERS))
     parser.add_argument("--steps", nargs="+", type=_inference_steps, metavar="N",
                         help="inference steps (default: each scheduler's own list)")
     parser.add_argument("--beta-schedule", nargs="+", choices=g.BETA_SCHEDULES, default=list(g.BETA_SCHEDULES))
@@ -70,7 +71,14 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="k-diffusion: the sample_* functions")
     parser.add_argument("--grid", nargs="+", choices=tuple(g.KARRAS_GRIDS), default=list(g.KARRAS_GRIDS),
                         help="k-diffusion: Karras grids (edm: sigma in [0.002, 80]; sd: [0.0292, 14.6146]; rho = 7)")
-    parser.add_argument("--order", action="store_true", help="k-diffusion: also fit each sampler's convergence order")
+    parser.add_argument("--karras", nargs="+", choices=("no", "yes"), default=["no", "yes"],
+                        help="diffusers' sigma schedulers: use_karras_sigmas")
+    parser.add_argument("--solver-order", nargs="+", type=int, choices=g.DPM_ORDERS, default=list(g.DPM_ORDERS),
+                        help="DPMSolverMultistep's solver_order")
+    parser.add_argument("--algorithm", nargs="+", choices=g.DPM_ALGORITHMS, default=list(g.DPM_ALGORITHMS),
+                        help="DPMSolverMultistep's algorithm_type")
+    parser.add_argument("--fit-order", action="store_true",
+                        help="k-diffusion: also fit each sampler's convergence order")
     parser.add_argument("--findings-only", action="store_true", help="print only the rows with a discrepancy")
     parser.add_argument("--jobs", type=worker_count, default=1, help="worker processes")
 
@@ -123,16 +131,51 @@ def run(args: argparse.Namespace) -> int:
     if args.library == "k-diffusion":
         return _run_kdiffusion(args)
     from checks.conform import diffusers_grid as g
+    from checks.conform import diffusers_sigma
 
-    configs = g.grid(args.scheduler, args.steps, args.beta_schedule, args.prediction, args.spacing,
-                     args.variance_type, args.eta)
-    rows = g.run_grid(configs, jobs=args.jobs)
+    configs = g.grid([s for s in args.scheduler if s in g.SCHEDULERS], args.steps, args.beta_schedule,
+                     args.prediction, args.spacing, args.variance_type, args.eta)
+    sigma_configs = diffusers_sigma.grid([s for s in args.scheduler if s in diffusers_sigma.SCHEDULERS],
+                                         args.steps or diffusers_sigma.STEPS, args.spacing,
+                                         [k == "yes" for k in args.karras], args.solver_order, args.algorithm)
+    rows = g.run_grid(configs, jobs=args.jobs) if configs else []
+    sigma_rows = diffusers_sigma.run_grid(sigma_configs) if sigma_configs else []
     if args.findings_only:
-        rows = [r for r in rows if r.findings]
-    sys.stdout.write(f"diffusers {g.version()}: {len(configs)} configurations, {sum(bool(r.findings) for r in rows)} "
+        rows, sigma_rows = [r for r in rows if r.findings], [r for r in sigma_rows if r.findings]
+    found = sum(bool(r.findings) for r in rows) + sum(bool(r.findings) for r in sigma_rows)
+    sys.stdout.write(f"diffusers {g.version()}: {len(configs) + len(sigma_configs)} configurations, {found} "
                      "with findings; errors in tolerances (at most 1 conforms)\n\n")
-    sys.stdout.write(table(rows))
+    if configs:
+        sys.stdout.write(table(rows))
+    if sigma_configs:
+        sys.stdout.write(("\n" if configs else "") + sigma_table(sigma_rows))
     return 0
+
+
+def sigma_table(rows: list["diffusers_sigma.Row"]) -> str:
+    from checks.conform.law import DATA
+
+    shown = DATA[SHOWN_DATA].label
+
+    def number(value):
+        return "no catalogue rule" if value is None else f"{value:.3g}"
+
+    lines = [f"| configuration | vs catalogue, model at the step's sigma | model at the timestep's level | "
+             f"vs k-diffusion, same grid | W2 library, {shown} | W2 library, exact start | W2 textbook | findings |",
+             "|" + " --- |" * 8]
+    for r in rows:
+        w = r.w2_own_sigma[shown]
+        cross = "" if r.cross_error is None else f"{r.cross_error:.3g}"
+        lines.append(f"| {r.config.label} | {number(r.error)} | {number(r.error_timestep)} | {cross} | "
+                     f"{r.w2[shown]['library']:.4g} | {w['library, exact start']:.4g} | "
+                     f"{w.get('textbook', float('nan')):.4g} | {'; '.join(r.findings) or verdict(r)} |")
+    return "\n".join(lines) + "\n"
+
+
+def verdict(row) -> str:
+    if row.error is None and getattr(row, "cross_error", None) is None:
+        return "(no rule to compare)"
+    return "conforms"
 
 
 def _run_kdiffusion(args: argparse.Namespace) -> int:
@@ -140,7 +183,7 @@ def _run_kdiffusion(args: argparse.Namespace) -> int:
 
     configs = g.grid(args.sampler, args.steps or g.KDIFFUSION_STEPS, args.grid, args.eta)
     rows = g.run_grid(configs, jobs=args.jobs)
-    fits = g.fit_orders(configs, jobs=args.jobs) if args.order else []
+    fits = g.fit_orders(configs, jobs=args.jobs) if args.fit_order else []
     if args.findings_only:
         rows, fits = [r for r in rows if r.findings], [f for f in fits if f.finding]
     sys.stdout.write(f"k-diffusion {g.version()}: {len(configs)} configurations, "
