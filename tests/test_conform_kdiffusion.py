@@ -252,3 +252,35 @@ def test_wrapped_diffusers_scheduler_with_planted_bugs(bug):
 
     _, error, _ = sampler.compare(wrapped, sigmas, config.textbook, resolution=torch.float32)
     assert error > 100, error
+
+
+@needs_kdiffusion
+def test_kdiffusion_report_page():
+    from checks.app.studies.conformance_kdiffusion import FIGURE, render_rows
+    from checks.conform import kdiffusion_grid as g
+
+    configs = g.grid(("euler", "dpmpp_3m_sde"), (10,), ("sd",), (1.0,))
+    page = render_rows(g.run_grid(configs), g.fit_orders(configs), g.version())
+    assert f"# k-diffusion {g.version()}" in page.markdown and FIGURE in page.figures
+    assert "sample_dpmpp_3m_sde sd eta=1: 2.00" in page.markdown  # the order finding, with its numbers
+
+
+@needs_diffusers
+def test_diffusers_page_has_the_sigma_schedulers():
+    from checks.app.studies.conformance_diffusers import render_rows
+    from checks.conform import diffusers_grid, diffusers_sigma
+
+    sigma_rows = diffusers_sigma.run_grid([diffusers_sigma.Config("DPMSolverMultistep", 10, karras=True)])
+    page = render_rows(diffusers_grid.run_grid([diffusers_grid.Config("DDPM", 10)]), diffusers_grid.version(),
+                       sigma_rows)
+    assert "## EulerDiscrete, EulerAncestralDiscrete, HeunDiscrete, DPMSolverMultistep" in page.markdown
+    assert "rounds the timesteps of a Karras grid" in page.markdown
+
+
+def test_kdiffusion_page_is_kept_without_the_extra(monkeypatch):
+    from checks.app import plugins
+    from checks.app.studies import conformance_kdiffusion
+
+    monkeypatch.setattr(conformance_kdiffusion.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(plugins.MissingResult, match="not installed"):
+        conformance_kdiffusion.render(plugins.StudyContext({}))
