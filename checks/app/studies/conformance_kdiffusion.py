@@ -48,7 +48,7 @@ def _cross_rows():
     from checks.conform import diffusers_sigma as d
 
     configs = [c for c in d.grid(steps=(10, 25, 50), spacings=("linspace",)) if c.kdiffusion is not None]
-    return [d.run(c) for c in configs], d.version()
+    return d.run_grid(configs), d.version()
 
 
 # Why a sweep fits below its advertised order, where the cause is known (shown only for sweeps that do).
