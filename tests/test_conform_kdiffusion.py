@@ -284,3 +284,35 @@ def test_kdiffusion_page_is_kept_without_the_extra(monkeypatch):
     monkeypatch.setattr(conformance_kdiffusion.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(plugins.MissingResult, match="not installed"):
         conformance_kdiffusion.render(plugins.StudyContext({}))
+
+
+@needs_diffusers
+@pytest.mark.parametrize("config", [dict(scheduler="EulerDiscrete", steps=10, karras=True),
+                                    dict(scheduler="EulerAncestralDiscrete", steps=10, spacing="trailing"),
+                                    dict(scheduler="DPMSolverMultistep", steps=10, order=1)])
+def test_diffusers_sigma_step_kernels(config):
+    """Each step's kernel read off step() is the catalogue rule's on the same two levels; a planted sigma grid
+    off by one (each step lands one level further down) is rejected."""
+    from checks.conform import diffusers_sigma as g
+
+    good = g.step_kernels(g.Config(**config))
+    assert good.max_error <= 1, good.errors
+    scheduler_class = type(g.make(g.Config(**config)))
+    right = scheduler_class.step
+
+    def off_by_one(self, model_output, timestep, sample, *args, **kwargs):
+        """The step lands on the level after the schedule's next (the schedule itself is unchanged)."""
+        saved = self.sigmas
+        i = self.step_index if self.step_index is not None else self.index_for_timestep(timestep)
+        bent = saved.clone()
+        bent[i + 1] = saved[min(i + 2, len(saved) - 1)]
+        self.sigmas = bent
+        try:
+            return right(self, model_output, timestep, sample, *args, **kwargs)
+        finally:
+            self.sigmas = saved
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scheduler_class, "step", off_by_one)
+        bad = g.step_kernels(g.Config(**config))
+    assert bad.max_error > 1e3 and int(np.sum(bad.errors > 1)) == len(bad.errors) - 1  # all but the last

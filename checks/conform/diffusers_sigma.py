@@ -194,10 +194,13 @@ class Row:
     affine_residual: float = 0.0
     cross: dict[str, float] = field(default_factory=dict)  # data label -> W2(diffusers, k-diffusion), same grid
     cross_error: float | None = None  # in tolerances (model at the scheduler's sigma)
+    kernel_error: float | None = None  # largest per-step kernel error (step_kernels), None: not single-step
 
     @property
     def findings(self) -> list[str]:
         out = []
+        if self.kernel_error is not None and self.kernel_error > 1:
+            out.append(f"a step's kernel differs from the catalogue rule's: {self.kernel_error:.3g} x tolerance")
         if self.error is not None and self.error > 1:
             out.append(f"differs from the catalogue's {self.config.textbook[0]} on its own grid: "
                        f"{self.error:.3g} x tolerance")
@@ -222,6 +225,8 @@ def run(config: Config, data: Sequence[law.GaussianData] = law.DATA, cross: bool
     residual, error_t, table = sampler.compare(as_sampler(config, "timestep"), sigmas, config.textbook, data, **common)
     _, error, own = sampler.compare(as_sampler(config, "sigma"), sigmas, config.textbook, data, **common)
     row = Row(config, sigmas, table, own, error, error_t, residual)
+    if single_step(config):
+        row.kernel_error = step_kernels(config).max_error
     if cross and config.kdiffusion is not None:
         import importlib.util
 
@@ -257,3 +262,66 @@ def version() -> str:
     import diffusers
 
     return diffusers.__version__
+
+
+@dataclass(frozen=True)
+class StepKernels:
+    r"""Per step :math:`i`, the kernel :math:`x_{i+1} = c + A x_i + B\hat\varepsilon + S z` read off the real
+    ``step()`` (in :math:`x_\sigma` coordinates) and the catalogue rule's on the same two levels; the error
+    in units of ``loop_tolerance`` of the step at the scheduler's resolution."""
+
+    config: Config
+    sigmas: np.ndarray
+    read: list  # checks.conform.kernel.Kernel per step
+    derived: list
+    errors: np.ndarray
+
+    @property
+    def max_error(self) -> float:
+        return float(np.max(self.errors))
+
+
+SINGLE_STEP = ("EulerDiscrete", "EulerAncestralDiscrete")  # and DPMSolverMultistep of order 1
+
+
+def single_step(config: Config) -> bool:
+    return config.scheduler in SINGLE_STEP or (config.scheduler == "DPMSolverMultistep" and config.order == 1)
+
+
+def step_kernels(config: Config) -> StepKernels:
+    """Read every step's kernel off the configured scheduler with controlled inputs (unit state, unit noise
+    prediction, unit noise; :mod:`checks.conform.kernel`) and compare it with the catalogue rule's."""
+    from checks.conform import kernel, textbook
+    from checks.conform.reference import loop_tolerance
+
+    if not single_step(config):
+        raise ValueError(f"{config.label}: a per-step kernel is read for single-stage, memoryless steps only")
+    scheduler = make(config)
+    scheduler.sigmas = scheduler.sigmas.to(torch.float64)
+    sigmas = levels(scheduler)
+    scheme, options = config.textbook
+    reference = textbook.as_sigma_step(scheme, options, sigmas)
+    x, y, z = (torch.tensor(v, dtype=torch.float64) for v in (kernel.X, kernel.Y, kernel.Z))
+    read, derived, errors = [], [], []
+    noise = {"value": z}
+
+    def draw(shape, dtype=None, **_):
+        return noise["value"].reshape(shape).to(dtype)
+
+    from diffusers.schedulers import scheduling_euler_ancestral_discrete as ancestral
+
+    with mock.patch.object(ancestral, "randn_tensor", draw):
+        for i, t in enumerate(scheduler.timesteps):
+            scheduler.scale_model_input(x, t)
+            out = scheduler.step(y, t, x).prev_sample.to(torch.float64)
+            k = kernel.from_outputs(out.tolist())
+            if config.scheduler == "DPMSolverMultistep":  # its samples are x_sigma / sqrt(1 + sigma^2)
+                into, out_of = math.sqrt(1 + sigmas[i + 1] ** 2), math.sqrt(1 + sigmas[i] ** 2)
+                k = kernel.Kernel(k.offset * into, k.a * into / out_of, k.b * into, k.s * into, k.affine_residual)
+            ref = kernel.from_outputs(reference(x.numpy(), y.numpy(), i, z.numpy()).tolist())
+            size = abs(ref.a) + abs(ref.b) + abs(ref.s)
+            allowed = loop_tolerance(sigmas[i:i + 2], resolution(config)) * size
+            errors.append(max(abs(k.a - ref.a), abs(k.b - ref.b), abs(k.s - ref.s), abs(k.offset)) / allowed)
+            read.append(k)
+            derived.append(ref)
+    return StepKernels(config, sigmas, read, derived, np.array(errors))

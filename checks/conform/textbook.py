@@ -142,3 +142,35 @@ def as_step(scheme: str, options: dict, alphas_cumprod: Sequence[float], timeste
         return rule(_StepOps(float(alphas_cumprod[t]), nxt, eps_hat, z, i == len(order) - 1), x, **options)
 
     return step
+
+
+class _SigmaModelAt(_SigmaAt):
+    """A noise level whose score is the model output read as :math:`\\hat\\varepsilon` (score :math:`-\\hat\\varepsilon/\\sigma`)."""
+
+    def __init__(self, sigma: float, eps_hat):
+        self.var, self.diffusion_sq, self._eps_hat, self._sigma = sigma**2, 2 * sigma, eps_hat, sigma
+
+    def score(self, x):
+        return -self._eps_hat / self._sigma
+
+
+class _SigmaStepOps(SigmaOps):
+    def __init__(self, sigma: float, sigma_next: float, eps_hat, z, last: bool):
+        self.now, self.next = _SigmaModelAt(sigma, eps_hat), _SigmaModelAt(sigma_next, eps_hat)
+        self.mid = _SigmaModelAt(math.sqrt(sigma * sigma_next), eps_hat)
+        self._z, self.last, self.h = z, last, sigma_next - sigma
+
+
+def as_sigma_step(scheme: str, options: dict, sigmas: Sequence[float]):
+    """The catalogue rule ``scheme`` as a step ``step(x_sigma, eps_hat, i, noise) -> x_next`` from ``sigmas[i]`` to
+    ``sigmas[i + 1]`` (variance-exploding coordinates, the model output a noise prediction): the derived one-step
+    kernel a library's :math:`\\sigma` step is read against (single-stage rules; a rule that evaluates the score
+    at a second point would read the same :math:`\\hat\\varepsilon` there)."""
+    from derivations import catalogue
+
+    rule, levels = catalogue.get(scheme).rule, [float(s) for s in sigmas]
+
+    def step(x, eps_hat, i, z):
+        return rule(_SigmaStepOps(levels[i], levels[i + 1], eps_hat, z, i == len(levels) - 2), x, **options)
+
+    return step

@@ -160,13 +160,14 @@ def sigma_table(rows: list["diffusers_sigma.Row"]) -> str:
     def number(value):
         return "no catalogue rule" if value is None else f"{value:.3g}"
 
-    lines = [f"| configuration | vs catalogue, model at the step's sigma | model at the timestep's level | "
+    lines = [f"| configuration | step kernels | vs catalogue, model at the step's sigma | model at the timestep's level | "
              f"vs k-diffusion, same grid | W2 library, {shown} | W2 library, exact start | W2 textbook | findings |",
-             "|" + " --- |" * 8]
+             "|" + " --- |" * 9]
     for r in rows:
         w = r.w2_own_sigma[shown]
         cross = "" if r.cross_error is None else f"{r.cross_error:.3g}"
-        lines.append(f"| {r.config.label} | {number(r.error)} | {number(r.error_timestep)} | {cross} | "
+        kernel = "" if r.kernel_error is None else f"{r.kernel_error:.3g}"
+        lines.append(f"| {r.config.label} | {kernel} | {number(r.error)} | {number(r.error_timestep)} | {cross} | "
                      f"{r.w2[shown]['library']:.4g} | {w['library, exact start']:.4g} | "
                      f"{w.get('textbook', float('nan')):.4g} | {'; '.join(r.findings) or verdict(r)} |")
     return "\n".join(lines) + "\n"

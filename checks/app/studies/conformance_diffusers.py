@@ -67,8 +67,9 @@ def sigma_section(rows) -> list[str]:
     compared = [r for r in rows if r.error is not None]
     timestep = [r for r in rows if r.error_timestep is not None and r.error_timestep > 1]
     cross = [r for r in rows if r.cross_error is not None]
+    kernels = [r for r in rows if r.kernel_error is not None]
     lines = [
-        "## EulerDiscrete, EulerAncestralDiscrete, HeunDiscrete, DPMSolverMultistep: whole loops", "",
+        "## EulerDiscrete, EulerAncestralDiscrete, HeunDiscrete, DPMSolverMultistep: step kernels and whole loops", "",
         f"{len(rows)} configurations (`{d.BETA_SCHEDULE}` betas, ε-prediction, every spacing, "
         "`use_karras_sigmas` where the scheduler has it, DPMSolverMultistep at orders 1 and 2 with `dpmsolver++` "
         "and `dpmsolver`, which needs `final_sigmas_type='sigma_min'`). Each real loop (`set_timesteps`, "
@@ -82,6 +83,10 @@ def sigma_section(rows) -> list[str]:
         "float32's rounding; `HeunDiscrete` to float64's.", "",
         "The model is evaluated twice: at the step's own σ (the formula alone) and at the training table's "
         "level of the timestep it is handed (what a network sees).", "",
+        f"- Per-step kernels (Euler, ancestral Euler, DPM-Solver of order 1: $x_{{i+1}} = c + A x_i + B\\hat\\varepsilon "
+        "+ S z$ read off `step()` with unit inputs, in $x_\\sigma$ coordinates, against the catalogue rule on the "
+        f"same two levels): {len(kernels)} configurations, {sum(r.kernel_error > 1 for r in kernels)} with a step "
+        f"beyond rounding (largest {max((r.kernel_error for r in kernels), default=0):.3g} × tolerance).",
         f"- Formula: {len(compared)} configurations compared with a catalogue rule, "
         f"{sum(r.error > 1 for r in compared)} differ beyond rounding "
         f"(largest {max((r.error for r in compared), default=0):.3g} × tolerance).",
@@ -99,8 +104,8 @@ def sigma_section(rows) -> list[str]:
         + (f" (largest {max(r.cross_error for r in cross):.3g} × tolerance, "
            f"W2 {max(max(r.cross.values()) for r in cross):.2g})." if cross else "."),
         "",
-        "| configuration | vs catalogue, model at the step's σ | model at the timestep's level | vs k-diffusion | "
-        f"W2 library, {shown} | W2 library, exact start | W2 textbook |", "|" + " --- |" * 7,
+        "| configuration | step kernels | vs catalogue, model at the step's σ | model at the timestep's level | "
+        f"vs k-diffusion | W2 library, {shown} | W2 library, exact start | W2 textbook |", "|" + " --- |" * 8,
     ]
 
     def number(value):
@@ -108,7 +113,8 @@ def sigma_section(rows) -> list[str]:
 
     for r in rows:
         w = r.w2_own_sigma[shown]
-        lines.append(f"| {r.config.label} | {number(r.error)} | {number(r.error_timestep)} | "
+        kernel = "" if r.kernel_error is None else f"{r.kernel_error:.3g}"
+        lines.append(f"| {r.config.label} | {kernel} | {number(r.error)} | {number(r.error_timestep)} | "
                      f"{'' if r.cross_error is None else f'{r.cross_error:.3g}'} | {r.w2[shown]['library']:.4g} | "
                      f"{w['library, exact start']:.4g} | {w.get('textbook', float('nan')):.4g} |")
     return lines
