@@ -125,7 +125,7 @@ def test_only_the_sampling_module_is_loaded():
 
     module = g.library()
     assert module.__name__ == f"{g.PACKAGE}.sampling" and callable(module.sample_dpmpp_3m_sde)
-    assert "torchvision" not in sys.modules or "k_diffusion" in sys.modules  # not pulled in by the loader
+    assert "k_diffusion" not in sys.modules  # the package itself (torchvision, CLIP, ...) is never imported
 
 
 @needs_kdiffusion
@@ -316,3 +316,17 @@ def test_diffusers_sigma_step_kernels(config):
         patch.setattr(scheduler_class, "step", off_by_one)
         bad = g.step_kernels(g.Config(**config))
     assert bad.max_error > 1e3 and int(np.sum(bad.errors > 1)) == len(bad.errors) - 1  # all but the last
+
+
+@needs_kdiffusion
+def test_amended_third_order_term_restores_order_three():
+    """The diagnosis of sample_dpmpp_3m_sde's order: with the second-difference term doubled, its ODE limit is third
+    order; an amendment of a line the sampler does not have is refused."""
+    from checks.conform import kdiffusion_grid as g
+
+    config = g.Config("dpmpp_3m_sde", 10, "sd", 0.0)
+    shipped = g.fit_order(config, (32, 64, 128))
+    fixed = g.fit_order_of(g.amended("dpmpp_3m_sde", g.THIRD_ORDER_TERM, g.THIRD_ORDER_DOUBLED), config, (32, 64, 128))
+    assert not shipped.matches and fixed.matches, (shipped.slope, fixed.slope)
+    with pytest.raises(ValueError, match="occurrences"):
+        g.amended("euler", g.THIRD_ORDER_TERM, g.THIRD_ORDER_DOUBLED)

@@ -206,23 +206,11 @@ class OrderFit:
                                         f"{self.declared:g}")
 
 
-def weak_error(config: Config, steps: int, data: law.GaussianData) -> float:
-    r""":math:`|\Delta\text{mean}| + |\Delta\text{var}|` at :math:`\sigma_{min}` (the grid without its final 0)
-    from the exact start: the discretisation alone."""
-    grid_sigmas = sigmas(config, steps)[:-1]
-    (m,) = sampler.read(real_sampler(config), grid_sigmas, [data], **config.options)
-    out = m.law(sampler.start(data, float(grid_sigmas[0])))
-    exact = sampler.start(data, float(grid_sigmas[-1]))
-    return abs(out.mean - exact.mean) + abs(out.var - exact.var)
-
-
 def fit_order(config: Config, steps: Sequence[int] = ORDER_STEPS, data: law.GaussianData = law.DATA[1]) -> OrderFit:
-    """The fitted order of ``config``'s sampler on its grid over ``steps`` (step size :math:`1/N`)."""
-    from checks.core import stats
-
-    errors = [weak_error(config, n, data) for n in steps]
-    slope, se = stats.loglog_slope([1 / n for n in steps], errors)
-    return OrderFit(config, tuple(steps), tuple(errors), float(slope), float(se), config.record.order)
+    r"""The fitted order of ``config``'s sampler on its grid over ``steps`` (step size :math:`1/N`): the weak error
+    :math:`|\Delta\text{mean}| + |\Delta\text{var}|` at :math:`\sigma_{min}` (the grid without its final 0)
+    from the exact start, the discretisation alone."""
+    return fit_order_of(real_sampler(config), config, steps, data)
 
 
 def run(config: Config, data: tuple[law.GaussianData, ...] = law.DATA) -> Row:
@@ -250,3 +238,39 @@ def fit_orders(configs: Sequence[Config], jobs: int = 1) -> list[OrderFit]:
     """One order fit per (sampler, grid, eta) among ``configs`` (their step counts are the sweep's)."""
     distinct = list({(c.sampler, c.grid, c.eta): c for c in configs}.values())
     return _parallel(fit_order, distinct, jobs)
+
+
+# The term of sample_dpmpp_3m_sde whose coefficient is tested (the lambda-Taylor term of D'' is -h^2 phi_3 D'',
+# and d2 ~ h^2 D''/2): the sampler as shipped, and with the coefficient doubled.
+THIRD_ORDER_TERM = "x = x + phi_2 * d1 - phi_3 * d2"
+THIRD_ORDER_DOUBLED = "x = x + phi_2 * d1 - 2 * phi_3 * d2"
+
+
+def amended(name: str, old: str, new: str):
+    """k-diffusion's ``sample_<name>`` with the source line ``old`` replaced by ``new``, compiled in the sampling
+    module's namespace: the library's own code with one term changed, to test a diagnosis."""
+    import inspect
+    import textwrap
+
+    module = library()
+    source = textwrap.dedent(inspect.getsource(getattr(module, f"sample_{name}")))
+    if source.count(old) != 1:
+        raise ValueError(f"sample_{name} has {source.count(old)} occurrences of {old!r}, not one")
+    namespace = dict(module.__dict__)
+    exec(compile(source.replace(old, new), f"<sample_{name}, amended>", "exec"), namespace)
+    return namespace[f"sample_{name}"]
+
+
+def fit_order_of(sample: sampler.SampleFn, config: Config, steps: Sequence[int] = ORDER_STEPS,
+                 data: law.GaussianData = law.DATA[1]) -> OrderFit:
+    """:func:`fit_order` for another sampler function on ``config``'s grid and options."""
+    from checks.core import stats
+
+    errors = []
+    for n in steps:
+        grid_sigmas = sigmas(config, n)[:-1]
+        (m,) = sampler.read(sample, grid_sigmas, [data], **config.options)
+        out, exact = m.law(sampler.start(data, float(grid_sigmas[0]))), sampler.start(data, float(grid_sigmas[-1]))
+        errors.append(abs(out.mean - exact.mean) + abs(out.var - exact.var))
+    slope, se = stats.loglog_slope([1 / n for n in steps], errors)
+    return OrderFit(config, tuple(steps), tuple(errors), float(slope), float(se), config.record.order)
