@@ -49,8 +49,10 @@ def loop_tolerance(sigmas: np.ndarray, dtype: torch.dtype = torch.float64) -> fl
     conforming sampler is never rejected."""
     sigmas = np.asarray(sigmas, dtype=np.float64)
     now, nxt = sigmas[:-1], sigmas[1:]
-    gap = np.maximum(now - nxt, np.finfo(np.float64).tiny)
-    return float(ROUNDINGS * torch.finfo(dtype).eps * np.sum(1 + nxt / gap))
+    gap = now - nxt
+    # A step of size 0 (a grid ending on sigma_min twice) cancels nothing: its roundings alone.
+    condition = np.where(gap > 0, 1 + nxt / np.where(gap > 0, gap, 1.0), 1.0)
+    return float(ROUNDINGS * torch.finfo(dtype).eps * np.sum(condition))
 
 
 @dataclass(frozen=True)

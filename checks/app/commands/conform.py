@@ -161,13 +161,14 @@ def sigma_table(rows: list["diffusers_sigma.Row"]) -> str:
         return "no catalogue rule" if value is None else f"{value:.3g}"
 
     lines = [f"| configuration | step kernels | vs catalogue, model at the step's sigma | model at the timestep's level | "
-             f"vs k-diffusion, same grid | W2 library, {shown} | W2 library, exact start | W2 textbook | findings |",
-             "|" + " --- |" * 9]
+             f"timestep's level vs step's sigma | vs k-diffusion, same grid | W2 library, {shown} | "
+             "W2 library, exact start | W2 textbook | findings |", "|" + " --- |" * 10]
     for r in rows:
         w = r.w2_own_sigma[shown]
         cross = "" if r.cross_error is None else f"{r.cross_error:.3g}"
         kernel = "" if r.kernel_error is None else f"{r.kernel_error:.3g}"
-        lines.append(f"| {r.config.label} | {kernel} | {number(r.error)} | {number(r.error_timestep)} | {cross} | "
+        lines.append(f"| {r.config.label} | {kernel} | {number(r.error)} | {number(r.error_timestep)} | "
+                     f"{r.timestep_error:.3g} | {cross} | "
                      f"{r.w2[shown]['library']:.4g} | {w['library, exact start']:.4g} | "
                      f"{w.get('textbook', float('nan')):.4g} | {'; '.join(r.findings) or verdict(r)} |")
     return "\n".join(lines) + "\n"
