@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(FIND_LINKS) -c $(CONSTRAINTS) -e ".[test,fast,conform,scale]"
+	# k-diffusion without its dependencies (torchvision, CLIP, ...): checks.conform loads only its sampling module.
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) --no-deps k-diffusion
 	touch $(STAMP)
 
 $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json

@@ -6,8 +6,9 @@
 Baseline measured in the same run: the bare sampling loop of every configuration (the real
 ``set_timesteps`` and ``step`` with a zero model output and no analysis), so the ratio says what the
 kernel reading, the exact laws and the textbook comparison cost on top of running the library
-itself. Also printed: wall and CPU seconds, configurations per second. Target (idle 2-core machine):
-the whole grid in under 2 minutes with 2 workers. Needs the optional extra ``conform``; never a test.
+itself. Also printed: wall and CPU seconds, configurations per second, and the time of the sigma
+schedulers' grid (:mod:`checks.conform.diffusers_sigma`). Target (idle 2-core machine): the whole grid in
+under 2 minutes with 2 workers. Needs the optional extra ``conform``; never a test.
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def main() -> int:
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         print(f"  conformance grid, {jobs} worker(s): {wall:7.1f} s wall ({cpu:.1f} s CPU in this process), "
               f"{len(rows) / wall:.1f} configurations/s, {wall / baseline:.2f}x the bare loops")
+    from checks.conform import diffusers_sigma
+
+    sigma_configs = diffusers_sigma.grid()
+    wall = time.perf_counter()
+    diffusers_sigma.run_grid(sigma_configs)
+    wall = time.perf_counter() - wall
+    print(f"  sigma schedulers (step kernels, whole loops twice, k-diffusion where installed), 1 process: "
+          f"{len(sigma_configs)} configurations in {wall:.1f} s")
     return 0
 
 

@@ -37,7 +37,7 @@ BAD_INPUTS: dict[str, list[list[str]]] = {
                  ["--eigenvalues", "{negative}"], ["--eigenvalues", "{nan}"], ["--eigenvalues", "{words}"],
                  ["--eigenvalues", "{empty}"], ["--eigenvalues", "{archive}"], ["--eigenvalues", "{folder}"],
                  ["--eigenvalues", "cifar10", "--format", "xml"], ["--eigenvalues", "cifar10", "--backend", "gpu"]],
-    "conform": [[], ["k-diffusion"], ["diffusers", "--steps", "0"], ["diffusers", "--steps", "seven"],
+    "conform": [[], ["k-diffusion", "--grid", "vp"], ["diffusers", "--steps", "0"], ["diffusers", "--steps", "seven"],
                 ["diffusers", "--eta", "2"], ["diffusers", "--scheduler", "Euler"], ["diffusers", "--jobs", "0"]],
 }
 

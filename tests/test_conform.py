@@ -198,7 +198,7 @@ def test_cli_conform_diffusers():
                  "--prediction", "epsilon", "--spacing", "leading", "--eta", "0"]) == 0
 
 
-@pytest.mark.parametrize("argv", [["conform", "k-diffusion"], ["conform", "diffusers", "--steps", "0"],
+@pytest.mark.parametrize("argv", [["conform", "k-diffusion", "--grid", "vp"], ["conform", "diffusers", "--steps", "0"],
                                   ["conform", "diffusers", "--eta", "2"]])
 def test_cli_bad_input(argv, capsys):
     from checks.app.cli import main

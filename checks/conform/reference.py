@@ -40,6 +40,21 @@ def tolerance(alpha_bar: np.ndarray, alpha_bar_prev: np.ndarray, dtype: torch.dt
             * (1 + noise_var / direction))
 
 
+def loop_tolerance(sigmas: np.ndarray, dtype: torch.dtype = torch.float64) -> float:
+    r"""Allowed relative error of a whole run's output law on the decreasing noise levels ``sigmas``
+    (variance-exploding, :math:`x_\sigma = x_0 + \sigma z`): ``ROUNDINGS`` unit roundoffs of ``dtype`` per step,
+    times the step's cancellation :math:`\sigma_i - \sigma_{i+1}`, condition
+    :math:`1 + \sigma_{i+1}/(\sigma_i - \sigma_{i+1})`, summed over the steps (roundings add up along the
+    loop; the flow contracts them, so the sum bounds them). Rounding alone stays below it, so a
+    conforming sampler is never rejected."""
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    now, nxt = sigmas[:-1], sigmas[1:]
+    gap = now - nxt
+    # A step of size 0 (a grid ending on sigma_min twice) cancels nothing: its roundings alone.
+    condition = np.where(gap > 0, 1 + nxt / np.where(gap > 0, gap, 1.0), 1.0)
+    return float(ROUNDINGS * torch.finfo(dtype).eps * np.sum(condition))
+
+
 @dataclass(frozen=True)
 class Reference:
     """DDIM with ``eta`` or DDPM with the posterior's (``small``) or the forward (``large``) variance,

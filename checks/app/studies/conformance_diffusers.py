@@ -1,4 +1,4 @@
-"""Report page ``conformance/diffusers.md``: diffusers' DDPM and DDIM schedulers against the derivations.
+"""Report page ``conformance/diffusers.md``: diffusers' schedulers against the derivations.
 
 The whole grid of :mod:`checks.conform.diffusers_grid` (every beta schedule, prediction type,
 timestep spacing and variance type or eta, several inference-step counts): per configuration the
@@ -58,14 +58,80 @@ def _figure(rows, label: str) -> Figure:
     return fig
 
 
-def render_rows(rows, version: str) -> StudyPage:
+def sigma_section(rows) -> list[str]:
+    """The sigma-parameterized schedulers, run as whole samplers (:mod:`checks.conform.diffusers_sigma`)."""
+    from checks.conform import diffusers_sigma as d
+    from checks.conform import law
+
+    shown = law.DATA[SHOWN_DATA].label
+    compared = [r for r in rows if r.error is not None]
+    timestep = [r for r in rows if r.timestep_error > 1]
+    cross = [r for r in rows if r.cross_error is not None]
+    kernels = [r for r in rows if r.kernel_error is not None]
+    lines = [
+        "## EulerDiscrete, EulerAncestralDiscrete, HeunDiscrete, DPMSolverMultistep: step kernels and whole loops", "",
+        f"{len(rows)} configurations (`{d.BETA_SCHEDULE}` betas, ε-prediction, every spacing, "
+        "`use_karras_sigmas` where the scheduler has it, DPMSolverMultistep at orders 1 and 2 with `dpmsolver++` "
+        "and `dpmsolver`, which needs `final_sigmas_type='sigma_min'`). Each real loop (`set_timesteps`, "
+        "`scale_model_input`, `step`; EulerAncestral's noise scripted) runs once on a batch with the exact "
+        "noise prediction of Gaussian data, which reads the whole run as an affine map and so its exact output "
+        "law (`checks.conform.sampler`). It is compared on the scheduler's own σ grid with the catalogue's rule "
+        "(`pf_euler`, `edm_heun`, `ddim` with η = 1, and `ddim` with η = 0 for DPM-Solver of order 1) and, where "
+        "installed, with k-diffusion's sampler of the same scheme (`sample_euler`, `sample_heun`, "
+        "`sample_euler_ancestral`, `sample_dpmpp_2m`). `EulerDiscrete`, `EulerAncestralDiscrete` and "
+        "`DPMSolverMultistep` cast the sample to float32 in `step()` whatever its dtype, so they are held to "
+        "float32's rounding; `HeunDiscrete` to float64's.", "",
+        "The model is evaluated twice: at the step's own σ (the formula alone) and at the training table's "
+        "level of the timestep it is handed (what a network sees).", "",
+        f"- Per-step kernels (Euler, ancestral Euler, DPM-Solver of order 1: $x_{{i+1}} = c + A x_i + B\\hat\\varepsilon "
+        "+ S z$ read off `step()` with unit inputs, in $x_\\sigma$ coordinates, against the catalogue rule on the "
+        f"same two levels): {len(kernels)} configurations, {sum(r.kernel_error > 1 for r in kernels)} with a step "
+        f"beyond rounding (largest {max((r.kernel_error for r in kernels), default=0):.3g} × tolerance).",
+        f"- Formula: {len(compared)} configurations compared with a catalogue rule, "
+        f"{sum(r.error > 1 for r in compared)} differ beyond rounding "
+        f"(largest {max((r.error for r in compared), default=0):.3g} × tolerance).",
+        f"- The model handed a timestep whose level is not the step's σ: {len(timestep)} configurations"
+        + (f" ({', '.join(sorted({r.config.label for r in timestep})[:6])}{', ...' if len(timestep) > 6 else ''}; "
+           f"largest W2 between the outputs with the model at the timestep's level and at the step's σ "
+           f"{max(max(r.timestep_gap.values()) for r in timestep):.3g}, "
+           f"{max(r.timestep_error for r in timestep):.3g} × tolerance). "
+           "DPMSolverMultistep rounds the timesteps of a Karras grid to integers (`timesteps.round()` for "
+           "every beta schedule but `squaredcos_cap_v2`), so near σ_min the model sees a neighbouring level. "
+           "Related upstream: huggingface/diffusers#10740 (the rounding kept for all but the cosine schedule), "
+           "#12771 and #13240 (duplicate timesteps after rounding); the level mismatch itself: no report "
+           "found." if timestep else "."),
+        f"- Against k-diffusion on the same grid: {len(cross)} configurations, "
+        f"{sum(r.cross_error > 1 for r in cross)} differ beyond float32 rounding"
+        + (f" (largest {max(r.cross_error for r in cross):.3g} × tolerance, "
+           f"W2 {max(max(r.cross.values()) for r in cross):.2g})." if cross else "."),
+        "",
+        "| configuration | step kernels | vs catalogue, model at the step's σ | model at the timestep's level | "
+        f"timestep's level vs step's σ | vs k-diffusion | W2 library, {shown} | W2 library, exact start | W2 textbook |",
+        "|" + " --- |" * 9,
+    ]
+
+    def number(value):
+        return "no catalogue rule" if value is None else f"{value:.3g}"
+
+    for r in rows:
+        w = r.w2_own_sigma[shown]
+        kernel = "" if r.kernel_error is None else f"{r.kernel_error:.3g}"
+        lines.append(f"| {r.config.label} | {kernel} | {number(r.error)} | {number(r.error_timestep)} | "
+                     f"{r.timestep_error:.3g} | "
+                     f"{'' if r.cross_error is None else f'{r.cross_error:.3g}'} | {r.w2[shown]['library']:.4g} | "
+                     f"{w['library, exact start']:.4g} | {w.get('textbook', float('nan')):.4g} |")
+    return lines
+
+
+def render_rows(rows, version: str, sigma_rows=None) -> StudyPage:
     from checks.conform import diffusers_grid as g
     from checks.conform import law
 
     shown = law.DATA[SHOWN_DATA].label
     by_kind = {k: [r for r in rows if k in r.kinds] for k in g.KINDS}
     lines = [
-        f"# diffusers {version}: DDPMScheduler and DDIMScheduler against the derivations", "",
+        f"# diffusers {version}: schedulers against the derivations", "",
+        "## DDPMScheduler and DDIMScheduler: per-step kernels", "",
         f"{len(rows)} configurations ({sum(r.config.scheduler == 'DDPM' for r in rows)} DDPMScheduler, "
         f"{sum(r.config.scheduler == 'DDIM' for r in rows)} DDIMScheduler), {g.TRAIN_STEPS} training steps, "
         f"`clip_sample=False`, tables promoted to float64 (the float32 betas stay the schedule). "
@@ -78,7 +144,7 @@ def render_rows(rows, version: str) -> StudyPage:
         f"({', '.join(d.label for d in law.DATA)}) are carried through the same loop from $N(0, 1)$ and "
         "compared with the catalogue's rule (`ddpm_ancestral`, `ddim`) on the same timesteps ending on the "
         "clean level.", "",
-        "## Findings", "",
+        "### Findings", "",
         "| kind | configurations | example | numbers |", "| --- | --- | --- | --- |",
     ]
     for kind, found in by_kind.items():
@@ -100,7 +166,7 @@ def render_rows(rows, version: str) -> StudyPage:
               "ending on $\\bar\\alpha_0$ is documented behaviour. `clip_sample=True` (the default) clips "
               "$\\hat x_0$ and is not affine; it is turned off here.", "",
               f"![W2 of diffusers against the textbook]({FIGURE})", "",
-              "## Every configuration", "",
+              "### Every configuration", "",
               "Grouped over the beta schedules and prediction types (9 configurations a row): the largest "
               f"errors, the steps that land off the schedule's next timestep, and W2 for {shown} "
               "(largest over the group).", "",
@@ -123,15 +189,18 @@ def render_rows(rows, version: str) -> StudyPage:
                      f"{worst(lambda m: m.w2[shown]['sampler'])} | "
                      f"{max(m.w2[shown]['textbook'] for m in members):.3g} | "
                      f"{worst(lambda m: m.w2[shown]['sampler vs textbook'])} | {', '.join(kinds) or 'conforms'} |")
+    if sigma_rows:
+        lines += ["", *sigma_section(sigma_rows)]
     return StudyPage("\n".join(lines) + "\n", {FIGURE: _figure(rows, shown)})
 
 
-@study("conformance-diffusers", "Conformance of diffusers' DDPM and DDIM schedulers to the derivations",
+@study("conformance-diffusers", "Conformance of diffusers' schedulers to the derivations",
        derivation_ids=("ddpm.posterior", "ddim.family", "score.reparameterizations", "gauss_exact.w2"), path=PAGE)
 def render(context: StudyContext) -> StudyPage:
     if importlib.util.find_spec("diffusers") is None:
         raise MissingExtra("diffusers")
     from checks.conform import diffusers_grid as g
+    from checks.conform import diffusers_sigma
 
     rows = g.run_grid(g.grid(), jobs=max(1, min(4, os.cpu_count() or 1)))
-    return render_rows(rows, g.version())
+    return render_rows(rows, g.version(), diffusers_sigma.run_grid(diffusers_sigma.grid()))
