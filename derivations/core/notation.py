@@ -479,6 +479,13 @@ obs_inp = base("obs_inp", r"x_{\mathrm{o}}", "observed (known) coordinate of inp
 bridge_start = base("bridge_start", "a", "start value of a Brownian bridge at time 0", REAL, real=True)
 bridge_end = base("bridge_end", "b", "end value a Brownian bridge is conditioned on at its horizon", REAL, real=True)
 bridge_horizon = base("bridge_horizon", "T", "horizon of a Brownian bridge (t < T)", Domain(1.1, 2.0), positive=True)
+# Linear inverse problems (inverse.*): y = A x_0 + n, n ~ N(0, sigma_y^2); Gaussian prior N(mean_data, var_data).
+op_inv = base("op_inv", "A", "forward operator of a linear inverse problem y = A x_0 + n (one coordinate)", POSITIVE,
+              positive=True)
+obs_inv = base("obs_inv", r"y_{\mathrm{obs}}", "measurement y of a linear inverse problem", REAL, real=True)
+var_obs_inv = base("var_obs_inv", r"\sigma_y^2", "variance of the measurement noise n", POSITIVE, positive=True)
+zeta_dps = base("zeta_dps", r"\zeta", "DPS step size: x' - zeta grad ||y - A x0_hat(x)||^2", Domain(0.0, 2.0),
+                nonnegative=True)
 
 
 # --------------------------------------------------------------------------
