@@ -101,3 +101,9 @@ def test_a_planted_bug_in_the_jump_is_seen(monkeypatch):
     """The way back up dropped from the walk: no resampling is left, and the replacement method's error returns."""
     monkeypatch.setattr(inpaint, "jump_schedule", lambda steps, u, j: list(range(steps, -1, -1)))
     assert inpaint.w2_to_conditional(250, 10, jump=5) > 0.4
+
+
+def test_the_ou_bridge_check_sees_a_drift_without_sigma_squared():
+    wrong = next(w for w in derivations.get("bridge.ou").body.wrong_variants if w.result == "drift")
+    assert all(s.passed for s in _run_with("bridge.ou_marginal", {}))
+    assert not all(s.passed for s in _run_with("bridge.ou_marginal", {("bridge.ou", "drift"): wrong.expr}))

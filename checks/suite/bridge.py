@@ -3,7 +3,9 @@ r"""The Brownian bridge: the h-transformed SDE simulated, and the bridge built f
 ``bridge.brownian_marginal``: (1) Euler–Maruyama on :math:`dX = \frac{b - X}{T - t}dt + dW` with the derived
 drift (``bridge.brownian``), :data:`STEPS` steps from :math:`a` at 0 to :math:`T/2`; (2) Lévy's construction
 :math:`X_t = a + W_t - \frac tT(W_T - (b - a))` from an independent Brownian path. Both must have the
-derived marginal mean and variance at :math:`T/2`. Euler–Maruyama's own law on this linear SDE (its affine
+derived marginal mean and variance at :math:`T/2`. ``bridge.ou_marginal``: the same for the OU bridge
+(``bridge.ou``), Euler–Maruyama on its linear drift; its affine recursion has the mean within 0.02 standard
+errors and the variance 0.16 % (0.16 standard errors) above the bridge's at 500 steps. Euler–Maruyama's own law on this linear SDE (its affine
 recursion) has the exact mean and a variance 0.15 % above the bridge's at 500 steps, about 1/50 of the
 smallest relative variance error detected at the default sample size.
 """
@@ -56,3 +58,37 @@ def brownian_marginal(ctx: CheckContext, sample: dict[str, torch.Tensor]) -> lis
     for label, x in sample.items():
         out += [stats.mean(f"{label}: E[X_(T/2)]", x, mean), stats.variance(f"{label}: Var[X_(T/2)]", x, var)]
     return out
+
+
+# --------------------------------------------------------------------------
+# The OU bridge
+# --------------------------------------------------------------------------
+OU = {"kappa_ou": 1.0, "theta_ou": 0.3, "sigma_ou": 0.8}
+
+
+def simulate_ou(ctx: CheckContext) -> torch.Tensor:
+    drift = ctx.quantity("bridge.ou", "drift")
+    n, h = ctx.n_samples, HORIZON / 2 / STEPS
+    x = torch.full((n,), START, dtype=ctx.dtype, device=ctx.device)
+    fixed = {"bridge_start": START, "bridge_end": END, "bridge_horizon": HORIZON, **OU}
+    fixed = {k: ctx.tensor(v) for k, v in fixed.items()}  # the drift takes exponentials of them
+    for k in range(STEPS):
+        x = x + h * drift(x_sde=x, t=ctx.tensor(k * h), **fixed) + OU["sigma_ou"] * h**0.5 * ctx.normal(n)
+    return x
+
+
+@check(
+    id="bridge.ou_marginal",
+    title="OU bridge at T/2: the h-transformed SDE against the derived marginal",
+    law=f"dX = kappa (theta - X) dt + sigma dW with {OU}, from a = {START} at 0 conditioned on X_T = {END}, "
+    f"T = {HORIZON}: Euler-Maruyama ({STEPS} steps) on the bridge's drift, at t = T/2: mean and variance of bridge.ou",
+    tests=("bridge.ou",),
+    uses=(("bridge.ou", "drift"), ("bridge.ou", "mean"), ("bridge.ou", "var")),
+    samples=SAMPLES,
+    simulate=simulate_ou,
+)
+def ou_marginal(ctx: CheckContext, x: torch.Tensor) -> list[stats.Estimate]:
+    values = _values(ctx, HORIZON / 2) | {k: ctx.tensor(v) for k, v in OU.items()}
+    mean = float(ctx.quantity("bridge.ou", "mean")(**values))
+    var = float(ctx.quantity("bridge.ou", "var")(**values))
+    return [stats.mean("E[X_(T/2)]", x, mean), stats.variance("Var[X_(T/2)]", x, var)]
