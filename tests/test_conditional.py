@@ -107,3 +107,10 @@ def test_the_ou_bridge_check_sees_a_drift_without_sigma_squared():
     wrong = next(w for w in derivations.get("bridge.ou").body.wrong_variants if w.result == "drift")
     assert all(s.passed for s in _run_with("bridge.ou_marginal", {}))
     assert not all(s.passed for s in _run_with("bridge.ou_marginal", {("bridge.ou", "drift"): wrong.expr}))
+
+
+def test_the_conditional_ou_check_sees_the_conditions_spread_dropped():
+    wrong = next(w for w in derivations.get("bridge.conditional_ou").body.wrong_variants if "dropped" in w.description)
+    assert all(s.passed for s in _run_with("bridge.conditional_ou_moments", {}))
+    assert not all(s.passed for s in _run_with("bridge.conditional_ou_moments",
+                                               {("bridge.conditional_ou", "var"): wrong.expr}))

@@ -486,6 +486,12 @@ obs_inv = base("obs_inv", r"y_{\mathrm{obs}}", "measurement y of a linear invers
 var_obs_inv = base("var_obs_inv", r"\sigma_y^2", "variance of the measurement noise n", POSITIVE, positive=True)
 zeta_dps = base("zeta_dps", r"\zeta", "DPS step size: x' - zeta grad ||y - A x0_hat(x)||^2", Domain(0.0, 2.0),
                 nonnegative=True)
+# Conditional OU (bridge.conditional_ou): dX = kappa (theta + c_Y Y - X) dt + sigma sqrt(1 + Y^2) dW, Y ~ N(mu_Y, s_Y^2).
+cond_y = base("cond_y", "Y", "condition of the conditional OU process (independent of its Brownian motion)", REAL,
+              real=True)
+mean_cond_y = base("mean_cond_y", r"\mu_Y", "mean of the condition Y", REAL, real=True)
+std_cond_y = base("std_cond_y", r"s_Y", "standard deviation of the condition Y", POSITIVE, positive=True)
+slope_cond_y = base("slope_cond_y", r"c_Y", "slope of the conditional OU's long-run mean in Y", REAL, real=True)
 
 
 # --------------------------------------------------------------------------

@@ -12,10 +12,24 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.core.notation import bridge_end, bridge_horizon, bridge_start, kappa_ou, sigma_ou, theta_ou, time, x_sde
+from derivations.core.notation import (
+    bridge_end,
+    bridge_horizon,
+    bridge_start,
+    cond_y,
+    kappa_ou,
+    lag_ou,
+    mean_cond_y,
+    sigma_ou,
+    slope_cond_y,
+    std_cond_y,
+    theta_ou,
+    time,
+    x_sde,
+)
 from derivations.core.proof import Tier
 from derivations.core import work
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
 from derivations.core.work import named
 from derivations.families.gaussian import condition, log_density
 
@@ -137,7 +151,7 @@ def ou() -> Body:
                      work.derivative(log_p_n, t),
                      sp.Add(-work.derivative(drift_n, x), -drift_n * score_n,
                             half * (work.derivative(log_p_n, (x, 2)) + score_n**2), evaluate=False)),
-            Relation(r"at $t \to 0$ the marginal starts at $a$ (mean)", work.held("lim", r"\lim_{t \to 0} m_{\mathrm{br}}(t)", (), sp.limit(mean, t, 0)), a),
+            Relation(r"at $t \to 0$ the marginal starts at $a$ (mean)", work.limit(mean_n, t, 0), a),
             Relation(r"$\kappa \to 0$, $\sigma = 1$: the drift is the Brownian bridge's", small.subs(sigma_ou, 1),
                      (b - x) / (T - t)),
         ),
@@ -156,5 +170,65 @@ def ou() -> Body:
             WrongVariant("drift", base_drift + sp.diff(log_h, x), r"$\sigma^2$ missing from the h-transform's drift"),
             WrongVariant("var", now_var, "the unconditioned OU variance"),
             WrongVariant("mean", now_mean, "the unconditioned OU mean"),
+        ),
+    )
+
+
+@derivation(
+    id="bridge.conditional_ou",
+    title="Conditional OU: mean and volatility depending on a condition Y, conditional and total moments",
+    statement=r"$dX = \kappa(\theta + c_Y Y - X)dt + \sigma\sqrt{1 + Y^2}\,dW$ from $X_s = x_s$, $Y \sim \mathcal N(\mu_Y, s_Y^2)$ "
+    r"independent of $W$: given $Y$, ``ou.moments`` with $\theta \to \theta + c_Y Y$, $\sigma^2 \to \sigma^2(1 + Y^2)$; "
+    r"unconditionally $E[X_t] = \theta + c_Y\mu_Y + (x_s - \theta - c_Y\mu_Y)e^{-\kappa\Delta t}$, "
+    r"$\mathrm{Var}X_t = c_Y^2 s_Y^2(1 - e^{-\kappa\Delta t})^2 + \sigma^2(1 + \mu_Y^2 + s_Y^2)(1 - e^{-2\kappa\Delta t})/(2\kappa)$ "
+    r"(total expectation and variance), $\mathrm{Cov}(X_t, Y) = c_Y s_Y^2(1 - e^{-\kappa\Delta t})$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$\kappa > 0$, $\sigma > 0$; $Y$ independent of the Brownian motion",),
+    references=("C. Gardiner, Stochastic Methods (2009), §3.8.4", "law of total variance"),
+)
+def conditional_ou() -> Body:
+    from sympy import stats
+
+    moments = get("ou.moments")
+    given = {theta_ou: theta_ou + slope_cond_y * cond_y}
+    cond_mean = moments.result("mean").xreplace(given)
+    cond_var = moments.result("var").xreplace({sigma_ou: sigma_ou * sp.sqrt(1 + cond_y**2)})
+    condition_rv = stats.Normal("Ytilde", mean_cond_y, std_cond_y)  # Y as a random variable
+    on_rv = {cond_y: condition_rv}
+    total_mean = sp.simplify(stats.E(cond_mean.xreplace(on_rv)))
+    mean_of_var = sp.simplify(stats.E(cond_var.xreplace(on_rv)))
+    var_of_mean = sp.simplify(stats.variance(cond_mean.xreplace(on_rv)))
+    total_var = mean_of_var + var_of_mean
+    cross = sp.simplify(stats.covariance(cond_mean.xreplace(on_rv), condition_rv))
+    decay = sp.exp(-kappa_ou * lag_ou)
+    return Body(
+        steps=(
+            Relation(r"total expectation: $E[X_t] = E\big[E[X_t\mid Y]\big]$",
+                     work.expectation(cond_mean.xreplace(on_rv)), total_mean),
+            Relation(r"$E\big[\mathrm{Var}(X_t\mid Y)\big]$: $E[1 + Y^2] = 1 + \mu_Y^2 + s_Y^2$",
+                     work.expectation(cond_var.xreplace(on_rv)),
+                     sigma_ou**2 * (1 + mean_cond_y**2 + std_cond_y**2) * (1 - decay**2) / (2 * kappa_ou)),
+            Relation(r"$\mathrm{Var}\big(E[X_t\mid Y]\big)$: the mean is affine in $Y$",
+                     work.variance(cond_mean.xreplace(on_rv)), slope_cond_y**2 * std_cond_y**2 * (1 - decay)**2),
+            Relation(r"$\mathrm{Cov}(X_t, Y) = \mathrm{Cov}(E[X_t\mid Y], Y)$ (the noise is independent of $Y$)",
+                     work.covariance(cond_mean.xreplace(on_rv), condition_rv),
+                     slope_cond_y * std_cond_y**2 * (1 - decay)),
+        ),
+        results=(
+            Result("cond_mean", cond_mean, "E[X_t | Y]"),
+            Result("cond_var", cond_var, "Var[X_t | Y]"),
+            Result("mean", total_mean, "E[X_t]"),
+            Result("var", total_var, "Var[X_t] = E[Var(X_t | Y)] + Var(E[X_t | Y])"),
+            Result("cov_xy", cross, "Cov(X_t, Y)"),
+        ),
+        claims=(
+            Claim("var", slope_cond_y**2 * std_cond_y**2 * (1 - decay)**2
+                  + sigma_ou**2 * (1 + mean_cond_y**2 + std_cond_y**2) * (1 - decay**2) / (2 * kappa_ou),
+                  "law of total variance"),
+        ),
+        wrong_variants=(
+            WrongVariant("var", mean_of_var, r"$\mathrm{Var}(E[X_t\mid Y])$ dropped (the condition's spread ignored)"),
+            WrongVariant("var", var_of_mean + sigma_ou**2 * (1 + mean_cond_y**2) * (1 - decay**2) / (2 * kappa_ou),
+                         r"the volatility at $Y = \mu_Y$ (plug-in) in place of its mean"),
         ),
     )
