@@ -27,6 +27,7 @@ from derivations.catalogue import posterior
 from derivations.core import work
 from derivations.core.notation import (
     a_st,
+    corr_data,
     b_st,
     kernel_mean_coef,
     kernel_var,
@@ -39,8 +40,10 @@ from derivations.core.notation import (
     var_data,
     var_obs_inv,
     x_0,
+    x_sde,
     x_t,
     y_pg,
+    y_sde,
 )
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
@@ -338,5 +341,63 @@ def step_pigdm() -> Body:
             WrongVariant("offset_tweedie", short(written["offset_tweedie"].xreplace({obs_inv: -obs_inv})),
                          "the guidance's sign flipped"),
             WrongVariant("gain_tweedie", body.results[3].expr, "the paper's r_t^2 taken as Tweedie's"),
+        ),
+    )
+
+
+@derivation(
+    id="inverse.posterior_2d",
+    title="Linear inverse problem in 2-D with a matrix A: the posterior by completing the square, and the Schur form",
+    statement=r"$x_0 \sim \mathcal N(\mu, \Sigma)$ in 2-D (the data of ``inpaint.conditional``), one measurement "
+    r"$y = \mathbf a^\top x_0 + n$ of both coordinates with $\mathbf a = (A, A)$, $n \sim \mathcal N(0, \sigma_y^2)$: "
+    r"the log-joint's Hessian in $x_0$ gives the posterior precision $\Sigma^{-1} + \mathbf a\mathbf a^\top/\sigma_y^2$ "
+    r"and its stationary point the mean; both equal the Schur (Kalman) forms $\mu + \Sigma\mathbf a(y - \mathbf a^\top\mu)"
+    r"/(\mathbf a^\top\Sigma\mathbf a + \sigma_y^2)$ and $\Sigma - \Sigma\mathbf a\mathbf a^\top\Sigma/"
+    r"(\mathbf a^\top\Sigma\mathbf a + \sigma_y^2)$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$|\rho_0| < 1$, $s_x, s_y > 0$, $\sigma_y^2 > 0$",),
+    references=(BISHOP,),
+)
+def posterior_2d() -> Body:
+    from derivations.families.inpaint import data_covariance, data_mean
+
+    cov, mu = data_covariance(), data_mean()
+    row = sp.Matrix([[op_inv, op_inv]])
+    state = sp.Matrix([x_sde, y_sde])  # the two coordinates of x_0
+    residual = state - mu
+    log_joint = -(residual.T * cov.inv() * residual)[0, 0] / 2 - (obs_inv - (row * state)[0, 0]) ** 2 / (2 * var_obs_inv)
+    hessian = sp.hessian(log_joint, tuple(state))
+    precision = -hessian
+    stationary = sp.solve([sp.diff(log_joint, v) for v in state], tuple(state), dict=True)[0]
+    mean = sp.Matrix([sp.factor(stationary[v]) for v in state])
+    post_cov = precision.inv().applyfunc(sp.factor)
+    evidence = (row * cov * row.T)[0, 0] + var_obs_inv
+    schur_mean = mu + cov * row.T * (obs_inv - (row * mu)[0, 0]) / evidence
+    schur_cov = cov - cov * row.T * row * cov / evidence
+    return Body(
+        steps=(
+            Relation(r"the posterior precision is minus the log-joint's Hessian: $\Sigma^{-1} + \mathbf a\mathbf a^\top/\sigma_y^2$, "
+                     "entry (1, 1)", -work.derivative(log_joint, (state[0], 2)), (cov.inv() + row.T * row / var_obs_inv)[0, 0]),
+            Relation("entry (1, 2)", -work.derivative(log_joint, state[0], state[1]),
+                     (cov.inv() + row.T * row / var_obs_inv)[0, 1]),
+            Relation("the stationary point's first coordinate is the Schur (Kalman) mean's", mean[0], schur_mean[0]),
+            Relation("and its second", mean[1], schur_mean[1]),
+            Relation(r"the inverse precision is the Schur covariance: entry (1, 1)", post_cov[0, 0], schur_cov[0, 0]),
+            Relation("entry (1, 2)", post_cov[0, 1], schur_cov[0, 1]),
+            Relation("entry (2, 2)", post_cov[1, 1], schur_cov[1, 1]),
+        ),
+        results=(
+            Result("post_mean_1", mean[0], "E[x_1 | y]"),
+            Result("post_mean_2", mean[1], "E[x_2 | y]"),
+            Result("post_var_1", post_cov[0, 0], "Var[x_1 | y]"),
+            Result("post_cov_12", post_cov[0, 1], "Cov[x_1, x_2 | y]"),
+            Result("post_var_2", post_cov[1, 1], "Var[x_2 | y]"),
+        ),
+        claims=(Claim("post_cov_12", schur_cov[0, 1], BISHOP + r": $\Sigma - \Sigma A^\top(A\Sigma A^\top + \sigma_y^2)^{-1}A\Sigma$"),),
+        wrong_variants=(
+            WrongVariant("post_cov_12", cov[0, 1], "the prior covariance kept (the measurement couples the coordinates)"),
+            WrongVariant("post_var_1", cov[0, 0] - (cov * row.T)[0, 0] ** 2 / ((row * cov * row.T)[0, 0]),
+                         r"$\sigma_y^2$ missing from the evidence"),
+            WrongVariant("post_mean_1", schur_mean[0].xreplace({corr_data: 0}), "the prior correlation dropped"),
         ),
     )
