@@ -18,11 +18,12 @@ from derivations.core.notation import (
     bridge_start,
     cond_y,
     kappa_ou,
-    lag_ou,
+    s_ou,
     mean_cond_y,
     sigma_ou,
     slope_cond_y,
     std_cond_y,
+    t_ou,
     theta_ou,
     time,
     x_sde,
@@ -200,7 +201,7 @@ def conditional_ou() -> Body:
     var_of_mean = sp.simplify(stats.variance(cond_mean.xreplace(on_rv)))
     total_var = mean_of_var + var_of_mean
     cross = sp.simplify(stats.covariance(cond_mean.xreplace(on_rv), condition_rv))
-    decay = sp.exp(-kappa_ou * lag_ou)
+    decay = sp.exp(-kappa_ou * (t_ou - s_ou))  # in the results' times (t_ou is s + the lag)
     return Body(
         steps=(
             Relation(r"total expectation: $E[X_t] = E\big[E[X_t\mid Y]\big]$",
