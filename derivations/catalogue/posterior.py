@@ -30,7 +30,7 @@ from derivations.catalogue.record import Option, Rule
 from derivations.core.registry import Registry
 
 CHUNG = ("H. Chung, J. Kim, M. T. Mccann, M. L. Klasky, J. C. Ye, Diffusion Posterior Sampling for General Noisy "
-         "Inverse Problems, ICLR 2023, §3.2 and Algorithm 1")
+         "Inverse Problems, ICLR 2023, §3 and Algorithm 1 (Gaussian noise)")
 SONG_PIGDM = ("J. Song, A. Vahdat, M. Mardani, J. Kautz, Pseudoinverse-Guided Diffusion Models for Inverse Problems, "
               "ICLR 2023, §3 (the Gaussian approximation of p_t(y | x_t) and its r_t^2)")
 
