@@ -82,3 +82,35 @@ def test_the_bridge_check_sees_a_wrong_drift():
     wrong = next(w for w in derivations.get("bridge.brownian").body.wrong_variants if w.result == "drift")
     assert all(s.passed for s in _run_with("bridge.brownian_marginal", {}))
     assert not all(s.passed for s in _run_with("bridge.brownian_marginal", {("bridge.brownian", "drift"): wrong.expr}))
+
+
+def test_repaint_walk_with_jumps():
+    """Down j, back up j, U - 1 times at every multiple of j; j = 1 repeats each step U times."""
+    assert inpaint.jump_schedule(6, 2, 2) == [6, 5, 4, 5, 6, 5, 4, 3, 2, 3, 4, 3, 2, 1, 0, 1, 2, 1, 0]
+    assert inpaint.jump_schedule(3, 2, 1) == [3, 2, 3, 2, 1, 2, 1, 0, 1, 0]
+    assert inpaint.score_evaluations(250, 10, 1) == 2500
+    assert inpaint.score_evaluations(250, 10, 5) == 250 + 9 * 5 * 50
+
+
+def test_repaint_with_jumps_approaches_the_true_conditional():
+    w2 = [inpaint.w2_to_conditional(250, u, jump=5) for u in (1, 5, 10)]
+    assert w2 == sorted(w2, reverse=True) and w2[0] > 0.4 and w2[-1] < 0.1
+
+
+def test_a_planted_bug_in_the_jump_is_seen(monkeypatch):
+    """The way back up dropped from the walk: no resampling is left, and the replacement method's error returns."""
+    monkeypatch.setattr(inpaint, "jump_schedule", lambda steps, u, j: list(range(steps, -1, -1)))
+    assert inpaint.w2_to_conditional(250, 10, jump=5) > 0.4
+
+
+def test_the_ou_bridge_check_sees_a_drift_without_sigma_squared():
+    wrong = next(w for w in derivations.get("bridge.ou").body.wrong_variants if w.result == "drift")
+    assert all(s.passed for s in _run_with("bridge.ou_marginal", {}))
+    assert not all(s.passed for s in _run_with("bridge.ou_marginal", {("bridge.ou", "drift"): wrong.expr}))
+
+
+def test_the_conditional_ou_check_sees_the_conditions_spread_dropped():
+    wrong = next(w for w in derivations.get("bridge.conditional_ou").body.wrong_variants if "dropped" in w.description)
+    assert all(s.passed for s in _run_with("bridge.conditional_ou_moments", {}))
+    assert not all(s.passed for s in _run_with("bridge.conditional_ou_moments",
+                                               {("bridge.conditional_ou", "var"): wrong.expr}))

@@ -3,12 +3,13 @@ r"""Exact output law of the replacement method and of RePaint on 2-D Gaussian da
 The state (known :math:`x`, unknown :math:`y`) stays Gaussian: a reverse step maps the unknown coordinate by
 the derived affine update of ``inpaint.replacement_step`` (the catalogue's DDPM ancestral rule on the 2-D
 state, exact score), the known coordinate is then replaced by a fresh draw from
-:math:`\mathcal N(m_{t'}x_{\mathrm o}, v_{t'})` (independent of the state); RePaint repeats each step
-:math:`U` times, re-noising the whole state with the forward kernel :math:`z \mapsto a z + \sqrt b\,\xi`
-between repeats (jump length 1). Chain: the DDPM linear schedule on 1000 levels, respaced to ``steps``
+:math:`\mathcal N(m_{t'}x_{\mathrm o}, v_{t'})` (independent of the state); RePaint walks the levels
+down and, every :math:`j` levels, back up :math:`j` levels by the forward kernel
+:math:`z \mapsto a z + \sqrt b\,\xi` on the whole state, :math:`U - 1` times (:func:`jump_schedule`;
+:math:`j = 1`: each step repeated :math:`U` times). Chain: the DDPM linear schedule on 1000 levels, respaced to ``steps``
 levels; :math:`m = \sqrt{\bar\alpha}`, :math:`v = 1 - \bar\alpha`. Started from :math:`\mathcal N(0, I)`.
 The output law of :math:`y` is compared with the true conditional (``inpaint.conditional``) by
-``gaussian.w2``. The score evaluations are ``steps * U``.
+``gaussian.w2``. The score evaluations are the walk's reverse steps (``steps * U`` at :math:`j = 1`).
 """
 
 from __future__ import annotations
@@ -62,45 +63,74 @@ def _levels(steps: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sqrt(alpha_bar[levels]), 1 - alpha_bar[levels]
 
 
-def inpaint_law(steps: int, resamplings: int = 1, data: PlaneData = PlaneData(), variance: str = "beta_tilde"
-                ) -> tuple[float, float]:
-    """Mean and variance of the inpainted coordinate after ``steps`` reverse steps, each repeated
-    ``resamplings`` times (1: the replacement method)."""
+def jump_schedule(steps: int, resamplings: int = 1, jump: int = 1) -> list[int]:
+    r"""RePaint's walk over the respaced levels ``steps`` (top) down to 0: after arriving at a level :math:`k`
+    that is a multiple of the jump length :math:`j` with :math:`k \le \text{steps} - j`, go back up :math:`j`
+    levels and down again, :math:`U - 1` times (Lugmayr et al. 2022, §4.2 and the schedule of their code);
+    :math:`j = 1` resamples after every step, :math:`U = 1` is the replacement method."""
+    remaining = {k: resamplings - 1 for k in range(0, steps - jump + 1, jump)}
+    level, walk = steps, [steps]
+    while level > 0:
+        level -= 1
+        walk.append(level)
+        if remaining.get(level, 0) > 0:
+            remaining[level] -= 1
+            for _ in range(jump):
+                level += 1
+                walk.append(level)
+    return walk
+
+
+def inpaint_law(steps: int, resamplings: int = 1, data: PlaneData = PlaneData(), variance: str = "beta_tilde",
+                jump: int = 1) -> tuple[float, float]:
+    """Mean and variance of the inpainted coordinate after RePaint's walk (:func:`jump_schedule`) over
+    ``steps`` respaced levels: a reverse step then the known coordinate replaced on every way down, the
+    forward kernel on the whole state on every way up."""
     m, v = _levels(steps)
     maps, values = step_maps(), data.values()
     mean, cov = np.zeros(2), np.eye(2)
-    for i in range(len(m) - 1, 0, -1):
-        a = m[i] / m[i - 1]
-        b = v[i] - a * a * v[i - 1]
-        flags = frozenset({"clean"}) if v[i - 1] == 0 else frozenset()
-        step = values | {"a_st": a, "b_st": b, "m_next_st": m[i - 1], "v_next_st": v[i - 1]}
+    walk = jump_schedule(len(m) - 1, resamplings, jump)
+    for here, there in zip(walk, walk[1:]):
+        top, bottom = max(here, there), min(here, there)
+        a = m[top] / m[bottom]
+        b = v[top] - a * a * v[bottom]
+        if there > here:  # re-noise the whole state from level `here` to the level above
+            mean, cov = a * mean, a * a * cov + b * np.eye(2)
+            continue
+        flags = frozenset({"clean"}) if v[there] == 0 else frozenset()
+        step = values | {"a_st": a, "b_st": b, "m_next_st": m[there], "v_next_st": v[there]}
         gain_x, gain_y, offset, noise_var = (
             float(maps[catalogue.result_name(base, (variance,), flags)](**step))
             for base in ("gain_known", "gain_unknown", "offset", "noise_var"))
         row = np.array([gain_x, gain_y])
-        for repeat in range(resamplings):
-            mean_y, var_y = row @ mean + offset, row @ cov @ row + noise_var
-            mean = np.array([m[i - 1] * data.observed, mean_y])
-            cov = np.diag([v[i - 1], var_y])
-            if repeat < resamplings - 1:
-                mean, cov = a * mean, a * a * cov + b * np.eye(2)
+        mean_y, var_y = row @ mean + offset, row @ cov @ row + noise_var
+        mean = np.array([m[there] * data.observed, mean_y])
+        cov = np.diag([v[there], var_y])
     return float(mean[1]), float(cov[1, 1])
 
 
-def w2_to_conditional(steps: int, resamplings: int, data: PlaneData = PlaneData()) -> float:
-    mean, var = inpaint_law(steps, resamplings, data)
+def score_evaluations(steps: int, resamplings: int = 1, jump: int = 1) -> int:
+    """The reverse steps RePaint's walk takes (one score evaluation each)."""
+    walk = jump_schedule(steps, resamplings, jump)
+    return sum(there < here for here, there in zip(walk, walk[1:]))
+
+
+def w2_to_conditional(steps: int, resamplings: int, data: PlaneData = PlaneData(), jump: int = 1) -> float:
+    mean, var = inpaint_law(steps, resamplings, data, jump=jump)
     target = true_conditional(data)
     w2_sq = derivations.get("gaussian.w2").function("w2_sq")
     return float(np.sqrt(w2_sq(mean_p=mean, var_p=var, mean_q=target[0], var_q=target[1])))
 
 
-def repaint_table(step_counts=STEPS, resamplings=RESAMPLINGS, data: PlaneData = PlaneData()) -> list[dict[str, float]]:
+def repaint_table(step_counts=STEPS, resamplings=RESAMPLINGS, data: PlaneData = PlaneData(), jumps=(1,)
+                  ) -> list[dict[str, float]]:
     rows = []
     target = true_conditional(data)
     for steps in step_counts:
-        for u in resamplings:
-            mean, var = inpaint_law(steps, u, data)
-            rows.append({"steps": steps, "U": u, "nfe": steps * u, "mean": mean, "var": var,
-                         "target_mean": target[0], "target_var": target[1],
-                         "w2": w2_to_conditional(steps, u, data)})
+        for jump in jumps:
+            for u in resamplings:
+                mean, var = inpaint_law(steps, u, data, jump=jump)
+                rows.append({"steps": steps, "U": u, "j": jump, "nfe": score_evaluations(steps, u, jump),
+                             "mean": mean, "var": var, "target_mean": target[0], "target_var": target[1],
+                             "w2": w2_to_conditional(steps, u, data, jump)})
     return rows

@@ -479,6 +479,19 @@ obs_inp = base("obs_inp", r"x_{\mathrm{o}}", "observed (known) coordinate of inp
 bridge_start = base("bridge_start", "a", "start value of a Brownian bridge at time 0", REAL, real=True)
 bridge_end = base("bridge_end", "b", "end value a Brownian bridge is conditioned on at its horizon", REAL, real=True)
 bridge_horizon = base("bridge_horizon", "T", "horizon of a Brownian bridge (t < T)", Domain(1.1, 2.0), positive=True)
+# Linear inverse problems (inverse.*): y = A x_0 + n, n ~ N(0, sigma_y^2); Gaussian prior N(mean_data, var_data).
+op_inv = base("op_inv", "A", "forward operator of a linear inverse problem y = A x_0 + n (one coordinate)", POSITIVE,
+              positive=True)
+obs_inv = base("obs_inv", r"y_{\mathrm{obs}}", "measurement y of a linear inverse problem", REAL, real=True)
+var_obs_inv = base("var_obs_inv", r"\sigma_y^2", "variance of the measurement noise n", POSITIVE, positive=True)
+zeta_dps = base("zeta_dps", r"\zeta", "DPS step size: x' - zeta grad ||y - A x0_hat(x)||^2", Domain(0.0, 2.0),
+                nonnegative=True)
+# Conditional OU (bridge.conditional_ou): dX = kappa (theta + c_Y Y - X) dt + sigma sqrt(1 + Y^2) dW, Y ~ N(mu_Y, s_Y^2).
+cond_y = base("cond_y", "Y", "condition of the conditional OU process (independent of its Brownian motion)", REAL,
+              real=True)
+mean_cond_y = base("mean_cond_y", r"\mu_Y", "mean of the condition Y", REAL, real=True)
+std_cond_y = base("std_cond_y", r"s_Y", "standard deviation of the condition Y", POSITIVE, positive=True)
+slope_cond_y = base("slope_cond_y", r"c_Y", "slope of the conditional OU's long-run mean in Y", REAL, real=True)
 
 
 # --------------------------------------------------------------------------

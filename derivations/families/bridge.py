@@ -12,9 +12,26 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.core.notation import bridge_end, bridge_horizon, bridge_start, time, x_sde
+from derivations.core.notation import (
+    bridge_end,
+    bridge_horizon,
+    bridge_start,
+    cond_y,
+    kappa_ou,
+    s_ou,
+    mean_cond_y,
+    sigma_ou,
+    slope_cond_y,
+    std_cond_y,
+    t_ou,
+    theta_ou,
+    time,
+    x_sde,
+)
 from derivations.core.proof import Tier
-from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
+from derivations.core import work
+from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
+from derivations.core.work import named
 from derivations.families.gaussian import condition, log_density
 
 KARATZAS_SHREVE = "I. Karatzas, S. Shreve, Brownian Motion and Stochastic Calculus (1991), §5.6.B (Brownian bridge)"
@@ -76,5 +93,143 @@ def brownian() -> Body:
             WrongVariant("var", t * (T - t) / T**2, "variance divided by T^2"),
             WrongVariant("var", t * (T - t), "factor 1/T missing"),
             WrongVariant("mean", a + t / T * b, "start not subtracted from the end"),
+        ),
+    )
+
+
+def ou_transition(start: sp.Expr, lag: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    r"""Mean and variance of the OU process :math:`dX = \kappa(\theta - X)dt + \sigma dW` after ``lag`` from ``start``."""
+    decay = sp.exp(-kappa_ou * lag)
+    return theta_ou + (start - theta_ou) * decay, sigma_ou**2 * (1 - decay**2) / (2 * kappa_ou)
+
+
+@derivation(
+    id="bridge.ou",
+    title="OU (VP) bridge to a fixed endpoint by Doob's h-transform: drift, Fokker–Planck equation, marginal moments",
+    statement=r"For $dX = \kappa(\theta - X)dt + \sigma dW$ from $a$ at 0, conditioned on $X_T = b$: "
+    r"$h(t, x) = \mathcal N\big(b;\ \theta + (x - \theta)e^{-\kappa(T - t)},\ \sigma^2(1 - e^{-2\kappa(T-t)})/(2\kappa)\big)$ "
+    r"solves the backward equation, the bridge's drift is $\kappa(\theta - x) + \sigma^2\partial_x\log h$, and its "
+    r"marginal (Gaussian conditioning of $X_t$ on $X_T = b$) solves the conditioned Fokker–Planck equation. "
+    r"The VP SDE is $\kappa = \beta/2$, $\theta = 0$, $\sigma^2 = \beta$; $\kappa \to 0$ gives ``bridge.brownian``.",
+    tier=Tier.EXACT,
+    assumptions=(r"$0 < t < T$, $\kappa > 0$, $\sigma > 0$",),
+    references=(ROGERS_WILLIAMS, "S. Särkkä, A. Solin, Applied Stochastic Differential Equations (2019), §7.5"),
+)
+def ou() -> Body:
+    t, x, T, a, b = time, x_sde, bridge_horizon, bridge_start, bridge_end
+    ahead_mean, ahead_var = ou_transition(x, T - t)
+    log_h = log_density(b, ahead_mean, ahead_var)
+    base_drift = kappa_ou * (theta_ou - x)
+    drift = base_drift + sigma_ou**2 * sp.diff(log_h, x)
+    half = sigma_ou**2 / 2
+    # X_t ~ N(m_t, v_t) from a; X_T | X_t ~ N(theta + (X_t - theta) e^{-kappa (T - t)}, V_{T - t}).
+    now_mean, now_var = ou_transition(a, t)
+    decay = sp.exp(-kappa_ou * (T - t))
+    mean, var = condition(now_mean, now_var, decay, theta_ou * (1 - decay), ahead_var, b, x)
+    # The page shows h and p through their x-free moments, named (their definitions listed below the steps).
+    ahead_var_n = named("V_ahead", r"V_{T-t}", ahead_var, description=r"variance of $X_T$ given $X_t$")
+    decay_n = named("D_ahead", r"D_{T-t}", decay, description=r"$e^{-\kappa(T - t)}$, the OU decay over the remaining time")
+    mean_n = named("m_bridge", r"m_{\mathrm{br}}(t)", sp.factor(mean), description="the bridge's mean")
+    var_n = named("v_bridge", r"v_{\mathrm{br}}(t)", sp.factor(var), description="the bridge's variance")
+    log_h_n = log_density(b, theta_ou + (x - theta_ou) * decay_n, ahead_var_n)
+    log_p_n = log_density(x, mean_n, var_n)
+    drift_n = named("f_bridge", r"f(t, x)", sp.factor(drift),
+                    description=r"the h-transformed drift $\kappa(\theta - x) + \sigma^2\partial_x\log h$")
+    score_n = work.derivative(log_p_n, x)
+    small_k = sp.Symbol("k", positive=True)
+    small = sp.limit(sp.simplify(drift.subs(kappa_ou, small_k)), small_k, 0)
+    return Body(
+        steps=(
+            Relation(r"$h$ solves the backward equation, divided by $h$: $\partial_t\log h + \kappa(\theta - x)\partial_x\log h "
+                     r"+ \frac{\sigma^2}2\big(\partial_x^2\log h + (\partial_x\log h)^2\big) = 0$",
+                     sp.Add(work.derivative(log_h_n, t), base_drift * work.derivative(log_h_n, x),
+                            half * (work.derivative(log_h_n, (x, 2)) + work.derivative(log_h_n, x) ** 2), evaluate=False), 0),
+            Relation(r"Doob's h-transform: the drift gains $\sigma^2\partial_x\log h$", drift_n,
+                     base_drift + sigma_ou**2 * work.derivative(log_h_n, x)),
+            Relation(r"the conditioned marginal solves the Fokker–Planck equation with the h-transformed drift $f$, "
+                     r"divided by $p$: $\partial_t\log p = -\partial_x f - f\,\partial_x\log p + \frac{\sigma^2}2"
+                     r"\big(\partial_x^2\log p + (\partial_x\log p)^2\big)$",
+                     work.derivative(log_p_n, t),
+                     sp.Add(-work.derivative(drift_n, x), -drift_n * score_n,
+                            half * (work.derivative(log_p_n, (x, 2)) + score_n**2), evaluate=False)),
+            Relation(r"at $t \to 0$ the marginal starts at $a$ (mean)", work.limit(mean_n, t, 0), a),
+            Relation(r"$\kappa \to 0$, $\sigma = 1$: the drift is the Brownian bridge's", small.subs(sigma_ou, 1),
+                     (b - x) / (T - t)),
+        ),
+        results=(
+            Result("drift", drift, "drift of the OU bridge: kappa (theta - x) + sigma^2 d/dx log h"),
+            Result("mean", mean, "E[X_t] of the OU bridge"),
+            Result("var", var, "Var[X_t] of the OU bridge"),
+        ),
+        claims=(
+            Claim("var", (sigma_ou**2 * sp.sinh(kappa_ou * t) * sp.sinh(kappa_ou * (T - t))
+                          / (kappa_ou * sp.sinh(kappa_ou * T))).rewrite(sp.exp),
+                  r"Särkkä & Solin (2019): $\frac{\sigma^2}{\kappa}\frac{\sinh(\kappa t)\sinh(\kappa(T-t))}{\sinh(\kappa T)}$, "
+                  r"the sines hyperbolic written with exponentials"),
+        ),
+        wrong_variants=(
+            WrongVariant("drift", base_drift + sp.diff(log_h, x), r"$\sigma^2$ missing from the h-transform's drift"),
+            WrongVariant("var", now_var, "the unconditioned OU variance"),
+            WrongVariant("mean", now_mean, "the unconditioned OU mean"),
+        ),
+    )
+
+
+@derivation(
+    id="bridge.conditional_ou",
+    title="Conditional OU: mean and volatility depending on a condition Y, conditional and total moments",
+    statement=r"$dX = \kappa(\theta + c_Y Y - X)dt + \sigma\sqrt{1 + Y^2}\,dW$ from $X_s = x_s$, $Y \sim \mathcal N(\mu_Y, s_Y^2)$ "
+    r"independent of $W$: given $Y$, ``ou.moments`` with $\theta \to \theta + c_Y Y$, $\sigma^2 \to \sigma^2(1 + Y^2)$; "
+    r"unconditionally $E[X_t] = \theta + c_Y\mu_Y + (x_s - \theta - c_Y\mu_Y)e^{-\kappa\Delta t}$, "
+    r"$\mathrm{Var}X_t = c_Y^2 s_Y^2(1 - e^{-\kappa\Delta t})^2 + \sigma^2(1 + \mu_Y^2 + s_Y^2)(1 - e^{-2\kappa\Delta t})/(2\kappa)$ "
+    r"(total expectation and variance), $\mathrm{Cov}(X_t, Y) = c_Y s_Y^2(1 - e^{-\kappa\Delta t})$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$\kappa > 0$, $\sigma > 0$; $Y$ independent of the Brownian motion",),
+    references=("C. Gardiner, Stochastic Methods (2009), §3.8.4", "law of total variance"),
+)
+def conditional_ou() -> Body:
+    from sympy import stats
+
+    moments = get("ou.moments")
+    given = {theta_ou: theta_ou + slope_cond_y * cond_y}
+    cond_mean = moments.result("mean").xreplace(given)
+    cond_var = moments.result("var").xreplace({sigma_ou: sigma_ou * sp.sqrt(1 + cond_y**2)})
+    condition_rv = stats.Normal("Ytilde", mean_cond_y, std_cond_y)  # Y as a random variable
+    on_rv = {cond_y: condition_rv}
+    total_mean = sp.simplify(stats.E(cond_mean.xreplace(on_rv)))
+    mean_of_var = sp.simplify(stats.E(cond_var.xreplace(on_rv)))
+    var_of_mean = sp.simplify(stats.variance(cond_mean.xreplace(on_rv)))
+    total_var = mean_of_var + var_of_mean
+    cross = sp.simplify(stats.covariance(cond_mean.xreplace(on_rv), condition_rv))
+    decay = sp.exp(-kappa_ou * (t_ou - s_ou))  # in the results' times (t_ou is s + the lag)
+    return Body(
+        steps=(
+            Relation(r"total expectation: $E[X_t] = E\big[E[X_t\mid Y]\big]$",
+                     work.expectation(cond_mean.xreplace(on_rv)), total_mean),
+            Relation(r"$E\big[\mathrm{Var}(X_t\mid Y)\big]$: $E[1 + Y^2] = 1 + \mu_Y^2 + s_Y^2$",
+                     work.expectation(cond_var.xreplace(on_rv)),
+                     sigma_ou**2 * (1 + mean_cond_y**2 + std_cond_y**2) * (1 - decay**2) / (2 * kappa_ou)),
+            Relation(r"$\mathrm{Var}\big(E[X_t\mid Y]\big)$: the mean is affine in $Y$",
+                     work.variance(cond_mean.xreplace(on_rv)), slope_cond_y**2 * std_cond_y**2 * (1 - decay)**2),
+            Relation(r"$\mathrm{Cov}(X_t, Y) = \mathrm{Cov}(E[X_t\mid Y], Y)$ (the noise is independent of $Y$)",
+                     work.covariance(cond_mean.xreplace(on_rv), condition_rv),
+                     slope_cond_y * std_cond_y**2 * (1 - decay)),
+        ),
+        results=(
+            Result("cond_mean", cond_mean, "E[X_t | Y]"),
+            Result("cond_var", cond_var, "Var[X_t | Y]"),
+            Result("mean", total_mean, "E[X_t]"),
+            Result("var", total_var, "Var[X_t] = E[Var(X_t | Y)] + Var(E[X_t | Y])"),
+            Result("cov_xy", cross, "Cov(X_t, Y)"),
+        ),
+        claims=(
+            Claim("var", slope_cond_y**2 * std_cond_y**2 * (1 - decay)**2
+                  + sigma_ou**2 * (1 + mean_cond_y**2 + std_cond_y**2) * (1 - decay**2) / (2 * kappa_ou),
+                  "law of total variance"),
+        ),
+        wrong_variants=(
+            WrongVariant("var", mean_of_var, r"$\mathrm{Var}(E[X_t\mid Y])$ dropped (the condition's spread ignored)"),
+            WrongVariant("var", var_of_mean + sigma_ou**2 * (1 + mean_cond_y**2) * (1 - decay**2) / (2 * kappa_ou),
+                         r"the volatility at $Y = \mu_Y$ (plug-in) in place of its mean"),
         ),
     )
