@@ -590,3 +590,20 @@ sigma_edm = base("sigma_edm", r"\sigma_n", "noise level sigma of EDM's noised in
                  positive=True)
 sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard deviation of the data in EDM's "
                       "preconditioning", POSITIVE, positive=True)
+
+
+# --------------------------------------------------------------------------
+# Likelihoods (likelihood.*): VDM's bound with T steps between SNR_max (t = 0) and SNR_min (t = 1),
+# the probability-flow ODE's divergence in d dimensions.
+# --------------------------------------------------------------------------
+steps_vdm = base("steps_vdm", "T", "number of steps of a discrete-time diffusion bound", Domain(1.0, 50.0),
+                 integer=True, positive=True)
+snr_max_vdm = base("snr_max_vdm", r"\mathrm{SNR}_{\max}", "signal-to-noise ratio at t = 0 (least noise)", POSITIVE,
+                   positive=True)
+snr_min_vdm = base("snr_min_vdm", r"\mathrm{SNR}_{\min}", "signal-to-noise ratio at t = 1 (most noise)", POSITIVE,
+                   positive=True)
+rate_err_vdm = base("rate_err_vdm", r"\kappa", "decay rate of the example error curve e^{-kappa t}",
+                    Domain(0.1, 3.0), positive=True)
+dim_lik = base("dim_lik", "d", "dimension of the state", Domain(1.0, 8.0), integer=True, positive=True)
+lap_log_p = base("lap_log_p", r"\Lambda_t", "Laplacian (trace of the Hessian) of log p_t at the current point",
+                 REAL, real=True)
