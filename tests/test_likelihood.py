@@ -17,15 +17,16 @@ from checks.suite import likelihood as suite
 
 
 def test_the_discrete_loss_tends_to_the_continuous_one():
-    """T times the step weight at a smooth schedule approaches -SNR'/2 at rate 1/T."""
+    """T times the step weight at a smooth schedule approaches the continuous weight -SNR'/2 at rate 1/T."""
+    rate = derivations.get("likelihood.vdm_continuous").result("time_weight")
     d = derivations.get("likelihood.vdm_continuous")
     step = d.result("step_weight")
     snr = lambda u: 3 * sp.exp(-2 * u)  # noqa: E731 - any smooth schedule
-    expected = float((-sp.diff(snr(n.time), n.time) / 2).subs(n.time, 0.4))
+    expected = float(rate.subs(n.snr_rate_vdm, sp.diff(snr(n.time), n.time).subs(n.time, 0.4)))
     errors = []
     for steps in (10, 100, 1000):
-        value = steps * step.replace(likelihood.SNR, sp.Lambda(sp.Symbol("a"), snr(sp.Symbol("a"))))
-        errors.append(abs(float(value.subs({n.steps_vdm: steps, n.time: 0.4})) - expected))
+        value = steps * step.subs({n.snr_prev: snr(0.4 - sp.Rational(1, steps)), n.snr_t: snr(0.4)})
+        errors.append(abs(float(value) - expected))
     assert errors[2] < errors[1] < errors[0] and errors[2] < 1e-2
 
 

@@ -602,6 +602,8 @@ snr_max_vdm = base("snr_max_vdm", r"\mathrm{SNR}_{\max}", "signal-to-noise ratio
                    positive=True)
 snr_min_vdm = base("snr_min_vdm", r"\mathrm{SNR}_{\min}", "signal-to-noise ratio at t = 1 (most noise)", POSITIVE,
                    positive=True)
+snr_rate_vdm = base("snr_rate_vdm", r"\mathrm{SNR}_t^{\prime}", "time derivative SNR'(t) of a continuous signal-to-noise "
+                    "ratio", REAL, real=True)
 rate_err_vdm = base("rate_err_vdm", r"\kappa", "decay rate of the example error curve e^{-kappa t}",
                     Domain(0.1, 3.0), positive=True)
 dim_lik = base("dim_lik", "d", "dimension of the state", Domain(1.0, 8.0), integer=True, positive=True)

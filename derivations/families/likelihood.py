@@ -36,6 +36,9 @@ from derivations.core.notation import (
     rate_err_vdm,
     snr_max_vdm,
     snr_min_vdm,
+    snr_prev,
+    snr_rate_vdm,
+    snr_t,
     steps_vdm,
     time,
     var_data,
@@ -125,10 +128,10 @@ def _taylor_limits(expr: sp.Expr) -> sp.Expr:
     references=(KINGMA_2021,),
 )
 def vdm_continuous() -> Body:
-    snr_s, snr_t = SNR(time - 1 / steps_vdm), SNR(time)
+    snr_s, snr_t_fn = SNR(time - 1 / steps_vdm), SNR(time)
     weight = get("elbo.weights").result("weight_x0_posterior_var")
     alpha_bar = lambda snr: snr / (1 + snr)  # noqa: E731 - VP: alpha^2 = SNR / (1 + SNR)
-    to_snr = {alpha_bar_prev: alpha_bar(snr_s), alpha_t: alpha_bar(snr_t) / alpha_bar(snr_s)}
+    to_snr = {alpha_bar_prev: alpha_bar(snr_s), alpha_t: alpha_bar(snr_t_fn) / alpha_bar(snr_s)}
     step_weight = sp.factor(sp.cancel(weight.subs(to_snr)))
     per_time = steps_vdm * step_weight
     time_weight = _series_limit(per_time.subs(steps_vdm, 1 / _h))
@@ -149,22 +152,24 @@ def vdm_continuous() -> Body:
     in_snr = sp.Integral(gaussian_mmse(_v) / 2, (_v, snr_min_vdm, snr_max_vdm))
     loss_gaussian = sp.expand_log(sp.simplify(in_snr.doit()), force=True)
     posterior = get("gaussian.linear_bayes").result("posterior_var")
+    # The results in the values of the schedule at the step's ends and its rate (compiled as plain inputs).
+    at_levels, at_rate = {snr_s: snr_prev, snr_t_fn: snr_t}, {sp.Derivative(snr_t_fn, time): snr_rate_vdm}
     return Body(
         steps=(
             Relation(r"`elbo.weights`' $x_0$ weight at the posterior variance, with $\bar\alpha_{t-1} = "
                      r"\mathrm{SNR}(s)/(1 + \mathrm{SNR}(s))$ and $\alpha_t = \bar\alpha_t/\bar\alpha_{t-1}$",
-                     work.at(weight, to_snr), (snr_s - snr_t) / 2),
+                     work.at(weight, to_snr), (snr_s - snr_t_fn) / 2),
             Relation(r"$T$ times the step weight as $T \to \infty$: with $T = 1/h$, the first-order Taylor term of "
                      r"$\mathrm{SNR}(t - h)$ in $h$", work.limit(per_time, steps_vdm, sp.oo, "-"),
-                     -sp.Derivative(snr_t, time) / 2, prepare=_taylor_limits),
+                     -sp.Derivative(snr_t_fn, time) / 2, prepare=_taylor_limits),
             Relation(r"the discrete loss for a log-linear $\mathrm{SNR}$ and the error curve $e^{-\kappa t}$: its sum "
                      r"over $i = 1..T$ is geometric, $\sum_i Q^i = Q(1 - Q^T)/(1 - Q)$ with $Q = (e^{-\kappa}"
                      r"\mathrm{SNR}_{\min}/\mathrm{SNR}_{\max})^{1/T}$; as $T \to \infty$ it tends to the continuous loss",
                      work.limit(closed_sum, steps_vdm, sp.oo, "-"), sp.Integral(integrand, (_u, 0, 1))),
             Relation(r"the Gaussian optimal denoiser's error: the posterior variance of `gaussian.linear_bayes` for "
                      r"$z/\sigma = \sqrt{\mathrm{SNR}}\,x + \varepsilon$",
-                     work.at(posterior, {var_x: var_data, gain: sp.sqrt(snr_t), var_noise: 1}),
-                     var_data / (1 + var_data * snr_t)),
+                     work.at(posterior, {var_x: var_data, gain: sp.sqrt(snr_t_fn), var_noise: 1}),
+                     var_data / (1 + var_data * snr_t_fn)),
             Relation(r"change of variables $v = \mathrm{SNR}(t)$, log-linear schedule", loss_in_time(log_linear_snr),
                      in_snr),
             Relation(r"change of variables $v = \mathrm{SNR}(t)$, a schedule linear in $\mathrm{SNR}$ with the same "
@@ -172,17 +177,19 @@ def vdm_continuous() -> Body:
             Relation(r"integrate over $v$", in_snr, loss_gaussian),
         ),
         results=(
-            Result("step_weight", step_weight, "weight of ||x - x_hat||^2 of one step s = t - 1/T -> t"),
-            Result("time_weight", time_weight, "limit of T times the step weight: the continuous-time weight"),
-            Result("mmse", var_data / (1 + var_data * snr_t), "E||x - E[x | z_t]||^2 for Gaussian data"),
+            Result("step_weight", step_weight.subs(at_levels), "weight of ||x - x_hat||^2 of one step s = t - 1/T -> t"),
+            Result("time_weight", time_weight.subs(at_rate), "limit of T times the step weight: the continuous-time "
+                   "weight"),
+            Result("mmse", posterior.subs({var_x: var_data, gain: sp.sqrt(snr_t), var_noise: 1}),
+                   "E||x - E[x | z_t]||^2 for Gaussian data"),
             Result("loss_gaussian", loss_gaussian,
                    "continuous diffusion loss of Gaussian data with the optimal denoiser (per dimension)"),
         ),
         claims=(
-            Claim.as_printed("time_weight", -sp.Derivative(SNR(time), time) / 2, "Kingma et al. (2021)",
+            Claim.as_printed("time_weight", -snr_rate_vdm / 2, "Kingma et al. (2021)",
                              r"the continuous-time loss, weight $-\tfrac12\mathrm{SNR}'(t)$ of $\|x - \hat x_\theta"
                              r"(z_t; t)\|^2$"),
-            Claim.as_printed("step_weight", (snr_s - snr_t) / 2, "Kingma et al. (2021)",
+            Claim.as_printed("step_weight", (snr_prev - snr_t) / 2, "Kingma et al. (2021)",
                              r"the discrete-time loss, $\tfrac T2 E[(\mathrm{SNR}(s) - \mathrm{SNR}(t))\|x - \hat x_\theta"
                              r"\|^2]$ per step over $T$"),
             Claim.as_printed("loss_gaussian", in_snr, "Kingma et al. (2021)",
@@ -190,10 +197,9 @@ def vdm_continuous() -> Body:
                              r"^{\mathrm{SNR}_{\max}}\|x - \tilde x_\theta(z_v, v)\|^2dv$"),
         ),
         wrong_variants=(
-            WrongVariant("time_weight", -sp.Derivative(snr_t, time), "the factor 1/2 missing"),
+            WrongVariant("time_weight", -snr_rate_vdm, "the factor 1/2 missing"),
             WrongVariant("time_weight", -snr_t / 2, "SNR(t) for its derivative SNR'(t)"),
-            WrongVariant("time_weight", sp.Derivative(snr_t, time) / 2, "sign flipped (a negative weight: SNR "
-                         "decreases)"),
+            WrongVariant("time_weight", snr_rate_vdm / 2, "sign flipped (a negative weight: SNR decreases)"),
             WrongVariant("loss_gaussian", sp.log((1 + var_data * snr_max_vdm) / (1 + var_data * snr_min_vdm)),
                          "the factor 1/2 missing"),
             WrongVariant("loss_gaussian", (snr_max_vdm - snr_min_vdm) * var_data / 2,
@@ -359,11 +365,16 @@ def gap_terms() -> dict[str, sp.Expr]:
 def elbo_gap() -> Body:
     terms = gap_terms()
     values = {k: sp.simplify(v.doit()) for k, v in terms.items()}
-    bound = work.held_sum(terms["prior"], terms["reconstruction"], terms["diffusion"])
-    gap = sp.expand_log(sp.simplify(values["prior"] + values["reconstruction"] + values["diffusion"]
-                                    - values["entropy"]), force=True)
+    # Displayed as two brackets (the first vanishes as SNR_max grows, the second as SNR_min -> 0); the last
+    # step proves them equal to the sum of the derived terms.
+    named_terms = (
+        work.named("L_prior", r"\mathcal L_{\mathrm{prior}}", values["prior"], description="the prior term"),
+        work.named("L_rec", r"\mathcal L_{\mathrm{rec}}", values["reconstruction"],
+                   description="the reconstruction term"),
+        work.named("L_diff", r"\mathcal L_{\infty}", values["diffusion"], description="the continuous diffusion loss"),
+        -work.named("H_data", r"\mathcal H", values["entropy"], description=r"the exact $-E\log p(x)$"))
     alpha_1_sq = snr_min_vdm / (1 + snr_min_vdm)
-    printed_gap = (sp.log(1 + var_data * snr_max_vdm) - sp.log(var_data * snr_max_vdm)) / 2 \
+    gap = (sp.log(1 + var_data * snr_max_vdm) - sp.log(var_data * snr_max_vdm)) / 2 \
         + (alpha_1_sq * (mean_data**2 + var_data) - sp.log(1 + var_data * snr_min_vdm) + sp.log(1 + snr_min_vdm)
            - alpha_1_sq) / 2
     return Body(
@@ -374,7 +385,9 @@ def elbo_gap() -> Body:
                      terms["reconstruction"], values["reconstruction"]),
             Relation(r"the exact $-E\log p(x)$ by the probability-flow ODE (`likelihood.pf_ode_exact`): the entropy",
                      terms["entropy"], values["entropy"]),
-            Relation(r"bound minus exact: the gap", work.held_sum(bound, -terms["entropy"]), gap),
+            Relation(r"prior term $+$ reconstruction $+$ diffusion loss (`likelihood.vdm_continuous`) $-$ entropy: the gap",
+                     work.held_sum(*named_terms),
+                     gap),
         ),
         results=(
             Result("prior_kl", values["prior"], "E KL(q(z_1 | x) || N(0, 1))"),
@@ -382,7 +395,6 @@ def elbo_gap() -> Body:
             Result("neg_log_likelihood", values["entropy"], "-E log p(x), exact"),
             Result("gap", gap, "bound minus -E log p(x) (continuous time), nats per dimension"),
         ),
-        equivalents=(Equivalent("gap", printed_gap, "the two brackets of the statement"),),
         wrong_variants=(
             WrongVariant("gap", gap - values["prior"], "the prior term left out"),
             WrongVariant("gap", gap + values["diffusion"], "the diffusion loss without its factor 1/2"),
