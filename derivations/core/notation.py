@@ -609,3 +609,6 @@ rate_err_vdm = base("rate_err_vdm", r"\kappa", "decay rate of the example error 
 dim_lik = base("dim_lik", "d", "dimension of the state", Domain(1.0, 8.0), integer=True, positive=True)
 lap_log_p = base("lap_log_p", r"\Lambda_t", "Laplacian (trace of the Hessian) of log p_t at the current point",
                  REAL, real=True)
+# Consistency models (consistency.*): a second time s of the same trajectory, through B(s) = int_0^s beta.
+B_s_cm = base("B_s_cm", "B(s)", "integrated VP schedule at a second time s of a trajectory", Domain(0.01, 8.0),
+              positive=True)
