@@ -612,3 +612,9 @@ lap_log_p = base("lap_log_p", r"\Lambda_t", "Laplacian (trace of the Hessian) of
 # Consistency models (consistency.*): a second time s of the same trajectory, through B(s) = int_0^s beta.
 B_s_cm = base("B_s_cm", "B(s)", "integrated VP schedule at a second time s of a trajectory", Domain(0.01, 8.0),
               positive=True)
+# EDM's time discretization (edm.rho_schedule): N levels sigma_0 = sigma_max > ... > sigma_{N-1} = sigma_min.
+rho_edm = base("rho_edm", r"\rho", "exponent of EDM's noise-level discretization (7 in Karras et al.)",
+               Domain(1.0, 10.0), positive=True)
+steps_edm = base("steps_edm", "N", "number of noise levels of a sampler's discretization", Domain(2.0, 50.0),
+                 integer=True, positive=True)
+index_edm = base("index_edm", "k", "index of a noise level, 0 <= k <= N - 1", Domain(0.0, 1.0), nonnegative=True)

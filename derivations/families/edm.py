@@ -80,3 +80,59 @@ def preconditioning() -> Body:
                          "1/c_out for 1/c_out^2"),
         ),
     )
+
+
+@derivation(
+    id="edm.rho_schedule",
+    title="EDM's ρ-schedule of noise levels: endpoints, monotonicity, and its geometric limit",
+    statement=r"$\sigma_k = \big(\sigma_{\max}^{1/\rho} + \tfrac{k}{N-1}(\sigma_{\min}^{1/\rho} - "
+    r"\sigma_{\max}^{1/\rho})\big)^\rho$, $k = 0..N-1$: linear interpolation in $\sigma^{1/\rho}$. It starts at "
+    r"$\sigma_{\max}$, ends at $\sigma_{\min}$, decreases ($d\sigma_k/dk = \frac{\rho}{N-1}\sigma_k^{1 - 1/\rho}"
+    r"(\sigma_{\min}^{1/\rho} - \sigma_{\max}^{1/\rho}) < 0$), and as $\rho \to \infty$ tends to the geometric "
+    r"spacing $\sigma_{\max}(\sigma_{\min}/\sigma_{\max})^{k/(N-1)}$; $\rho = 1$ is uniform spacing.",
+    tier=Tier.NUMERIC,
+    assumptions=(r"$0 < \sigma_{\min} < \sigma_{\max}$, $\rho > 0$, $N \ge 2$",),
+    references=(KARRAS_2022.replace("eq. (7), Table 1 and appendix B.6", "section 3 and Table 1 (time steps)"),),
+)
+def rho_schedule() -> Body:
+    from derivations.core.notation import index_edm, rho_edm, sigma_max, sigma_min, steps_edm
+    from derivations.core.registry import AT_MOST
+
+    fraction = index_edm / (steps_edm - 1)
+    root = lambda s: s ** (1 / rho_edm)  # noqa: E731 - sigma^(1/rho)
+    level = (root(sigma_max) + fraction * (root(sigma_min) - root(sigma_max))) ** rho_edm
+    slope = sp.diff(level, index_edm)
+    geometric = sp.limit(level.subs(rho_edm, 1 / sp.Symbol("r", positive=True)), sp.Symbol("r", positive=True), 0)
+    return Body(
+        steps=(
+            Relation(r"$k = 0$: the largest level", work.at(level, {index_edm: 0}), sigma_max),
+            Relation(r"$k = N - 1$: the smallest level", work.at(level, {index_edm: steps_edm - 1}), sigma_min),
+            Relation(r"differentiate in $k$", work.derivative(level, index_edm),
+                     rho_edm / (steps_edm - 1) * level ** (1 - 1 / rho_edm) * (root(sigma_min) - root(sigma_max))),
+            Relation(r"the slope is negative: $\sigma_{\min}^{1/\rho} < \sigma_{\max}^{1/\rho}$", slope, 0,
+                     kind=AT_MOST),
+            Relation(r"$\rho \to \infty$ (written $\rho = 1/r$, $r \to 0^+$): geometric spacing",
+                     work.limit(level.subs(rho_edm, 1 / sp.Symbol("r", positive=True)), sp.Symbol("r", positive=True),
+                                0), sigma_max * (sigma_min / sigma_max) ** fraction),
+        ),
+        results=(
+            Result("sigma_level", level, "the k-th noise level sigma_k"),
+            Result("slope", slope, "d sigma_k / dk"),
+            Result("geometric_limit", geometric, "sigma_k as rho -> infinity"),
+        ),
+        claims=(
+            Claim("sigma_level", (sigma_max ** (1 / rho_edm) + index_edm / (steps_edm - 1)
+                                  * (sigma_min ** (1 / rho_edm) - sigma_max ** (1 / rho_edm))) ** rho_edm,
+                  "Karras et al. (2022), Table 1, time steps sigma_{i<N} (index i for k)"),
+        ),
+        wrong_variants=(
+            WrongVariant("sigma_level", (sigma_max ** (1 / rho_edm) + index_edm / steps_edm
+                                         * (sigma_min ** (1 / rho_edm) - sigma_max ** (1 / rho_edm))) ** rho_edm,
+                         "k/N for k/(N - 1): the last level misses sigma_min"),
+            WrongVariant("sigma_level", (sigma_max ** rho_edm + index_edm / (steps_edm - 1)
+                                         * (sigma_min ** rho_edm - sigma_max ** rho_edm)) ** (1 / rho_edm),
+                         "the exponents rho and 1/rho swapped"),
+            WrongVariant("geometric_limit", sigma_min * (sigma_max / sigma_min) ** fraction,
+                         "the geometric spacing run from sigma_min up"),
+        ),
+    )
