@@ -32,3 +32,22 @@ def test_the_off_by_one_variant_misses_sigma_min():
     (variant,) = [w for w in d.body.wrong_variants if "k/N" in w.description]
     last = Lambdified(variant.expr, "numpy")(index_edm=17, steps_edm=18, rho_edm=7.0, sigma_min=0.002, sigma_max=80.0)
     assert float(last) > 3 * 0.002  # more than three times sigma_min
+
+
+def test_ode_drift_carries_the_gaussian_marginal_variance():
+    """Data N(0, c), s = 1, sigma = t: psi = -x / (c + t^2), and d Var/dt = 2 E[x dx/dt] equals d(c + t^2)/dt."""
+    drift = derivations.get("edm.ode_sde").function("ode_drift")
+    c, t, x = 0.5, 1.3, 0.7
+    var = c + t**2
+    velocity = float(drift(dscale_edm=0.0, scale_edm=1.0, dsigma_edm=1.0, sigma_t_edm=t, score_edm=-x / var, x_sde=x))
+    # linear in x: d Var / dt = 2 (velocity / x) Var
+    assert 2 * velocity / x * var == pytest.approx(2 * t, rel=1e-12)
+
+
+def test_scaled_ode_matches_the_unscaled_one_in_y_equals_x_over_s():
+    """With s(t) = e^{t}: y = x/s obeys the s = 1 ODE, dy/dt = (dx/dt - s' y) / s."""
+    drift = derivations.get("edm.ode_sde").function("ode_drift")
+    s, ds, sigma, dsigma, psi, y = 1.7, 1.7, 0.9, 0.4, -0.3, 0.8
+    dx = float(drift(dscale_edm=ds, scale_edm=s, dsigma_edm=dsigma, sigma_t_edm=sigma, score_edm=psi, x_sde=s * y))
+    dy = float(drift(dscale_edm=0.0, scale_edm=1.0, dsigma_edm=dsigma, sigma_t_edm=sigma, score_edm=psi, x_sde=y))
+    assert (dx - ds * y) / s == pytest.approx(dy, rel=1e-12)

@@ -618,3 +618,11 @@ rho_edm = base("rho_edm", r"\rho", "exponent of EDM's noise-level discretization
 steps_edm = base("steps_edm", "N", "number of noise levels of a sampler's discretization", Domain(2.0, 50.0),
                  integer=True, positive=True)
 index_edm = base("index_edm", "k", "index of a noise level, 0 <= k <= N - 1", Domain(0.0, 1.0), nonnegative=True)
+# EDM's ODE and SDE family (edm.ode_sde): x = s(t) (y + n), n ~ N(0, sigma(t)^2), at one time t.
+scale_edm = base("scale_edm", "s_t", "EDM's scale s(t) of the noised signal", POSITIVE, positive=True)
+dscale_edm = base("dscale_edm", r"s_t^{\prime}", "time derivative of EDM's scale s(t)", REAL, real=True)
+sigma_t_edm = base("sigma_t_edm", r"\sigma_t", "EDM's noise level sigma(t) at time t", POSITIVE, positive=True)
+dsigma_edm = base("dsigma_edm", r"\sigma_t^{\prime}", "time derivative of EDM's noise level sigma(t)", REAL, real=True)
+score_edm = base("score_edm", r"\psi", "score of the noised data p(y; sigma) at y = x / s(t)", REAL, real=True)
+rate_lgv_edm = base("rate_lgv_edm", r"\beta_{\mathrm{L}}", "rate beta(t) of the Langevin exchange in EDM's SDE family",
+                    Domain(0.0, 3.0), nonnegative=True)

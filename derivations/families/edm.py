@@ -136,3 +136,87 @@ def rho_schedule() -> Body:
                          "the geometric spacing run from sigma_min up"),
         ),
     )
+
+
+@derivation(
+    id="edm.ode_sde",
+    title="EDM's probability-flow ODE in s(t), σ(t) and its SDE family, derived from the score SDE",
+    statement=r"The kernel $\mathcal N(s x_0, s^2\sigma^2)$ is that of $dx = f x\,dt + g\,dW$ with $f = \dot s/s$, "
+    r"$g^2 = \frac{d}{dt}(s^2\sigma^2) - 2fs^2\sigma^2 = 2s^2\dot\sigma\sigma$; the marginal is $p_t(x) = p(x/s; "
+    r"\sigma)/s$, so the probability-flow ODE $dx = [fx - \tfrac12g^2\nabla_x\log p_t]dt$ is "
+    r"$dx = [\frac{\dot s}{s}x - s^2\dot\sigma\sigma\nabla_x\log p(x/s; \sigma)]dt$ (Karras et al. eq. (4); "
+    r"$\nabla_x\log p(x/s; \sigma) = \psi/s$, $\psi$ the score of $p(\cdot; \sigma)$ at $x/s$). Adding the Langevin "
+    r"exchange $\pm\beta\sigma^2\nabla\log p\,dt + \sqrt{2\beta}\sigma\,dW$, which leaves $p(\cdot; \sigma)$ invariant "
+    r"(its Fokker-Planck term vanishes), gives the SDE family of eq. (6) ($s = 1$).",
+    tier=Tier.EXACT,
+    assumptions=(r"one dimension; $s > 0$, $\sigma > 0$ differentiable, $s(0) = 1$; $p(y; \sigma)$ the data "
+                 r"convolved with $\mathcal N(0, \sigma^2)$",),
+    references=(KARRAS_2022.replace("eq. (7), Table 1 and appendix B.6", "eqs. (4), (6) and appendix B.1-B.2"),
+                "Y. Song et al., Score-Based Generative Modeling through SDEs, ICLR 2021, eqs. (5), (13)"),
+)
+def ode_sde() -> Body:
+    from derivations.core.notation import (dscale_edm, dsigma_edm, rate_lgv_edm, scale_edm, score_edm, sigma_t_edm,
+                                           time, x_sde)
+
+    s_fn, sigma_fn = sp.Function("s", positive=True)(time), sp.Function("sigma", positive=True)(time)
+    density = sp.Function("p", positive=True)
+    drift_coef = sp.simplify(sp.diff(sp.log(s_fn), time))
+    kernel_var = s_fn**2 * sigma_fn**2
+    diffusion_sq = sp.factor(sp.diff(kernel_var, time) - 2 * drift_coef * kernel_var)
+    marginal = density(x_sde / s_fn, sigma_fn) / s_fn
+    score_t = sp.diff(sp.log(marginal), x_sde)
+    ode = drift_coef * x_sde - diffusion_sq / 2 * score_t
+    karras = drift_coef * x_sde - s_fn**2 * sp.Derivative(sigma_fn, time) * sigma_fn * work.derivative(
+        sp.log(density(x_sde / s_fn, sigma_fn)), x_sde)
+    # The results at one time, in the jet of s, sigma and the score psi of p(.; sigma) at x/s.
+    jet = {sp.Derivative(s_fn, time): dscale_edm, sp.Derivative(sigma_fn, time): dsigma_edm}
+    chain = sp.diff(sp.log(density(x_sde / s_fn, sigma_fn)), x_sde)  # psi / s
+
+    def to_jet(expr: sp.Expr) -> sp.Expr:  # p'(y)/p(y) at y = x/s is psi: the derivative atom is psi p
+        expr = expr.replace(lambda e: isinstance(e, sp.Subs), lambda e: score_edm * density(x_sde / s_fn, sigma_fn))
+        return sp.simplify(expr.subs(jet).subs({s_fn: scale_edm, sigma_fn: sigma_t_edm}))
+    # Langevin exchange at a fixed sigma: its Fokker-Planck term on p(.; sigma) vanishes.
+    p_sigma = sp.Function("p", positive=True)(x_sde)
+    langevin_flux = rate_lgv_edm * sigma_t_edm**2 * p_sigma * sp.diff(sp.log(p_sigma), x_sde)
+    fokker_planck = work.held_sum(-work.derivative(langevin_flux, x_sde),
+                                  rate_lgv_edm * sigma_t_edm**2 * work.derivative(p_sigma, x_sde, 2))
+    ode_drift = sp.expand(to_jet(ode))
+    return Body(
+        steps=(
+            Relation(r"drift coefficient of the linear SDE whose kernel mean is $s(t)x_0$: $f = d\log s/dt$",
+                     work.derivative(sp.log(s_fn), time), drift_coef),
+            Relation(r"$g^2 = \frac{d}{dt}(s^2\sigma^2) - 2fs^2\sigma^2$ (the kernel variance's ODE)",
+                     work.held_sum(work.derivative(kernel_var, time), -2 * drift_coef * kernel_var), diffusion_sq),
+            Relation(r"the score of $p_t(x) = p(x/s; \sigma)/s$: the factor $1/s$ drops out of $\nabla_x\log$",
+                     work.derivative(sp.log(marginal), x_sde), chain),
+            Relation(r"the probability-flow drift $fx - \tfrac12g^2\nabla_x\log p_t$ in $s$, $\sigma$: Karras eq. (4)",
+                     work.held_sum(work.held_product(drift_coef, x_sde), -work.held_product(diffusion_sq / 2, score_t)),
+                     karras),
+            Relation(r"the Langevin exchange $\beta\sigma^2\nabla\log p\,dt + \sqrt{2\beta}\sigma\,dW$ leaves "
+                     r"$p(\cdot; \sigma)$ invariant: its Fokker-Planck term vanishes", fokker_planck, 0),
+        ),
+        results=(
+            Result("drift_coef", to_jet(drift_coef), "f(t) = s'/s"),
+            Result("diffusion_sq", to_jet(diffusion_sq), "g(t)^2 = 2 s^2 sigma' sigma"),
+            Result("ode_drift", ode_drift, "dx/dt of EDM's probability-flow ODE"),
+            Result("sde_drift_forward", -dsigma_edm * sigma_t_edm * score_edm
+                   + rate_lgv_edm * sigma_t_edm**2 * score_edm, "drift of eq. (6)'s dx_+ at s = 1"),
+            Result("sde_drift_backward", -dsigma_edm * sigma_t_edm * score_edm
+                   - rate_lgv_edm * sigma_t_edm**2 * score_edm, "drift of eq. (6)'s dx_- at s = 1"),
+            Result("sde_noise_sq", 2 * rate_lgv_edm * sigma_t_edm**2, "squared noise coefficient of eq. (6)"),
+        ),
+        claims=(
+            Claim("ode_drift", dscale_edm / scale_edm * x_sde - scale_edm**2 * dsigma_edm * sigma_t_edm
+                  * score_edm / scale_edm, "Karras et al. (2022), eq. (4), with grad_x log p(x/s; sigma) = psi/s"),
+            Claim("diffusion_sq", 2 * scale_edm**2 * dsigma_edm * sigma_t_edm,
+                  "Karras et al. (2022), appendix B.2: g(t) = s(t) sqrt(2 sigma' sigma)"),
+        ),
+        wrong_variants=(
+            WrongVariant("ode_drift", dscale_edm / scale_edm * x_sde - scale_edm**2 * dsigma_edm * sigma_t_edm
+                         * score_edm, "the chain-rule factor 1/s of grad_x log p(x/s) lost"),
+            WrongVariant("ode_drift", dscale_edm / scale_edm * x_sde - scale_edm * dsigma_edm * score_edm,
+                         "sigma' for sigma' sigma"),
+            WrongVariant("diffusion_sq", 2 * scale_edm * dsigma_edm * sigma_t_edm, "s for s^2"),
+            WrongVariant("sde_noise_sq", 2 * rate_lgv_edm * sigma_t_edm, "sigma for sigma^2 in the noise"),
+        ),
+    )
