@@ -563,6 +563,13 @@ data_d1_dpm = base("data_d1_dpm", r"\hat x_0^{(1)}", "first lambda-derivative of
                    "exact trajectory at a step's start", REAL, real=True)
 data_d2_dpm = base("data_d2_dpm", r"\hat x_0^{(2)}", "second lambda-derivative of the data prediction along the "
                    "exact trajectory at a step's start", REAL, real=True)
+# DPM-Solver-3: its second intermediate point s_i' at lambda_{t_{i-1}} + 2 h_i / 3 (the first at h_i / 3).
+alpha_u2_dpm = base("alpha_u2_dpm", r"\alpha_{s'_i}", "signal coefficient of the kernel at a third-order solver's "
+                    "second intermediate point", POSITIVE_UNIT, positive=True)
+sigma_u2_dpm = defined("sigma_u2_dpm", r"\sigma_{s'_i}", "noise standard deviation at a third-order solver's second "
+                       "intermediate point", alpha_u2_dpm * sp.exp(-lam_s_dpm - 2 * h_dpm / 3), positive=True)
+eps_u2_dpm = base("eps_u2_dpm", r"\varepsilon_{s'_i}", "noise prediction at a third-order solver's second "
+                  "intermediate point", REAL, real=True)
 
 
 # --------------------------------------------------------------------------

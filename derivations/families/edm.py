@@ -170,8 +170,6 @@ def ode_sde() -> Body:
         sp.log(density(x_sde / s_fn, sigma_fn)), x_sde)
     # The results at one time, in the jet of s, sigma and the score psi of p(.; sigma) at x/s.
     jet = {sp.Derivative(s_fn, time): dscale_edm, sp.Derivative(sigma_fn, time): dsigma_edm}
-    chain = sp.diff(sp.log(density(x_sde / s_fn, sigma_fn)), x_sde)  # psi / s
-
     def to_jet(expr: sp.Expr) -> sp.Expr:  # p'(y)/p(y) at y = x/s is psi: the derivative atom is psi p
         expr = expr.replace(lambda e: isinstance(e, sp.Subs), lambda e: score_edm * density(x_sde / s_fn, sigma_fn))
         return sp.simplify(expr.subs(jet).subs({s_fn: scale_edm, sigma_fn: sigma_t_edm}))
@@ -188,9 +186,11 @@ def ode_sde() -> Body:
             Relation(r"$g^2 = \frac{d}{dt}(s^2\sigma^2) - 2fs^2\sigma^2$ (the kernel variance's ODE)",
                      work.held_sum(work.derivative(kernel_var, time), -2 * drift_coef * kernel_var), diffusion_sq),
             Relation(r"the score of $p_t(x) = p(x/s; \sigma)/s$: the factor $1/s$ drops out of $\nabla_x\log$",
-                     work.derivative(sp.log(marginal), x_sde), chain),
+                     work.derivative(sp.log(marginal), x_sde),
+                     work.derivative(sp.log(density(x_sde / s_fn, sigma_fn)), x_sde)),
             Relation(r"the probability-flow drift $fx - \tfrac12g^2\nabla_x\log p_t$ in $s$, $\sigma$: Karras eq. (4)",
-                     work.held_sum(work.held_product(drift_coef, x_sde), -work.held_product(diffusion_sq / 2, score_t)),
+                     work.held_sum(work.held_product(drift_coef, x_sde),
+                                   -diffusion_sq / 2 * work.derivative(sp.log(marginal), x_sde)),
                      karras),
             Relation(r"the Langevin exchange $\beta\sigma^2\nabla\log p\,dt + \sqrt{2\beta}\sigma\,dW$ leaves "
                      r"$p(\cdot; \sigma)$ invariant: its Fokker-Planck term vanishes", fokker_planck, 0),
