@@ -67,7 +67,6 @@ SNR = sp.Function("SNR", positive=True)
 # Bound variables: the integration time u, the SNR v, the step index i.
 _u = sp.Symbol("u", positive=True)
 _v = sp.Symbol("v", positive=True)
-_w = sp.Symbol("w", positive=True)
 _i = sp.Symbol("i", integer=True, positive=True)
 _h = sp.Symbol("h", positive=True)
 
