@@ -576,6 +576,13 @@ data_d1_dpm = base("data_d1_dpm", r"\hat x_0^{(1)}", "first lambda-derivative of
                    "exact trajectory at a step's start", REAL, real=True)
 data_d2_dpm = base("data_d2_dpm", r"\hat x_0^{(2)}", "second lambda-derivative of the data prediction along the "
                    "exact trajectory at a step's start", REAL, real=True)
+# DPM-Solver-3: its second intermediate point s_i' at lambda_{t_{i-1}} + 2 h_i / 3 (the first at h_i / 3).
+alpha_u2_dpm = base("alpha_u2_dpm", r"\alpha_{s'_i}", "signal coefficient of the kernel at a third-order solver's "
+                    "second intermediate point", POSITIVE_UNIT, positive=True)
+sigma_u2_dpm = defined("sigma_u2_dpm", r"\sigma_{s'_i}", "noise standard deviation at a third-order solver's second "
+                       "intermediate point", alpha_u2_dpm * sp.exp(-lam_s_dpm - 2 * h_dpm / 3), positive=True)
+eps_u2_dpm = base("eps_u2_dpm", r"\varepsilon_{s'_i}", "noise prediction at a third-order solver's second "
+                  "intermediate point", REAL, real=True)
 
 
 # --------------------------------------------------------------------------
@@ -603,3 +610,39 @@ sigma_edm = base("sigma_edm", r"\sigma_n", "noise level sigma of EDM's noised in
                  positive=True)
 sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard deviation of the data in EDM's "
                       "preconditioning", POSITIVE, positive=True)
+
+
+# --------------------------------------------------------------------------
+# Likelihoods (likelihood.*): VDM's bound with T steps between SNR_max (t = 0) and SNR_min (t = 1),
+# the probability-flow ODE's divergence in d dimensions.
+# --------------------------------------------------------------------------
+steps_vdm = base("steps_vdm", "T", "number of steps of a discrete-time diffusion bound", Domain(1.0, 50.0),
+                 integer=True, positive=True)
+snr_max_vdm = base("snr_max_vdm", r"\mathrm{SNR}_{\max}", "signal-to-noise ratio at t = 0 (least noise)", POSITIVE,
+                   positive=True)
+snr_min_vdm = base("snr_min_vdm", r"\mathrm{SNR}_{\min}", "signal-to-noise ratio at t = 1 (most noise)", POSITIVE,
+                   positive=True)
+snr_rate_vdm = base("snr_rate_vdm", r"\mathrm{SNR}_t^{\prime}", "time derivative SNR'(t) of a continuous signal-to-noise "
+                    "ratio", REAL, real=True)
+rate_err_vdm = base("rate_err_vdm", r"\kappa", "decay rate of the example error curve e^{-kappa t}",
+                    Domain(0.1, 3.0), positive=True)
+dim_lik = base("dim_lik", "d", "dimension of the state", Domain(1.0, 8.0), integer=True, positive=True)
+lap_log_p = base("lap_log_p", r"\Lambda_t", "Laplacian (trace of the Hessian) of log p_t at the current point",
+                 REAL, real=True)
+# Consistency models (consistency.*): a second time s of the same trajectory, through B(s) = int_0^s beta.
+B_s_cm = base("B_s_cm", "B(s)", "integrated VP schedule at a second time s of a trajectory", Domain(0.01, 8.0),
+              positive=True)
+# EDM's time discretization (edm.rho_schedule): N levels sigma_0 = sigma_max > ... > sigma_{N-1} = sigma_min.
+rho_edm = base("rho_edm", r"\rho", "exponent of EDM's noise-level discretization (7 in Karras et al.)",
+               Domain(1.0, 10.0), positive=True)
+steps_edm = base("steps_edm", "N", "number of noise levels of a sampler's discretization", Domain(2.0, 50.0),
+                 integer=True, positive=True)
+index_edm = base("index_edm", "k", "index of a noise level, 0 <= k <= N - 1", Domain(0.0, 1.0), nonnegative=True)
+# EDM's ODE and SDE family (edm.ode_sde): x = s(t) (y + n), n ~ N(0, sigma(t)^2), at one time t.
+scale_edm = base("scale_edm", "s_t", "EDM's scale s(t) of the noised signal", POSITIVE, positive=True)
+dscale_edm = base("dscale_edm", r"s_t^{\prime}", "time derivative of EDM's scale s(t)", REAL, real=True)
+sigma_t_edm = base("sigma_t_edm", r"\sigma_t", "EDM's noise level sigma(t) at time t", POSITIVE, positive=True)
+dsigma_edm = base("dsigma_edm", r"\sigma_t^{\prime}", "time derivative of EDM's noise level sigma(t)", REAL, real=True)
+score_edm = base("score_edm", r"\psi", "score of the noised data p(y; sigma) at y = x / s(t)", REAL, real=True)
+rate_lgv_edm = base("rate_lgv_edm", r"\beta_{\mathrm{L}}", "rate beta(t) of the Langevin exchange in EDM's SDE family",
+                    Domain(0.0, 3.0), nonnegative=True)

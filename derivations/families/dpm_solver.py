@@ -37,6 +37,7 @@ import sympy as sp
 from derivations.core.notation import (
     alpha_s_dpm,
     alpha_t_dpm,
+    alpha_u2_dpm,
     alpha_u_dpm,
     data_d1_dpm,
     data_d2_dpm,
@@ -46,6 +47,7 @@ from derivations.core.notation import (
     eps_d2_dpm,
     eps_s_dpm,
     eps_u_dpm,
+    eps_u2_dpm,
     h_dpm,
     jac_dpm,
     lam_s_dpm,
@@ -55,6 +57,7 @@ from derivations.core.notation import (
     sigma_s_dpm,
     sigma_t_dpm,
     sigma_u_dpm,
+    sigma_u2_dpm,
     x_s_dpm,
     expand_definitions,
 )
@@ -475,5 +478,92 @@ def dpmpp_2m() -> Body:
             WrongVariant("update", alpha_t_dpm / alpha_s_dpm * x_s_dpm - alpha_t_dpm * (sp.exp(-h_dpm) - 1)
                          * ((1 + 1 / (2 * ratio_dpm)) * data_s_dpm - data_prev_dpm / (2 * ratio_dpm)),
                          "the noise-prediction gain alpha_{t_i}/alpha_{t_{i-1}} on the state"),
+        ),
+    )
+
+
+# --------------------------------------------------------------------------
+# DPM-Solver-3 (single step, intermediate points at lambda_{t_{i-1}} + h_i/3 and + 2 h_i/3)
+# --------------------------------------------------------------------------
+
+R1_3, R2_3 = sp.Rational(1, 3), sp.Rational(2, 3)
+
+
+def phi_1(z: sp.Expr) -> sp.Expr:
+    r""":math:`(e^z - 1)/z - 1`: the weight of the first-order Taylor term over that of the zeroth, times :math:`z`
+    (:math:`\int_0^z e^{z - \tau}\tau\,d\tau / z = (e^z - 1)/z - 1`)."""
+    return (sp.exp(z) - 1) / z - 1
+
+
+def dpm_solver_3_parts() -> dict[str, sp.Expr]:
+    r"""The two intermediate points and the update (Lu et al. 2022, DPM-Solver-3 with :math:`r_1 = 1/3`,
+    :math:`r_2 = 2/3`): the differences :math:`D_1 = \varepsilon_{s_i} - \varepsilon_{t_{i-1}}`,
+    :math:`D_2 = \varepsilon_{s'_i} - \varepsilon_{t_{i-1}}` stand for :math:`r h\,\varepsilon^{(1)}` and the
+    first-order weights are integrated exactly (:func:`phi_1`)."""
+    first = dpm_solver_1_update(alpha_u_dpm, R1_3 * h_dpm).subs(r_dpm, R1_3)
+    sigma_u1 = sigma_u_dpm.subs(r_dpm, R1_3)
+    second = (dpm_solver_1_update(alpha_u2_dpm, R2_3 * h_dpm)
+              - sigma_u2_dpm * R2_3 / R1_3 * phi_1(R2_3 * h_dpm) * (eps_u_dpm - eps_s_dpm))
+    update = dpm_solver_1_update() - sigma_t_dpm / R2_3 * phi_1(h_dpm) * (eps_u2_dpm - eps_s_dpm)
+    return {"first": first, "second": second, "update": update, "sigma_u1": sigma_u1}
+
+
+def dpm_solver_3_read(update: sp.Expr, second: sp.Expr, first: sp.Expr) -> sp.Expr:
+    r"""The update reading :math:`\varepsilon_{s_i}` at :math:`u_i` and :math:`\varepsilon_{s'_i}` at :math:`u'_i`
+    (which itself reads :math:`\varepsilon_{s_i}`), each the prediction on the exact trajectory plus
+    :math:`J_\varepsilon` times the point's distance from it."""
+    eps_first = eps_along(R1_3 * h_dpm) + jac_dpm * (first - eps_flow(alpha_u_dpm, R1_3 * h_dpm))
+    second_read = second.subs(eps_u_dpm, eps_first)
+    eps_second = eps_along(R2_3 * h_dpm) + jac_dpm * (second_read - eps_flow(alpha_u2_dpm, R2_3 * h_dpm))
+    return update.subs(eps_u2_dpm, eps_second)
+
+
+@derivation(
+    id="dpm_solver.dpm_solver_3",
+    title="DPM-Solver-3: two intermediate points at h/3 and 2h/3; local error O(h⁴)",
+    statement=r"With $u_i$ = DPM-Solver-1 to $\lambda_{t_{i-1}} + h_i/3$, "
+    r"$u'_i = \frac{\alpha_{s'_i}}{\alpha_{t_{i-1}}}\tilde x_{t_{i-1}} - \sigma_{s'_i}(e^{2h_i/3} - 1)"
+    r"\varepsilon_{t_{i-1}} - 2\sigma_{s'_i}\big(\frac{e^{2h_i/3} - 1}{2h_i/3} - 1\big)D_1$ and "
+    r"$\tilde x_{t_i} = \frac{\alpha_{t_i}}{\alpha_{t_{i-1}}}\tilde x_{t_{i-1}} - \sigma_{t_i}(e^{h_i} - 1)"
+    r"\varepsilon_{t_{i-1}} - \tfrac32\sigma_{t_i}\big(\frac{e^{h_i} - 1}{h_i} - 1\big)D_2$, "
+    r"$D_1 = \varepsilon_{s_i} - \varepsilon_{t_{i-1}}$, $D_2 = \varepsilon_{s'_i} - \varepsilon_{t_{i-1}}$: the Taylor "
+    r"coefficients of the local error vanish through $h_i^3$, so the local error is $O(h_i^4)$ (third order).",
+    tier=Tier.EXACT,
+    assumptions=(r"the step starts on the exact trajectory; near it $\varepsilon(x, \lambda) = "
+                 r"\varepsilon(x^*_\lambda, \lambda) + J_\varepsilon(x - x^*_\lambda)$; $\varepsilon$ along it a "
+                 r"Taylor polynomial of degree 2 (the $h^3$ coefficients involve no higher derivative)",),
+    references=(LU_2022 + ", DPM-Solver-3 (r_1 = 1/3, r_2 = 2/3) and Theorem 3.2",),
+)
+def dpm_solver_3() -> Body:
+    parts = dpm_solver_3_parts()
+    first, second, update = parts["first"], parts["second"], parts["update"]
+    read = dpm_solver_3_read(update, second, first)
+    diff_1, diff_2 = eps_u_dpm - eps_s_dpm, eps_u2_dpm - eps_s_dpm
+    weight = lambda z: (sp.exp(z) - 1) / z - 1  # noqa: E731 - as printed
+    return Body(
+        steps=_coefficient_steps(eps_flow(alpha_t_dpm, h_dpm), read, 4,
+                                 r" (the update reads $\varepsilon_{s_i}$, $\varepsilon_{s'_i}$ at $u_i$, $u'_i$): "
+                                 r"the local error is O(h^4)"),
+        results=(
+            Result("intermediate_1", first, "u_i: DPM-Solver-1 from t_{i-1} to lambda + h/3"),
+            Result("intermediate_2", second, "u'_i at lambda + 2h/3"),
+            Result("update", update, "DPM-Solver-3 step"),
+        ),
+        claims=(
+            Claim("intermediate_2", alpha_u2_dpm / alpha_s_dpm * x_s_dpm
+                  - sigma_u2_dpm * (sp.exp(2 * h_dpm / 3) - 1) * eps_s_dpm
+                  - sigma_u2_dpm * R2_3 / R1_3 * weight(2 * h_dpm / 3) * diff_1,
+                  "Lu et al. (2022), DPM-Solver-3, u_{2i} with r_1 = 1/3, r_2 = 2/3"),
+            Claim("update", alpha_t_dpm / alpha_s_dpm * x_s_dpm - sigma_t_dpm * (sp.exp(h_dpm) - 1) * eps_s_dpm
+                  - sigma_t_dpm / R2_3 * weight(h_dpm) * diff_2, "Lu et al. (2022), DPM-Solver-3, the step's end"),
+        ),
+        wrong_variants=(
+            WrongVariant("update", alpha_t_dpm / alpha_s_dpm * x_s_dpm - sigma_t_dpm * (sp.exp(h_dpm) - 1) * eps_s_dpm
+                         - sigma_t_dpm / R1_3 * weight(h_dpm) * diff_2, "1/r_1 for 1/r_2 in the last correction"),
+            WrongVariant("update", alpha_t_dpm / alpha_s_dpm * x_s_dpm - sigma_t_dpm * (sp.exp(h_dpm) - 1) * eps_s_dpm
+                         - sigma_t_dpm / R2_3 * weight(h_dpm) * diff_1, "the last correction from D_1, not D_2"),
+            WrongVariant("intermediate_2", alpha_u2_dpm / alpha_s_dpm * x_s_dpm
+                         - sigma_u2_dpm * (sp.exp(2 * h_dpm / 3) - 1) * eps_s_dpm,
+                         "the second point without its D_1 correction"),
         ),
     )

@@ -80,3 +80,143 @@ def preconditioning() -> Body:
                          "1/c_out for 1/c_out^2"),
         ),
     )
+
+
+@derivation(
+    id="edm.rho_schedule",
+    title="EDM's ρ-schedule of noise levels: endpoints, monotonicity, and its geometric limit",
+    statement=r"$\sigma_k = \big(\sigma_{\max}^{1/\rho} + \tfrac{k}{N-1}(\sigma_{\min}^{1/\rho} - "
+    r"\sigma_{\max}^{1/\rho})\big)^\rho$, $k = 0..N-1$: linear interpolation in $\sigma^{1/\rho}$. It starts at "
+    r"$\sigma_{\max}$, ends at $\sigma_{\min}$, decreases ($d\sigma_k/dk = \frac{\rho}{N-1}\sigma_k^{1 - 1/\rho}"
+    r"(\sigma_{\min}^{1/\rho} - \sigma_{\max}^{1/\rho}) < 0$), and as $\rho \to \infty$ tends to the geometric "
+    r"spacing $\sigma_{\max}(\sigma_{\min}/\sigma_{\max})^{k/(N-1)}$; $\rho = 1$ is uniform spacing.",
+    tier=Tier.NUMERIC,
+    assumptions=(r"$0 < \sigma_{\min} < \sigma_{\max}$, $\rho > 0$, $N \ge 2$",),
+    references=(KARRAS_2022.replace("eq. (7), Table 1 and appendix B.6", "section 3 and Table 1 (time steps)"),),
+)
+def rho_schedule() -> Body:
+    from derivations.core.notation import index_edm, rho_edm, sigma_max, sigma_min, steps_edm
+    from derivations.core.registry import AT_MOST
+
+    fraction = index_edm / (steps_edm - 1)
+    root = lambda s: s ** (1 / rho_edm)  # noqa: E731 - sigma^(1/rho)
+    level = (root(sigma_max) + fraction * (root(sigma_min) - root(sigma_max))) ** rho_edm
+    slope = sp.diff(level, index_edm)
+    geometric = sp.limit(level.subs(rho_edm, 1 / sp.Symbol("r", positive=True)), sp.Symbol("r", positive=True), 0)
+    return Body(
+        steps=(
+            Relation(r"$k = 0$: the largest level", work.at(level, {index_edm: 0}), sigma_max),
+            Relation(r"$k = N - 1$: the smallest level", work.at(level, {index_edm: steps_edm - 1}), sigma_min),
+            Relation(r"differentiate in $k$", work.derivative(level, index_edm),
+                     rho_edm / (steps_edm - 1) * level ** (1 - 1 / rho_edm) * (root(sigma_min) - root(sigma_max))),
+            Relation(r"the slope is negative: $\sigma_{\min}^{1/\rho} < \sigma_{\max}^{1/\rho}$", slope, 0,
+                     kind=AT_MOST),
+            Relation(r"$\rho \to \infty$ (written $\rho = 1/r$, $r \to 0^+$): geometric spacing",
+                     work.limit(level.subs(rho_edm, 1 / sp.Symbol("r", positive=True)), sp.Symbol("r", positive=True),
+                                0), sigma_max * (sigma_min / sigma_max) ** fraction),
+        ),
+        results=(
+            Result("sigma_level", level, "the k-th noise level sigma_k"),
+            Result("slope", slope, "d sigma_k / dk"),
+            Result("geometric_limit", geometric, "sigma_k as rho -> infinity"),
+        ),
+        claims=(
+            Claim("sigma_level", (sigma_max ** (1 / rho_edm) + index_edm / (steps_edm - 1)
+                                  * (sigma_min ** (1 / rho_edm) - sigma_max ** (1 / rho_edm))) ** rho_edm,
+                  "Karras et al. (2022), Table 1, time steps sigma_{i<N} (index i for k)"),
+        ),
+        wrong_variants=(
+            WrongVariant("sigma_level", (sigma_max ** (1 / rho_edm) + index_edm / steps_edm
+                                         * (sigma_min ** (1 / rho_edm) - sigma_max ** (1 / rho_edm))) ** rho_edm,
+                         "k/N for k/(N - 1): the last level misses sigma_min"),
+            WrongVariant("sigma_level", (sigma_max ** rho_edm + index_edm / (steps_edm - 1)
+                                         * (sigma_min ** rho_edm - sigma_max ** rho_edm)) ** (1 / rho_edm),
+                         "the exponents rho and 1/rho swapped"),
+            WrongVariant("geometric_limit", sigma_min * (sigma_max / sigma_min) ** fraction,
+                         "the geometric spacing run from sigma_min up"),
+        ),
+    )
+
+
+@derivation(
+    id="edm.ode_sde",
+    title="EDM's probability-flow ODE in s(t), σ(t) and its SDE family, derived from the score SDE",
+    statement=r"The kernel $\mathcal N(s x_0, s^2\sigma^2)$ is that of $dx = f x\,dt + g\,dW$ with $f = \dot s/s$, "
+    r"$g^2 = \frac{d}{dt}(s^2\sigma^2) - 2fs^2\sigma^2 = 2s^2\dot\sigma\sigma$; the marginal is $p_t(x) = p(x/s; "
+    r"\sigma)/s$, so the probability-flow ODE $dx = [fx - \tfrac12g^2\nabla_x\log p_t]dt$ is "
+    r"$dx = [\frac{\dot s}{s}x - s^2\dot\sigma\sigma\nabla_x\log p(x/s; \sigma)]dt$ (Karras et al. eq. (4); "
+    r"$\nabla_x\log p(x/s; \sigma) = \psi/s$, $\psi$ the score of $p(\cdot; \sigma)$ at $x/s$). Adding the Langevin "
+    r"exchange $\pm\beta\sigma^2\nabla\log p\,dt + \sqrt{2\beta}\sigma\,dW$, which leaves $p(\cdot; \sigma)$ invariant "
+    r"(its Fokker-Planck term vanishes), gives the SDE family of eq. (6) ($s = 1$).",
+    tier=Tier.EXACT,
+    assumptions=(r"one dimension; $s > 0$, $\sigma > 0$ differentiable, $s(0) = 1$; $p(y; \sigma)$ the data "
+                 r"convolved with $\mathcal N(0, \sigma^2)$",),
+    references=(KARRAS_2022.replace("eq. (7), Table 1 and appendix B.6", "eqs. (4), (6) and appendix B.1-B.2"),
+                "Y. Song et al., Score-Based Generative Modeling through SDEs, ICLR 2021, eqs. (5), (13)"),
+)
+def ode_sde() -> Body:
+    from derivations.core.notation import (dscale_edm, dsigma_edm, rate_lgv_edm, scale_edm, score_edm, sigma_t_edm,
+                                           time, x_sde)
+
+    s_fn, sigma_fn = sp.Function("s", positive=True)(time), sp.Function("sigma", positive=True)(time)
+    density = sp.Function("p", positive=True)
+    drift_coef = sp.simplify(sp.diff(sp.log(s_fn), time))
+    kernel_var = s_fn**2 * sigma_fn**2
+    diffusion_sq = sp.factor(sp.diff(kernel_var, time) - 2 * drift_coef * kernel_var)
+    marginal = density(x_sde / s_fn, sigma_fn) / s_fn
+    score_t = sp.diff(sp.log(marginal), x_sde)
+    ode = drift_coef * x_sde - diffusion_sq / 2 * score_t
+    karras = drift_coef * x_sde - s_fn**2 * sp.Derivative(sigma_fn, time) * sigma_fn * work.derivative(
+        sp.log(density(x_sde / s_fn, sigma_fn)), x_sde)
+    # The results at one time, in the jet of s, sigma and the score psi of p(.; sigma) at x/s.
+    jet = {sp.Derivative(s_fn, time): dscale_edm, sp.Derivative(sigma_fn, time): dsigma_edm}
+    def to_jet(expr: sp.Expr) -> sp.Expr:  # p'(y)/p(y) at y = x/s is psi: the derivative atom is psi p
+        expr = expr.replace(lambda e: isinstance(e, sp.Subs), lambda e: score_edm * density(x_sde / s_fn, sigma_fn))
+        return sp.simplify(expr.subs(jet).subs({s_fn: scale_edm, sigma_fn: sigma_t_edm}))
+    # Langevin exchange at a fixed sigma: its Fokker-Planck term on p(.; sigma) vanishes.
+    p_sigma = sp.Function("p", positive=True)(x_sde)
+    langevin_flux = rate_lgv_edm * sigma_t_edm**2 * p_sigma * sp.diff(sp.log(p_sigma), x_sde)
+    fokker_planck = work.held_sum(-work.derivative(langevin_flux, x_sde),
+                                  rate_lgv_edm * sigma_t_edm**2 * work.derivative(p_sigma, x_sde, 2))
+    ode_drift = sp.expand(to_jet(ode))
+    return Body(
+        steps=(
+            Relation(r"drift coefficient of the linear SDE whose kernel mean is $s(t)x_0$: $f = d\log s/dt$",
+                     work.derivative(sp.log(s_fn), time), drift_coef),
+            Relation(r"$g^2 = \frac{d}{dt}(s^2\sigma^2) - 2fs^2\sigma^2$ (the kernel variance's ODE)",
+                     work.held_sum(work.derivative(kernel_var, time), -2 * drift_coef * kernel_var), diffusion_sq),
+            Relation(r"the score of $p_t(x) = p(x/s; \sigma)/s$: the factor $1/s$ drops out of $\nabla_x\log$",
+                     work.derivative(sp.log(marginal), x_sde),
+                     work.derivative(sp.log(density(x_sde / s_fn, sigma_fn)), x_sde)),
+            Relation(r"the probability-flow drift $fx - \tfrac12g^2\nabla_x\log p_t$ in $s$, $\sigma$: Karras eq. (4)",
+                     work.held_sum(work.held_product(drift_coef, x_sde),
+                                   -diffusion_sq / 2 * work.derivative(sp.log(marginal), x_sde)),
+                     karras),
+            Relation(r"the Langevin exchange $\beta\sigma^2\nabla\log p\,dt + \sqrt{2\beta}\sigma\,dW$ leaves "
+                     r"$p(\cdot; \sigma)$ invariant: its Fokker-Planck term vanishes", fokker_planck, 0),
+        ),
+        results=(
+            Result("drift_coef", to_jet(drift_coef), "f(t) = s'/s"),
+            Result("diffusion_sq", to_jet(diffusion_sq), "g(t)^2 = 2 s^2 sigma' sigma"),
+            Result("ode_drift", ode_drift, "dx/dt of EDM's probability-flow ODE"),
+            Result("sde_drift_forward", -dsigma_edm * sigma_t_edm * score_edm
+                   + rate_lgv_edm * sigma_t_edm**2 * score_edm, "drift of eq. (6)'s dx_+ at s = 1"),
+            Result("sde_drift_backward", -dsigma_edm * sigma_t_edm * score_edm
+                   - rate_lgv_edm * sigma_t_edm**2 * score_edm, "drift of eq. (6)'s dx_- at s = 1"),
+            Result("sde_noise_sq", 2 * rate_lgv_edm * sigma_t_edm**2, "squared noise coefficient of eq. (6)"),
+        ),
+        claims=(
+            Claim("ode_drift", dscale_edm / scale_edm * x_sde - scale_edm**2 * dsigma_edm * sigma_t_edm
+                  * score_edm / scale_edm, "Karras et al. (2022), eq. (4), with grad_x log p(x/s; sigma) = psi/s"),
+            Claim("diffusion_sq", 2 * scale_edm**2 * dsigma_edm * sigma_t_edm,
+                  "Karras et al. (2022), appendix B.2: g(t) = s(t) sqrt(2 sigma' sigma)"),
+        ),
+        wrong_variants=(
+            WrongVariant("ode_drift", dscale_edm / scale_edm * x_sde - scale_edm**2 * dsigma_edm * sigma_t_edm
+                         * score_edm, "the chain-rule factor 1/s of grad_x log p(x/s) lost"),
+            WrongVariant("ode_drift", dscale_edm / scale_edm * x_sde - scale_edm * dsigma_edm * score_edm,
+                         "sigma' for sigma' sigma"),
+            WrongVariant("diffusion_sq", 2 * scale_edm * dsigma_edm * sigma_t_edm, "s for s^2"),
+            WrongVariant("sde_noise_sq", 2 * rate_lgv_edm * sigma_t_edm, "sigma for sigma^2 in the noise"),
+        ),
+    )
