@@ -16,10 +16,10 @@ statistic with its asymptotic p-value, and quantiles for a QQ figure.
 
 The results go to ``--out`` (default ``benchmarks/results/false_alarm.json``), rewritten
 after every check, so a sweep stopped early keeps what it measured; ``--resume`` skips the
-checks already there. The reliability study page renders that file.
+checks already there, ``--rerun`` runs the selected ones again and keeps the others. The reliability study page renders that file.
 
 Usage: python benchmarks/false_alarm_rate.py [--offsets 200] [--budget-s 30] [--prefix ''] [--contains '']
-       [--device cpu] [--out PATH] [--resume]
+       [--device cpu] [--out PATH] [--resume | --rerun]
 """
 
 from __future__ import annotations
@@ -174,6 +174,14 @@ def sweep_check(check_id: str, offsets: int, budget_s: float, device: str) -> tu
             "seconds_per_run": elapsed / runs}, z_by_kind
 
 
+def last_wall_times() -> dict[str, float]:
+    """Each check's simulation time in the committed report's evidence (empty when there is none)."""
+    evidence = Path(__file__).resolve().parents[1] / "reports" / "evidence.json"
+    if not evidence.exists():
+        return {}
+    return {cid: r["wall_time_s"] for cid, r in json.loads(evidence.read_text()).items()}
+
+
 def atomic_write_json(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -231,7 +239,12 @@ def main(argv=None) -> int:
     parser.add_argument("--contains", default="", help="keep only ids containing this text")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--deadline-s", type=float, default=math.inf,
+                        help="wall seconds for the whole sweep: no check starts after them (the rest are listed as "
+                             "not swept)")
     parser.add_argument("--resume", action="store_true", help="keep the checks already in --out, run the others")
+    parser.add_argument("--rerun", action="store_true",
+                        help="keep the other checks in --out, run the selected ones again (after a change to them)")
     args = parser.parse_args(argv)
     if args.offsets < 1 or args.budget_s <= 0:
         print("--offsets must be >= 1 and --budget-s > 0", file=sys.stderr)
@@ -245,22 +258,35 @@ def main(argv=None) -> int:
         return 2
     records: list[dict] = []
     z_by_check: dict[str, dict[str, list[float]]] = {}
-    if args.resume and args.out.exists():
-        previous = json.loads(args.out.read_text())
-        records = [r for r in previous["checks"] if r["id"] in selected]
-        z_by_check = {cid: by_kind for cid, by_kind in json.loads(gzip.decompress(raw_path(args.out).read_bytes())).items()
-                      if cid in {r["id"] for r in records}}
-    done = {r["id"] for r in records}
     settings = {"offsets": args.offsets, "budget_s": args.budget_s, "device": args.device,
                 "torch": torch.__version__, "threads": torch.get_num_threads()}
+    if (args.resume or args.rerun) and args.out.exists():
+        previous = json.loads(args.out.read_text())
+        settings = previous["settings"] | {"rerun": sorted(set(previous["settings"].get("rerun", []))
+                                                           | (set(selected) if args.rerun else set()))}
+        dropped = set(selected) if args.rerun else set()
+        records = [r for r in previous["checks"] if r["id"] not in dropped]
+        z_by_check = {cid: by_kind for cid, by_kind in json.loads(gzip.decompress(raw_path(args.out).read_bytes())).items()
+                      if cid not in dropped}
+    done = {r["id"] for r in records}
+    order = {c.id: k for k, c in enumerate(checks.all())}
+    started = time.perf_counter()
+    # Cheapest first (by the last report's simulation times), so a deadline cuts the slowest checks.
+    selected.sort(key=lambda cid: last_wall_times().get(cid, math.inf))
     for number, check_id in enumerate(selected, 1):
         if check_id in done:
             continue
+        if time.perf_counter() - started > args.deadline_s:
+            print("deadline reached", flush=True)
+            break
         record, z_by_check[check_id] = sweep_check(check_id, args.offsets, args.budget_s, args.device)
-        records.append(record)
+        records = sorted(records + [record], key=lambda r: order.get(r["id"], len(order)))
         save(args.out, records, z_by_check, settings)
         print(f"[{number}/{len(selected)}] {check_id}: {record['runs']} runs, {record['false_alarms']} false alarms "
               f"({record['seconds_per_run']:.2f} s/run)", flush=True)
+    swept = {r["id"] for r in records}
+    settings["not_swept"] = [c.id for c in checks.all() if c.id not in swept]
+    save(args.out, records, z_by_check, settings)
     result = totals(records)
     print(f"{result['checks']} checks, {result['runs']} runs, {result['false_alarms']} false alarms; expected "
           f"{result['expected']:.3g} (P(count >= {result['false_alarms']}) = {result['poisson_p_at_least']:.3g})")

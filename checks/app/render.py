@@ -273,12 +273,21 @@ def symbolic_markdown(d: Derivation) -> str:
     return "\n".join(out)
 
 
+def threshold_cell(s) -> str:
+    """The threshold, with its parts where it is more than the normal quantile times the SE."""
+    if s.dof is None and not s.bias_allowance:
+        return f"{s.threshold:.3g}"
+    parts = [f"bias {s.bias_allowance:.2g}"] if s.bias_allowance else []
+    parts.append(f"{(s.threshold - s.bias_allowance) / s.std_error:.2f} SE" + (f" (t, {s.dof} dof)" if s.dof else ""))
+    return f"{s.threshold:.3g} = {' + '.join(parts)}"
+
+
 def check_table(result) -> str:
     """Markdown table of one check's statistics."""
     rows = ["| statistic | estimate | expected | std. error | threshold | detectable (99 % power) | z | verdict |",
             "|---|---|---|---|---|---|---|---|"]
     for s in result.statistics:
-        rows.append(f"| {cell(s.name)} | {s.estimate:.6g} | {s.expected:.6g} | {s.std_error:.3g} | {s.threshold:.3g} | "
+        rows.append(f"| {cell(s.name)} | {s.estimate:.6g} | {s.expected:.6g} | {s.std_error:.3g} | {threshold_cell(s)} | "
                     f"{s.detectable_error:.3g} | {s.z:+.2f} | {'pass' if s.passed else '**FAIL**'} |")
     return "\n".join(rows)
 
