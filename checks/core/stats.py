@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from statistics import NormalDist
 from typing import Callable
 
@@ -193,6 +193,18 @@ def regression(
     out.append(Estimate(residual_var_name, residual_var.item(), float(expected_residual_var),
                         ((residual**2).std() / math.sqrt(n)).item()))
     return out
+
+
+def detectable_multiple(k: int, false_alarm: float = FALSE_ALARM_PER_CHECK) -> float:
+    r""":math:`z_{1-\alpha/(2k)} + z_{\mathrm{POWER}}`: the detectable error of a normal-reference
+    estimate of a check with ``k`` estimates, in standard errors (no bias allowance)."""
+    return critical_value(false_alarm / k) + power_quantile()
+
+
+def allow_bias(estimates: list[Estimate], bias_in_se: float) -> list[Estimate]:
+    """The same estimates with a bias allowance of ``bias_in_se`` standard errors each: for a check
+    that bounds its discretisation bias (in units of each statistic's SE) instead of deriving it."""
+    return [replace(e, bias_allowance=bias_in_se * e.std_error) for e in estimates]
 
 
 def batch_means(
