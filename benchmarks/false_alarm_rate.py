@@ -71,25 +71,39 @@ def statistic_kind(name: str) -> str:
 # --- exact and asymptotic laws used by the summaries (no scipy needed) ---
 
 def binomial_cdf(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X ~ Binomial(n, p)."""
+    """P(X <= k) for X ~ Binomial(n, p), summed in log space (no overflow at large n)."""
     if k < 0:
         return 0.0
-    if k >= n:
+    if k >= n or p <= 0.0:
         return 1.0
-    return math.fsum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k + 1))
+    if p >= 1.0:
+        return 0.0
+    log_p, log_q, log_n = math.log(p), math.log1p(-p), math.lgamma(n + 1)
+    logs = [log_n - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * log_p + (n - j) * log_q for j in range(k + 1)]
+    top = max(logs)
+    return min(1.0, math.exp(top) * math.fsum(math.exp(v - top) for v in logs))
 
 
 def clopper_pearson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     r"""Exact two-sided interval of a binomial probability: the :math:`p` with
-    :math:`P(X \ge x \mid p) \ge \gamma/2` and :math:`P(X \le x \mid p) \ge \gamma/2`
-    (:math:`\gamma = 1 -` confidence), by bisection on the binomial distribution function."""
+    :math:`P(X \ge x \mid p) = \gamma/2` and :math:`P(X \le x \mid p) = \gamma/2`
+    (:math:`\gamma = 1 -` confidence): beta quantiles (scipy's, where installed), else bisection on
+    the binomial distribution function."""
     if trials <= 0:
         return 0.0, 1.0
     half = (1 - confidence) / 2
+    try:
+        from scipy.stats import beta
+    except ImportError:
+        beta = None
+    if beta is not None:
+        lower = 0.0 if successes == 0 else float(beta.ppf(half, successes, trials - successes + 1))
+        upper = 1.0 if successes == trials else float(beta.ppf(1 - half, successes + 1, trials - successes))
+        return lower, upper
 
     def solve(condition) -> float:  # the boundary of a monotone condition on [0, 1]
         lo, hi = 0.0, 1.0
-        for _ in range(100):
+        for _ in range(60):
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if condition(mid) else (lo, mid)
         return (lo + hi) / 2
@@ -127,15 +141,18 @@ def summarise_kind(values: list[float]) -> dict:
     normal = NormalDist()
     tails = []
     for cut in TAIL_CUTS:
-        observed = sum(abs(z) > cut for z in ordered)
+        above, below = sum(z > cut for z in ordered), sum(z < -cut for z in ordered)
         probability = 2 * normal.cdf(-cut)
-        tails.append({"cut": cut, "observed": observed, "expected": n * probability,
-                      "interval": list(clopper_pearson(observed, n)), "probability": probability})
+        tails.append({"cut": cut, "observed": above + below, "above": above, "below": below,
+                      "expected": n * probability, "interval": list(clopper_pearson(above + below, n)),
+                      "probability": probability})
     statistic, pvalue = ks_normal(ordered)
     picks = sorted({0, n - 1} | {min(n - 1, int((k + 0.5) / QQ_POINTS * n)) for k in range(QQ_POINTS)})
     qq = [[normal.inv_cdf((i + 0.5) / n), round(ordered[i], 4)] for i in picks]
-    return {"count": n, "mean": math.fsum(ordered) / n,
-            "std": math.sqrt(math.fsum((z - math.fsum(ordered) / n) ** 2 for z in ordered) / max(1, n - 1)),
+    centre = math.fsum(ordered) / n
+    spread = math.sqrt(math.fsum((z - centre) ** 2 for z in ordered) / max(1, n - 1))
+    skewness = math.fsum((z - centre) ** 3 for z in ordered) / n / spread**3 if spread > 0 else 0.0
+    return {"count": n, "mean": centre, "std": spread, "skewness": skewness,
             "max_abs": max(abs(ordered[0]), abs(ordered[-1])), "tails": tails,
             "ks": {"statistic": statistic, "pvalue": pvalue}, "qq": qq}
 
@@ -262,7 +279,7 @@ def main(argv=None) -> int:
                 "torch": torch.__version__, "threads": torch.get_num_threads()}
     if (args.resume or args.rerun) and args.out.exists():
         previous = json.loads(args.out.read_text())
-        settings = previous["settings"] | {"rerun": sorted(set(previous["settings"].get("rerun", []))
+        settings = previous["settings"] | {"threads": torch.get_num_threads(), "rerun": sorted(set(previous["settings"].get("rerun", []))
                                                            | (set(selected) if args.rerun else set()))}
         dropped = set(selected) if args.rerun else set()
         records = [r for r in previous["checks"] if r["id"] not in dropped]

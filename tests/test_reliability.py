@@ -179,3 +179,44 @@ def test_page_renders_mutation_kill_rates_and_fuzzing_counts(tmp_path):
     assert "**4 killed (80.0 %)**" in markdown and "`m1`" in markdown and "equivalent mutant" in markdown
     assert "40 killed, 3 survived, 1 timed out" in markdown
     assert "| verify rejects perturbations | 500 | 0 | random formulas |" in markdown
+
+
+# --- the second-order calibration of the critical value ---
+
+def test_calibrated_critical_value_is_normal_without_shape_and_solves_the_tail():
+    alpha = 1e-6 / 6
+    assert stats.calibrated_critical_value(alpha) == stats.critical_value(alpha)
+    assert stats.studentized_tail(4.0, 0.0, 0.0, 10**12) == pytest.approx(2 * NormalDist().cdf(-4.0), rel=1e-9)
+    c = stats.calibrated_critical_value(alpha, 14.9, 370.0, 20_000)
+    assert c > stats.critical_value(alpha) + 0.3
+    assert stats.studentized_tail(c, 14.9, 370.0, 20_000) == pytest.approx(alpha, rel=1e-6)
+    assert stats.calibrated_critical_value(alpha, 7.0, 100.0, 50_000) < c  # milder shape, larger n
+
+
+def test_estimators_carry_the_summands_shape_and_the_rule_uses_it():
+    generator = torch.Generator().manual_seed(5)
+    x = torch.exp(torch.randn(20_000, generator=generator, dtype=torch.float64))  # log-normal: skewed squares
+    estimate = stats.variance("var", x, math.e * (math.e - 1))
+    assert estimate.count == 20_000 and estimate.skewness > 5 and estimate.excess_kurtosis > 50
+    [s] = stats.test([estimate])
+    assert s.critical == pytest.approx(stats.calibrated_critical_value(1e-6, estimate.skewness,
+                                                                       estimate.excess_kurtosis, 20_000))
+    assert s.critical > stats.critical_value(1e-6) + 0.2
+    gaussian = stats.mean("mean", torch.randn(20_000, generator=generator, dtype=torch.float64), 0.0)
+    [g] = stats.test([gaussian])
+    assert g.critical == pytest.approx(stats.critical_value(1e-6), abs=0.01)
+
+
+def test_calibration_brings_a_skewed_tail_nearer_to_its_target():
+    """Studentized means of 40 squared log-normal values (heavily skewed): over 40,000 replicas the
+    two-sided rate beyond the calibrated c is nearer to the target than the rate beyond the normal c."""
+    generator = torch.Generator().manual_seed(11)
+    n, replicas, alpha = 40, 40_000, 0.01
+    x = torch.exp(0.8 * torch.randn(replicas, n, generator=generator, dtype=torch.float64))
+    population = torch.exp(0.8 * torch.randn(2_000_000, generator=generator, dtype=torch.float64))
+    shape = stats.summand_shape(population)
+    t = (x.mean(dim=1) - math.exp(0.32)) / (x.std(dim=1) / math.sqrt(n))
+    normal_rate = float((t.abs() > stats.critical_value(alpha)).double().mean())
+    c = stats.calibrated_critical_value(alpha, shape["skewness"], shape["excess_kurtosis"], n)
+    calibrated_rate = float((t.abs() > c).double().mean())
+    assert normal_rate > 1.5 * alpha and abs(calibrated_rate - alpha) < abs(normal_rate - alpha)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Callable
 
 import sympy as sp
@@ -274,11 +275,15 @@ def symbolic_markdown(d: Derivation) -> str:
 
 
 def threshold_cell(s) -> str:
-    """The threshold, with its parts where it is more than the normal quantile times the SE."""
-    if s.dof is None and not s.bias_allowance:
+    """The threshold, with its parts where it is more than the normal quantile times the SE: a bias
+    allowance, a Student t reference, or a critical value calibrated to the summands' shape."""
+    calibrated = s.dof is None and s.critical > NormalDist().inv_cdf(1 - s.false_alarm / 2) + 5e-3
+    if s.dof is None and not s.bias_allowance and not calibrated:
         return f"{s.threshold:.3g}"
     parts = [f"bias {s.bias_allowance:.2g}"] if s.bias_allowance else []
-    parts.append(f"{(s.threshold - s.bias_allowance) / s.std_error:.2f} SE" + (f" (t, {s.dof} dof)" if s.dof else ""))
+    reference = (f" (t, {s.dof} dof)" if s.dof else
+                 f" (calibrated: skewness {s.skewness:.2g}, excess kurtosis {s.excess_kurtosis:.3g})" if calibrated else "")
+    parts.append(f"{s.critical:.2f} SE{reference}")
     return f"{s.threshold:.3g} = {' + '.join(parts)}"
 
 
