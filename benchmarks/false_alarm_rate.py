@@ -45,7 +45,9 @@ QQ_POINTS = 199  # interior plotting positions kept per kind (the extremes are k
 
 # Statistic kinds, first match wins; read from the statistic's name (the estimators of
 # checks.core.stats and the checks name their statistics in these words).
+DETERMINISTIC = "exact law (not sampled)"
 _KINDS: tuple[tuple[str, str], ...] = (
+    (DETERMINISTIC, r"^exact "),  # a scheme's exact law against the derived one: z is 0 up to rounding
     ("fourth moment", r"u\^4|x\^4"),
     ("third moment", r"u\^3"),
     ("Tweedie second-moment condition", r"\)\^2 - v\("),
@@ -229,7 +231,9 @@ def pooled(z_by_check: dict[str, dict[str, list[float]]]) -> dict[str, list[floa
 def payload(records: list[dict], z_by_check: dict[str, dict[str, list[float]]], settings: dict) -> dict:
     z_by_kind = pooled(z_by_check)
     return {"settings": settings, "totals": totals(records), "checks": records,
-            "z_scores": {kind: summarise_kind(values) for kind, values in sorted(z_by_kind.items())}}
+            "deterministic": len(z_by_kind.get(DETERMINISTIC, [])),
+            "z_scores": {kind: summarise_kind(values) for kind, values in sorted(z_by_kind.items())
+                         if kind != DETERMINISTIC}}
 
 
 def raw_path(out: Path) -> Path:

@@ -89,7 +89,7 @@ def test_tail_summary_counts_against_the_normal_law():
     ("NFE 50 E[u^2], spectrum decile 3", "variance / second moment"), ("eta=0.5 t=100 var[2]", "variance / second moment"),
     ("E[((x - m(y))^2 - v(y)) * y]", "Tweedie second-moment condition"),
     ("E[(x - m(x_t)) * x_t^2]", "Tweedie first-moment condition"), ("Cov(X_t, X_t')", "covariance"),
-    ("P(x < -0.25)", "proportion"), ("t=2: coefficient of x_0", "regression coefficient"),
+    ("P(x < -0.25)", "proportion"), ("exact var[3]", "exact law (not sampled)"), ("t=2: coefficient of x_0", "regression coefficient"),
     ("t=10: KL via the eps weight", "KL (sampled)"), ("levy: E[X_(T/2)]", "mean"), ("output mean[0]", "mean"),
 ])
 def test_statistic_kinds_are_read_from_the_names(name, kind):

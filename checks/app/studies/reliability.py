@@ -101,7 +101,11 @@ def threshold_rule(results: Mapping[str, "CheckResult"] | None = None) -> list[s
         "measured rates below stand beside it.",
         "",
     ]
-    if results:
+    if results and not any(st.count for r in results.values() for st in r.statistics):
+        lines += ["The report's evidence predates the calibrated rule (its statistics carry no summand shape): "
+                  "a report that runs the checks lists here the calibrated statistics and the checks with a bias "
+                  "allowance or a t reference.", ""]
+    elif results:
         allowed = sorted(cid for cid, r in results.items() if any(st.bias_allowance for st in r.statistics))
         t_ref = sorted(cid for cid, r in results.items() if any(st.dof for st in r.statistics))
         calibrated = [(cid, st) for cid, r in sorted(results.items()) for st in r.statistics
@@ -197,6 +201,9 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
         *rates,
     ]
     lines += ["", f"![QQ plots of the z-scores by kind]({QQ_FIGURE})", ""]
+    if sweep.get("deterministic"):
+        lines += [f"Left out of the comparison: {sweep['deterministic']} comparisons of a scheme's exact law "
+                  "(computed with scripted noise) against the derived one, whose z is 0 up to rounding.", ""]
     not_swept = settings.get("not_swept", [])
     if not_swept:
         lines += [f"Not swept (the sweep's deadline came first): {', '.join(f'`{c}`' for c in not_swept)}.", ""]
