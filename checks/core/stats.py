@@ -7,8 +7,10 @@ turns them into :class:`Statistic` verdicts:
 * each check is given a false-alarm probability :math:`\alpha` (default
   :data:`FALSE_ALARM_PER_CHECK`), split evenly (Bonferroni) over its ``k``
   estimates, so a correct check fails with probability at most :math:`\alpha`, *nominally*: the
-  threshold takes each mean's sampling law as normal (an asymptotic approximation, used far in its
-  tail, :math:`|z| \approx 5.3` at :math:`10^{-6}`), so the bound is a nominal, not an exact, one;
+  threshold rests on an approximation of each estimate's sampling law (normal, calibrated to second
+  order where the summands' shape is known), used far in its tail (:math:`|z| \approx 5.3` at
+  :math:`10^{-6}`), so the bound is a nominal, not an exact, one (``benchmarks/false_alarm_rate.py``
+  measures the z-scores' law against it);
 * an estimate fails when :math:`|\hat\theta - \theta| > b + c_{1-\alpha/(2k)}\,\mathrm{SE}`, where
   :math:`b` is the discretisation bias the check allows for (``Estimate.bias_allowance``: a bound
   it states rather than a bias it derives; 0 where the expected value already includes the derived
