@@ -148,7 +148,11 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
         f"{total['expected']:.2g} expected under the stated probabilities (the probability of at least that many "
         f"is {total['poisson_p_at_least']:.3g}). At a stated probability of 1e-6 a run, zero alarms in a few "
         "hundred runs bounds the per-run rate only at the percent level (the interval column); the z-law "
-        "below is the sharper test of calibration.",
+        "below is the sharper test of calibration. A z-score does not depend on the threshold, so the law "
+        "below holds for the current rule whatever rule a check ran under; a check swept before the "
+        "calibrated critical values (which only raise thresholds) counted its alarms at the normal ones, an "
+        "upper bound for the current rule. The sweep shared two cores with other work, so the runs a check "
+        "had say more about the load than about the check.",
         "",
         "| check | statistics | samples | runs | false alarms | expected | 95 % interval of the per-run "
         "false-alarm probability | seconds a run |",
