@@ -137,7 +137,8 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
         "## False alarms over seeds",
         "",
         f"`python benchmarks/false_alarm_rate.py --offsets {settings['offsets']} --budget-s {settings['budget_s']:g}` "
-        f"on `{settings['device']}` (torch {settings['torch']}, {settings['threads']} threads): each check ran with "
+        f"on `{settings['device']}` (torch {settings['torch']}, torch threads: {settings['threads']}"
+        f"{'; ' + settings['note'] if settings.get('note') else ''}): each check ran with "
         f"the derived closed forms under seed offsets 0, 1, ... (seed from the check id and the offset), up to "
         f"{settings['offsets']} offsets or until its {settings['budget_s']:g} s budget was spent. "
         f"{full} of {len(runs)} checks had all {settings['offsets']} runs; the others had between {min(runs)} and "
