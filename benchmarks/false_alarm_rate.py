@@ -16,10 +16,11 @@ statistic with its asymptotic p-value, and quantiles for a QQ figure.
 
 The results go to ``--out`` (default ``benchmarks/results/false_alarm.json``), rewritten
 after every check, so a sweep stopped early keeps what it measured; ``--resume`` skips the
-checks already there, ``--rerun`` runs the selected ones again and keeps the others. The reliability study page renders that file.
+checks already there, ``--rerun`` runs the selected ones again and keeps the others, ``--resume --extend`` gives the checks
+already there more offsets, from where each stopped (fewest runs first). The reliability study page renders that file.
 
 Usage: python benchmarks/false_alarm_rate.py [--offsets 200] [--budget-s 30] [--prefix ''] [--contains '']
-       [--device cpu] [--out PATH] [--resume | --rerun]
+       [--device cpu] [--out PATH] [--deadline-s S] [--resume [--extend] | --rerun]
 """
 
 from __future__ import annotations
@@ -161,9 +162,10 @@ def summarise_kind(values: list[float]) -> dict:
 
 # --- the sweep ---
 
-def sweep_check(check_id: str, offsets: int, budget_s: float, device: str) -> tuple[dict, dict[str, list[float]]]:
-    """Run one check under offsets 0.. until ``offsets`` runs or ``budget_s`` seconds: its record and its
-    z-scores by kind."""
+def sweep_check(check_id: str, offsets: int, budget_s: float, device: str,
+                first: int = 0) -> tuple[dict, dict[str, list[float]]]:
+    """Run one check under offsets first, first + 1, ... below ``offsets`` until ``budget_s`` seconds: its
+    record and its z-scores by kind."""
     import checks
 
     alarms, runs, start = [], 0, time.perf_counter()
@@ -171,7 +173,7 @@ def sweep_check(check_id: str, offsets: int, budget_s: float, device: str) -> tu
     n_samples = false_alarm = None
     stat_kinds: dict[str, str] = {}
     z_by_kind: dict[str, list[float]] = {}
-    for offset in range(offsets):
+    for offset in range(first, offsets):
         result = checks.run(check_id, device=device, seed_offset=offset)
         runs += 1
         n_samples, false_alarm = result.n_samples, result.false_alarm
@@ -191,6 +193,16 @@ def sweep_check(check_id: str, offsets: int, budget_s: float, device: str) -> tu
             "false_alarm": false_alarm or chk.false_alarm, "false_alarms": len(alarms),
             "expected": runs * (false_alarm or chk.false_alarm), "interval": [lower, upper], "alarms": alarms,
             "seconds_per_run": elapsed / runs}, z_by_kind
+
+
+def merged(earlier: dict, later: dict) -> dict:
+    """One record of a check from two sweeps over consecutive offsets."""
+    runs = earlier["runs"] + later["runs"]
+    alarms = earlier["alarms"] + later["alarms"]
+    return earlier | {"runs": runs, "alarms": alarms, "false_alarms": len(alarms),
+                      "expected": runs * earlier["false_alarm"], "interval": list(clopper_pearson(len(alarms), runs)),
+                      "seconds_per_run": (earlier["seconds_per_run"] * earlier["runs"]
+                                          + later["seconds_per_run"] * later["runs"]) / runs}
 
 
 def last_wall_times() -> dict[str, float]:
@@ -264,6 +276,8 @@ def main(argv=None) -> int:
                         help="wall seconds for the whole sweep: no check starts after them (the rest are listed as "
                              "not swept)")
     parser.add_argument("--resume", action="store_true", help="keep the checks already in --out, run the others")
+    parser.add_argument("--extend", action="store_true",
+                        help="with --resume: give the checks already there more offsets (from where they stopped)")
     parser.add_argument("--rerun", action="store_true",
                         help="keep the other checks in --out, run the selected ones again (after a change to them)")
     args = parser.parse_args(argv)
@@ -294,14 +308,26 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     # Cheapest first (by the last report's simulation times), so a deadline cuts the slowest checks.
     selected.sort(key=lambda cid: last_wall_times().get(cid, math.inf))
+    if args.extend:  # the checks with the fewest runs first
+        previous_runs = {r["id"]: r["runs"] for r in records}
+        selected.sort(key=lambda cid: previous_runs.get(cid, 0))
     for number, check_id in enumerate(selected, 1):
-        if check_id in done:
+        earlier = next((r for r in records if r["id"] == check_id), None)
+        if earlier is not None and not (args.extend and earlier["runs"] < args.offsets):
             continue
         if time.perf_counter() - started > args.deadline_s:
             print("deadline reached", flush=True)
             break
-        record, z_by_check[check_id] = sweep_check(check_id, args.offsets, args.budget_s, args.device)
-        records = sorted(records + [record], key=lambda r: order.get(r["id"], len(order)))
+        first = earlier["runs"] if earlier is not None else 0
+        record, z_new = sweep_check(check_id, args.offsets, args.budget_s, args.device, first)
+        if earlier is not None:
+            record = merged(earlier, record)
+            for kind, values in z_new.items():
+                z_by_check[check_id].setdefault(kind, []).extend(values)
+        else:
+            z_by_check[check_id] = z_new
+        records = sorted([r for r in records if r["id"] != check_id] + [record],
+                         key=lambda r: order.get(r["id"], len(order)))
         save(args.out, records, z_by_check, settings)
         print(f"[{number}/{len(selected)}] {check_id}: {record['runs']} runs, {record['false_alarms']} false alarms "
               f"({record['seconds_per_run']:.2f} s/run)", flush=True)

@@ -55,6 +55,13 @@ def test_a_small_sweep_counts_runs_alarms_and_every_z(tmp_path):
     assert raw[CHEAP_CHECKS[0]][first_kind][3 * per_run] == pytest.approx(again.statistics[0].z, abs=1e-4)
     page = reliability.render_from(tmp_path)
     assert "| `score.dsm_regression` |" in page.markdown and reliability.QQ_FIGURE in page.figures
+    # --extend continues a check from the offset where it stopped
+    assert sweep.main(["--offsets", "7", "--prefix", CHEAP_CHECKS[0], "--out", str(out), "--resume", "--extend"]) == 0
+    extended = json.loads(out.read_text())
+    record = next(r for r in extended["checks"] if r["id"] == CHEAP_CHECKS[0])
+    assert record["runs"] == 7 and extended["totals"]["runs"] == 17
+    raw = json.loads(__import__("gzip").decompress(sweep.raw_path(out).read_bytes()))
+    assert sum(len(v) for v in raw[CHEAP_CHECKS[0]].values()) == 7 * record["statistics"]
 
 
 def test_clopper_pearson_matches_the_closed_forms_and_the_beta_quantiles():
