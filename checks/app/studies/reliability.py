@@ -195,7 +195,14 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
                      f"{_probability(t3['interval'][1])}] | {t3['probability']:.2g} | "
                      f"{t4['observed'] / s['count']:.2g} [{_probability(t4['interval'][0])}, "
                      f"{_probability(t4['interval'][1])}] | {t4['probability']:.2g} |")
+    outside = [kind for kind, s in kinds.items()
+               if any(not (t["interval"][0] <= t["probability"] <= t["interval"][1]) for t in s["tails"])]
+    rejected = [kind for kind, s in kinds.items() if s["ks"]["pvalue"] < 0.01]
     lines += [
+        "",
+        "Kinds whose nominal tail probability at 2, 3 or 4 lies outside the measured 95 % interval: "
+        + (", ".join(outside) or "none") + ". Kinds the KS test rejects at the 1 % level: "
+        + (", ".join(rejected) or "none") + ".",
         "",
         "The measured tail rates beside the nominal ones (95 % Clopper-Pearson intervals): the thresholds sit "
         "near abs z = 5.3, beyond what a sweep of this size can reach, so the nominal 1e-6 is stated as "
