@@ -177,7 +177,9 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
         "Under a calibrated rule each kind is N(0, 1): the expected counts of abs(z) beyond 2, 3 and 4 are the "
         "count times 2 Phi(-c) (0.0455, 0.0027, 6.3e-5). The Kolmogorov-Smirnov test is against N(0, 1) "
         "(asymptotic p-value); statistics of one run are not independent (they share samples), so its "
-        "p-value is indicative where a check tests many coordinates of one simulation.",
+        "p-value is indicative where a check tests many coordinates of one simulation. Proportions are binomial "
+        "counts: their z-scores lie on a lattice with steps of 1/sqrt(n p (1 - p)) (a few hundredths here), up to "
+        "one step of which the KS statistic reads as distance from the continuous N(0, 1).",
         "",
         "| kind | z-scores | mean | std | skewness | abs z > 2: seen (above, below) / expected | abs z > 3 | "
         "abs z > 4 | largest abs z | KS D | KS p |",
