@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Callable
 
 import sympy as sp
@@ -280,12 +281,25 @@ def symbolic_markdown(d: Derivation) -> str:
     return "\n".join(out)
 
 
+def threshold_cell(s) -> str:
+    """The threshold, with its parts where it is more than the normal quantile times the SE: a bias
+    allowance, a Student t reference, or a critical value calibrated to the summands' shape."""
+    calibrated = s.dof is None and s.critical > NormalDist().inv_cdf(1 - s.false_alarm / 2) + 5e-3
+    if s.dof is None and not s.bias_allowance and not calibrated:
+        return f"{s.threshold:.3g}"
+    parts = [f"bias {s.bias_allowance:.2g}"] if s.bias_allowance else []
+    reference = (f" (t, {s.dof} dof)" if s.dof else
+                 f" (calibrated: skewness {s.skewness:.2g}, excess kurtosis {s.excess_kurtosis:.3g})" if calibrated else "")
+    parts.append(f"{s.critical:.2f} SE{reference}")
+    return f"{s.threshold:.3g} = {' + '.join(parts)}"
+
+
 def check_table(result) -> str:
     """Markdown table of one check's statistics."""
     rows = ["| statistic | estimate | expected | std. error | threshold | detectable (99 % power) | z | verdict |",
             "|---|---|---|---|---|---|---|---|"]
     for s in result.statistics:
-        rows.append(f"| {cell(s.name)} | {s.estimate:.6g} | {s.expected:.6g} | {s.std_error:.3g} | {s.threshold:.3g} | "
+        rows.append(f"| {cell(s.name)} | {s.estimate:.6g} | {s.expected:.6g} | {s.std_error:.3g} | {threshold_cell(s)} | "
                     f"{s.detectable_error:.3g} | {s.z:+.2f} | {'pass' if s.passed else '**FAIL**'} |")
     return "\n".join(rows)
 
