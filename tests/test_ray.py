@@ -64,6 +64,12 @@ def test_recorded_estimators_merged_give_the_estimators_numbers():
     finished = [e for part in merged for e in part.finish()]
     assert [e.name for e in finished] == [e.name for e in direct]
     assert all(_close(f, d) for f, d in zip(finished, direct))
+    # the summands' shape too, which the threshold's second-order calibration reads: a sharded
+    # run tests a skewed statistic at the same critical value as an unsharded one
+    for f, d in zip(finished[:3], direct[:3]):
+        assert f.count == d.count and abs(f.skewness - d.skewness) <= 1e-9 * abs(d.skewness)
+        assert abs(f.excess_kurtosis - d.excess_kurtosis) <= 1e-9 * abs(d.excess_kurtosis)
+        assert stats.test([f])[0].critical == stats.test([d])[0].critical
     # inside recording() stats returns parts; outside it is the estimators again
     assert isinstance(stats.mean("m", x, 1.0), stats.Estimate)
 

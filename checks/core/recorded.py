@@ -30,7 +30,7 @@ class NotShardable(ValueError):
 
 @dataclass(frozen=True)
 class SamplePart:
-    r"""``stats.mean`` / ``variance`` / ``covariance`` of values, as :class:`Moments` (to order 2 or 4)."""
+    r"""``stats.mean`` / ``variance`` / ``covariance`` of values, as :class:`Moments` (to order 4 or 8)."""
 
     kind: str
     name: str
@@ -44,13 +44,35 @@ class SamplePart:
     def finish(self) -> list[stats.Estimate]:
         r"""The estimator's estimate and SE from the sums: for the mean :math:`s/\sqrt n`; for the variance
         :math:`M_2/(n-1)` with the SE of the centred squares, :math:`\sqrt{(M_4 - M_2^2/n)/(n-1)/n}`; for the
-        covariance :math:`M_{11}/(n-1)` with that of the centred products, :math:`\sqrt{(M_{22} - M_{11}^2/n)/(n-1)/n}`."""
+        covariance :math:`M_{11}/(n-1)` with that of the centred products, :math:`\sqrt{(M_{22} - M_{11}^2/n)/(n-1)/n}`.
+
+        The summands' skewness and excess kurtosis (what :func:`checks.core.stats.calibrated_critical_value`
+        reads, as :func:`checks.core.stats.summand_shape` gives them unsharded) come from the same sums: the
+        summand's raw moments are :math:`M_k/n` for the mean, :math:`M_{2k}/n` for the centred squares and
+        :math:`M_{kk}/n` for the centred products, hence the orders 4 and 8 the recorders keep."""
         m, n = self.moments, self.moments.count
         if self.kind == "mean":
-            return [stats.Estimate(self.name, m.mean[0], self.expected, math.sqrt(m.sums[(2,)] / (n - 1) / n))]
-        second, fourth = ((m.sums[(2,)], m.sums[(4,)]) if self.kind == "variance" else (m.sums[(1, 1)], m.sums[(2, 2)]))
+            raw = [0.0] + [m.sums[(k,)] / n for k in (2, 3, 4)]
+            return [stats.Estimate(self.name, m.mean[0], self.expected, math.sqrt(m.sums[(2,)] / (n - 1) / n),
+                                   **summand_shape(raw, n))]
+        index = (lambda k: (2 * k,)) if self.kind == "variance" else (lambda k: (k, k))
+        raw = [m.sums[index(k)] / n for k in (1, 2, 3, 4)]
+        second, fourth = m.sums[index(1)], m.sums[index(2)]
         spread = max(fourth - second**2 / n, 0.0) / (n - 1)
-        return [stats.Estimate(self.name, second / (n - 1), self.expected, math.sqrt(spread / n))]
+        return [stats.Estimate(self.name, second / (n - 1), self.expected, math.sqrt(spread / n),
+                               **summand_shape(raw, n))]
+
+
+def summand_shape(raw: list[float], count: int) -> dict:
+    """Skewness, excess kurtosis and count from a summand's first four raw moments (population
+    normalisation, as :func:`checks.core.stats.summand_shape`)."""
+    r1, r2, r3, r4 = raw
+    c2 = r2 - r1**2
+    if c2 <= 0:
+        return {"count": count}
+    c3 = r3 - 3 * r2 * r1 + 2 * r1**3
+    c4 = r4 - 4 * r3 * r1 + 6 * r2 * r1**2 - 3 * r1**4
+    return {"skewness": c3 / c2**1.5, "excess_kurtosis": c4 / c2**2 - 3, "count": count}
 
 
 @dataclass(frozen=True)
@@ -133,15 +155,15 @@ def _same(part, other, mine, theirs) -> None:
 
 
 def _record_mean(name: str, samples: torch.Tensor, expected: float) -> SamplePart:
-    return SamplePart("mean", name, float(expected), Moments.of([samples], 2))
+    return SamplePart("mean", name, float(expected), Moments.of([samples], 4))
 
 
 def _record_variance(name: str, samples: torch.Tensor, expected: float) -> SamplePart:
-    return SamplePart("variance", name, float(expected), Moments.of([samples], 4))
+    return SamplePart("variance", name, float(expected), Moments.of([samples], 8))
 
 
 def _record_covariance(name: str, a: torch.Tensor, b: torch.Tensor, expected: float) -> SamplePart:
-    return SamplePart("covariance", name, float(expected), Moments.of([a, b], 4))
+    return SamplePart("covariance", name, float(expected), Moments.of([a, b], 8))
 
 
 def _record_regression(names: list[str], response: torch.Tensor, regressors: list[torch.Tensor],
