@@ -9,6 +9,11 @@ the accumulator itself. Parts of the same estimator from different shards merge 
 the merged sums. An estimate a check builds by hand from its samples is kept as a
 :class:`ConstantPart`: it merges only when every shard computed the same (an exact law's), else
 the check cannot be sharded (:class:`NotShardable`).
+
+Means, variances and covariances carry their summands' skewness and kurtosis through the merge, so
+their thresholds are the unsharded ones. The residual variance of a regression does not (that needs
+the raw sums to order 8 of every regressor): sharded, it is tested at the normal critical value,
+unsharded at the second-order one, a difference of a few per cent of the threshold.
 """
 
 from __future__ import annotations
