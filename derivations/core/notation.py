@@ -590,3 +590,8 @@ sigma_edm = base("sigma_edm", r"\sigma_n", "noise level sigma of EDM's noised in
                  positive=True)
 sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard deviation of the data in EDM's "
                       "preconditioning", POSITIVE, positive=True)
+
+# The bound at a generic step t (elbo.generic_t): the reverse kernel p_theta(x_{t-1} | x_t) = N(a_t x_t + b_t, v_t).
+rev_gain_t = base("rev_gain_t", "a_t", "gain of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
+rev_offset_t = base("rev_offset_t", "b_t", "offset of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
+rev_var_t = base("rev_var_t", "v_t", "variance of the reverse kernel p_theta(x_{t-1} | x_t)", POSITIVE, positive=True)
