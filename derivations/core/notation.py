@@ -595,3 +595,8 @@ sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard dev
 rev_gain_t = base("rev_gain_t", "a_t", "gain of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
 rev_offset_t = base("rev_offset_t", "b_t", "offset of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
 rev_var_t = base("rev_var_t", "v_t", "variance of the reverse kernel p_theta(x_{t-1} | x_t)", POSITIVE, positive=True)
+# A linear SDE dX = mu(t) X dt + sigma(t) dW written with its coefficients apart (sde.linear_reverse).
+mu_lin = base("mu_lin", r"\mu(t)", "drift rate mu(t) of a linear SDE dX = mu X dt + sigma dW", REAL, real=True)
+sigma_lin = base("sigma_lin", r"\sigma_{\mathrm{lin}}(t)", "diffusion coefficient sigma(t) of a linear SDE "
+                 "dX = mu X dt + sigma dW", POSITIVE, positive=True)
+var_lin = base("var_lin", "V(t)", "variance of the Gaussian marginal p_t of a linear SDE", POSITIVE, positive=True)
