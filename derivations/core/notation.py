@@ -600,3 +600,9 @@ mu_lin = base("mu_lin", r"\mu(t)", "drift rate mu(t) of a linear SDE dX = mu X d
 sigma_lin = base("sigma_lin", r"\sigma_{\mathrm{lin}}(t)", "diffusion coefficient sigma(t) of a linear SDE "
                  "dX = mu X dt + sigma dW", POSITIVE, positive=True)
 var_lin = base("var_lin", "V(t)", "variance of the Gaussian marginal p_t of a linear SDE", POSITIVE, positive=True)
+# Isotropic Gaussians in d dimensions (gaussian.isotropic): P = N(mu_P, sigma_P^2 I), Q = N(mu_Q, sigma_Q^2 I).
+dim_d = base("dim_d", "D", "dimension of an isotropic Gaussian's space", Domain(1.0, 8.0), positive=True)
+mean_dist_sq = base("mean_dist_sq", r"\Delta_\mu^2", "squared distance ||mu_Q - mu_P||^2 between the means of "
+                    "P and Q in d dimensions", POSITIVE, positive=True)
+dev_sq = base("dev_sq", "r^2", "squared distance ||x - mu_P||^2 of a point to the mean of P in d dimensions",
+              POSITIVE, positive=True)
