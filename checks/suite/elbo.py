@@ -121,9 +121,9 @@ def generic_step_term(ctx: CheckContext, states: dict[int, torch.Tensor]) -> lis
         # The gain written out here (not read from ddpm.posterior), so the model kernel is fixed per t.
         gain_ = GENERIC_GAIN_SHRINK * torch.sqrt(at["alpha_t"]) * (1 - at["alpha_bar_prev"]) / (1 - at["alpha_bar_t"])
         kernel = dict(rev_gain_t=gain_, rev_offset_t=ctx.tensor(GENERIC_OFFSET),
-                      rev_var_t=at["beta_t"])
+                      var_model=at["beta_t"])
         x_prev, x_t = states[t - 1], states[t]
         log_ratio = (log_normal(x_prev, c0 * x0 + ct * x_t, post_var(**at))
-                     - log_normal(x_prev, kernel["rev_gain_t"] * x_t + kernel["rev_offset_t"], kernel["rev_var_t"]))
+                     - log_normal(x_prev, kernel["rev_gain_t"] * x_t + kernel["rev_offset_t"], kernel["var_model"]))
         out.append(stats.mean(f"t={t}: L_(t-1)", log_ratio, float(step_term(**at, **kernel, x_0=ctx.tensor(GENERIC_X0)))))
     return out

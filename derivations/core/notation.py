@@ -591,10 +591,10 @@ sigma_edm = base("sigma_edm", r"\sigma_n", "noise level sigma of EDM's noised in
 sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard deviation of the data in EDM's "
                       "preconditioning", POSITIVE, positive=True)
 
-# The bound at a generic step t (elbo.generic_t): the reverse kernel p_theta(x_{t-1} | x_t) = N(a_t x_t + b_t, v_t).
+# The bound at a generic step t (elbo.generic_t): the reverse kernel p_theta(x_{t-1} | x_t) = N(a_t x_t + b_t, sigma_t^2)
+# (its variance is var_model).
 rev_gain_t = base("rev_gain_t", "a_t", "gain of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
 rev_offset_t = base("rev_offset_t", "b_t", "offset of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
-rev_var_t = base("rev_var_t", "v_t", "variance of the reverse kernel p_theta(x_{t-1} | x_t)", POSITIVE, positive=True)
 # A linear SDE dX = mu(t) X dt + sigma(t) dW written with its coefficients apart (sde.linear_reverse).
 mu_lin = base("mu_lin", r"\mu(t)", "drift rate mu(t) of a linear SDE dX = mu X dt + sigma dW", REAL, real=True)
 sigma_lin = base("sigma_lin", r"\sigma_{\mathrm{lin}}(t)", "diffusion coefficient sigma(t) of a linear SDE "
@@ -606,3 +606,14 @@ mean_dist_sq = base("mean_dist_sq", r"\Delta_\mu^2", "squared distance ||mu_Q - 
                     "P and Q in d dimensions", POSITIVE, positive=True)
 dev_sq = base("dev_sq", "r^2", "squared distance ||x - mu_P||^2 of a point to the mean of P in d dimensions",
               POSITIVE, positive=True)
+# Two-level hierarchical VAE (vae.hierarchical): p(z_2) = N(0, 1), p(z_1 | z_2) = N(c z_2, u), p(y | z_1) = N(a z_1 + b, s^2);
+# encoder q(z_1 | y) = N(m_1, w_1), q(z_2 | z_1) = N(k z_1 + m_2, w_2).
+hvae_prior_gain = base("hvae_prior_gain", "c", "gain of the hierarchical prior p(z_1 | z_2) = N(c z_2, u)", REAL,
+                       real=True)
+hvae_prior_var = base("hvae_prior_var", "u", "variance of the hierarchical prior p(z_1 | z_2)", POSITIVE,
+                      positive=True)
+hvae_mean_1 = base("hvae_mean_1", "m_1", "mean of the encoder q(z_1 | y) = N(m_1, w_1)", REAL, real=True)
+hvae_var_1 = base("hvae_var_1", "w_1", "variance of the encoder q(z_1 | y)", POSITIVE, positive=True)
+hvae_gain_2 = base("hvae_gain_2", "k", "gain of the encoder q(z_2 | z_1) = N(k z_1 + m_2, w_2)", REAL, real=True)
+hvae_mean_2 = base("hvae_mean_2", "m_2", "offset of the encoder q(z_2 | z_1)", REAL, real=True)
+hvae_var_2 = base("hvae_var_2", "w_2", "variance of the encoder q(z_2 | z_1)", POSITIVE, positive=True)

@@ -42,7 +42,6 @@ from derivations.core.notation import (
     rev_offset_t,
     rev_var_1,
     rev_var_2,
-    rev_var_t,
     score_hat,
     snr_prev,
     snr_t,
@@ -591,12 +590,12 @@ LUO_2022 = "C. Luo, Understanding Diffusion Models: A Unified Perspective, arXiv
     r"form, read off the product), and the decomposed form by the new prior term less the old one plus the new "
     r"denoising term; the two increments agree by Bayes' rule for $q(x_{t-1}\mid x_t,x_0)$, which telescopes "
     r"$\sum_{t=2}^T[\log q(x_t\mid x_0) - \log q(x_{t-1}\mid x_0)]$. The denoising term at a generic $t$ with "
-    r"$p_\theta(x_{t-1}\mid x_t) = \mathcal N(a_t x_t + b_t, v_t)$: $L_{t-1} = E_{q(x_t\mid x_0)}\mathrm{KL}(q(x_{t-1}"
-    r"\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)) = \tfrac12[\log(v_t/\tilde\beta_t) + \tilde\beta_t/v_t - 1] + "
+    r"$p_\theta(x_{t-1}\mid x_t) = \mathcal N(a_t x_t + b_t, \sigma_t^2)$: $L_{t-1} = E_{q(x_t\mid x_0)}\mathrm{KL}(q(x_{t-1}"
+    r"\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)) = \tfrac12[\log(\sigma_t^2/\tilde\beta_t) + \tilde\beta_t/\sigma_t^2 - 1] + "
     r"\frac{(\tilde c_0 x_0 + (\tilde c_t - a_t)\sqrt{\bar\alpha_t}x_0 - b_t)^2 + (\tilde c_t - a_t)^2(1-\bar\alpha_t)}"
-    r"{2v_t}$, $\tilde c_0, \tilde c_t$ the posterior mean's coefficients (`ddpm.posterior`).",
+    r"{2\sigma_t^2}$, $\tilde c_0, \tilde c_t$ the posterior mean's coefficients (`ddpm.posterior`).",
     tier=Tier.EXACT,
-    assumptions=(r"$t \ge 2$; $0 < \alpha_s < 1$; prior $p(x_T) = \mathcal N(0, 1)$; reverse kernels with $v_t > 0$",
+    assumptions=(r"$t \ge 2$; $0 < \alpha_s < 1$; prior $p(x_T) = \mathcal N(0, 1)$; reverse kernels with $\sigma_t^2 > 0$",
                  r"one dimension (coordinate-wise for diagonal models)"),
     references=(SOHL_DICKSTEIN_2015, HO_2020_ELBO, LUO_2022),
 )
@@ -620,8 +619,8 @@ def generic_t() -> Body:
                        r"the forward marginal at $t$ (`ddpm.marginal`)")
     post = density("log_q_post", r"\log q(x_{t-1}\mid x_t,x_0)", x_prev, post_mean, post_var,
                    r"the forward posterior (`ddpm.posterior`)")
-    reverse = density("log_p_rev", r"\log p_\theta(x_{t-1}\mid x_t)", x_prev, model_mean, rev_var_t,
-                      r"the reverse kernel $\mathcal N(a_t x_t + b_t, v_t)$")
+    reverse = density("log_p_rev", r"\log p_\theta(x_{t-1}\mid x_t)", x_prev, model_mean, var_model,
+                      r"the reverse kernel $\mathcal N(a_t x_t + b_t, \sigma_t^2)$")
     prior_new = density("log_p_T1", r"\log p(x_t)", x_t, 0, 1, r"the prior $\mathcal N(0, 1)$ at the new horizon $t = T + 1$")
     prior_old = density("log_p_T", r"\log p(x_{t-1})", x_prev, 0, 1, r"the prior $\mathcal N(0, 1)$ at the old horizon $T$")
 
@@ -634,31 +633,31 @@ def generic_t() -> Body:
     # L_{t-1}: the KL of gaussian.kl averaged over x_t ~ q(x_t | x_0) (exact two-point rule on a quadratic),
     # and, by a second route, the log-ratio integrated over the chain's noises by sympy.stats.
     sympy_backend = Backend("sympy")
-    step_term = gauss_expect(lambda xt: kl(post_mean.subs(x_t, xt), post_var, model_mean.subs(x_t, xt), rev_var_t),
+    step_term = gauss_expect(lambda xt: kl(post_mean.subs(x_t, xt), post_var, model_mean.subs(x_t, xt), var_model),
                              sp.sqrt(alpha_bar_t) * x_0, 1 - alpha_bar_t, sympy_backend)
     c_0 = named("c_0", r"\tilde c_0", posterior.result("coef_x0"),
                 description=r"coefficient of $x_0$ in the posterior mean $\tilde\mu_t$ (`ddpm.posterior`)")
     c_t = named("c_t", r"\tilde c_t", posterior.result("coef_xt"),
                 description=r"coefficient of $x_t$ in $\tilde\mu_t$ (`ddpm.posterior`)")
     # The same value collected: the KL at the mean of x_t plus the curvature of its quadratic times the spread.
-    collected = held_sum((sp.log(rev_var_t / beta_tilde_t) + beta_tilde_t / rev_var_t - 1) / 2,
+    collected = held_sum((sp.log(var_model / beta_tilde_t) + beta_tilde_t / var_model - 1) / 2,
                          ((c_0 * x_0 + (c_t - rev_gain_t) * sp.sqrt(alpha_bar_t) * x_0 - rev_offset_t) ** 2
-                          + (c_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * rev_var_t))
+                          + (c_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * var_model))
     term = named("L_step", r"L_{t-1}", collected, description=r"the denoising term $E_q\mathrm{KL}(q(x_{t-1}\mid "
                  r"x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t))$ at step $t$")
     averaged = held("T_kl", r"\mathcal T_{x_t}\left[\mathrm{KL}(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t))"
                     r"\right]", (), step_term)
     x_prev_rv = sp.sqrt(alpha_bar_prev) * x_0 + sp.sqrt(1 - alpha_bar_prev) * stats.Normal("Z1", 0, 1)
     x_t_rv = sp.sqrt(alpha_t) * x_prev_rv + sp.sqrt(beta_t) * stats.Normal("Z2", 0, 1)
-    log_ratio = (log_density(x_prev, post_mean, post_var) - log_density(x_prev, model_mean, rev_var_t)).xreplace(
+    log_ratio = (log_density(x_prev, post_mean, post_var) - log_density(x_prev, model_mean, var_model)).xreplace(
         {x_prev: x_prev_rv, x_t: x_t_rv})
     sampled = held("E_q", r"E_{q(x_{t-1}, x_t\mid x_0)}\left[\log q(x_{t-1}\mid x_t,x_0) - \log p_\theta(x_{t-1}\mid x_t)"
                    r"\right]", (), stats.E(sp.expand(log_ratio)))
     coef_0, coef_t = posterior.result("coef_x0"), posterior.result("coef_xt")
     gap = coef_0 * x_0 + (coef_t - rev_gain_t) * sp.sqrt(alpha_bar_t) * x_0 - rev_offset_t
-    printed = ((sp.log(rev_var_t / beta_tilde_t) + beta_tilde_t / rev_var_t - 1) / 2
-               + (gap**2 + (coef_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * rev_var_t))
-    swapped = ((sp.log(beta_tilde_t / rev_var_t) + rev_var_t / beta_tilde_t - 1) / 2
+    printed = ((sp.log(var_model / beta_tilde_t) + beta_tilde_t / var_model - 1) / 2
+               + (gap**2 + (coef_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * var_model))
+    swapped = ((sp.log(beta_tilde_t / var_model) + var_model / beta_tilde_t - 1) / 2
                + (gap**2 + (coef_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * beta_tilde_t))
     return Body(
         steps=(
