@@ -617,3 +617,5 @@ hvae_var_1 = base("hvae_var_1", "w_1", "variance of the encoder q(z_1 | y)", POS
 hvae_gain_2 = base("hvae_gain_2", "k", "gain of the encoder q(z_2 | z_1) = N(k z_1 + m_2, w_2)", REAL, real=True)
 hvae_mean_2 = base("hvae_mean_2", "m_2", "offset of the encoder q(z_2 | z_1)", REAL, real=True)
 hvae_var_2 = base("hvae_var_2", "w_2", "variance of the encoder q(z_2 | z_1)", POSITIVE, positive=True)
+# One term of a Riemann sum of a stochastic integral (ito.lambda_summand): grid point t_k = k h.
+t_grid = base("t_grid", "t_k", "grid point t_k = k h of a Riemann sum", Domain(0.0, 1.0), nonnegative=True)
