@@ -619,3 +619,5 @@ hvae_mean_2 = base("hvae_mean_2", "m_2", "offset of the encoder q(z_2 | z_1)", R
 hvae_var_2 = base("hvae_var_2", "w_2", "variance of the encoder q(z_2 | z_1)", POSITIVE, positive=True)
 # One term of a Riemann sum of a stochastic integral (ito.lambda_summand): grid point t_k = k h.
 t_grid = base("t_grid", "t_k", "grid point t_k = k h of a Riemann sum", Domain(0.0, 1.0), nonnegative=True)
+steps_T = base("steps_T", "T", "number of steps T of a noising chain (the bound's horizon)", Domain(2.0, 12.0),
+               integer=True, positive=True)

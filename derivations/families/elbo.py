@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derivations.families.gaussian import KL_REFERENCES, kl, log_density
 from derivations.core.notation import (
@@ -45,6 +46,7 @@ from derivations.core.notation import (
     score_hat,
     snr_prev,
     snr_t,
+    steps_T,
     v_hat,
     v_target,
     vae_mean,
@@ -574,6 +576,69 @@ def weights() -> Body:
     )
 
 
+def aligned_sums(expr: sp.Expr) -> sp.Expr:
+    r"""``expr`` with every sum over the steps split into single terms, each re-indexed so that its
+    summand reads at the index itself (:math:`\sum_{t=2}^T F(t-1) = \sum_{t=1}^{T-1} F(t)`) and written over
+    :math:`1..T` plus its boundary terms: two sides whose sums differ only by re-indexing and endpoints then
+    expand to the same terms (how a telescoping or a shifted sum is proved)."""
+    expr = sp.sympify(expr).doit()
+
+    def single_terms(total: sp.Sum) -> sp.Expr:
+        (index, low, high), = total.limits
+        out = sp.Integer(0)
+        for term in sp.Add.make_args(sp.expand(total.function)):
+            coefficient, rest = term.as_independent(index, as_Add=False)
+            if isinstance(rest, AppliedUndef) and len(rest.args) == 1 and (rest.args[0] - index).is_Integer:
+                shift = rest.args[0] - index
+                out += coefficient * sp.Sum(rest.func(index), (index, low + shift, high + shift))
+            else:
+                out += coefficient * sp.Sum(rest, (index, low, high))
+        return out
+
+    def over_one_to_horizon(total: sp.Sum) -> sp.Expr:
+        (index, low, high), = total.limits
+        offset, horizon = high.as_coeff_Add()
+        if not (low.is_Integer and offset.is_Integer and horizon != 0):
+            return total
+        term = lambda k: total.function.subs(index, k)  # noqa: E731
+        out = sp.Sum(total.function, (index, 1, horizon))
+        out += -sum((term(k) for k in range(1, int(low))), sp.Integer(0)) + sum((term(k) for k in range(int(low), 1)),
+                                                                               sp.Integer(0))
+        out += sum((term(horizon + k) for k in range(1, int(offset) + 1)), sp.Integer(0))
+        out -= sum((term(horizon + k) for k in range(int(offset) + 1, 1)), sp.Integer(0))
+        return out
+
+    expr = sp.expand(expr.replace(lambda e: isinstance(e, sp.Sum), single_terms))
+    return sp.expand(expr.replace(lambda e: isinstance(e, sp.Sum), over_one_to_horizon))
+
+
+_step = sp.Symbol("t", integer=True, positive=True)  # index over the chain's steps, bound inside the sums
+# The chain's log-densities as functions of the step, undefined: an identity over them holds for every model.
+_log_one_step, _log_marginal, _log_posterior, _log_reverse, _log_prior = (
+    sp.Function(name) for name in ("log_q_step", "log_q_marginal", "log_q_posterior", "log_p_reverse", "log_p_prior"))
+
+
+def chain_log_densities(bayes: bool) -> dict[str, Callable[..., sp.Expr]]:
+    r"""The chain's log-densities at a step ``k``, each shown as written (:math:`\log q(x_k\mid x_{k-1})`, ...).
+
+    With ``bayes`` the one-step kernel stands for Bayes' rule, :math:`\log q(x_k\mid x_0)` at :math:`k = 1` and
+    :math:`\log q(x_{k-1}\mid x_k,x_0) + \log q(x_k\mid x_0) - \log q(x_{k-1}\mid x_0)` beyond (proved for the
+    Gaussian chain in ``elbo.generic_t``); without, it is a density of its own."""
+    marginal = lambda k: held("lqm", r"\log q(x_{@0}\mid x_0)", (k,), _log_marginal(k))  # noqa: E731
+    posterior = lambda k: held("lqp", r"\log q(x_{@1}\mid x_{@0},x_0)", (k, k - 1), _log_posterior(k))  # noqa: E731
+
+    def one_step(k: sp.Expr) -> sp.Expr:
+        if not bayes:
+            value = _log_one_step(k)
+        else:
+            value = _log_marginal(k) if k == 1 else _log_posterior(k) + _log_marginal(k) - _log_marginal(k - 1)
+        return held("lqs", r"\log q(x_{@0}\mid x_{@1})", (k, k - 1), value)
+
+    return dict(one_step=one_step, marginal=marginal, posterior=posterior,
+                reverse=lambda k: held("lpr", r"\log p_\theta(x_{@1}\mid x_{@0})", (k, k - 1), _log_reverse(k)),
+                prior=lambda k: held("lpp", r"\log p(x_{@0})", (k,), _log_prior(k)))
+
+
 LUO_2022 = "C. Luo, Understanding Diffusion Models: A Unified Perspective, arXiv:2208.11970 (2022), eqs. (34)-(45)"
 
 
@@ -589,7 +654,10 @@ LUO_2022 = "C. Luo, Understanding Diffusion Models: A Unified Perspective, arXiv
     r"$\log p(x_t) + \log p_\theta(x_{t-1}\mid x_t) - \log q(x_t\mid x_{t-1}) - \log p(x_{t-1})$ (the consistency "
     r"form, read off the product), and the decomposed form by the new prior term less the old one plus the new "
     r"denoising term; the two increments agree by Bayes' rule for $q(x_{t-1}\mid x_t,x_0)$, which telescopes "
-    r"$\sum_{t=2}^T[\log q(x_t\mid x_0) - \log q(x_{t-1}\mid x_0)]$. The denoising term at a generic $t$ with "
+    r"$\sum_{t=2}^T[\log q(x_t\mid x_0) - \log q(x_{t-1}\mid x_0)]$. The same is proved for a symbolic $T$ "
+    r"with the sums held (Bayes' rule substituted, the telescoping sum re-indexed), and so is the consistency "
+    r"form $\log p_\theta(x_0\mid x_1) + \log\frac{p(x_T)}{q(x_T\mid x_{T-1})} + \sum_{t=1}^{T-1}\log\frac{p_\theta("
+    r"x_t\mid x_{t+1})}{q(x_t\mid x_{t-1})}$ of the same product. The denoising term at a generic $t$ with "
     r"$p_\theta(x_{t-1}\mid x_t) = \mathcal N(a_t x_t + b_t, \sigma_t^2)$: $L_{t-1} = E_{q(x_t\mid x_0)}\mathrm{KL}(q(x_{t-1}"
     r"\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)) = \tfrac12[\log(\sigma_t^2/\tilde\beta_t) + \tilde\beta_t/\sigma_t^2 - 1] + "
     r"\frac{(\tilde c_0 x_0 + (\tilde c_t - a_t)\sqrt{\bar\alpha_t}x_0 - b_t)^2 + (\tilde c_t - a_t)^2(1-\bar\alpha_t)}"
@@ -659,6 +727,16 @@ def generic_t() -> Body:
                + (gap**2 + (coef_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * var_model))
     swapped = ((sp.log(beta_tilde_t / var_model) + var_model / beta_tilde_t - 1) / 2
                + (gap**2 + (coef_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * beta_tilde_t))
+    # Every horizon at once: sums over t = 1..T of the chain's log-densities as functions of the step.
+    bayes, plain = chain_log_densities(bayes=True), chain_log_densities(bayes=False)
+    k = _step
+    log_product = held_sum(bayes["prior"](steps_T), bayes["reverse"](1), -bayes["one_step"](1),
+                           sp.Sum(bayes["reverse"](k) - bayes["one_step"](k), (k, 2, steps_T)))
+    decomposed_any = held_sum(bayes["reverse"](1), held_sum(bayes["prior"](steps_T), -bayes["marginal"](steps_T)),
+                              sp.Sum(bayes["reverse"](k) - bayes["posterior"](k), (k, 2, steps_T)))
+    product = held_sum(plain["prior"](steps_T), sp.Sum(plain["reverse"](k) - plain["one_step"](k), (k, 1, steps_T)))
+    consistency = held_sum(plain["reverse"](1), held_sum(plain["prior"](steps_T), -plain["one_step"](steps_T)),
+                           sp.Sum(plain["reverse"](k + 1) - plain["one_step"](k), (k, 1, steps_T - 1)))
     return Body(
         steps=(
             Relation(r"base case $T = 1$: $q(x_1\mid x_0)$ is the one-step kernel from $x_0$ and the marginal at "
@@ -668,6 +746,18 @@ def generic_t() -> Body:
                      r"new prior term less the old one plus the denoising term; the log of the product grows by the "
                      r"consistency increment; Bayes' rule for $q(x_{t-1}\mid x_t,x_0)$ makes them equal",
                      decomposed, increment),
+            Relation(r"Bayes' rule for the forward chain at a generic $t$ (the Gaussian log-densities): "
+                     r"$\log q(x_t\mid x_{t-1}) = \log q(x_{t-1}\mid x_t,x_0) + \log q(x_t\mid x_0) - "
+                     r"\log q(x_{t-1}\mid x_0)$", one_step, held_sum(post, marginal, -prev_marginal)),
+            Relation(r"the telescoping sum, for a symbolic $T$ (any log-densities)",
+                     sp.Sum(bayes["marginal"](_step) - bayes["marginal"](_step - 1), (_step, 2, steps_T)),
+                     held_sum(bayes["marginal"](steps_T), -bayes["marginal"](1)), prepare=aligned_sums),
+            Relation(r"every horizon $T$ at once (symbolic $T$): the log of the product, its $t = 1$ term split off "
+                     r"($q(x_1\mid x_0)$ is the marginal, the base case) and Bayes' rule (above) substituted for "
+                     r"$t \ge 2$, telescopes to the decomposed form", log_product, decomposed_any, prepare=aligned_sums),
+            Relation(r"the consistency form for a symbolic $T$ (Luo's eq. (45) before the expectations): the same "
+                     r"product regrouped, each reverse kernel $p_\theta(x_t\mid x_{t+1})$ paired with "
+                     r"$q(x_t\mid x_{t-1})$, no Bayes' rule needed", consistency, product, prepare=aligned_sums),
             Relation(r"the denoising term at a generic $t$: average `gaussian.kl` between the posterior and the "
                      r"reverse kernel over $x_t \sim q(x_t\mid x_0)$ by the two-point rule $\mathcal T$ (exact on this "
                      r"quadratic in $x_t$)", averaged, term, prepare=canonical_logs),
