@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.core.notation import T_rev, beta_max, beta_min, f_fp, g_fp, s_rev, score_fp, time, var_data, x_sde
+from sympy import stats
+
+from derivations.core.notation import (
+    T_rev, beta_max, beta_min, f_fp, g_fp, h_sde, s_rev, score_fp, time, var_data, x_sde,
+)
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation, get
-from derivations.core.work import at, derivative, held_product, held_sum, named
+from derivations.core.work import at, derivative, expectation, held_product, held_sum, named, variance
 from derivations.families.gaussian import log_density, push_forward
 
 SONG_2021 = "Y. Song et al., Score-Based Generative Modeling through SDEs, ICLR 2021, eqs. (6), (11) and App. B"
@@ -36,14 +40,15 @@ def linear_schedule(at_time: sp.Expr) -> sp.Expr:
 
 @derivation(
     id="sde.reverse_time_argument",
-    title="Reverse-time drift of the VP SDE: schedule and score read at T - s",
+    title="Reverse-time drift of the VP SDE and its Euler-Maruyama step: schedule and score read at T - s",
     statement=r"For the VP SDE $dX = -\tfrac12\beta(t)X\,dt + \sqrt{\beta(t)}\,dW$, the reverse SDE of "
     r"`fp.reverse_sde` written for $Y_s = X_{T-s}$ (substitute $t = T - s$, $ds = -dt$) is "
     r"$dY_s = [\tfrac12\beta(T-s)Y_s + \beta(T-s)\nabla\log p_{T-s}(Y_s)]\,ds + \sqrt{\beta(T-s)}\,dW_s$. "
     r"Linear schedule, data $\mathcal N(0, \sigma_0^2)$: $\nabla\log p_{T-s}(y) = -y/V(T-s)$ with "
     r"$V(t) = e^{-B(t)}\sigma_0^2 + 1 - e^{-B(t)}$, and $\mathrm{Var}\,Y_s = V(T-s)$ solves the moment ODE "
     r"$\tfrac{d}{ds}\mathrm{Var}\,Y_s = 2\,\partial_y b\,\mathrm{Var}\,Y_s + \beta(T-s)$ of the derived drift $b$; "
-    r"the misprint $\beta(s)$ does not.",
+    r"the misprint $\beta(s)$ does not. One Euler-Maruyama step $s \to s + h$ has gain "
+    r"$1 + h\,\partial_y b$ and noise variance $h\beta(T - s)$.",
     tier=Tier.EXACT,
     assumptions=(r"$0 \le s < T$; linear schedule $\beta(u) = \beta_{\min} + u(\beta_{\max} - \beta_{\min})$",
                  r"data $\mathcal N(0, \sigma_0^2)$, one dimension"),
@@ -72,6 +77,9 @@ def reverse_time_argument() -> Body:
     wrong_beta = linear_schedule(s_rev)
     wrong_score = -x_sde / named("V_s", "V(s)", marginal_var.subs(time, s_rev),
                                  description=r"variance of the marginal $p_s$ (the misprint's argument)")
+    # One Euler-Maruyama step of Y from s to s + h: y + h b(s, y) + sqrt(h beta(T - s)) Z.
+    em_step = x_sde + h_sde * drift + sp.sqrt(h_sde * beta_back) * stats.Normal("Z", 0, 1)
+    em_gain, em_var = 1 + h_sde * gain_back, h_sde * beta_back  # read off the step; the relations integrate it
     return Body(
         steps=(
             Relation(r"integrate the linear schedule: $B(t) = \int_0^t\beta(u)\,du$",
@@ -85,6 +93,10 @@ def reverse_time_argument() -> Body:
             Relation(r"the marginal variance $V(T - s)$ of $Y_s$ solves the moment ODE of the derived drift: "
                      r"$\frac{d}{ds}V(T-s) = 2\,\partial_y b\,V(T-s) + \beta(T-s)$",
                      derivative(var_back, s_rev), held_sum(held_product(2, gain_back, var_back), beta_back)),
+            Relation(r"one Euler-Maruyama step of $Y$ from $s$ to $s + h$, $y + h\,b(s, y) + \sqrt{h\beta(T-s)}\,Z$: "
+                     r"its mean (`sympy.stats`) reads the schedule and the score at $T - s$",
+                     expectation(em_step), held_product(em_gain, x_sde)),
+            Relation(r"and its variance $h\beta(T - s)$", variance(em_step), em_var),
         ),
         results=(
             Result("beta_rev", beta_back, "beta(T - s): the schedule value reverse time s reads"),
@@ -93,6 +105,8 @@ def reverse_time_argument() -> Body:
             Result("drift", drift, "drift of Y_s = X_{T-s} in reverse time s"),
             Result("drift_forward_time", forward_time_drift, "f - g^2 score at forward time t"),
             Result("diffusion_sq", beta_back, "squared diffusion of Y_s"),
+            Result("em_gain", em_gain, "gain of one Euler-Maruyama step of Y from s to s + h"),
+            Result("em_noise_var", em_var, "noise variance of that step"),
         ),
         claims=(Claim.as_printed("drift", beta_back * x_sde / 2 + beta_back * score_back, "Song et al. (2021)",
                                  r"eq. (6) with the VP drift and diffusion of eq. (11), written for $Y_s = X_{T-s}$"),),
@@ -104,5 +118,8 @@ def reverse_time_argument() -> Body:
             WrongVariant("drift", -beta_back * x_sde / 2 - beta_back * score_back,
                          "forward-time sign kept after reversing time"),
             WrongVariant("beta_rev", wrong_beta, "beta(s) in place of beta(T - s)"),
+            WrongVariant("em_gain", 1 + h_sde * (wrong_beta / 2 - wrong_beta / var_back),
+                         "the step reads beta(s) in place of beta(T - s)"),
+            WrongVariant("em_noise_var", h_sde * wrong_beta, "noise variance h beta(s)"),
         ),
     )
