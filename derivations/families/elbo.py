@@ -13,6 +13,9 @@ Every term is built from the derived closed forms (``gaussian.kl``, ``gaussian.l
 ``ddpm.posterior``) by :func:`bound_terms`, once with SymPy (``elbo.decomposition``, :math:`T = 2`)
 and once with numpy float64 (any :math:`T`; ``tests/test_elbo.py`` uses :math:`T = 1000`).
 Expectations of quadratics under a Gaussian use the two-point rule :func:`gauss_expect`.
+``elbo.generic_t`` proves the decomposition for every horizon: by induction on :math:`T` with the Gaussian
+log-densities, and for a symbolic :math:`T` with the sums held (:func:`aligned_sums` re-indexes them), and
+derives the denoising term :math:`L_{t-1}` at a generic step.
 """
 
 from __future__ import annotations
