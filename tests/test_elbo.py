@@ -1,4 +1,4 @@
-"""elbo.*: the bound's decomposition at T = 3 (exact) and T = 1000 (float64), and the prior term's values."""
+"""elbo.*: the bound's decomposition at T = 3 (exact), T = 1000 (float64) and for a symbolic T, and the prior term's values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sympy as sp
 
 import derivations
 from derivations.core import schedules
-from derivations.families.elbo import Backend, bound_terms, canonical_logs, gauss_expect
+from derivations.families.elbo import Backend, aligned_sums, bound_terms, canonical_logs, chain_log_densities, gauss_expect
 
 DATA_MEAN, DATA_STD = 0.5, 0.8
 
@@ -120,3 +120,45 @@ def test_prior_term_values_quoted_in_the_statement(name, kl_at_zero, slope):
 def _latex(value: float) -> str:
     mantissa, exponent = f"{value:.3e}".split("e")
     return f"{mantissa}\\times10^{{{int(exponent)}}}"
+
+
+def test_aligned_sums_proves_a_telescoping_and_a_shift_and_rejects_a_wrong_endpoint():
+    t, horizon = sp.Symbol("t", integer=True, positive=True), sp.Symbol("T", integer=True, positive=True)
+    f = sp.Function("f")
+    telescoping = sp.Sum(f(t) - f(t - 1), (t, 2, horizon))
+    assert aligned_sums(telescoping) - aligned_sums(f(horizon) - f(1)) == 0
+    shifted = sp.Sum(f(t + 1), (t, 1, horizon - 1))
+    assert aligned_sums(shifted) - aligned_sums(sp.Sum(f(t), (t, 2, horizon))) == 0
+    assert aligned_sums(telescoping) - aligned_sums(f(horizon) - f(0)) != 0  # the wrong first term
+
+
+def test_the_decomposition_for_every_horizon_needs_the_posterior_not_the_one_step_kernel():
+    """The symbolic-T step of elbo.generic_t fails when the denoising terms use q(x_t | x_{t-1})."""
+    from derivations.core.notation import steps_T
+
+    densities, k = chain_log_densities(bayes=True), sp.Symbol("t", integer=True, positive=True)
+    product = sp.Add(densities["prior"](steps_T), densities["reverse"](1), -densities["one_step"](1),
+                     sp.Sum(densities["reverse"](k) - densities["one_step"](k), (k, 2, steps_T)))
+    right = sp.Add(densities["reverse"](1), densities["prior"](steps_T), -densities["marginal"](steps_T),
+                   sp.Sum(densities["reverse"](k) - densities["posterior"](k), (k, 2, steps_T)))
+    wrong = sp.Add(densities["reverse"](1), densities["prior"](steps_T), -densities["marginal"](steps_T),
+                   sp.Sum(densities["reverse"](k) - densities["one_step"](k), (k, 2, steps_T)))
+    assert aligned_sums(product) - aligned_sums(right) == 0
+    assert aligned_sums(product) - aligned_sums(wrong) != 0
+
+
+def test_generic_step_term_matches_the_fixed_horizon_bound_at_t_2():
+    """L_{t-1} of elbo.generic_t at t = 2 is the step term of elbo.decomposition (T = 2)."""
+    from derivations.core import notation as n
+
+    generic = derivations.get("elbo.generic_t").result("step_term")
+    fixed = derivations.get("elbo.decomposition").result("step_kl")
+    kernel = {n.rev_gain_t: n.rev_gain_2, n.rev_offset_t: n.rev_offset_2, n.var_model: n.rev_var_2}
+    values = dict(alpha_bar_prev=sp.Rational(7, 10), alpha_t=sp.Rational(4, 5), rev_gain_2=sp.Rational(9, 10),
+                  rev_offset_2=sp.Rational(-1, 5), rev_var_2=sp.Rational(1, 3), x_0=sp.Rational(1, 2))
+
+    def value(expr: sp.Expr) -> sp.Float:
+        expanded = n.expand_definitions(expr)
+        return expanded.xreplace({s: values[s.name] for s in expanded.free_symbols}).evalf(30)
+
+    assert abs(value(generic.xreplace(kernel)) - value(fixed)) < 1e-25

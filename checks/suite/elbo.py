@@ -80,3 +80,50 @@ def per_step_kl(ctx: CheckContext, states: dict[int, torch.Tensor]) -> list[stat
                        c + float(weight_eps(**at, var_model=model_var)) * sq_error_eps),
         ]
     return out
+
+
+# The denoising term L_{t-1} at a generic t, conditional on one data point, for a reverse kernel
+# N(a_t x_t + b_t, v_t) that is not the posterior (gain shrunk, an offset, the variance beta_t).
+GENERIC_STEPS = (2, 50, 500)
+GENERIC_X0 = 0.7
+GENERIC_GAIN_SHRINK, GENERIC_OFFSET = 0.9, 0.05
+
+
+def simulate_chain_from_point(ctx: CheckContext) -> dict[int, torch.Tensor]:
+    """The chain's states at each generic t and t - 1, every path started at x_0 = GENERIC_X0."""
+    x0 = torch.full((ctx.n_samples,), GENERIC_X0, dtype=ctx.dtype, device=ctx.device)
+    keep = {0} | set(GENERIC_STEPS) | {t - 1 for t in GENERIC_STEPS}
+    return ddpm_forward_chain(x0, ctx.tensor(SCHEDULE.beta), ctx.generator(), keep)
+
+
+@check(
+    id="elbo.generic_t.sampled",
+    title="The denoising term L_(t-1) at a generic t as a sampled log-ratio",
+    law=f"E[log q(x_(t-1) | x_t, x_0) - log p_theta(x_(t-1) | x_t)] over the forward chain from x_0 = {GENERIC_X0}, "
+    f"t in {GENERIC_STEPS} (linear schedule, T = 1000), p_theta = N(a_t x_t + b_t, beta_t) with "
+    f"a_t = {GENERIC_GAIN_SHRINK} sqrt(alpha_t)(1 - alpha_bar_(t-1))/(1 - alpha_bar_t) and b_t = {GENERIC_OFFSET}: equals L_(t-1)",
+    tests=("elbo.generic_t", "ddpm.posterior"),
+    uses=(("elbo.generic_t", "step_term"), ("ddpm.posterior", "coef_x0"), ("ddpm.posterior", "coef_xt"),
+          ("ddpm.posterior", "var")),
+    samples=100_000,
+    simulate=simulate_chain_from_point,
+)
+def generic_step_term(ctx: CheckContext, states: dict[int, torch.Tensor]) -> list[stats.Estimate]:
+    step_term = ctx.quantity("elbo.generic_t", "step_term")
+    coef_x0, coef_xt = ctx.quantity("ddpm.posterior", "coef_x0"), ctx.quantity("ddpm.posterior", "coef_xt")
+    post_var = ctx.quantity("ddpm.posterior", "var")
+    x0 = states[0]
+    out = []
+    for t in GENERIC_STEPS:
+        at = {k: ctx.tensor(v) for k, v in SCHEDULE.at(t).items()}
+        at["beta_tilde_t"] = (1 - at["alpha_bar_prev"]) * at["beta_t"] / (1 - at["alpha_bar_t"])
+        c0, ct = coef_x0(**at), coef_xt(**at)
+        # The gain written out here (not read from ddpm.posterior), so the model kernel is fixed per t.
+        gain_ = GENERIC_GAIN_SHRINK * torch.sqrt(at["alpha_t"]) * (1 - at["alpha_bar_prev"]) / (1 - at["alpha_bar_t"])
+        kernel = dict(rev_gain_t=gain_, rev_offset_t=ctx.tensor(GENERIC_OFFSET),
+                      var_model=at["beta_t"])
+        x_prev, x_t = states[t - 1], states[t]
+        log_ratio = (log_normal(x_prev, c0 * x0 + ct * x_t, post_var(**at))
+                     - log_normal(x_prev, kernel["rev_gain_t"] * x_t + kernel["rev_offset_t"], kernel["var_model"]))
+        out.append(stats.mean(f"t={t}: L_(t-1)", log_ratio, float(step_term(**at, **kernel, x_0=ctx.tensor(GENERIC_X0)))))
+    return out

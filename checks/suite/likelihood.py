@@ -127,7 +127,7 @@ def pf_ode_hutchinson(ctx: CheckContext, sample: dict[str, torch.Tensor]) -> lis
     divergence = ctx.quantity("likelihood.pf_ode_exact", "divergence")
     times = sample["times"]
     beta = torch.tensor([process().at(float(t)).diffusion_sq for t in times], dtype=ctx.dtype)[:, None]
-    estimated = divergence(dim_lik=ctx.tensor(float(DIM)), beta_now=beta, lap_log_p=sample["quadratic"])
+    estimated = divergence(dim_d=ctx.tensor(float(DIM)), beta_now=beta, lap_log_p=sample["quadratic"])
     hutchinson = simpson(estimated * torch.ones_like(sample["quadratic"]), times)
     exact = simpson(sample["trace"], times)
     return [

@@ -616,8 +616,6 @@ sigma_data_edm = base("sigma_data_edm", r"\sigma_{\mathrm{data}}", "standard dev
 # Likelihoods (likelihood.*): VDM's bound with T steps between SNR_max (t = 0) and SNR_min (t = 1),
 # the probability-flow ODE's divergence in d dimensions.
 # --------------------------------------------------------------------------
-steps_vdm = base("steps_vdm", "T", "number of steps of a discrete-time diffusion bound", Domain(1.0, 50.0),
-                 integer=True, positive=True)
 snr_max_vdm = base("snr_max_vdm", r"\mathrm{SNR}_{\max}", "signal-to-noise ratio at t = 0 (least noise)", POSITIVE,
                    positive=True)
 snr_min_vdm = base("snr_min_vdm", r"\mathrm{SNR}_{\min}", "signal-to-noise ratio at t = 1 (most noise)", POSITIVE,
@@ -626,7 +624,6 @@ snr_rate_vdm = base("snr_rate_vdm", r"\mathrm{SNR}_t^{\prime}", "time derivative
                     "ratio", REAL, real=True)
 rate_err_vdm = base("rate_err_vdm", r"\kappa", "decay rate of the example error curve e^{-kappa t}",
                     Domain(0.1, 3.0), positive=True)
-dim_lik = base("dim_lik", "d", "dimension of the state", Domain(1.0, 8.0), integer=True, positive=True)
 lap_log_p = base("lap_log_p", r"\Lambda_t", "Laplacian (trace of the Hessian) of log p_t at the current point",
                  REAL, real=True)
 # Consistency models (consistency.*): a second time s of the same trajectory, through B(s) = int_0^s beta.
@@ -646,3 +643,36 @@ dsigma_edm = base("dsigma_edm", r"\sigma_t^{\prime}", "time derivative of EDM's 
 score_edm = base("score_edm", r"\psi", "score of the noised data p(y; sigma) at y = x / s(t)", REAL, real=True)
 rate_lgv_edm = base("rate_lgv_edm", r"\beta_{\mathrm{L}}", "rate beta(t) of the Langevin exchange in EDM's SDE family",
                     Domain(0.0, 3.0), nonnegative=True)
+# The bound at a generic step t (elbo.generic_t): the reverse kernel p_theta(x_{t-1} | x_t) = N(a_t x_t + b_t, sigma_t^2)
+# (its variance is var_model).
+rev_gain_t = base("rev_gain_t", "a_t", "gain of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
+rev_offset_t = base("rev_offset_t", "b_t", "offset of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
+# A linear SDE dX = mu(t) X dt + sigma(t) dW written with its coefficients apart (sde.linear_reverse).
+mu_lin = base("mu_lin", r"\mu(t)", "drift rate mu(t) of a linear SDE dX = mu X dt + sigma dW", REAL, real=True)
+sigma_lin = base("sigma_lin", r"\sigma_{\mathrm{lin}}(t)", "diffusion coefficient sigma(t) of a linear SDE "
+                 "dX = mu X dt + sigma dW", POSITIVE, positive=True)
+var_lin = base("var_lin", "V(t)", "variance of the Gaussian marginal p_t of a linear SDE", POSITIVE, positive=True)
+# Isotropic Gaussians in d dimensions (gaussian.isotropic): P = N(mu_P, sigma_P^2 I), Q = N(mu_Q, sigma_Q^2 I).
+# One symbol for the dimension (gaussian.isotropic, likelihood.pf_ode_exact); "D", since the page
+# reader takes a "d" over 2 for a derivative.
+dim_d = base("dim_d", "D", "dimension of the state space", Domain(1.0, 8.0), positive=True)
+mean_dist_sq = base("mean_dist_sq", r"\Delta_\mu^2", "squared distance ||mu_Q - mu_P||^2 between the means of "
+                    "P and Q in d dimensions", POSITIVE, positive=True)
+dev_sq = base("dev_sq", "r^2", "squared distance ||x - mu_P||^2 of a point to the mean of P in d dimensions",
+              POSITIVE, positive=True)
+# Two-level hierarchical VAE (vae.hierarchical): p(z_2) = N(0, 1), p(z_1 | z_2) = N(c z_2, u), p(y | z_1) = N(a z_1 + b, s^2);
+# encoder q(z_1 | y) = N(m_1, w_1), q(z_2 | z_1) = N(k z_1 + m_2, w_2).
+hvae_prior_gain = base("hvae_prior_gain", "c", "gain of the hierarchical prior p(z_1 | z_2) = N(c z_2, u)", REAL,
+                       real=True)
+hvae_prior_var = base("hvae_prior_var", "u", "variance of the hierarchical prior p(z_1 | z_2)", POSITIVE,
+                      positive=True)
+hvae_mean_1 = base("hvae_mean_1", "m_1", "mean of the encoder q(z_1 | y) = N(m_1, w_1)", REAL, real=True)
+hvae_var_1 = base("hvae_var_1", "w_1", "variance of the encoder q(z_1 | y)", POSITIVE, positive=True)
+hvae_gain_2 = base("hvae_gain_2", "k", "gain of the encoder q(z_2 | z_1) = N(k z_1 + m_2, w_2)", REAL, real=True)
+hvae_mean_2 = base("hvae_mean_2", "m_2", "offset of the encoder q(z_2 | z_1)", REAL, real=True)
+hvae_var_2 = base("hvae_var_2", "w_2", "variance of the encoder q(z_2 | z_1)", POSITIVE, positive=True)
+# One term of a Riemann sum of a stochastic integral (ito.lambda_summand): grid point t_k = k h.
+t_grid = base("t_grid", "t_k", "grid point t_k = k h of a Riemann sum", Domain(0.0, 1.0), nonnegative=True)
+# One symbol for the horizon of every discrete bound (elbo.generic_t, likelihood.vdm_continuous).
+steps_T = base("steps_T", "T", "number of steps T of a noising chain (a discrete bound's horizon)",
+               Domain(2.0, 12.0), integer=True, positive=True)

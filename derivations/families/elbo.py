@@ -13,6 +13,9 @@ Every term is built from the derived closed forms (``gaussian.kl``, ``gaussian.l
 ``ddpm.posterior``) by :func:`bound_terms`, once with SymPy (``elbo.decomposition``, :math:`T = 2`)
 and once with numpy float64 (any :math:`T`; ``tests/test_elbo.py`` uses :math:`T = 1000`).
 Expectations of quadratics under a Gaussian use the two-point rule :func:`gauss_expect`.
+``elbo.generic_t`` proves the decomposition for every horizon: by induction on :math:`T` with the Gaussian
+log-densities, and for a symbolic :math:`T` with the sums held (:func:`aligned_sums` re-indexes them), and
+derives the denoising term :math:`L_{t-1}` at a generic step.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derivations.families.gaussian import KL_REFERENCES, kl, log_density
 from derivations.core.notation import (
@@ -37,12 +41,15 @@ from derivations.core.notation import (
     rev_gain_1,
     rev_gain_2,
     rev_offset_1,
+    rev_gain_t,
     rev_offset_2,
+    rev_offset_t,
     rev_var_1,
     rev_var_2,
     score_hat,
     snr_prev,
     snr_t,
+    steps_T,
     v_hat,
     v_target,
     vae_mean,
@@ -54,6 +61,7 @@ from derivations.core.notation import (
     x0_hat,
     x_0,
     x_t,
+    x_prev,
     x_ve_i,
 )
 from derivations.core.proof import Tier
@@ -567,5 +575,224 @@ def weights() -> Body:
             WrongVariant("lambda_t", snr_t / snr_prev - 1, "SNR ratio inverted"),
             WrongVariant("weight_x0_posterior_var", snr_prev - snr_t, "missing the factor 1/2"),
             WrongVariant("weight_ve_score", var_ve_step / (2 * var_model), "increment not squared"),
+        ),
+    )
+
+
+def aligned_sums(expr: sp.Expr) -> sp.Expr:
+    r"""``expr`` with every sum over the steps split into single terms, each re-indexed so that its
+    summand reads at the index itself (:math:`\sum_{t=2}^T F(t-1) = \sum_{t=1}^{T-1} F(t)`) and written over
+    :math:`1..T` plus its boundary terms: two sides whose sums differ only by re-indexing and endpoints then
+    expand to the same terms (how a telescoping or a shifted sum is proved)."""
+    expr = sp.sympify(expr).doit()
+
+    def single_terms(total: sp.Sum) -> sp.Expr:
+        (index, low, high), = total.limits
+        out = sp.Integer(0)
+        for term in sp.Add.make_args(sp.expand(total.function)):
+            coefficient, rest = term.as_independent(index, as_Add=False)
+            if isinstance(rest, AppliedUndef) and len(rest.args) == 1 and (rest.args[0] - index).is_Integer:
+                shift = rest.args[0] - index
+                out += coefficient * sp.Sum(rest.func(index), (index, low + shift, high + shift))
+            else:
+                out += coefficient * sp.Sum(rest, (index, low, high))
+        return out
+
+    def over_one_to_horizon(total: sp.Sum) -> sp.Expr:
+        (index, low, high), = total.limits
+        offset, horizon = high.as_coeff_Add()
+        if not (low.is_Integer and offset.is_Integer and horizon != 0):
+            return total
+        term = lambda k: total.function.subs(index, k)  # noqa: E731
+        out = sp.Sum(total.function, (index, 1, horizon))
+        out += -sum((term(k) for k in range(1, int(low))), sp.Integer(0)) + sum((term(k) for k in range(int(low), 1)),
+                                                                               sp.Integer(0))
+        out += sum((term(horizon + k) for k in range(1, int(offset) + 1)), sp.Integer(0))
+        out -= sum((term(horizon + k) for k in range(int(offset) + 1, 1)), sp.Integer(0))
+        return out
+
+    expr = sp.expand(expr.replace(lambda e: isinstance(e, sp.Sum), single_terms))
+    return sp.expand(expr.replace(lambda e: isinstance(e, sp.Sum), over_one_to_horizon))
+
+
+_step = sp.Symbol("t", integer=True, positive=True)  # index over the chain's steps, bound inside the sums
+# The chain's log-densities as functions of the step, undefined: an identity over them holds for every model.
+_log_one_step, _log_marginal, _log_posterior, _log_reverse, _log_prior = (
+    sp.Function(name) for name in ("log_q_step", "log_q_marginal", "log_q_posterior", "log_p_reverse", "log_p_prior"))
+
+
+def chain_log_densities(bayes: bool) -> dict[str, Callable[..., sp.Expr]]:
+    r"""The chain's log-densities at a step ``k``, each shown as written (:math:`\log q(x_k\mid x_{k-1})`, ...).
+
+    With ``bayes`` the one-step kernel stands for Bayes' rule, :math:`\log q(x_k\mid x_0)` at :math:`k = 1` and
+    :math:`\log q(x_{k-1}\mid x_k,x_0) + \log q(x_k\mid x_0) - \log q(x_{k-1}\mid x_0)` beyond (proved for the
+    Gaussian chain in ``elbo.generic_t``); without, it is a density of its own."""
+    marginal = lambda k: held("lqm", r"\log q(x_{@0}\mid x_0)", (k,), _log_marginal(k))  # noqa: E731
+    posterior = lambda k: held("lqp", r"\log q(x_{@1}\mid x_{@0},x_0)", (k, k - 1), _log_posterior(k))  # noqa: E731
+
+    def one_step(k: sp.Expr) -> sp.Expr:
+        if not bayes:
+            value = _log_one_step(k)
+        else:
+            value = _log_marginal(k) if k == 1 else _log_posterior(k) + _log_marginal(k) - _log_marginal(k - 1)
+        return held("lqs", r"\log q(x_{@0}\mid x_{@1})", (k, k - 1), value)
+
+    return dict(one_step=one_step, marginal=marginal, posterior=posterior,
+                reverse=lambda k: held("lpr", r"\log p_\theta(x_{@1}\mid x_{@0})", (k, k - 1), _log_reverse(k)),
+                prior=lambda k: held("lpp", r"\log p(x_{@0})", (k,), _log_prior(k)))
+
+
+LUO_2022 = "C. Luo, Understanding Diffusion Models: A Unified Perspective, arXiv:2208.11970 (2022), eqs. (34)-(45)"
+
+
+@derivation(
+    id="elbo.generic_t",
+    title="The diffusion ELBO for every horizon T, and its denoising term at a generic step t",
+    statement=r"For every $T \ge 1$, $\log\frac{p(x_T)\prod_{t=1}^T p_\theta(x_{t-1}\mid x_t)}{\prod_{t=1}^T "
+    r"q(x_t\mid x_{t-1})} = \log p_\theta(x_0\mid x_1) + \log\frac{p(x_T)}{q(x_T\mid x_0)} + \sum_{t=2}^T "
+    r"\log\frac{p_\theta(x_{t-1}\mid x_t)}{q(x_{t-1}\mid x_t,x_0)}$ pointwise, so "
+    r"$\mathrm{ELBO} = E_q\log p_\theta(x_0\mid x_1) - \mathrm{KL}(q(x_T\mid x_0)\,\|\,p(x_T)) - \sum_{t=2}^T L_{t-1}$. "
+    r"Proved by induction on $T$: the base case $T = 1$ (where $q(x_1\mid x_0)$ is both the one-step kernel and "
+    r"the marginal), and the step $T \to T + 1$ (the new step is $t = T + 1$): the log of the product grows by "
+    r"$\log p(x_t) + \log p_\theta(x_{t-1}\mid x_t) - \log q(x_t\mid x_{t-1}) - \log p(x_{t-1})$ (the consistency "
+    r"form, read off the product), and the decomposed form by the new prior term less the old one plus the new "
+    r"denoising term; the two increments agree by Bayes' rule for $q(x_{t-1}\mid x_t,x_0)$, which telescopes "
+    r"$\sum_{t=2}^T[\log q(x_t\mid x_0) - \log q(x_{t-1}\mid x_0)]$. The same is proved for a symbolic $T$ "
+    r"with the sums held (Bayes' rule substituted, the telescoping sum re-indexed), and so is the consistency "
+    r"form $\log p_\theta(x_0\mid x_1) + \log\frac{p(x_T)}{q(x_T\mid x_{T-1})} + \sum_{t=1}^{T-1}\log\frac{p_\theta("
+    r"x_t\mid x_{t+1})}{q(x_t\mid x_{t-1})}$ of the same product. The denoising term at a generic $t$ with "
+    r"$p_\theta(x_{t-1}\mid x_t) = \mathcal N(a_t x_t + b_t, \sigma_t^2)$: $L_{t-1} = E_{q(x_t\mid x_0)}\mathrm{KL}(q(x_{t-1}"
+    r"\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)) = \tfrac12[\log(\sigma_t^2/\tilde\beta_t) + \tilde\beta_t/\sigma_t^2 - 1] + "
+    r"\frac{(\tilde c_0 x_0 + (\tilde c_t - a_t)\sqrt{\bar\alpha_t}x_0 - b_t)^2 + (\tilde c_t - a_t)^2(1-\bar\alpha_t)}"
+    r"{2\sigma_t^2}$, $\tilde c_0, \tilde c_t$ the posterior mean's coefficients (`ddpm.posterior`).",
+    tier=Tier.EXACT,
+    assumptions=(r"$t \ge 2$; $0 < \alpha_s < 1$; prior $p(x_T) = \mathcal N(0, 1)$; reverse kernels with $\sigma_t^2 > 0$",
+                 r"one dimension (coordinate-wise for diagonal models)"),
+    references=(SOHL_DICKSTEIN_2015, HO_2020_ELBO, LUO_2022),
+)
+def generic_t() -> Body:
+    from sympy import stats
+
+    from derivations.families.ddpm import marginal_form
+
+    posterior = get("ddpm.posterior")
+    post_mean, post_var = posterior.result("mean"), posterior.result("var")
+    model_mean = rev_gain_t * x_t + rev_offset_t
+
+    def density(name: str, latex: str, value: sp.Expr, mean: sp.Expr, var: sp.Expr, what: str) -> sp.Expr:
+        return named(name, latex, log_density(value, mean, var), description=what)
+
+    one_step = density("log_q_step", r"\log q(x_t\mid x_{t-1})", x_t, sp.sqrt(alpha_t) * x_prev, beta_t,
+                       r"the forward one-step kernel (`ddpm.one_step`)")
+    prev_marginal = density("log_q_prev", r"\log q(x_{t-1}\mid x_0)", x_prev, *marginal_form(alpha_bar_prev),
+                            r"the forward marginal at $t - 1$ (`ddpm.marginal`)")
+    marginal = density("log_q_t", r"\log q(x_t\mid x_0)", x_t, *marginal_form(alpha_bar_t),
+                       r"the forward marginal at $t$ (`ddpm.marginal`)")
+    post = density("log_q_post", r"\log q(x_{t-1}\mid x_t,x_0)", x_prev, post_mean, post_var,
+                   r"the forward posterior (`ddpm.posterior`)")
+    reverse = density("log_p_rev", r"\log p_\theta(x_{t-1}\mid x_t)", x_prev, model_mean, var_model,
+                      r"the reverse kernel $\mathcal N(a_t x_t + b_t, \sigma_t^2)$")
+    prior_new = density("log_p_T1", r"\log p(x_t)", x_t, 0, 1, r"the prior $\mathcal N(0, 1)$ at the new horizon $t = T + 1$")
+    prior_old = density("log_p_T", r"\log p(x_{t-1})", x_prev, 0, 1, r"the prior $\mathcal N(0, 1)$ at the old horizon $T$")
+
+    # The increment of the log of the product when the horizon grows from T to t = T + 1 (x_T = x_{t-1}).
+    increment = held_sum(prior_new, reverse, -one_step, -prior_old)
+    decomposed = held_sum(held_sum(prior_new, -marginal), -held_sum(prior_old, -prev_marginal), held_sum(reverse, -post))
+    # T = 1: q(x_1 | x_0) is the one-step kernel from x_0 and the marginal at alpha_bar_0 = 1.
+    first = {alpha_bar_prev: 1}
+
+    # L_{t-1}: the KL of gaussian.kl averaged over x_t ~ q(x_t | x_0) (exact two-point rule on a quadratic),
+    # and, by a second route, the log-ratio integrated over the chain's noises by sympy.stats.
+    sympy_backend = Backend("sympy")
+    step_term = gauss_expect(lambda xt: kl(post_mean.subs(x_t, xt), post_var, model_mean.subs(x_t, xt), var_model),
+                             sp.sqrt(alpha_bar_t) * x_0, 1 - alpha_bar_t, sympy_backend)
+    c_0 = named("c_0", r"\tilde c_0", posterior.result("coef_x0"),
+                description=r"coefficient of $x_0$ in the posterior mean $\tilde\mu_t$ (`ddpm.posterior`)")
+    c_t = named("c_t", r"\tilde c_t", posterior.result("coef_xt"),
+                description=r"coefficient of $x_t$ in $\tilde\mu_t$ (`ddpm.posterior`)")
+    # The same value collected: the KL at the mean of x_t plus the curvature of its quadratic times the spread.
+    collected = held_sum((sp.log(var_model / beta_tilde_t) + beta_tilde_t / var_model - 1) / 2,
+                         ((c_0 * x_0 + (c_t - rev_gain_t) * sp.sqrt(alpha_bar_t) * x_0 - rev_offset_t) ** 2
+                          + (c_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * var_model))
+    term = named("L_step", r"L_{t-1}", collected, description=r"the denoising term $E_q\mathrm{KL}(q(x_{t-1}\mid "
+                 r"x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t))$ at step $t$")
+    averaged = held("T_kl", r"\mathcal T_{x_t}\left[\mathrm{KL}(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t))"
+                    r"\right]", (), step_term)
+    x_prev_rv = sp.sqrt(alpha_bar_prev) * x_0 + sp.sqrt(1 - alpha_bar_prev) * stats.Normal("Z1", 0, 1)
+    x_t_rv = sp.sqrt(alpha_t) * x_prev_rv + sp.sqrt(beta_t) * stats.Normal("Z2", 0, 1)
+    log_ratio = (log_density(x_prev, post_mean, post_var) - log_density(x_prev, model_mean, var_model)).xreplace(
+        {x_prev: x_prev_rv, x_t: x_t_rv})
+    sampled = held("E_q", r"E_{q(x_{t-1}, x_t\mid x_0)}\left[\log q(x_{t-1}\mid x_t,x_0) - \log p_\theta(x_{t-1}\mid x_t)"
+                   r"\right]", (), stats.E(sp.expand(log_ratio)))
+    coef_0, coef_t = posterior.result("coef_x0"), posterior.result("coef_xt")
+    gap = coef_0 * x_0 + (coef_t - rev_gain_t) * sp.sqrt(alpha_bar_t) * x_0 - rev_offset_t
+    printed = ((sp.log(var_model / beta_tilde_t) + beta_tilde_t / var_model - 1) / 2
+               + (gap**2 + (coef_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * var_model))
+    swapped = ((sp.log(beta_tilde_t / var_model) + var_model / beta_tilde_t - 1) / 2
+               + (gap**2 + (coef_t - rev_gain_t) ** 2 * (1 - alpha_bar_t)) / (2 * beta_tilde_t))
+    # Every horizon at once: sums over t = 1..T of the chain's log-densities as functions of the step.
+    bayes, plain = chain_log_densities(bayes=True), chain_log_densities(bayes=False)
+    k = _step
+    log_product = held_sum(bayes["prior"](steps_T), bayes["reverse"](1), -bayes["one_step"](1),
+                           sp.Sum(bayes["reverse"](k) - bayes["one_step"](k), (k, 2, steps_T)))
+    decomposed_any = held_sum(bayes["reverse"](1), held_sum(bayes["prior"](steps_T), -bayes["marginal"](steps_T)),
+                              sp.Sum(bayes["reverse"](k) - bayes["posterior"](k), (k, 2, steps_T)))
+    product = held_sum(plain["prior"](steps_T), sp.Sum(plain["reverse"](k) - plain["one_step"](k), (k, 1, steps_T)))
+    consistency = held_sum(plain["reverse"](1), held_sum(plain["prior"](steps_T), -plain["one_step"](steps_T)),
+                           sp.Sum(plain["reverse"](k + 1) - plain["one_step"](k), (k, 1, steps_T - 1)))
+    return Body(
+        steps=(
+            Relation(r"base case $T = 1$: $q(x_1\mid x_0)$ is the one-step kernel from $x_0$ and the marginal at "
+                     r"$\bar\alpha_0 = 1$, so the two forms of the bound agree (the sum over $t \ge 2$ is empty)",
+                     at(one_step, {x_prev: x_0}), at(marginal, first)),
+            Relation(r"induction step $T \to T + 1$ ($t = T + 1$, $x_T = x_{t-1}$): the decomposed form grows by the "
+                     r"new prior term less the old one plus the denoising term; the log of the product grows by the "
+                     r"consistency increment; Bayes' rule for $q(x_{t-1}\mid x_t,x_0)$ makes them equal",
+                     decomposed, increment),
+            Relation(r"Bayes' rule for the forward chain at a generic $t$ (the Gaussian log-densities): "
+                     r"$\log q(x_t\mid x_{t-1}) = \log q(x_{t-1}\mid x_t,x_0) + \log q(x_t\mid x_0) - "
+                     r"\log q(x_{t-1}\mid x_0)$", one_step, held_sum(post, marginal, -prev_marginal)),
+            Relation(r"the telescoping sum, for a symbolic $T$ (any log-densities)",
+                     sp.Sum(bayes["marginal"](_step) - bayes["marginal"](_step - 1), (_step, 2, steps_T)),
+                     held_sum(bayes["marginal"](steps_T), -bayes["marginal"](1)), prepare=aligned_sums),
+            Relation(r"every horizon $T$ at once (symbolic $T$): the log of the product, its $t = 1$ term split off "
+                     r"($q(x_1\mid x_0)$ is the marginal, the base case) and Bayes' rule (above) substituted for "
+                     r"$t \ge 2$, telescopes to the decomposed form", log_product, decomposed_any, prepare=aligned_sums),
+            Relation(r"the consistency form for a symbolic $T$ (Luo's eq. (45) before the expectations): the same "
+                     r"product regrouped, each reverse kernel $p_\theta(x_t\mid x_{t+1})$ paired with "
+                     r"$q(x_t\mid x_{t-1})$, no Bayes' rule needed", consistency, product, prepare=aligned_sums),
+            Relation(r"the denoising term at a generic $t$: average `gaussian.kl` between the posterior and the "
+                     r"reverse kernel over $x_t \sim q(x_t\mid x_0)$ by the two-point rule $\mathcal T$ (exact on this "
+                     r"quadratic in $x_t$)", averaged, term, prepare=canonical_logs),
+            Relation(r"the same term by a second route: integrate the log-ratio over the chain's noises "
+                     r"$x_{t-1} = \sqrt{\bar\alpha_{t-1}}x_0 + \sqrt{1-\bar\alpha_{t-1}}Z_1$, "
+                     r"$x_t = \sqrt{\alpha_t}x_{t-1} + \sqrt{\beta_t}Z_2$ (`sympy.stats`); logarithms split into factors",
+                     sampled, term, prepare=canonical_logs),
+        ),
+        results=(
+            Result("log_one_step", one_step, "log q(x_t | x_{t-1})"),
+            Result("log_prev_marginal", prev_marginal, "log q(x_{t-1} | x_0)"),
+            Result("log_marginal", marginal, "log q(x_t | x_0)"),
+            Result("log_posterior", post, "log q(x_{t-1} | x_t, x_0)"),
+            Result("log_reverse", reverse, "log p_theta(x_{t-1} | x_t)"),
+            Result("log_prior_new", prior_new, "log p(x_T+1) at x_t"),
+            Result("log_prior_old", prior_old, "log p(x_T) at x_{t-1}"),
+            Result("bound_increment", increment, "growth of the log of the product from horizon T to T + 1"),
+            Result("step_integrand", held_sum(post, -reverse), "the log-ratio whose mean is L_{t-1}"),
+            Result("step_term", term, "L_{t-1} = E_q KL(q(x_{t-1} | x_t, x_0) || p_theta(x_{t-1} | x_t))"),
+        ),
+        claims=(
+            Claim("step_term", printed, "Ho et al. (2020), eq. (5) with gaussian.kl and eq. (7)",
+                  equation=r"$L_{t-1}$ for a Gaussian reverse kernel, averaged over $x_t$"),
+            Claim("bound_increment", decomposed, "Luo (2022)", equation=r"eqs. (36)-(43), one step of the telescoping"),
+        ),
+        wrong_variants=(
+            WrongVariant("bound_increment", held_sum(held_sum(prior_new, -marginal), -held_sum(prior_old, -prev_marginal),
+                                                     held_sum(reverse, -one_step)),
+                         "one-step kernel q(x_t | x_{t-1}) in place of the posterior q(x_{t-1} | x_t, x_0)"),
+            WrongVariant("bound_increment", held_sum(held_sum(prior_new, -prev_marginal), -held_sum(prior_old, -marginal),
+                                                     held_sum(reverse, -post)), "the two marginals exchanged"),
+            WrongVariant("step_term", swapped, "KL arguments swapped: KL(p_theta || q)"),
+            WrongVariant("step_term", printed.subs(beta_tilde_t, beta_t), "beta_t in place of beta_tilde_t"),
         ),
     )

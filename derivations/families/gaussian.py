@@ -17,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derivations.core.notation import coupling_corr, gain, mean_p, mean_p2, mean_q, mean_q2, mu_x, offset, var_noise, var_p, var_p2
-from derivations.core.notation import var_q, var_q2, var_x, x, y
+from derivations.core.notation import dev_sq, dim_d, mean_dist_sq, var_q, var_q2, var_x, x, y
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Equivalent, Relation, Result, WrongVariant, derivation
 from derivations.core.work import at, covariance, derivative, expectation, held_power, held_product, held_sum, variance
@@ -240,6 +240,71 @@ def kl_divergence() -> Body:
                          "mean difference weighted by the first law's variance"),
             WrongVariant("kl", sp.log(var_q / var_p) + var_p / var_q + (mean_q - mean_p) ** 2 / var_q - 1,
                          "missing the factor 1/2"),
+        ),
+    )
+
+
+_j = sp.Symbol("j", integer=True, positive=True)  # coordinate index, bound inside the sums
+
+
+@derivation(
+    id="gaussian.isotropic",
+    title="KL divergence and log-density of isotropic Gaussians in D dimensions",
+    statement=r"For $P = \mathcal N(\mu_P, \sigma_P^2 I_D)$ and $Q = \mathcal N(\mu_Q, \sigma_Q^2 I_D)$: "
+    r"$\mathrm{KL}(P\,\|\,Q) = \tfrac12\big[D\log\frac{\sigma_Q^2}{\sigma_P^2} + D\frac{\sigma_P^2}{\sigma_Q^2} + "
+    r"\frac{\Delta_\mu^2}{\sigma_Q^2} - D\big]$ with $\Delta_\mu^2 = \|\mu_Q - \mu_P\|^2$, and "
+    r"$\log p(x) = -\frac D2\log(2\pi\sigma_P^2) - \frac{r^2}{2\sigma_P^2}$ with $r^2 = \|x - \mu_P\|^2$: the "
+    r"coordinates are independent, so the scalar forms (`gaussian.kl`, the normal log-density) add over "
+    r"$j = 1..D$; the mean-free parts add up $D$ times, the squared coordinates to the squared distances. "
+    r"Checked again as $E_P[\log p - \log q]$ with $E_P r_P^2 = D\sigma_P^2$, $E_P r_Q^2 = D\sigma_P^2 + \Delta_\mu^2$, "
+    r"and at $D = 1$ against `gaussian.kl`.",
+    tier=Tier.EXACT,
+    assumptions=(r"isotropic covariances $\sigma^2 I_D$, $D \ge 1$ an integer",),
+    references=(*KL_REFERENCES, RASMUSSEN_WILLIAMS),
+)
+def isotropic() -> Body:
+    scalar = kl(mean_p, var_p, mean_q, var_q)
+    mean_free = sp.simplify(scalar.subs(mean_q, mean_p))  # the scalar KL at equal means
+    shift = sp.factor(sp.simplify(scalar - mean_free))  # what the mean shift adds: (mu_Q - mu_P)^2 / (2 sigma_Q^2)
+    per_distance = sp.simplify(shift / (mean_q - mean_p) ** 2)  # 1 / (2 sigma_Q^2)
+    kl_iso = sp.summation(mean_free, (_j, 1, dim_d)) + per_distance * mean_dist_sq
+    constant = sp.log(2 * sp.pi * var_p) / 2  # minus the scalar log-density's part free of the point
+    log_p = -sp.summation(constant, (_j, 1, dim_d)) - dev_sq / (2 * var_p)
+
+    def log_density_iso(sq_distance: sp.Expr, var: sp.Expr) -> sp.Expr:
+        return log_p.xreplace({dev_sq: sq_distance, var_p: var})
+
+    second_route = held_sum(log_density_iso(dim_d * var_p, var_p), -log_density_iso(dim_d * var_p + mean_dist_sq, var_q))
+    # Rasmussen & Williams (A.23) with Sigma_0 = sigma_P^2 I_D, Sigma_1 = sigma_Q^2 I_D: |Sigma| = sigma^(2d), tr = d ratio.
+    printed = (sp.log(var_q**dim_d / var_p**dim_d) + dim_d * var_p / var_q + mean_dist_sq / var_q - dim_d) / 2
+    return Body(
+        steps=(
+            Relation(r"split the scalar KL of `gaussian.kl` into its value at equal means and the mean shift's "
+                     r"part", scalar, held_sum(mean_free, held_product(per_distance, (mean_q - mean_p) ** 2))),
+            Relation(r"add the $D$ independent coordinates: the mean-free parts add up $D$ times (the shifts add to "
+                     r"$\Delta_\mu^2$)", sp.Sum(mean_free, (_j, 1, dim_d)), dim_d * mean_free),
+            Relation(r"the log-density: the normalizing constants of the $D$ coordinates add up "
+                     r"(the squared coordinates add to $r^2$)", -sp.Sum(constant, (_j, 1, dim_d)), -dim_d * constant),
+            Relation(r"second route: $E_P[\log p(X) - \log q(X)]$ with $E_P\|X - \mu_P\|^2 = D\sigma_P^2$ and "
+                     r"$E_P\|X - \mu_Q\|^2 = D\sigma_P^2 + \Delta_\mu^2$", second_route, kl_iso),
+            Relation(r"at $D = 1$, $\Delta_\mu^2 = (\mu_Q - \mu_P)^2$ it is the scalar KL of `gaussian.kl`",
+                     at(kl_iso, {dim_d: 1, mean_dist_sq: (mean_q - mean_p) ** 2}), scalar),
+        ),
+        results=(
+            Result("kl_iso", kl_iso, "KL(N(mu_P, sigma_P^2 I_D) || N(mu_Q, sigma_Q^2 I_D))"),
+            Result("log_density_iso", log_p, "log N(x; mu_P, sigma_P^2 I_D) at squared distance r^2"),
+        ),
+        claims=(Claim("kl_iso", printed, RASMUSSEN_WILLIAMS,
+                      equation=r"eq. (A.23) with $\Sigma_0 = \sigma_P^2 I_D$, $\Sigma_1 = \sigma_Q^2 I_D$"),),
+        wrong_variants=(
+            WrongVariant("kl_iso", (sp.log(var_q / var_p) + dim_d * var_p / var_q + mean_dist_sq / var_q - dim_d) / 2,
+                         "log-determinant ratio without the factor D"),
+            WrongVariant("kl_iso", (sp.log(var_q / var_p) + var_p / var_q + mean_dist_sq / var_q - 1) / 2,
+                         "the scalar form: D missing throughout"),
+            WrongVariant("kl_iso", dim_d * (sp.log(var_q / var_p) + var_p / var_q + mean_dist_sq / var_q - 1) / 2,
+                         "the squared distance counted D times"),
+            WrongVariant("log_density_iso", -sp.log(2 * sp.pi * var_p) / 2 - dev_sq / (2 * var_p),
+                         "normalizing constant without the factor D"),
         ),
     )
 

@@ -32,6 +32,7 @@ from derivations.core.notation import (
     lam_ito,
     mu_gbm,
     rate_ito,
+    t_grid,
     sigma_gbm,
     h_sde,
     time,
@@ -481,5 +482,61 @@ def stratonovich() -> Body:
             WrongVariant("ito_drift_gbm", mu_gbm * x_sde - sigma_gbm**2 * x_sde / 2,
                          "conversion in the wrong direction"),
             WrongVariant("correction_sqrt", sp.sqrt(1 + x_sde**2) / 2, "sigma/2 instead of sigma sigma'/2"),
+        ),
+    )
+
+
+@derivation(
+    id="ito.lambda_summand",
+    title="One Riemann summand of the lambda-integral: evaluation point, mean and variance",
+    statement=r"On the grid $t_k = kh$ the $\lambda$-integral's summand is $W_{\tau_k}(W_{t_{k+1}} - W_{t_k})$ with "
+    r"the evaluation point $\tau_k = (1-\lambda)t_k + \lambda t_{k+1} = t_k + \lambda h$. With "
+    r"$W_{\tau_k} = W_{t_k} + A$, $W_{t_{k+1}} - W_{t_k} = A + B$ ($W_{t_k}$, $A \sim \mathcal N(0, \lambda h)$, "
+    r"$B \sim \mathcal N(0, (1-\lambda)h)$ independent): $E = \lambda h$, "
+    r"$\mathrm{Var} = t_k h + \lambda(1 + \lambda)h^2$; the $t/h$ summands' means add to $\lambda t$, the mean of the limit "
+    r"(`ito.lambda_integral`).",
+    tier=Tier.EXACT,
+    assumptions=(r"$0 \le \lambda \le 1$; uniform grid $t_k = kh$, $N = t/h$ steps",),
+    references=(OKSENDAL + ", Exercise 3.1", KLOEDEN_PLATEN + ", §3.1"),
+)
+def lambda_summand() -> Body:
+    point = sp.Symbol("tau")  # solved for
+    (eval_point,) = sp.solve(sp.Eq(point - t_grid, lam_ito * ((t_grid + h_sde) - t_grid)), point)
+    w_k, a_k, b_k = (stats.Normal(name, 0, sp.sqrt(var)) for name, var in
+                     (("W_{t_k}", t_grid), ("A", lam_ito * h_sde), ("B", (1 - lam_ito) * h_sde)))
+    w, a, b = sp.symbols("W A B", real=True)
+    law = {w: t_grid, a: lam_ito * h_sde, b: (1 - lam_ito) * h_sde}
+    summand = (w + a) * (a + b)
+    mean = gaussian_expectation(summand, law)
+    var = sp.expand(gaussian_expectation(summand**2, law) - mean**2)
+    sum_mean = sp.simplify(sp.summation(mean, (_k, 0, time / h_sde - 1)))
+    return Body(
+        steps=(
+            Relation(r"the evaluation point divides $[t_k, t_{k+1}]$ in the ratio $\lambda$: "
+                     r"$(1-\lambda)t_k + \lambda t_{k+1}$ with $t_{k+1} = t_k + h$",
+                     held_sum(held_product(1 - lam_ito, t_grid), held_product(lam_ito, t_grid + h_sde)), eval_point),
+            Relation(r"the summand's mean (Gaussian moments of independent $W_{t_k}, A, B$): only $E[A^2] = \lambda h$ "
+                     r"survives",
+                     expectation((w_k + a_k) * (a_k + b_k), mean), mean),
+            Relation(r"its variance: $E[(W + A)^2(A + B)^2] - (\lambda h)^2$",
+                     held_sum(expectation(((w_k + a_k) * (a_k + b_k)) ** 2, var + mean**2), -mean**2),
+                     sp.factor(var)),
+            Relation(r"the $t/h$ summands' means add to $\lambda t$, the mean of `ito.lambda_integral` (no bias)",
+                     sp.Sum(mean, (_k, 0, time / h_sde - 1)), get("ito.lambda_integral").result("mean")),
+        ),
+        results=(
+            Result("eval_point", eval_point, "tau_k = t_k + lambda h: where the integrand is read"),
+            Result("summand_mean", mean, "E[W_tau_k (W_t_{k+1} - W_t_k)]"),
+            Result("summand_var", var, "Var[W_tau_k (W_t_{k+1} - W_t_k)]"),
+            Result("sum_mean", sum_mean, "E of the Riemann sum over t/h steps"),
+        ),
+        equivalents=(Equivalent("summand_var", t_grid * h_sde + lam_ito * (1 + lam_ito) * h_sde**2,
+                                r"$t_k h + \lambda(1 + \lambda)h^2$"),),
+        wrong_variants=(
+            WrongVariant("eval_point", t_grid + (1 - lam_ito) * h_sde, "lambda measured from the right endpoint"),
+            WrongVariant("summand_mean", (1 - lam_ito) * h_sde, "integrand read at the wrong end: t_{k+1} - lambda h"),
+            WrongVariant("summand_mean", -lam_ito * h_sde, "increment reversed: W_t_k - W_t_{k+1}"),
+            WrongVariant("summand_mean", h_sde / 2, "the Stratonovich midpoint for every lambda"),
+            WrongVariant("summand_var", t_grid * h_sde, "the Ito variance for every lambda"),
         ),
     )

@@ -30,7 +30,7 @@ from derivations.core.notation import (
     alpha_bar_prev,
     alpha_t,
     beta_now,
-    dim_lik,
+    dim_d,
     lap_log_p,
     mean_data,
     rate_err_vdm,
@@ -39,7 +39,7 @@ from derivations.core.notation import (
     snr_prev,
     snr_rate_vdm,
     snr_t,
-    steps_vdm,
+    steps_T,
     time,
     var_data,
     var_noise,
@@ -127,21 +127,21 @@ def _taylor_limits(expr: sp.Expr) -> sp.Expr:
     references=(KINGMA_2021,),
 )
 def vdm_continuous() -> Body:
-    snr_s, snr_t_fn = SNR(time - 1 / steps_vdm), SNR(time)
+    snr_s, snr_t_fn = SNR(time - 1 / steps_T), SNR(time)
     weight = get("elbo.weights").result("weight_x0_posterior_var")
     alpha_bar = lambda snr: snr / (1 + snr)  # noqa: E731 - VP: alpha^2 = SNR / (1 + SNR)
     to_snr = {alpha_bar_prev: alpha_bar(snr_s), alpha_t: alpha_bar(snr_t_fn) / alpha_bar(snr_s)}
     step_weight = sp.factor(sp.cancel(weight.subs(to_snr)))
-    per_time = steps_vdm * step_weight
-    time_weight = _series_limit(per_time.subs(steps_vdm, 1 / _h))
+    per_time = steps_T * step_weight
+    time_weight = _series_limit(per_time.subs(steps_T, 1 / _h))
 
     # A Riemann sum in closed form: log-linear schedule, error e^{-kappa t}; the sum is geometric.
     ratio = sp.Symbol("Q", positive=True)
-    geometric = sp.Sum(ratio**_i, (_i, 1, steps_vdm)).doit()
+    geometric = sp.Sum(ratio**_i, (_i, 1, steps_T)).doit()
     geometric = geometric.args[1][0] if isinstance(geometric, sp.Piecewise) else geometric
     rho = snr_min_vdm / snr_max_vdm
-    closed_sum = snr_max_vdm * (rho ** (-1 / steps_vdm) - 1) / 2 * geometric.subs(ratio, (rho * sp.exp(-rate_err_vdm))
-                                                                                   ** (1 / steps_vdm))
+    closed_sum = snr_max_vdm * (rho ** (-1 / steps_T) - 1) / 2 * geometric.subs(ratio, (rho * sp.exp(-rate_err_vdm))
+                                                                                   ** (1 / steps_T))
     integrand = -sp.diff(log_linear_snr(_u), _u) * sp.exp(-rate_err_vdm * _u) / 2
 
     # Invariance: the Gaussian optimal denoiser's error, in time for two schedules and in v = SNR.
@@ -159,12 +159,12 @@ def vdm_continuous() -> Body:
                      r"\mathrm{SNR}(s)/(1 + \mathrm{SNR}(s))$ and $\alpha_t = \bar\alpha_t/\bar\alpha_{t-1}$",
                      work.at(weight, to_snr), (snr_s - snr_t_fn) / 2),
             Relation(r"$T$ times the step weight as $T \to \infty$: with $T = 1/h$, the first-order Taylor term of "
-                     r"$\mathrm{SNR}(t - h)$ in $h$", work.limit(per_time, steps_vdm, sp.oo, "-"),
+                     r"$\mathrm{SNR}(t - h)$ in $h$", work.limit(per_time, steps_T, sp.oo, "-"),
                      -sp.Derivative(snr_t_fn, time) / 2, prepare=_taylor_limits),
             Relation(r"the discrete loss for a log-linear $\mathrm{SNR}$ and the error curve $e^{-\kappa t}$: its sum "
                      r"over $i = 1..T$ is geometric, $\sum_i Q^i = Q(1 - Q^T)/(1 - Q)$ with $Q = (e^{-\kappa}"
                      r"\mathrm{SNR}_{\min}/\mathrm{SNR}_{\max})^{1/T}$; as $T \to \infty$ it tends to the continuous loss",
-                     work.limit(closed_sum, steps_vdm, sp.oo, "-"), sp.Integral(integrand, (_u, 0, 1))),
+                     work.limit(closed_sum, steps_T, sp.oo, "-"), sp.Integral(integrand, (_u, 0, 1))),
             Relation(r"the Gaussian optimal denoiser's error: the posterior variance of `gaussian.linear_bayes` for "
                      r"$z/\sigma = \sqrt{\mathrm{SNR}}\,x + \varepsilon$",
                      work.at(posterior, {var_x: var_data, gain: sp.sqrt(snr_t_fn), var_noise: 1}),
@@ -255,7 +255,7 @@ def pf_ode_exact() -> Body:
     drift, flow, log_gain, marginal_var = parts["drift"], parts["flow"], parts["log_gain"], parts["marginal_var"]
     score_fn = sp.Function("s")(x_sde)
     general_drift = -beta_now * x_sde / 2 - beta_now * score_fn / 2
-    divergence = -dim_lik * beta_now / 2 - beta_now * lap_log_p / 2
+    divergence = -dim_d * beta_now / 2 - beta_now * lap_log_p / 2
     divergence_gaussian = sp.factor(beta_now * parts["rate"])
     log_det = log_gain
     log_likelihood = log_density(flow, parts["marginal_mean"], marginal_var) + log_det
@@ -263,7 +263,7 @@ def pf_ode_exact() -> Body:
         steps=(
             Relation(r"differentiate the drift in $x$ (one dimension): the divergence is $-\tfrac12\beta - "
                      r"\tfrac12\beta s'(x)$", work.derivative(general_drift, x_sde),
-                     divergence.subs({dim_lik: 1, lap_log_p: sp.Derivative(score_fn, x_sde)})),
+                     divergence.subs({dim_d: 1, lap_log_p: sp.Derivative(score_fn, x_sde)})),
             Relation(r"Gaussian data: the divergence over $\beta$ with the score $-(x - m\mu_0)/\Sigma$",
                      work.derivative(drift(x_sde), x_sde), parts["rate"]),
             Relation(r"the flow map solves the ODE in $B$: $dx/dB$ equals the drift at the flow map",
@@ -287,19 +287,19 @@ def pf_ode_exact() -> Body:
             Result("log_likelihood", log_likelihood, "log p_t(x_t) + log-determinant: log p_0(x_0) by the ODE"),
         ),
         claims=(
-            Claim("divergence", -dim_lik * beta_now / 2 - beta_now * lap_log_p / 2,
+            Claim("divergence", -dim_d * beta_now / 2 - beta_now * lap_log_p / 2,
                   "Song et al. (2021), eq. (13) with f = -beta x / 2, g^2 = beta, and appendix D.2"),
         ),
         equivalents=(
             Equivalent("log_likelihood", log_density(x_0, mean_data, var_data),
                        "the Gaussian log-density of the data at x_0"),
-            Equivalent("divergence_gaussian", divergence.subs({dim_lik: 1, lap_log_p: -1 / marginal_var}),
+            Equivalent("divergence_gaussian", divergence.subs({dim_d: 1, lap_log_p: -1 / marginal_var}),
                        r"the divergence with $\Lambda_t = \Delta\log p_t = -1/\Sigma$"),
         ),
         wrong_variants=(
-            WrongVariant("divergence", -dim_lik * beta_now / 2 - beta_now * lap_log_p,
+            WrongVariant("divergence", -dim_d * beta_now / 2 - beta_now * lap_log_p,
                          "the factor 1/2 of the score term missing"),
-            WrongVariant("divergence", -dim_lik * beta_now / 2 + beta_now * lap_log_p / 2, "sign of the score term"),
+            WrongVariant("divergence", -dim_d * beta_now / 2 + beta_now * lap_log_p / 2, "sign of the score term"),
             WrongVariant("divergence", -beta_now * lap_log_p / 2, "the linear drift's divergence -d beta/2 dropped"),
             WrongVariant("log_likelihood", log_density(flow, parts["marginal_mean"], marginal_var) - log_det,
                          "the log-determinant subtracted"),

@@ -1,4 +1,5 @@
-r"""``vae.elbo``: the evidence lower bound of a linear-Gaussian VAE, its gap, and its optimal encoder.
+r"""``vae.elbo``: the evidence lower bound of a linear-Gaussian VAE, its gap, and its optimal encoder;
+``vae.hierarchical``: the same for a two-level Markov hierarchy, with one KL term per level.
 
 Prior :math:`x \sim \mathcal N(\mu_x, \sigma_x^2)`, decoder :math:`y \mid x \sim \mathcal N(a x + b, s^2)`,
 encoder :math:`q(x \mid y) = \mathcal N(\mu, \sigma^2)`. The bound
@@ -19,11 +20,14 @@ import sympy as sp
 from sympy import stats
 
 from derivations.core.notation import (
-    gain, mu_x, offset, vae_mean, vae_post_mean, vae_post_var, vae_std, var_noise, var_x, x, y,
+    gain, hvae_gain_2, hvae_mean_1, hvae_mean_2, hvae_prior_gain, hvae_prior_var, hvae_var_1, hvae_var_2, mu_x, offset,
+    vae_mean, vae_post_mean, vae_post_var, vae_std, var_noise, var_x, x, y,
 )
 from derivations.core.proof import Tier
 from derivations.core.registry import Body, Claim, Relation, Result, WrongVariant, derivation
-from derivations.families.gaussian import complete_square, kl, log_density, push_forward
+from derivations.core.work import Abbreviations, at, held, held_sum, named
+from derivations.families.elbo import canonical_logs
+from derivations.families.gaussian import complete_square, condition, kl, log_density, push_forward
 
 KINGMA_WELLING = "D. P. Kingma, M. Welling, Auto-encoding variational Bayes, ICLR 2014"
 
@@ -102,3 +106,98 @@ def _elbo() -> Body:
         WrongVariant("opt_var", var_x * var_noise / (var_noise + var_x), "posterior variance without the gain a^2"),
     )
     return Body(steps=steps, results=results, claims=claims, wrong_variants=wrong)
+
+
+SONDERBY_2016 = "C. K. Sønderby et al., Ladder Variational Autoencoders, NeurIPS 2016, eqs. (1)-(5)"
+LUO_2022 = "C. Luo, Understanding Diffusion Models: A Unified Perspective, arXiv:2208.11970 (2022), eqs. (19)-(24)"
+
+
+@derivation(
+    id="vae.hierarchical",
+    title="Two-level Markov hierarchical VAE: the ELBO as per-level KL terms, its gap, tight at the posterior",
+    statement=r"Model $p(y\mid z_1)p(z_1\mid z_2)p(z_2)$, encoder $q(z_1\mid y)q(z_2\mid z_1)$. Bayes' rule on the "
+    r"encoder, $q(z_1\mid y)q(z_2\mid z_1) = q(z_2\mid y)q(z_1\mid z_2, y)$, gives $\mathrm{ELBO} = "
+    r"E_q\log p(y\mid z_1) - \mathrm{KL}(q(z_2\mid y)\,\|\,p(z_2)) - E_{q(z_2\mid y)}\mathrm{KL}(q(z_1\mid z_2,y)\,\|\,"
+    r"p(z_1\mid z_2))$, and $\log p(y) - \mathrm{ELBO} = \mathrm{KL}(q(z_1, z_2\mid y)\,\|\,p(z_1, z_2\mid y)) \ge 0$, "
+    r"zero at the posterior encoder. Proved exactly for the linear-Gaussian model $p(z_2) = \mathcal N(0, 1)$, "
+    r"$p(z_1\mid z_2) = \mathcal N(c z_2, u)$, $p(y\mid z_1) = \mathcal N(a z_1 + b, s^2)$, "
+    r"$q(z_1\mid y) = \mathcal N(m_1, w_1)$, $q(z_2\mid z_1) = \mathcal N(k z_1 + m_2, w_2)$ (the bound by SymPy's "
+    r"probability integrals). With $L$ levels the same Bayes step, repeated, gives one KL per level: it is the "
+    r"diffusion bound's induction (`elbo.generic_t`), whose encoder is fixed.",
+    tier=Tier.EXACT,
+    assumptions=(r"positive variances; scalar latents and observation (coordinate-wise for diagonal laws)",
+                 r"Markov model and encoder: $y$ depends on $z_2$ only through $z_1$"),
+    references=(SONDERBY_2016, LUO_2022, KINGMA_WELLING + ", eq. (3)"),
+)
+def hierarchical() -> Body:
+    c, u, m_1, w_1, k, m_2, w_2 = (hvae_prior_gain, hvae_prior_var, hvae_mean_1, hvae_var_1, hvae_gain_2, hvae_mean_2,
+                                   hvae_var_2)
+    z_1, z_2 = sp.symbols("z_1 z_2", real=True)  # integrated out: no displayed form keeps them free
+    # Bayes' rule on the encoder: q(z_2 | y) and q(z_1 | z_2, y).
+    top_mean, top_var = push_forward(m_1, w_1, k, m_2, w_2)
+    back_mean, back_var = condition(m_1, w_1, k, m_2, w_2, z_2, z_1)
+    z_1_rv = stats.Normal("Z1", m_1, sp.sqrt(w_1))
+    z_2_top = stats.Normal("Z2", top_mean, sp.sqrt(top_var))
+    reconstruction = named("R", r"\mathcal R", tidy_logs(stats.E(log_density(y, gain * z_1_rv + offset, var_noise))),
+                           description=r"reconstruction $E_{q(z_1\mid y)}\log p(y\mid z_1)$")
+    top_kl = named("K_2", r"K_2", kl(top_mean, top_var, 0, 1),
+                   description=r"top level $\mathrm{KL}(q(z_2\mid y)\,\|\,p(z_2))$")
+    level_kl_value = sp.expand(stats.E(sp.expand(kl(back_mean, back_var, c * z_2, u).xreplace({z_2: z_2_top}))))
+    short = Abbreviations()  # the first level's KL is long: its common parts named
+    level_kl = named("K_1", r"K_1", short(level_kl_value, r"part of $K_1$"), description=r"first level $E_{q(z_2\mid y)}\mathrm{KL}(q(z_1\mid "
+                     r"z_2,y)\,\|\,p(z_1\mid z_2))$")
+    # The KL of the other pair: the encoder's top conditional against the prior, averaged over q(z_1 | y).
+    z_1_pair = stats.Normal("Z1", m_1, sp.sqrt(w_1))
+    encoder_top = sp.expand(stats.E(sp.expand(kl(k * z_1 + m_2, w_2, 0, 1).xreplace({z_1: z_1_pair}))))
+    elbo = held_sum(reconstruction, -top_kl, -level_kl)
+
+    # The bound from its definition, E_q[log p(y, z_1, z_2) - log q(z_1, z_2 | y)], by sympy.stats.
+    z_2_rv = k * z_1_rv + m_2 + sp.sqrt(w_2) * stats.Normal("E2", 0, 1)
+    log_ratio = (log_density(y, gain * z_1_rv + offset, var_noise) + log_density(z_1_rv, c * z_2_rv, u)
+                 + log_density(z_2_rv, 0, 1) - log_density(z_1_rv, m_1, w_1) - log_density(z_2_rv, k * z_1_rv + m_2, w_2))
+    integral = held("E_q", r"E_q\left[\log p(y, z_1, z_2) - \log q(z_1, z_2\mid y)\right]", (),
+                    stats.E(sp.expand(log_ratio)))
+
+    # The evidence and the model's posterior p(z_1 | y), p(z_2 | z_1) (Markov: p(z_2 | z_1, y) = p(z_2 | z_1)).
+    z_1_mean, z_1_var = push_forward(0, 1, c, 0, u)
+    y_mean, y_var = push_forward(z_1_mean, z_1_var, gain, offset, var_noise)
+    evidence = named("log_p_y", r"\log p(y)", log_density(y, y_mean, y_var), description="log-evidence of the model")
+    post_1_mean, post_1_var = condition(z_1_mean, z_1_var, gain, offset, var_noise, y, z_1)
+    post_2_mean, post_2_var = condition(0, 1, c, 0, u, z_1, z_2)
+    kl_1 = kl(m_1, w_1, post_1_mean, post_1_var)
+    kl_2 = sp.expand(stats.E(sp.expand(kl(k * z_1 + m_2, w_2, post_2_mean, post_2_var).xreplace({z_1: z_1_pair}))))
+    joint_kl = held_sum(named("J_1", r"J_1", kl_1, description=r"$\mathrm{KL}(q(z_1\mid y)\,\|\,p(z_1\mid y))$"),
+                        named("J_2", r"J_2", kl_2, description=r"$E_{q(z_1\mid y)}\mathrm{KL}(q(z_2\mid z_1)\,\|\,"
+                              r"p(z_2\mid z_1))$"))
+    # The posterior encoder: q(z_1 | y) = p(z_1 | y), q(z_2 | z_1) = p(z_2 | z_1).
+    post_gain = sp.diff(post_2_mean, z_1)
+    posterior_encoder = {m_1: post_1_mean, w_1: post_1_var, k: post_gain,
+                         m_2: sp.simplify(post_2_mean - post_gain * z_1), w_2: post_2_var}
+    return Body(
+        steps=(
+            Relation(r"integrate the log-ratio over the encoder (`sympy.stats`): reconstruction $-$ top KL $-$ the "
+                     r"first level's expected KL (Bayes' rule on the encoder)", integral, elbo, prepare=canonical_logs),
+            Relation(r"the gap is the KL from the encoder to the model's posterior, by the chain rule through "
+                     r"$p(z_1\mid y)$ and $p(z_2\mid z_1)$", held_sum(evidence, -elbo), joint_kl, prepare=canonical_logs),
+            Relation(r"at the posterior encoder the gap vanishes: the bound is tight",
+                     at(joint_kl, posterior_encoder), 0),
+        ),
+        results=(
+            Result("elbo", elbo, "the bound, per level"),
+            Result("reconstruction", reconstruction, "E_q log p(y | z_1)"),
+            Result("top_kl", top_kl, "KL(q(z_2 | y) || p(z_2))"),
+            Result("level_kl", level_kl, "E_q(z_2|y) KL(q(z_1 | z_2, y) || p(z_1 | z_2))"),
+            Result("encoder_top_kl", encoder_top, "E_q(z_1|y) KL(q(z_2 | z_1) || p(z_2)), the other pair"),
+            Result("log_evidence", evidence, "log p(y)"),
+            Result("gap", held_sum(evidence, -elbo), "log p(y) - ELBO"),
+            Result("joint_kl", joint_kl, "KL(q(z_1, z_2 | y) || p(z_1, z_2 | y))"),
+        ),
+        wrong_variants=(
+            WrongVariant("elbo", held_sum(reconstruction, -named("K_2q", r"\tilde K_2", encoder_top,
+                                                                  description=r"the other pair's KL"), -level_kl),
+                         "top KL of the wrong pair: KL(q(z_2 | z_1) || p(z_2)) for KL(q(z_2 | y) || p(z_2))"),
+            WrongVariant("elbo", held_sum(reconstruction, -top_kl, level_kl), "level KL added instead of subtracted"),
+            WrongVariant("top_kl", kl(0, 1, top_mean, top_var), "KL arguments swapped"),
+            WrongVariant("gap", held_sum(top_kl, level_kl), "gap taken as the bound's own KL terms"),
+        ),
+    )
