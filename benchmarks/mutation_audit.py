@@ -1,0 +1,171 @@
+"""Mutation audit: plant each bug of ``benchmarks/mutants.py`` in a copy of the tree and run the tests that should catch it.
+
+For every mutant: check that its ``old`` text occurs exactly once in its file, patch a private
+copy of the repository (tracked and untracked, non-ignored files), run its targeted pytest
+selection there (``-x``, one process, ``nice``) with ``PYTHONPATH`` at the copy and
+``DIFFVERIFY_CACHE`` at a fresh copy of the warm derivation cache (entries are keyed by the
+hash of their sources, so only what the patch touches is rebuilt), then restore the file.
+A mutant is *killed* when its selection fails (pytest exit 1), *survives* when it passes, and
+*times out* past ``--timeout``. Before the mutants, each distinct selection runs once on the
+unpatched copy: a selection that fails there would kill every mutant and proves nothing.
+
+Writes ``benchmarks/results/mutation_audit.json`` (merged by id with an earlier run, so
+``--only`` refreshes a few entries) and prints the kill rate by category.
+
+Usage: python benchmarks/mutation_audit.py [--only ID[,ID...]] [--category NAME] [--check] [--no-baseline]
+       [--timeout 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.mutants import MUTANTS, Mutant  # noqa: E402
+from benchmarks.mutant_notes import EXPLANATIONS  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "mutation_audit.json"
+FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
+
+
+def occurrences(mutant: Mutant, root: Path = ROOT) -> int:
+    return (root / mutant.file).read_text().count(mutant.old)
+
+
+def copy_tree(target: Path) -> None:
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        source = ROOT / rel
+        if source.is_file():
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / rel)
+
+
+def seed_cache() -> Path | None:
+    from derivations.core import config
+
+    warm = config.cache_dir()
+    return warm if warm.is_dir() else None
+
+
+def run_selection(tree: Path, tests: str, seed: Path | None, scratch: Path, timeout: float) -> tuple[str, list[str], float]:
+    """('killed' | 'survived' | 'timeout' | 'error', failing test ids, seconds) of one selection on ``tree``."""
+    cache = scratch / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    if seed is not None:
+        shutil.copytree(seed, cache)
+    env = os.environ | {"PYTHONPATH": str(tree), "DIFFVERIFY_CACHE": str(cache), "PYTHONDONTWRITEBYTECODE": "1",
+                        "DIFFVERIFY_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    command = ["nice", "-n", "10", sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider",
+               *shlex.split(tests)]
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", [], time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    failing = FAILED_LINE.findall(done.stdout)
+    if done.returncode == 0:
+        return "survived", [], elapsed
+    if done.returncode == 1:
+        return "killed", failing or ["(pytest exit 1)"], elapsed
+    tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+    return "error", [f"pytest exit {done.returncode}: " + " | ".join(tail)], elapsed
+
+
+def load() -> dict:
+    if RESULTS.exists():
+        return json.loads(RESULTS.read_text())
+    return {"mutants": [], "tool": None}
+
+
+def save(results: dict, records: dict[str, dict]) -> None:
+    by_id = {m["id"]: m for m in results["mutants"]} | records
+    results["mutants"] = [by_id[i] for i in MUTANTS if i in by_id]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+
+
+def summary(mutants: list[dict]) -> str:
+    lines = []
+    for category in sorted({m["category"] for m in mutants}):
+        group = [m for m in mutants if m["category"] == category]
+        killed = sum(m["killed"] for m in group)
+        lines.append(f"{category:12s} {killed}/{len(group)} killed ({100 * killed / len(group):.0f} %)")
+    killed = sum(m["killed"] for m in mutants)
+    lines.append(f"{'all':12s} {killed}/{len(mutants)} killed ({100 * killed / max(1, len(mutants)):.1f} %)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="comma-separated mutant ids")
+    parser.add_argument("--category", default="", help="derivations, catalogue, statistics or w2-kernels")
+    parser.add_argument("--check", action="store_true", help="only check that every patch applies exactly once")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the selections' run on the unpatched tree")
+    parser.add_argument("--timeout", type=float, default=400.0, help="seconds per mutant")
+    args = parser.parse_args(argv)
+
+    chosen = [m for m in MUTANTS.values()
+              if (not args.only or m.id in args.only.split(",")) and (not args.category or m.category == args.category)]
+    unknown = set(filter(None, args.only.split(","))) - set(MUTANTS)
+    if unknown or not chosen:
+        print(f"no such mutant: {', '.join(sorted(unknown))}" if unknown else "no mutant selected", file=sys.stderr)
+        return 2
+    bad = [f"{m.id}: {m.file} holds its text {occurrences(m)} times" for m in chosen if occurrences(m) != 1]
+    if bad:
+        print("patches that do not apply exactly once:\n  " + "\n  ".join(bad), file=sys.stderr)
+        return 2
+    print(f"{len(chosen)} mutants apply exactly once")
+    if args.check:
+        return 0
+
+    results, records = load(), {}
+    seed = seed_cache()
+    with tempfile.TemporaryDirectory(prefix="diffverify-mutants-") as scratch_name:
+        scratch = Path(scratch_name)
+        tree = scratch / "tree"
+        copy_tree(tree)
+        if not args.no_baseline:
+            for tests in sorted({m.tests for m in chosen}):
+                outcome, failing, seconds = run_selection(tree, tests, seed, scratch, args.timeout)
+                print(f"baseline {outcome:8s} {seconds:5.0f} s  {tests}", flush=True)
+                if outcome != "survived":
+                    print(f"the selection fails on the unpatched tree: {failing}", file=sys.stderr)
+                    return 2
+        for mutant in chosen:
+            path = tree / mutant.file
+            original = path.read_text()
+            path.write_text(original.replace(mutant.old, mutant.new))
+            try:
+                outcome, failing, seconds = run_selection(tree, mutant.tests, seed, scratch, args.timeout)
+            finally:
+                path.write_text(original)
+            records[mutant.id] = {
+                "id": mutant.id, "category": mutant.category, "file": mutant.file,
+                "description": mutant.description, "killed": outcome == "killed", "killed_by": failing,
+                "explanation": None if outcome == "killed" else EXPLANATIONS.get(mutant.id, f"outcome: {outcome}"),
+                "outcome": outcome, "seconds": round(seconds, 1),
+            }
+            print(f"{outcome:8s} {seconds:5.0f} s  {mutant.category:11s} {mutant.id}  {' '.join(failing[:2])}",
+                  flush=True)
+            save(results, records)  # after each mutant: an interrupted audit keeps what it measured
+    print(summary(load()["mutants"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
