@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from checks.app.options import add_run_options, output_folder, worker_count
+from checks.app.options import add_run_options, derivation_id, output_folder, worker_count
 from checks.app.plugins import command
 
 
@@ -21,17 +21,26 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-checks", action="store_true",
                         help="run no Monte Carlo check: the pages show the evidence already under --out, "
                              "which is left as it is")
+    parser.add_argument("--only", type=derivation_id, action="append", default=[], metavar="ID",
+                        help="regenerate only this derivation's page and run only its checks (repeatable); "
+                             "the index, notation and study pages are left as they are")
 
 
 @command("report", "write reports/index.md, one page per derivation, study pages and figures", _arguments)
 def run(args: argparse.Namespace) -> int:
-    from checks.app.report import build, write
+    from checks.app.report import FolderBusy, build, locked, write
     from checks.core.batch import default_jobs
+    from checks.core.errors import UsageError
 
     jobs = args.jobs or default_jobs()
     start = time.perf_counter()
-    pending = build(device=args.device, samples=args.samples, run_checks=not args.no_checks, out=args.out, jobs=jobs)
-    written = write(pending, args.out)
+    try:
+        with locked(args.out):  # one report per folder: a second one is refused, never interleaved
+            pending = build(device=args.device, samples=args.samples, run_checks=not args.no_checks, out=args.out,
+                            jobs=jobs, only=args.only)
+            written = write(pending, args.out)
+    except FolderBusy as busy:
+        raise UsageError(str(busy)) from None
     elapsed = time.perf_counter() - start
     for note in pending.notes:
         print(note)
