@@ -3,8 +3,10 @@
 For every mutant: check that its ``old`` text occurs exactly once in its file, patch a private
 copy of the repository (tracked and untracked, non-ignored files), run its targeted pytest
 selection there (``-x``, one process, ``nice``) with ``PYTHONPATH`` at the copy and
-``DIFFVERIFY_CACHE`` at a fresh copy of the warm derivation cache (entries are keyed by the
-hash of their sources, so only what the patch touches is rebuilt), then restore the file.
+``DIFFVERIFY_CACHE`` at the audit's own copy of the warm derivation cache, then restore the
+file. Entries are keyed by the hash of their sources (and generated W2 kernels by the hash of
+their text), so a patched source only ever adds entries under new keys: only what the patch
+touches is rebuilt, and no mutant reads another's entries.
 A mutant is *killed* when its selection fails (pytest exit 1), *survives* when it passes, and
 *times out* past ``--timeout``. Before the mutants, each distinct selection runs once on the
 unpatched copy: a selection that fails there would kill every mutant and proves nothing.
@@ -61,12 +63,8 @@ def seed_cache() -> Path | None:
     return warm if warm.is_dir() else None
 
 
-def run_selection(tree: Path, tests: str, seed: Path | None, scratch: Path, timeout: float) -> tuple[str, list[str], float]:
+def run_selection(tree: Path, tests: str, cache: Path, timeout: float) -> tuple[str, list[str], float]:
     """('killed' | 'survived' | 'timeout' | 'error', failing test ids, seconds) of one selection on ``tree``."""
-    cache = scratch / "cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    if seed is not None:
-        shutil.copytree(seed, cache)
     env = os.environ | {"PYTHONPATH": str(tree), "DIFFVERIFY_CACHE": str(cache), "PYTHONDONTWRITEBYTECODE": "1",
                         "DIFFVERIFY_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     command = ["nice", "-n", "10", sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider",
@@ -139,9 +137,12 @@ def main(argv=None) -> int:
         scratch = Path(scratch_name)
         tree = scratch / "tree"
         copy_tree(tree)
+        cache = scratch / "cache"
+        if seed is not None:
+            shutil.copytree(seed, cache)
         if not args.no_baseline:
             for tests in sorted({m.tests for m in chosen}):
-                outcome, failing, seconds = run_selection(tree, tests, seed, scratch, args.timeout)
+                outcome, failing, seconds = run_selection(tree, tests, cache, args.timeout)
                 print(f"baseline {outcome:8s} {seconds:5.0f} s  {tests}", flush=True)
                 if outcome != "survived":
                     print(f"the selection fails on the unpatched tree: {failing}", file=sys.stderr)
@@ -151,7 +152,7 @@ def main(argv=None) -> int:
             original = path.read_text()
             path.write_text(original.replace(mutant.old, mutant.new))
             try:
-                outcome, failing, seconds = run_selection(tree, mutant.tests, seed, scratch, args.timeout)
+                outcome, failing, seconds = run_selection(tree, mutant.tests, cache, args.timeout)
             finally:
                 path.write_text(original)
             records[mutant.id] = {
