@@ -14,8 +14,15 @@ unpatched copy: a selection that fails there would kill every mutant and proves 
 Writes ``benchmarks/results/mutation_audit.json`` (merged by id with an earlier run, so
 ``--only`` refreshes a few entries) and prints the kill rate by category.
 
+Second opinion (``--tool``): mutmut (the ``reliability`` extra) mutates every operator and constant
+of :data:`TOOL_TARGETS` in its own copy of the tree, each target with its tests and a time limit
+(``--tool-minutes``); its counts go to the JSON's ``tool`` field. The catalogue's rules are read when
+a derivation is built, so their mutants run in fresh processes (``forkserver`` without warm-up)
+with the derivation cache off: a cached or in-memory step map of another mutant would hide them.
+
 Usage: python benchmarks/mutation_audit.py [--only ID[,ID...]] [--category NAME] [--check] [--no-baseline]
        [--timeout 400]
+       python benchmarks/mutation_audit.py --tool [--tool-minutes 12]
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.mutants import MUTANTS, Mutant  # noqa: E402
+from benchmarks.mutants import MUTANTS, STATS_TESTS, Mutant, proof_tests  # noqa: E402
 from benchmarks.mutant_notes import EXPLANATIONS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "mutation_audit.json"
@@ -84,6 +91,17 @@ def run_selection(tree: Path, tests: str, cache: Path, timeout: float) -> tuple[
     return "error", [f"pytest exit {done.returncode}: " + " | ".join(tail)], elapsed
 
 
+_PROOF_SELECTION = re.compile(r"^tests/test_derivations.py -k '\((.*)\) and \(tier or wrong_variant\)'$")
+
+
+def baseline_selections(selections: set[str]) -> list[str]:
+    """The selections as few pytest runs: every proof selection (``mutants.proof_tests``) merged into one."""
+    proofs = sorted({i.strip() for s in selections if (m := _PROOF_SELECTION.match(s)) for i in m.group(1).split(" or ")})
+    others = sorted(s for s in selections if not _PROOF_SELECTION.match(s))
+    merged = [f"tests/test_derivations.py -k '({' or '.join(proofs)}) and (tier or wrong_variant)'"] if proofs else []
+    return merged + others
+
+
 def load() -> dict:
     if RESULTS.exists():
         return json.loads(RESULTS.read_text())
@@ -95,6 +113,57 @@ def save(results: dict, records: dict[str, dict]) -> None:
     results["mutants"] = [by_id[i] for i in MUTANTS if i in by_id]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+
+
+# (module, pytest selection, process isolation): the statistics module's tests import it and call it;
+# the catalogue module is read while its step maps are derived (hence fresh processes, no cache).
+TOOL_TARGETS = (
+    ("checks/core/stats.py", STATS_TESTS, "fork"),
+    ("derivations/catalogue/schemes/ancestral.py", proof_tests("gauss_exact.step_ddpm_ancestral", "gauss_exact.step_ve_ancestral"),
+     "forkserver"),
+)
+_TOOL_LINE = re.compile(r"^\s*(\S+__mutmut_\d+): (.+?)\s*$", re.M)
+
+
+def _mutmut_config(target: str, tests: str, isolation: str) -> str:
+    lines = ["[mutmut]", "source_paths =", f"    {target.rsplit('/', 1)[0]}/", "only_mutate =", f"    {target}",
+             "also_copy =", *(f"    {p}" for p in ("derivations/", "checks/", "tests/", "benchmarks/", "pyproject.toml")),
+             "pytest_add_cli_args =", *(f"    {a}" for a in ("-p", "no:cacheprovider", "-n", "0", "-x")),
+             "pytest_add_cli_args_test_selection =", *(f"    {a}" for a in shlex.split(tests)),
+             "use_git_change_detection = false", f"process_isolation = {isolation}"]
+    if isolation == "forkserver":
+        lines.append("forkserver_warmup = none")
+    return "\n".join(lines) + "\n"
+
+
+def run_tool(minutes: float) -> dict:
+    """mutmut on each of :data:`TOOL_TARGETS` for at most ``minutes`` each; its counts summed."""
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "not_checked": 0}
+    for target, tests, isolation in TOOL_TARGETS:
+        with tempfile.TemporaryDirectory(prefix="diffverify-mutmut-") as scratch_name:
+            tree = Path(scratch_name) / "tree"
+            copy_tree(tree)
+            (tree / "setup.cfg").write_text(_mutmut_config(target, tests, isolation))
+            env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "DIFFVERIFY_THREADS": "1",
+                                # no derivation cache: every mutant's step maps are derived afresh
+                                "DIFFVERIFY_CACHE": "/proc/diffverify-no-cache" if isolation == "forkserver"
+                                else str(Path(scratch_name) / "cache")}
+            mutmut = [sys.executable, "-m", "mutmut"]
+            try:
+                subprocess.run(["nice", "-n", "10", *mutmut, "run", "--max-children", "1"], cwd=tree, env=env,
+                               capture_output=True, timeout=minutes * 60)
+            except subprocess.TimeoutExpired:
+                pass  # what finished is kept in mutmut's own files; the rest is "not checked"
+            listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=tree, env=env, capture_output=True,
+                                    text=True).stdout
+        found = {"killed": 0, "survived": 0, "timeout": 0, "not_checked": 0}
+        for _, status in _TOOL_LINE.findall(listed):
+            key = {"killed": "killed", "survived": "survived", "timeout": "timeout"}.get(status, "not_checked")
+            found[key] += 1
+        print(f"mutmut {target}: " + ", ".join(f"{v} {k}" for k, v in found.items()), flush=True)
+        counts = {k: counts[k] + found[k] for k in counts}
+    return {"name": "mutmut", "targets": [t for t, _, _ in TOOL_TARGETS], **counts,
+            "minutes_per_target": minutes}
 
 
 def summary(mutants: list[dict]) -> str:
@@ -115,7 +184,16 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that every patch applies exactly once")
     parser.add_argument("--no-baseline", action="store_true", help="skip the selections' run on the unpatched tree")
     parser.add_argument("--timeout", type=float, default=400.0, help="seconds per mutant")
+    parser.add_argument("--tool", action="store_true", help="run mutmut on TOOL_TARGETS instead of the planted bugs")
+    parser.add_argument("--tool-minutes", type=float, default=12.0, help="mutmut's time limit per target")
     args = parser.parse_args(argv)
+    if args.tool:
+        results = load()
+        results["tool"] = run_tool(args.tool_minutes)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+        print(json.dumps(results["tool"]))
+        return 0
 
     chosen = [m for m in MUTANTS.values()
               if (not args.only or m.id in args.only.split(",")) and (not args.category or m.category == args.category)]
@@ -141,9 +219,9 @@ def main(argv=None) -> int:
         if seed is not None:
             shutil.copytree(seed, cache)
         if not args.no_baseline:
-            for tests in sorted({m.tests for m in chosen}):
+            for tests in baseline_selections({m.tests for m in chosen}):
                 outcome, failing, seconds = run_selection(tree, tests, cache, args.timeout)
-                print(f"baseline {outcome:8s} {seconds:5.0f} s  {tests}", flush=True)
+                print(f"baseline {outcome:8s} {seconds:5.0f} s  {tests[:150]}", flush=True)
                 if outcome != "survived":
                     print(f"the selection fails on the unpatched tree: {failing}", file=sys.stderr)
                     return 2
