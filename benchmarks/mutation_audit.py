@@ -23,6 +23,7 @@ with the derivation cache off: a cached or in-memory step map of another mutant 
 Usage: python benchmarks/mutation_audit.py [--only ID[,ID...]] [--category NAME] [--check] [--no-baseline]
        [--timeout 400]
        python benchmarks/mutation_audit.py --tool [--tool-minutes 12]
+       python benchmarks/mutation_audit.py --notes     # survivors' explanations from mutant_notes.py
 """
 
 from __future__ import annotations
@@ -108,7 +109,9 @@ def load() -> dict:
     return {"mutants": [], "tool": None}
 
 
-def save(results: dict, records: dict[str, dict]) -> None:
+def save(records: dict[str, dict]) -> None:
+    """Merge ``records`` by id into the results file, read again now (a ``--tool`` run may have written it)."""
+    results = load()
     by_id = {m["id"]: m for m in results["mutants"]} | records
     results["mutants"] = [by_id[i] for i in MUTANTS if i in by_id]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +141,7 @@ def _mutmut_config(target: str, tests: str, isolation: str) -> str:
 
 def run_tool(minutes: float) -> dict:
     """mutmut on each of :data:`TOOL_TARGETS` for at most ``minutes`` each; its counts summed."""
-    counts = {"killed": 0, "survived": 0, "timeout": 0, "not_checked": 0}
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "not_checked": 0}
     for target, tests, isolation in TOOL_TARGETS:
         with tempfile.TemporaryDirectory(prefix="diffverify-mutmut-") as scratch_name:
             tree = Path(scratch_name) / "tree"
@@ -156,9 +159,9 @@ def run_tool(minutes: float) -> dict:
                 pass  # what finished is kept in mutmut's own files; the rest is "not checked"
             listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=tree, env=env, capture_output=True,
                                     text=True).stdout
-        found = {"killed": 0, "survived": 0, "timeout": 0, "not_checked": 0}
+        found = dict.fromkeys(counts, 0)
         for _, status in _TOOL_LINE.findall(listed):
-            key = {"killed": "killed", "survived": "survived", "timeout": "timeout"}.get(status, "not_checked")
+            key = {"killed": "killed", "survived": "survived", "timeout": "timeout", "no tests": "no_tests"}.get(status, "not_checked")
             found[key] += 1
         print(f"mutmut {target}: " + ", ".join(f"{v} {k}" for k, v in found.items()), flush=True)
         counts = {k: counts[k] + found[k] for k in counts}
@@ -184,12 +187,22 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that every patch applies exactly once")
     parser.add_argument("--no-baseline", action="store_true", help="skip the selections' run on the unpatched tree")
     parser.add_argument("--timeout", type=float, default=400.0, help="seconds per mutant")
+    parser.add_argument("--notes", action="store_true",
+                        help="only rewrite the survivors' explanations from mutant_notes.py and print the summary")
     parser.add_argument("--tool", action="store_true", help="run mutmut on TOOL_TARGETS instead of the planted bugs")
     parser.add_argument("--tool-minutes", type=float, default=12.0, help="mutmut's time limit per target")
     args = parser.parse_args(argv)
-    if args.tool:
+    if args.notes:
         results = load()
-        results["tool"] = run_tool(args.tool_minutes)
+        for m in results["mutants"]:
+            m["explanation"] = None if m["killed"] else EXPLANATIONS.get(m["id"], m["explanation"])
+        RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+        print(summary(results["mutants"]))
+        return 0
+    if args.tool:
+        tool = run_tool(args.tool_minutes)
+        results = load()  # read after the run: the planted bugs' audit may have written meanwhile
+        results["tool"] = tool
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
         print(json.dumps(results["tool"]))
@@ -209,7 +222,7 @@ def main(argv=None) -> int:
     if args.check:
         return 0
 
-    results, records = load(), {}
+    records = {}
     seed = seed_cache()
     with tempfile.TemporaryDirectory(prefix="diffverify-mutants-") as scratch_name:
         scratch = Path(scratch_name)
@@ -241,7 +254,7 @@ def main(argv=None) -> int:
             }
             print(f"{outcome:8s} {seconds:5.0f} s  {mutant.category:11s} {mutant.id}  {' '.join(failing[:2])}",
                   flush=True)
-            save(results, records)  # after each mutant: an interrupted audit keeps what it measured
+            save(records)  # after each mutant: an interrupted audit keeps what it measured
     print(summary(load()["mutants"]))
     return 0
 

@@ -20,21 +20,70 @@ from checks.core import stats
 
 N = 200_000
 SIGMA = 2.0
+MU = 3.0  # a non-zero mean: centring about the wrong point shows
 
 
 def _normal(n: int = N, dim: int = 1, seed: int = 0) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    return SIGMA * torch.randn(n, dim, generator=generator, dtype=torch.float64)
+    return MU + SIGMA * torch.randn(n, dim, generator=generator, dtype=torch.float32)
 
 
 def test_standard_error_of_a_mean_is_sigma_over_root_n():
-    estimate = stats.mean("m", _normal(), 0.0)
+    samples = _normal()
+    estimate = stats.mean("m", samples, MU)
+    assert (estimate.name, estimate.expected) == ("m", MU)
+    assert estimate.estimate == pytest.approx(float(np.mean(samples.numpy().astype(np.float64))), rel=1e-12)
     assert estimate.std_error == pytest.approx(SIGMA / math.sqrt(N), rel=0.01)
 
 
 def test_standard_error_of_a_variance_is_root_two_sigma_squared_over_root_n():
-    estimate = stats.variance("v", _normal(), SIGMA**2)
+    samples = _normal()
+    estimate = stats.variance("v", samples, SIGMA**2)
+    assert estimate.name == "v"
+    assert estimate.estimate == pytest.approx(float(np.var(samples.numpy().astype(np.float64), ddof=1)), rel=1e-10)
     assert estimate.std_error == pytest.approx(math.sqrt(2) * SIGMA**2 / math.sqrt(N), rel=0.02)
+
+
+def test_standard_error_of_a_covariance_is_the_spread_of_the_products():
+    a, b = _normal(seed=2), _normal(seed=3)  # independent: Var[(a - mu)(b - mu)] = sigma^4
+    estimate = stats.covariance("c", a, b, 0.0)
+    products = (a.numpy().astype(np.float64).ravel() - MU) * (b.numpy().astype(np.float64).ravel() - MU)
+    assert estimate.estimate == pytest.approx(float(np.cov(a.numpy().ravel(), b.numpy().ravel())[0, 1]), abs=1e-6)
+    assert estimate.std_error == pytest.approx(SIGMA**2 / math.sqrt(N), rel=0.02)
+    assert abs(estimate.estimate - products.mean()) < 1e-3
+
+
+def test_regression_coefficients_and_standard_errors_are_least_squares():
+    x1, x2, noise = _normal(seed=4) - MU, _normal(seed=5) - MU, (_normal(seed=6) - MU) / 2  # noise variance 1
+    y = 0.5 * x1 - 1.5 * x2 + noise
+    *coefs, residual = stats.regression(["b1", "b2"], y, [x1, x2], [0.5, -1.5], "r", 1.0)
+    design = np.column_stack([x1.numpy().ravel(), x2.numpy().ravel()]).astype(np.float64)
+    fitted, *_ = np.linalg.lstsq(design, y.numpy().ravel().astype(np.float64), rcond=None)
+    # SE of each slope: sigma_noise / sqrt(n Var x) for independent regressors
+    for e, value in zip(coefs, fitted):
+        assert e.estimate == pytest.approx(value, rel=1e-8)
+        assert e.std_error == pytest.approx(1.0 / (SIGMA * math.sqrt(N)), rel=0.02)
+    assert residual.estimate == pytest.approx(1.0, rel=0.02)
+    assert residual.std_error == pytest.approx(math.sqrt(2 / N), rel=0.03)  # Var[noise^2] = 2 for N(0, 1)
+
+
+def test_the_verdict_is_the_threshold_comparison():
+    (at,) = stats.test([stats.Estimate("at", 1.0, 0.0, 1.0)], 0.05)
+    z = NormalDist().inv_cdf(0.975)
+    inside, outside, undefined = stats.test([stats.Estimate("in", z * 0.999, 0.0, 1.0),
+                                             stats.Estimate("out", -z * 1.001 * 3, 0.0, 1.0),
+                                             stats.Estimate("nan", math.nan, 0.0, 1.0)], 0.15)
+    assert at.passed and inside.passed and not outside.passed and not undefined.passed
+    assert outside.estimate == -z * 1.001 * 3 and outside.z == pytest.approx(-z * 1.001 * 3)
+    assert stats.Statistic.from_dict(outside.as_dict()) == outside and outside.as_dict()["z"] == outside.z
+
+
+@pytest.mark.parametrize("std_error", [0.0, -1.0, math.inf, math.nan])
+def test_a_standard_error_that_is_not_positive_and_finite_is_refused(std_error):
+    with pytest.raises(ValueError, match="bad: standard error"):
+        stats.test([stats.Estimate("bad", 0.0, 0.0, std_error)])
+    with pytest.raises(ValueError, match="at least one"):
+        stats.test([])
 
 
 def test_running_moments_give_the_same_standard_errors():
