@@ -40,7 +40,7 @@ NOTES = {
                                                          "1e999, matrices, complex, pickled): exit 2, one line",
 }
 _TEST = re.compile(r"^\S*::(test_\w+):\s*$")
-_COUNTS = re.compile(r"(\d+) passing examples?, (\d+) failing examples?")
+_COUNTS = re.compile(r"(\d+) passing, (\d+) failing")
 
 
 def main(argv=None) -> int:
@@ -63,6 +63,7 @@ def main(argv=None) -> int:
         if found and current:
             counts[current][0] += int(found.group(1)) + int(found.group(2))
             counts[current][1] += int(found.group(2))
+    (ROOT / "benchmarks" / "results" / "fuzz_long.log").write_text(done.stdout[-20000:])
     failed = set(re.findall(r"^FAILED \S*::(test_\w+)", done.stdout, re.M))
     properties = [{"name": name, "examples": n, "failures": bad or int(name in failed),
                    "note": NOTES.get(name, "")} for name, (n, bad) in counts.items()]

@@ -130,7 +130,7 @@ HOSTILE = {
     "digits": (lambda n: "1" * n, 201),
     "float digits": (lambda n: "0." + "3" * n, 201),
     "exponent": (lambda n: f"beta_t**(10**{n})", 2),
-    "tower": (lambda n: "**".join(["9"] * (2 + n % 6)), 1),
+    "tower": (lambda n: "**".join(["9"] * (3 + n % 5)), 1),
     "big power": (lambda n: f"(alpha_t + beta_t + alpha_bar_t)**{n}", 17),
     "product of sums": (lambda n: "*".join(f"(alpha_t + {k}*beta_t + alpha_bar_t)**16" for k in range(3 + n % 199)), 1),
     "long sum": (lambda n: "+".join(["beta_t"] * n), 20_000),
@@ -150,6 +150,10 @@ HOSTILE = {
     "gamma of huge": (lambda n: f"gamma(10**{n})", 17),
     "overflow float": (lambda n: f"1e{n}", 309),
 }
+
+
+# Python literals that LaTeX reads otherwise: 1e400 is 1 times e times 400 there, a finite number.
+PLAIN_ONLY = {"overflow float"}
 
 
 def hostile(kind: str, n: int) -> str:
@@ -175,8 +179,8 @@ def _refused_in_one_line(argv: list[str], capsys) -> tuple[float, int]:
 @_settings(30)
 @given(st.sampled_from(sorted(HOSTILE)), SIZES, st.booleans())
 def test_hostile_formulas_exit_2_in_one_line_quickly(capsys, kind, size, latex):
-    if size < HOSTILE[kind][1]:
-        return  # a legitimate formula at this size
+    if size < HOSTILE[kind][1] or (latex and kind in PLAIN_ONLY):
+        return  # a legitimate formula at this size, or in LaTeX
     argv = ["verify", DERIVATION, f"{QUANTITY} = {hostile(kind, size)}"] + (["--latex"] if latex else [])
     cpu, growth = _refused_in_one_line(argv, capsys)
     assert cpu < CPU_SECONDS, (kind, size, cpu)
