@@ -57,7 +57,8 @@ def summary(pending, n_written: int, out: Path, elapsed: float, jobs: int) -> st
                        f" ({jobs} process{'es' if jobs > 1 else ''})")
     else:
         checks_line = f"no check ran; the evidence kept shows {len(results) - len(failed)}/{len(results)} passing"
-    lines = [f"{checks_line}; {elapsed:.0f} s", f"wrote {n_written} files under {out}; start at {out / 'index.md'}"]
+    first = min(pending.text, default="index.md") if getattr(pending, "partial", False) else "index.md"
+    lines = [f"{checks_line}; {elapsed:.0f} s", f"wrote {n_written} files under {out}; start at {out / first}"]
     if failed:
         lines.insert(1, "FAIL: " + ", ".join(failed))
     return "\n".join(lines)
