@@ -30,6 +30,15 @@ def proof_tests(*ids: str) -> str:
     return f"tests/test_derivations.py -k '({selected}) and (tier or wrong_variant)'"
 
 
+def proof_and_check_tests(ids: tuple[str, ...], check_ids: tuple[str, ...]) -> str:
+    """The proofs of ``ids`` and their Monte Carlo checks ``check_ids``: a bug made consistently through a
+    derivation (its steps and equivalents written with the same wrong expression) still disagrees with the
+    simulated process."""
+    proofs, checks_ = " or ".join(ids), " or ".join(check_ids)
+    return (f"tests/test_derivations.py tests/test_checks.py -k '(({proofs}) and (tier or wrong_variant)) or "
+            f"(passes_and_rejects and ({checks_}))'")
+
+
 def step_map_tests(*schemes: str) -> str:
     return proof_tests(*(f"gauss_exact.step_{s}" for s in schemes))
 
@@ -115,7 +124,8 @@ _ROWS = [
      "condition(x_0, var_ve_step, 1, 0, var_ve_step, x_ve_i, x_ve_prev)",
      "index shift: the prior variance sigma_i^2 - sigma_{i-1}^2 for sigma_{i-1}^2", proof_tests("ve.posterior")),
     ("tweedie.vp.no_sqrt", "derivations", TWEEDIE, "vp_gain = sp.sqrt(alpha_bar_t)", "vp_gain = alpha_bar_t",
-     "missing square root on alpha_bar_t in the VP form", proof_tests("tweedie.first_order")),
+     "missing square root on alpha_bar_t in the VP form",
+     proof_and_check_tests(("tweedie.first_order",), ("tweedie.vp_posterior",))),
     ("tweedie.second.no_sqrt", "derivations", TWEEDIE,
      "_gaussian_case(sp.sqrt(alpha_bar_t), vp_var, x_t, x_0)", "_gaussian_case(alpha_bar_t, vp_var, x_t, x_0)",
      "missing square root on alpha_bar_t in the second-order VP form", proof_tests("tweedie.second_order")),

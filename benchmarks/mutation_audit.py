@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.mutants import MUTANTS, STATS_TESTS, Mutant, proof_tests  # noqa: E402
-from benchmarks.mutant_notes import EXPLANATIONS  # noqa: E402
+from benchmarks.mutant_notes import EXPLANATIONS, KILLED_AFTER  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "mutation_audit.json"
 FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     if args.notes:
         results = load()
         for m in results["mutants"]:
-            m["explanation"] = None if m["killed"] else EXPLANATIONS.get(m["id"], m["explanation"])
+            m["explanation"] = KILLED_AFTER.get(m["id"]) if m["killed"] else EXPLANATIONS.get(m["id"], m["explanation"])
         RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
         print(summary(results["mutants"]))
         return 0
@@ -249,7 +249,8 @@ def main(argv=None) -> int:
             records[mutant.id] = {
                 "id": mutant.id, "category": mutant.category, "file": mutant.file,
                 "description": mutant.description, "killed": outcome == "killed", "killed_by": failing,
-                "explanation": None if outcome == "killed" else EXPLANATIONS.get(mutant.id, f"outcome: {outcome}"),
+                "explanation": KILLED_AFTER.get(mutant.id) if outcome == "killed"
+                else EXPLANATIONS.get(mutant.id, f"outcome: {outcome}"),
                 "outcome": outcome, "seconds": round(seconds, 1),
             }
             print(f"{outcome:8s} {seconds:5.0f} s  {mutant.category:11s} {mutant.id}  {' '.join(failing[:2])}",
