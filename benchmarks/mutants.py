@@ -47,7 +47,9 @@ STATS_TESTS = ("tests/test_statistics_rule.py "
                "tests/test_samplers.py::test_whole_law_moments_reject_a_non_gaussian_law_with_the_right_variance "
                "tests/test_samplers.py::test_proportions_need_a_binomial_variance_for_the_normal_approximation "
                "tests/test_samplers.py::test_loglog_slope_recovers_a_power_law")
-W2_FUSED = "tests/test_exact_w2.py -k 'fused or reference_cell'"
+# The generated kernels against a plain loop on one small structure: the whole fused table recompiles
+# every kernel group of a patched generator, past the audit's time limit on a loaded machine.
+W2_FUSED = "tests/test_w2_kernel_oracle.py tests/test_exact_w2.py::test_fused_kernel_source_follows_the_monomials"
 W2_NUMPY = "tests/test_exact_w2.py -k 'reference_cell or baseline or eigenbasis_recursion'"
 
 DDPM = "derivations/families/ddpm.py"
