@@ -16,9 +16,10 @@ Writes ``benchmarks/results/mutation_audit.json`` (merged by id with an earlier 
 
 Second opinion (``--tool``): mutmut (the ``reliability`` extra) mutates every operator and constant
 of :data:`TOOL_TARGETS` in its own copy of the tree, each target with its tests and a time limit
-(``--tool-minutes``); its counts go to the JSON's ``tool`` field. The catalogue's rules are read when
-a derivation is built, so their mutants run in fresh processes (``forkserver`` without warm-up)
-with the derivation cache off: a cached or in-memory step map of another mutant would hide them.
+(``--tool-minutes``); its counts go to the JSON's ``tool`` field. A catalogue rule is tested as the
+torch engine runs it (at run time, in each forked mutant) against derivations built unmutated: a
+derivation built from a mutated rule would be stored under the same key for every mutant (mutmut
+mutates through one trampolined source), so the rule's own step-map proofs cannot be its tests here.
 
 Usage: python benchmarks/mutation_audit.py [--only ID[,ID...]] [--category NAME] [--check] [--no-baseline]
        [--timeout 400]
@@ -122,8 +123,12 @@ def save(records: dict[str, dict]) -> None:
 # the catalogue module is read while its step maps are derived (hence fresh processes, no cache).
 TOOL_TARGETS = (
     ("checks/core/stats.py", STATS_TESTS, "fork"),
-    ("derivations/catalogue/schemes/ancestral.py", proof_tests("gauss_exact.step_ddpm_ancestral", "gauss_exact.step_ve_ancestral"),
-     "forkserver"),
+    # The rule as the torch engine runs it, against the derived ddpm.posterior and DDIM's eta = 1 law:
+    # the engine calls the (mutated) rule at run time, while the derivations it is compared with are
+    # built once, unmutated, in mutmut's first run of the tests (a fresh cache), then forked.
+    ("derivations/catalogue/schemes/ancestral.py",
+     "tests/test_samplers.py::test_ancestral_step_is_the_derived_ddpm_posterior "
+     "tests/test_samplers.py::test_ddim_eta_1_is_ancestral_with_posterior_variance", "fork"),
 )
 _TOOL_LINE = re.compile(r"^\s*(\S+__mutmut_\d+): (.+?)\s*$", re.M)
 
@@ -139,10 +144,13 @@ def _mutmut_config(target: str, tests: str, isolation: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_tool(minutes: float) -> dict:
-    """mutmut on each of :data:`TOOL_TARGETS` for at most ``minutes`` each; its counts summed."""
-    counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "not_checked": 0}
+def run_tool(minutes: float, only: str = "", earlier: dict | None = None) -> dict:
+    """mutmut on each of :data:`TOOL_TARGETS` (those containing ``only``) for at most ``minutes`` each;
+    its counts per target (the others' kept from ``earlier``) and summed."""
+    per_target = dict((earlier or {}).get("per_target", {}))
     for target, tests, isolation in TOOL_TARGETS:
+        if only not in target:
+            continue
         with tempfile.TemporaryDirectory(prefix="diffverify-mutmut-") as scratch_name:
             tree = Path(scratch_name) / "tree"
             copy_tree(tree)
@@ -159,14 +167,15 @@ def run_tool(minutes: float) -> dict:
                 pass  # what finished is kept in mutmut's own files; the rest is "not checked"
             listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=tree, env=env, capture_output=True,
                                     text=True).stdout
-        found = dict.fromkeys(counts, 0)
+        found = dict.fromkeys(("killed", "survived", "timeout", "no_tests", "not_checked"), 0)
         for _, status in _TOOL_LINE.findall(listed):
             key = {"killed": "killed", "survived": "survived", "timeout": "timeout", "no tests": "no_tests"}.get(status, "not_checked")
             found[key] += 1
         print(f"mutmut {target}: " + ", ".join(f"{v} {k}" for k, v in found.items()), flush=True)
-        counts = {k: counts[k] + found[k] for k in counts}
-    return {"name": "mutmut", "targets": [t for t, _, _ in TOOL_TARGETS], **counts,
-            "minutes_per_target": minutes}
+        per_target[target] = found | {"minutes": minutes, "tests": tests}
+    keys = ("killed", "survived", "timeout", "no_tests", "not_checked")
+    return {"name": "mutmut", "targets": list(per_target), **{k: sum(t[k] for t in per_target.values()) for k in keys},
+            "per_target": per_target}
 
 
 def summary(mutants: list[dict]) -> str:
@@ -191,6 +200,7 @@ def main(argv=None) -> int:
                         help="only rewrite the survivors' explanations from mutant_notes.py and print the summary")
     parser.add_argument("--tool", action="store_true", help="run mutmut on TOOL_TARGETS instead of the planted bugs")
     parser.add_argument("--tool-minutes", type=float, default=12.0, help="mutmut's time limit per target")
+    parser.add_argument("--tool-only", default="", help="only the targets whose path contains this text")
     args = parser.parse_args(argv)
     if args.notes:
         results = load()
@@ -200,7 +210,7 @@ def main(argv=None) -> int:
         print(summary(results["mutants"]))
         return 0
     if args.tool:
-        tool = run_tool(args.tool_minutes)
+        tool = run_tool(args.tool_minutes, args.tool_only, load().get("tool"))
         results = load()  # read after the run: the planted bugs' audit may have written meanwhile
         results["tool"] = tool
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
