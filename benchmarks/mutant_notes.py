@@ -4,7 +4,7 @@ and how a survivor of an earlier audit was killed (the selection it needed)."""
 EXPLANATIONS: dict[str, str] = {
     "score.reparam.no_sqrt": "not detected in time: with the variance in place of the standard deviation in the "
                              "noising equation, the proofs of score.reparameterizations ran past the audit's limit "
-                             "(400 s, then 1650 s; about 45 s unpatched) without a verdict: SymPy's simplification "
+                             "(400 s; about 45 s unpatched) without a verdict: SymPy's simplification "
                              "of the wrong maps does not finish, so the suite would hang rather than fail on it",
 }
 
