@@ -9,14 +9,22 @@ and its ``evidence.json`` and figures are left as they are.
 
 Everything is computed first (proofs, Monte Carlo checks, studies) and only
 then written, each file through a temporary name and an atomic rename, so an
-interrupt leaves no half-written page. The symbolic part of each page sits
+interrupt (even SIGKILL) leaves every page either the old or the new one; the
+temporary files a killed run leaves are removed by the next. A report holds an
+exclusive lock on its output folder (:func:`locked`) from reading the earlier
+evidence to its last write: a second report into the same folder is refused
+(one line, exit 2) rather than mixing its pages with the first's. ``only``
+regenerates a few derivation pages (and their checks' evidence), leaving the
+index, the notation and the studies as they are. The symbolic part of each page sits
 between :data:`SYMBOLIC_BEGIN` and :data:`SYMBOLIC_END`; a test regenerates it
 and compares it with the committed pages.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import functools
 import io
 import json
@@ -25,7 +33,7 @@ import platform
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import derivations
 
@@ -50,6 +58,7 @@ class Pending:
     results: dict[str, "CheckResult"] = field(default_factory=dict)
     ran_checks: bool = False
     notes: list[str] = field(default_factory=list)
+    partial: bool = False  # a few pages only (``only``): no page is stale for not being written
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -62,6 +71,30 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class FolderBusy(RuntimeError):
+    """Another report holds the output folder's lock."""
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the folder ``out`` (created if needed) for the block, or raise
+    :class:`FolderBusy` at once. The lock is the folder's own (no lock file to commit or leave
+    behind) and the kernel drops it when its holder dies, so a killed report never blocks the next.
+    Holding it, the temporary files of an earlier killed report are removed."""
+    out.mkdir(parents=True, exist_ok=True)
+    handle = os.open(out, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(f"another report is writing to {out}; run this one when it has finished") from None
+        for leftover in out.rglob(".*.tmp"):  # atomic_write's names: never a finished page
+            leftover.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(handle)
 
 
 def page_path(derivation_id: str) -> str:
@@ -207,25 +240,31 @@ def compute(check_ids: list[str], derivation_ids: list[str], device: str = "auto
 
 
 def build(device: str = "auto", samples: int | None = None, run_checks: bool = True, out: Path = DEFAULT_OUT,
-          jobs: int = 1, cluster=None) -> Pending:
+          jobs: int = 1, cluster=None, only: Sequence[str] = ()) -> Pending:
     """Compute every page of the report in memory, running each check once, over ``jobs`` processes.
 
     ``run_checks=False``: no check runs; the pages show the evidence already under ``out``.
+    ``only`` (derivation ids): just those pages and their checks; the evidence of the others is kept.
     """
     import checks
 
-    registered = [c.id for c in checks.all()]
-    chosen = derivations.all()
+    if only:
+        chosen = [derivations.get(derivation_id) for derivation_id in dict.fromkeys(only)]
+        registered = [c.id for d in chosen for c in checks.for_derivation(d.id)]
+    else:
+        registered = [c.id for c in checks.all()]
+        chosen = derivations.all()
     previous = load_evidence(out)
     expected = {cid: r.wall_time_s for cid, r in previous.items()}
     results, parts = compute(registered if run_checks else [], [d.id for d in chosen], device, samples, jobs,
                              expected, cluster)
-    pending = Pending(ran_checks=run_checks)
+    pending = Pending(ran_checks=run_checks, partial=bool(only))
     if run_checks:
         pending.results = results
         for check_id, result in results.items():
             pending.binary[f"figures/{check_id}.png"] = _z_figure(result)
-        evidence = {cid: r.as_dict() for cid, r in results.items()}
+        kept = previous if only else {}
+        evidence = {cid: r.as_dict() for cid, r in (kept | results).items()}
         pending.text[EVIDENCE_FILE] = json.dumps(evidence, indent=1, sort_keys=True) + "\n"
     else:
         pending.results = {cid: previous[cid] for cid in registered if cid in previous}
@@ -239,6 +278,8 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
         pending.text[page_path(d.id)] = "\n\n".join([
             f"[index](../index.md) · {header}", parts[d.id].symbolic, _evidence_markdown(tested_by, pending.results),
         ]) + "\n"
+    if only:
+        return pending
     study_rows = _studies(pending, header, plugins.StudyContext(pending.results, device, samples), out)
     pending.text["index.md"] = _index(header, len(registered), pending, index_rows, study_rows)
     pending.text[notation_page.PATH] = notation_page.markdown()
@@ -308,7 +349,7 @@ def write(pending: Pending, out: Path) -> list[Path]:
     for rel, data in sorted(pending.binary.items()):
         atomic_write(out / rel, data)
         written.append(out / rel)
-    removed = remove_stale_derivation_pages(pending, out)
+    removed = [] if pending.partial else remove_stale_derivation_pages(pending, out)
     if removed:
         pending.notes.append(f"removed {len(removed)} page(s) of ids that no longer exist: "
                              + ", ".join(p.stem for p in removed))

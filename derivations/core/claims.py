@@ -379,8 +379,15 @@ def parse_formula(text: str, symbols: dict[str, sp.Expr], max_length: int = MAX_
         raise ClaimError("the formula is undefined (division by zero)")
     size = expansion_size(expr)
     if size > MAX_TERMS:
-        raise ClaimError(f"the formula expands to about {size:.3g} terms; at most {MAX_TERMS} are checked")
+        raise ClaimError(f"the formula expands to about {_about(size)} terms; at most {MAX_TERMS} are checked")
     return expr
+
+
+def _about(count: int) -> str:
+    """``count`` to three digits; a count beyond float's range (a product of many powers) as 10^n."""
+    if count < 1e300:
+        return f"{count:.3g}"
+    return f"10^{int(count.bit_length() * math.log10(2))}"
 
 
 def _read(text: str, ctx: Context, latex: bool, quantities: dict[str, sp.Expr] | None = None) -> sp.Expr:

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from checks.app.options import add_cluster_option, add_run_options, output_folder, worker_count
+from checks.app.options import add_cluster_option, add_run_options, derivation_id, output_folder, worker_count
 from checks.app.plugins import command
 
 
@@ -22,20 +22,28 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="run no Monte Carlo check: the pages show the evidence already under --out, "
                              "which is left as it is")
     add_cluster_option(parser, "the checks and pages (each check whole: the numbers of a local run)")
+    parser.add_argument("--only", type=derivation_id, action="append", default=[], metavar="ID",
+                        help="regenerate only this derivation's page and run only its checks (repeatable); "
+                             "the index, notation and study pages are left as they are")
 
 
 @command("report", "write reports/index.md, one page per derivation, study pages and figures", _arguments)
 def run(args: argparse.Namespace) -> int:
-    from checks.app.report import build, write
+    from checks.app.report import FolderBusy, build, locked, write
     from checks.core.batch import default_jobs
+    from checks.core.errors import UsageError
 
     jobs = args.jobs or default_jobs()
     start = time.perf_counter()
-    with _cluster(args.ray) as cluster:
-        device = args.device if cluster is None else cluster.use_device(args.device)
-        pending = build(device=device, samples=args.samples, run_checks=not args.no_checks, out=args.out, jobs=jobs,
-                        cluster=cluster)
-    written = write(pending, args.out)
+    try:
+        with locked(args.out):  # one report per folder: a second one is refused, never interleaved
+            with _cluster(args.ray) as cluster:
+                device = args.device if cluster is None else cluster.use_device(args.device)
+                pending = build(device=device, samples=args.samples, run_checks=not args.no_checks, out=args.out,
+                                jobs=jobs, cluster=cluster, only=args.only)
+            written = write(pending, args.out)
+    except FolderBusy as busy:
+        raise UsageError(str(busy)) from None
     elapsed = time.perf_counter() - start
     for note in pending.notes:
         print(note)
@@ -63,7 +71,8 @@ def summary(pending, n_written: int, out: Path, elapsed: float, jobs: int, on_ra
         checks_line = f"{len(results) - len(failed)}/{len(results)} checks pass ({where})"
     else:
         checks_line = f"no check ran; the evidence kept shows {len(results) - len(failed)}/{len(results)} passing"
-    lines = [f"{checks_line}; {elapsed:.0f} s", f"wrote {n_written} files under {out}; start at {out / 'index.md'}"]
+    first = min(pending.text, default="index.md") if getattr(pending, "partial", False) else "index.md"
+    lines = [f"{checks_line}; {elapsed:.0f} s", f"wrote {n_written} files under {out}; start at {out / first}"]
     if failed:
         lines.insert(1, "FAIL: " + ", ".join(failed))
     return "\n".join(lines)
