@@ -1,6 +1,6 @@
 """A longer run of the fuzzing properties (tests/test_fuzz.py), with their example counts recorded.
 
-Runs the file's tests with ``DIFFVERIFY_FUZZ_SCALE`` times their ``max_examples`` (random seeds,
+Runs the file's tests with ``FUZZ_EXAMPLES_SCALE`` times their ``max_examples`` (random seeds,
 not the derandomized ones of ``make test``), reads Hypothesis's statistics (examples per property
 and phase) and writes ``benchmarks/results/fuzzing.json``: per property, the examples run, the
 failing ones, and a note. Takes minutes at the default scale; not part of pytest.
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=10, help="multiple of each property's max_examples")
     args = parser.parse_args(argv)
-    env = os.environ | {"DIFFVERIFY_FUZZ_SCALE": str(args.scale), "PYTHONPATH": str(ROOT)}
+    env = os.environ | {"FUZZ_EXAMPLES_SCALE": str(args.scale), "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
                            "--hypothesis-show-statistics", TEST_FILE], cwd=ROOT, env=env, capture_output=True,
                           text=True)

@@ -3,7 +3,7 @@
 For every mutant: check that its ``old`` text occurs exactly once in its file, patch a private
 copy of the repository (tracked and untracked, non-ignored files), run its targeted pytest
 selection there (``-x``, one process, ``nice``) with ``PYTHONPATH`` at the copy and
-``DIFFVERIFY_CACHE`` at the audit's own copy of the warm derivation cache, then restore the
+the cache variable (``config.CACHE``) at the audit's own copy of the warm derivation cache, then restore the
 file. Entries are keyed by the hash of their sources (and generated W2 kernels by the hash of
 their text), so a patched source only ever adds entries under new keys: only what the patch
 touches is rebuilt, and no mutant reads another's entries.
@@ -44,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from derivations.core import config  # noqa: E402
 from benchmarks.mutants import MUTANTS, STATS_TESTS, Mutant, proof_tests  # noqa: E402
 from benchmarks.mutant_notes import EXPLANATIONS, KILLED_AFTER  # noqa: E402
 
@@ -74,8 +75,8 @@ def seed_cache() -> Path | None:
 
 def run_selection(tree: Path, tests: str, cache: Path, timeout: float) -> tuple[str, list[str], float]:
     """('killed' | 'survived' | 'timeout' | 'error', failing test ids, seconds) of one selection on ``tree``."""
-    env = os.environ | {"PYTHONPATH": str(tree), "DIFFVERIFY_CACHE": str(cache), "PYTHONDONTWRITEBYTECODE": "1",
-                        "DIFFVERIFY_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env = os.environ | {"PYTHONPATH": str(tree), config.CACHE: str(cache), "PYTHONDONTWRITEBYTECODE": "1",
+                        config.THREADS: "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     command = ["nice", "-n", "10", sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider",
                *shlex.split(tests)]
     start = time.perf_counter()
@@ -155,9 +156,9 @@ def run_tool(minutes: float, only: str = "", earlier: dict | None = None) -> dic
             tree = Path(scratch_name) / "tree"
             copy_tree(tree)
             (tree / "setup.cfg").write_text(_mutmut_config(target, tests, isolation))
-            env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "DIFFVERIFY_THREADS": "1",
+            env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", config.THREADS: "1",
                                 # no derivation cache: every mutant's step maps are derived afresh
-                                "DIFFVERIFY_CACHE": "/proc/diffverify-no-cache" if isolation == "forkserver"
+                                config.CACHE: "/proc/diffverify-no-cache" if isolation == "forkserver"
                                 else str(Path(scratch_name) / "cache")}
             mutmut = [sys.executable, "-m", "mutmut"]
             try:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from checks.app import report
+from derivations.core import config
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("ddpm.marginal", "ddpm.posterior")
@@ -165,7 +166,7 @@ def test_the_lock_is_released_when_its_holder_is_killed(tmp_path):
 
 
 def test_a_damaged_cache_entry_is_rebuilt_by_the_cli(tmp_path):
-    env = _env() | {"DIFFVERIFY_CACHE": str(tmp_path)}
+    env = _env() | {config.CACHE: str(tmp_path)}
     show = [sys.executable, "-m", "checks.app.cli", "show", "ddpm.one_step"]
     first = subprocess.run(show, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr

@@ -42,7 +42,7 @@ SYMBOLS = ("alpha_t", "alpha_bar_t", "alpha_bar_prev", "beta_t")
 CPU_SECONDS = 2.0
 MEMORY_BYTES = 1 << 30
 # Examples per property; benchmarks/fuzz_long.py multiplies them (FUZZ_SCALE).
-SCALE = int(os.environ.get("DIFFVERIFY_FUZZ_SCALE", "1"))
+SCALE = int(os.environ.get("FUZZ_EXAMPLES_SCALE", "1"))
 
 
 def _settings(examples: int):

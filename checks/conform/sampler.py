@@ -166,7 +166,7 @@ def compare(sample: SampleFn, grid_sigmas: np.ndarray, scheme: tuple[str, dict] 
             data: Sequence[GaussianData] = DATA, options: dict | None = None,
             dtype: torch.dtype = torch.float64, start_var: float | None = None,
             resolution: torch.dtype | None = None) -> tuple[float, float | None, dict[str, dict[str, float]]]:
-    """(affine residual, error in tolerances against the catalogue's ``scheme`` or None, the W2 table) of
+    r"""(affine residual, error in tolerances against the catalogue's ``scheme`` or None, the W2 table) of
     ``sample`` on ``grid_sigmas``, started from :math:`N(0, \sigma_{max}^2)` (or :math:`N(0,` ``start_var``:math:`)`)
     and from the exact :math:`q(x_{\sigma_{max}})`: the comparison shared by library samplers and users' samplers.
     Errors are in tolerances of ``resolution`` (default ``dtype``: a sampler that computes in float32 whatever

@@ -279,8 +279,8 @@ def batch_means(
     r"""A statistic by batch means: the i.i.d. ``samples`` (along dim 0) are split into ``batches``
     contiguous batches of equal size (a remainder is left out), ``statistic`` is computed on each
     (default: its mean; the unbiased variance, a moment, ... must be unbiased at the batch size, so
-    that the mean of the batch values is), and the estimate is the mean :math:`ar	heta` of the
-    :math:`B` batch values :math:`	heta_b`, with :math:`\mathrm{SE} = s_	heta/\sqrt B` and a
+    that the mean of the batch values is), and the estimate is the mean :math:`\bar\theta` of the
+    :math:`B` batch values :math:`\theta_b`, with :math:`\mathrm{SE} = s_\theta/\sqrt B` and a
     Student t reference with :math:`B - 1` degrees of freedom: the bound holds exactly for normal
     batch values, and batch values of :math:`n/B` samples are much nearer to normal than the plug-in
     SE of a skewed statistic is to its limit (its numerator and its SE come from one sample)."""
