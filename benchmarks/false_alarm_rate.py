@@ -56,9 +56,9 @@ _KINDS: tuple[tuple[str, str], ...] = (
     ("proportion", r"^p\("),
     ("covariance", r"cov\("),
     ("regression coefficient", r"coefficient|slope|intercept"),
-    ("KL (sampled)", r"\bkl\b"),
+    ("KL (sampled)", r"\bkl\b|l_\(t-1\)"),  # L_(t-1) is the bound's per-step KL
     ("variance / second moment", r"var\b|var\[|variance|second moment|u\^2|x\^2"),
-    ("mean", r"mean|u\^1|e\[x_|closed form at|^e\["),
+    ("mean", r"mean|u\^1|e\[x_|closed form at|^e\[|hutchinson sum"),
 )
 
 

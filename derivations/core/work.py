@@ -86,7 +86,9 @@ def named(name: str, latex: str, definition: sp.Expr, args: Iterable[sp.Symbol] 
 
 
 def _named_class(name: str, latex: str, definition: sp.Expr, arguments: tuple, description: str) -> type:
-    key = (name, latex, definition, tuple(arguments))
+    # the description is part of the key: two derivations may name the same expression differently, and a
+    # page must show its own description whichever derivation a process built first
+    key = (name, latex, definition, tuple(arguments), description)
     if key not in _NAMED:  # one class per intermediate, so that SymPy sees repeated uses as the same function
         _NAMED[key] = type(name, (Named,), {"_definition": sp.Lambda(tuple(arguments), definition), "_tex": latex,
                                             "description": description, "__module__": __name__,
