@@ -126,6 +126,19 @@ def threshold_rule(results: Mapping[str, "CheckResult"] | None = None) -> list[s
     return lines
 
 
+def _unswept(sweep: dict) -> list[str]:
+    """The registered checks the committed sweep has no runs of (added since it ran), named: no check is
+    counted as swept that was not."""
+    import checks
+
+    swept = {r["id"] for r in sweep["checks"]}
+    missing = sorted(c.id for c in checks.all() if c.id not in swept)
+    if not missing:
+        return []
+    return [f"Not in this sweep (registered since it ran; rerun with `--resume`): "
+            f"{', '.join(f'`{m}`' for m in missing)}.", ""]
+
+
 def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
     if sweep is None:
         return ["## False alarms over seeds", "", "Not run: `benchmarks/results/false_alarm.json` is absent "
@@ -155,6 +168,7 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
         "upper bound for the current rule. The sweep shared two cores with other work, so the runs a check "
         "had say more about the load than about the check.",
         "",
+        *_unswept(sweep),
         "| check | statistics | samples | runs | false alarms | expected | 95 % interval of the per-run "
         "false-alarm probability | seconds a run |",
         "|---|---|---|---|---|---|---|---|",
