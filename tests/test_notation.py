@@ -107,4 +107,5 @@ def test_the_report_writes_the_notation_page(monkeypatch):
     from checks.app import report
 
     monkeypatch.setattr(report.derivations, "all", lambda: [])
+    monkeypatch.setattr(report.plugins, "studies", lambda: [])  # the study pages are not what this tests
     assert report.build(run_checks=False).text[notation_page.PATH] == notation_page.markdown()
