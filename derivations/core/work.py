@@ -30,6 +30,13 @@ class Named(sp.Function):
     _parts: tuple = ()
     description: str = ""
 
+    def sort_key(self, order=None):
+        # Two held operations of one name (log q(x_t | x_0), log q(x_{t-1} | x_0)) can have the same
+        # arguments; their printed parts break the tie, so a sum of them prints in one order whatever
+        # the process's hash seed.
+        key = super().sort_key(order)
+        return (*key, (self._template or self._tex, tuple(sp.sstr(p) for p in self._parts)))
+
     def doit(self, **hints):
         expanded = self.definition()
         return expanded.doit(**hints) if hints.get("deep", True) else expanded
