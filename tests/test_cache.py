@@ -305,6 +305,23 @@ def test_a_warm_command_imports_neither_sympy_nor_torch(args):
     assert _imports_after(args) == set()
 
 
+def test_a_warm_verify_imports_only_the_family_of_its_id():
+    """``verify`` about one id imports that id's family module, not every family (0.2 s of its start)."""
+    code = ("import sys; from checks.app.cli import main; "
+            "assert main(['verify', 'ddpm.posterior', 'var = (1 - alpha_bar_prev)*(1 - alpha_t)/(1 - alpha_bar_t)']) == 0; "
+            "print('FAMILIES', *sorted(m for m in sys.modules if m.startswith('derivations.families.')))")
+    run = lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                                 cwd=Path(__file__).parents[1])
+    run()  # fills the cache if needed
+    result = run()
+    assert result.returncode == 0, result.stderr
+    imported = set(result.stdout.rpartition("FAMILIES")[2].split())
+    closure = cache.catalog().closures["derivations.families.ddpm"]  # ddpm and the modules it imports
+    assert "derivations.families.ddpm" in imported
+    assert imported - {"derivations.families"} <= closure
+    assert len(closure) < len({s.module for s in cache.summaries()})
+
+
 def test_a_warm_w2_table_imports_neither_sympy_nor_torch(tmp_path):
     eigenvalues = tmp_path / "eigenvalues.txt"
     eigenvalues.write_text("0\n0.5\n2\n")

@@ -345,11 +345,10 @@ def catalog() -> Catalog | None:
 
 @functools.lru_cache(maxsize=1)
 def _current_catalog() -> Catalog:
-    source_files = sources()
-    path = _base() / f"catalog-{digest(source_files)}.pickle"
-    stored = read(path)
-    if isinstance(stored, Catalog):
+    stored = stored_catalog()
+    if stored is not None:
         return stored
+    source_files = sources()
     import derivations
 
     derivations.load()
@@ -357,8 +356,18 @@ def _current_catalog() -> Catalog:
                                d.module) for d in derivations.all()}
     closures = module_closures(source_files, {s.id: s.module for s in summaries.values()})
     built = Catalog(summaries, closures, {m: module_key(c, source_files) for m, c in closures.items()})
-    write(path, built)
+    write(_catalog_path(), built)
     return built
+
+
+def stored_catalog() -> Catalog | None:
+    """The catalog for the sources as they are now if the cache holds it, else None (builds nothing)."""
+    stored = read(_catalog_path())
+    return stored if isinstance(stored, Catalog) else None
+
+
+def _catalog_path() -> Path:
+    return _base() / f"catalog-{digest(sources())}.pickle"
 
 
 def summaries() -> list[Summary]:

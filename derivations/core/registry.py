@@ -11,6 +11,8 @@ proofs reach.
 
 from __future__ import annotations
 
+import importlib
+
 import functools
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
@@ -336,6 +338,8 @@ def derivation(
 def get(id: str) -> Derivation:
     cache.note_access(id)  # a build in progress depends on it
     if id not in _REGISTRY:
+        _register_family_of(id)
+    if id not in _REGISTRY:
         _register_families()
     return _REGISTRY.get(id)
 
@@ -344,6 +348,18 @@ def all() -> list[Derivation]:  # noqa: A001 - the registry's documented interfa
     """Every registered derivation, sorted by id."""
     _register_families()
     return _REGISTRY.all()
+
+
+def _register_family_of(id: str) -> None:
+    """Import only the module that registers ``id``, as the cached catalog names it: a command about
+    one derivation (``verify``) then imports one family, not all of them."""
+    import derivations
+
+    if derivations.loading() or derivations.loaded():
+        return
+    stored = cache.stored_catalog()
+    if stored is not None and id in stored.summaries:
+        importlib.import_module(stored.summaries[id].module)
 
 
 def _register_families() -> None:
