@@ -380,8 +380,9 @@ def run(case: Case, samples: int | None = None, seed_offset: int = 0, sampler=No
         if reference is not None:
             coarse = ref_out[:m]
             fine_out = reference.run(models, fine, x_init[:m].clone(), path)
-        else:  # the library itself on the fine grid
-            coarse = out[:m]
+        else:  # the library itself on both grids (its own loop, not a planted ``sampler``: the scheme it claims)
+            coarse = out[:m] if sampler is None else case.sampler(case.steps)(models.library, x_init[:m].clone(),
+                                                                                noise_sampler(path, m))
             fine_out = case.sampler(REFINE * case.steps)(models.library, x_init[:m].clone(), noise_sampler(path, m))
     k = 2 * len(STATISTICS) if reference is not None else len(STATISTICS)
     critical = stats.critical_value(false_alarm / k)
@@ -536,12 +537,13 @@ def run_all(library: str, samples: int | None = None) -> list[Result]:
 # --- rendering (CLI and the study pages) ---
 
 def rows(results: Sequence[Result]) -> list[str]:
-    lines = ["| sampler | statistic | estimate | expected | z | threshold | detectable error (99 %) | |",
-             "|" + " --- |" * 8]
+    lines = ["| sampler | statistic | estimate | expected | SE | z | bias allowance | threshold | "
+             "detectable error (99 %) | |", "|" + " --- |" * 10]
     for r in results:
         for s in r.statistics:
-            lines.append(f"| {r.case.label} | {s.name} | {s.estimate:.6g} | {s.expected:.6g} | {s.z:.3g} | "
-                         f"{s.threshold:.3g} | {s.detectable_error:.3g} | {'pass' if s.passed else 'FAIL'} |")
+            lines.append(f"| {r.case.label} | {s.name} | {s.estimate:.6g} | {s.expected:.6g} | {s.std_error:.3g} | "
+                         f"{s.z:.3g} | {s.bias_allowance:.3g} | {s.threshold:.3g} | {s.detectable_error:.3g} | "
+                         f"{'pass' if s.passed else 'FAIL'} |")
     return lines
 
 
@@ -553,6 +555,29 @@ def summary(results: Sequence[Result]) -> str:
     failed = [r.case.id for r in results if not r.passed]
     return (f"{len(results)} samplers on Gaussian-mixture data, {sum(r.passed for r in results)} pass"
             + (f"; FAIL: {', '.join(failed)}" if failed else ""))
+
+
+def command(library: str) -> int:
+    """``diffverify conform LIBRARY --mixture``: the table on stdout; 1 if a statistic fails."""
+    import sys
+
+    results = run_all(library)
+    sys.stdout.write(f"{library} {version(library)}: {summary(results)} (false-alarm probability "
+                     f"{stats.FALSE_ALARM_PER_CHECK:g} per sampler, split over its statistics)\n\n")
+    sys.stdout.write(table(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
+def version(library: str) -> str:
+    from importlib.metadata import version as installed_version
+
+    return installed_version(library)
+
+
+def with_section(page, library: str):
+    """A study page (``checks.app.plugins.StudyPage``) with :func:`section` appended."""
+    lines = section(library)
+    return dataclasses.replace(page, markdown=page.markdown + "\n" + "\n".join(lines)) if lines else page
 
 
 def section(library: str) -> list[str]:
