@@ -31,7 +31,7 @@ def test_responsibility_is_the_derived_form():
     from checks.sim.processes import derived
 
     x = torch.linspace(-4, 4, 41, dtype=torch.float64)
-    expected = derived("mixture.noised_score", "responsibility")(x_t=x, **mixture._mixture_args())
+    expected = derived("mixture.noised_score", "responsibility")(x_t=x, **mixture.mixture_args())
     assert torch.allclose(mixture.responsibility(x), expected, rtol=1e-12, atol=1e-300)
     far = mixture.responsibility(torch.tensor([-60.0, 60.0], dtype=torch.float64))  # the derived quotient is 0/0
     assert torch.isfinite(far).all() and ((far >= 0) & (far <= 1)).all(), far

@@ -85,7 +85,7 @@ def mixture_data():
     return MixtureData(*(torch.tensor(MIXTURE[k], dtype=torch.float64) for k in ("weights", "means", "variances")))
 
 
-def _mixture_args() -> dict:
+def mixture_args() -> dict:
     from checks.suite.samplers.mixture import MIXTURE
 
     (w, _), (m1, m2), (v1, v2) = MIXTURE["weights"], MIXTURE["means"], MIXTURE["variances"]
@@ -99,7 +99,7 @@ def data_law() -> dict[str, float]:
     """The exact mean, variance and first-mode weight of the data law."""
     from checks.sim.processes import derived
 
-    args = _mixture_args()
+    args = mixture_args()
     return {"mean": float(derived("mixture.noised_score", "marginal_mean")(**args)),
             "variance": float(derived("mixture.noised_score", "marginal_var")(**args)),
             "first-mode weight": float(args["mix_weight"])}
@@ -112,7 +112,7 @@ def responsibility(x: torch.Tensor) -> torch.Tensor:
     outlier gives 0 or 1 rather than 0/0)."""
     from checks.sim.processes import derived
 
-    data, args = mixture_data(), _mixture_args()
+    data, args = mixture_data(), mixture_args()
     parts = dict(x_t=x.reshape(-1, 1).to(torch.float64), mix_mean_1=data.means, mix_var_1=data.variances,
                  kernel_mean_coef=args["kernel_mean_coef"], kernel_var=args["kernel_var"])
     log_density = derived("mixture.noised_score", "component_log_density")(**parts)
