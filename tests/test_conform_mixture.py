@@ -23,8 +23,7 @@ HAS_KDIFFUSION = importlib.util.find_spec("k_diffusion") is not None
 needs_diffusers = pytest.mark.skipif(not HAS_DIFFUSERS, reason="diffusers not installed (optional extra 'conform')")
 needs_kdiffusion = pytest.mark.skipif(not HAS_KDIFFUSION,
                                       reason="k-diffusion not installed (optional extra 'conform', --no-deps)")
-# Planted bugs are caught on the same grid path by path, so fewer paths do.
-PLANTED_SAMPLES = 20_000
+PLANTED_SAMPLES = mixture.PLANTED_SAMPLES
 
 
 def test_responsibility_is_the_derived_form():
@@ -95,35 +94,6 @@ def test_diffusers_subset_passes(diffusers_results):
     assert dpm.reference == ("k-diffusion sample_dpmpp_2m" if HAS_KDIFFUSION else None)
 
 
-def noise_scaled(case: mixture.Case, factor: float):
-    """The case's library loop with every noise draw multiplied by ``factor`` (a planted bug)."""
-    real = case.sampler(case.steps)
-    return lambda model, x, noise: real(model, x, lambda a, b: factor * noise(a, b))
-
-
-def score_one_level_late(case: mixture.Case):
-    """The case's library loop with the model asked at the grid's next level (a planted bug: the score at the
-    wrong time)."""
-    real = case.sampler(case.steps)
-    levels = [float(v) for v in case.grid(case.steps)]
-    if case.kind == "sigma":
-        following = dict(zip(levels[:-1], levels[1:]))
-
-        def shifted(model):
-            def late(x, sigma, **kw):
-                s = float(torch.as_tensor(sigma).reshape(-1)[0])
-                return model(x, torch.full_like(torch.as_tensor(sigma), following.get(s, s)), **kw)
-
-            return late
-    else:  # table levels are timestep + 1; the model takes the timestep (the clean level: -1)
-        following = {int(a) - 1: int(b) - 1 for a, b in zip(levels[:-1], levels[1:])}
-
-        def shifted(model):
-            return lambda x, t: model(x, following[int(t)]) if following[int(t)] >= 0 else torch.zeros_like(x)
-
-    return lambda model, x, noise: real(shifted(model), x, noise)
-
-
 def _failed(result) -> set[str]:
     return {s.name.split(",")[0] + (" (same grid)" if "same grid" in s.name else " (data law)")
             for s in result.statistics if not s.passed}
@@ -133,7 +103,7 @@ def _failed(result) -> set[str]:
 @pytest.mark.parametrize("name, plant", [("euler_ancestral", "noise"), ("euler", "late"), ("heun", "late")])
 def test_kdiffusion_planted_bugs_are_rejected(name, plant):
     (case,) = mixture.cases("k-diffusion", [name])
-    sampler = noise_scaled(case, 1.05) if plant == "noise" else score_one_level_late(case)
+    sampler = mixture.noise_scaled(case, 1.05) if plant == "noise" else mixture.score_one_level_late(case)
     good = mixture.run(case, PLANTED_SAMPLES)
     bad = mixture.run(case, PLANTED_SAMPLES, sampler=sampler)
     assert good.passed, mixture.table([good])
@@ -144,7 +114,7 @@ def test_kdiffusion_planted_bugs_are_rejected(name, plant):
 @pytest.mark.parametrize("name, plant", [("DDPM", "noise"), ("DDIM", "late"), ("EulerDiscrete", "late")])
 def test_diffusers_planted_bugs_are_rejected(name, plant):
     (case,) = mixture.cases("diffusers", [name])
-    sampler = noise_scaled(case, 1.05) if plant == "noise" else score_one_level_late(case)
+    sampler = mixture.noise_scaled(case, 1.05) if plant == "noise" else mixture.score_one_level_late(case)
     bad = mixture.run(case, PLANTED_SAMPLES, sampler=sampler)
     assert not bad.passed and "variance (same grid)" in _failed(bad), mixture.table([bad])
 
@@ -154,7 +124,7 @@ def test_late_score_is_rejected_by_the_data_law_alone():
     """sample_dpmpp_2m has no same-grid reference: the data law, with the bias bound of the library's own loop,
     rejects the score taken one level late."""
     (case,) = mixture.cases("k-diffusion", ["dpmpp_2m"])
-    bad = mixture.run(case, PLANTED_SAMPLES, sampler=score_one_level_late(case))
+    bad = mixture.run(case, PLANTED_SAMPLES, sampler=mixture.score_one_level_late(case))
     assert {"mean (data law)", "variance (data law)", "first-mode weight (data law)"} <= _failed(bad), \
         mixture.table([bad])
 
@@ -202,7 +172,9 @@ def test_study_page_section(monkeypatch, kdiffusion_results):
     monkeypatch.setattr(mixture, "run_all", lambda library: kdiffusion_results)
     page = mixture.with_section(StudyPage("# page\n"), "k-diffusion")
     assert page.markdown.startswith("# page\n") and "## Monte Carlo on Gaussian-mixture data" in page.markdown
-    assert page.markdown.count("| sample_") == sum(len(r.statistics) for r in kdiffusion_results)
+    planted = mixture.PLANTED["k-diffusion"]
+    assert page.markdown.count("| sample_") == sum(len(r.statistics) for r in kdiffusion_results) + len(planted)
+    assert page.markdown.count(" | rejected |") == len(planted) and "NOT REJECTED" not in page.markdown
 
 
 def test_study_page_is_unchanged_without_the_library(monkeypatch):
