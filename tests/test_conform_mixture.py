@@ -183,3 +183,14 @@ def test_study_page_is_unchanged_without_the_library(monkeypatch):
     monkeypatch.setattr(mixture, "installed", lambda library: False)
     page = StudyPage("# page\n")
     assert mixture.with_section(page, "diffusers") is page
+
+
+def test_process_coefficients_do_not_depend_on_no_grad():
+    """The libraries' samplers run under torch.no_grad(); the engine's f and g^2 (autograd of the moments) must
+    not be silenced and cached as 0 there."""
+    from checks.sim.processes import Process
+
+    process = Process("sigma, fresh", lambda t: (torch.ones_like(t), t**2), math.inf, 0.0)
+    with torch.no_grad():
+        inside = process.at(2.0)
+    assert inside.diffusion_sq == pytest.approx(4.0) and inside.drift_coef == 0.0
