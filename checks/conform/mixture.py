@@ -34,9 +34,10 @@ reference; one false-alarm probability split over them, :mod:`checks.core.stats`
   :math:`\hat\Delta` of the statistic between the two grids; with weak order :math:`p` the bias at
   the coarse grid is :math:`\Delta\,K^p/(K^p - 1)`, bounded by
   :math:`(|\hat\Delta| + c\,\mathrm{SE}_\Delta)\,K^p/(K^p - 1)` with the check's own critical value.
-  Where the bound comes from the library itself, an error that vanishes as the grid is refined (a
-  score taken one level late) is a consistent scheme of its own and only its size at the coarse grid
-  beyond the library's bias shows; errors that do not vanish (a noise scale) stay visible.
+  Where the bound comes from the library's own loop (no reference), a defect of that loop that
+  vanishes as the grid is refined (a score taken one level late) is part of its scheme and is
+  absorbed in the bound; a defect that does not vanish (a noise scale) stays visible. A planted
+  ``sampler`` (:func:`run`) is held to the bound of the library's real loop.
 
 Seeds derive from the case's id (:func:`checks.core.registry.seed_for`), so a run is the same in any
 process. The libraries are the optional extra ``conform``.
