@@ -61,10 +61,12 @@ class Process:
         if not self.continuous:
             m, v = self.moments(torch.tensor(float(t), dtype=torch.float64))
             return Coefficients(float(m), float(v), math.nan, math.nan)
-        time = torch.tensor(float(t), dtype=torch.float64, requires_grad=True)
-        m, v = self.moments(time)
-        f = float(_grad(torch.log(m), time))
-        dv = float(_grad(v, time))
+        # f and g^2 come from autograd, which a caller's torch.no_grad() would silence (and cache as 0)
+        with torch.enable_grad():
+            time = torch.tensor(float(t), dtype=torch.float64, requires_grad=True)
+            m, v = self.moments(time)
+            f = float(_grad(torch.log(m), time))
+            dv = float(_grad(v, time))
         return Coefficients(float(m.detach()), float(v.detach()), f, dv - 2 * f * float(v.detach()))
 
     def uniform_times(self, steps: int) -> tuple[float, ...]:

@@ -79,6 +79,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="DPMSolverMultistep's algorithm_type")
     parser.add_argument("--fit-order", action="store_true",
                         help="k-diffusion: also fit each sampler's convergence order")
+    parser.add_argument("--mixture", action="store_true",
+                        help="instead of the grid: Monte Carlo on Gaussian-mixture data for a subset of the samplers "
+                             "(checks.conform.mixture); exit 1 if a statistic fails")
     parser.add_argument("--findings-only", action="store_true", help="print only the rows with a discrepancy")
     parser.add_argument("--jobs", type=worker_count, default=1, help="worker processes")
     add_cluster_option(parser, "the configurations")
@@ -129,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
     if importlib.util.find_spec(LIBRARIES[args.library]) is None:
         raise UsageError(f"{args.library} is not installed: install the extra with pip install 'diffverify[conform]'"
                          + (" and pip install --no-deps k-diffusion" if args.library == "k-diffusion" else ""))
+    if args.mixture:
+        from checks.conform import mixture
+
+        return mixture.command(args.library)
     if args.library == "k-diffusion":
         return _run_kdiffusion(args)
     from checks.conform import diffusers_grid as g

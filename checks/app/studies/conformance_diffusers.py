@@ -203,4 +203,7 @@ def render(context: StudyContext) -> StudyPage:
     from checks.conform import diffusers_sigma
 
     rows = g.run_grid(g.grid(), jobs=max(1, min(4, os.cpu_count() or 1)))
-    return render_rows(rows, g.version(), diffusers_sigma.run_grid(diffusers_sigma.grid()))
+    page = render_rows(rows, g.version(), diffusers_sigma.run_grid(diffusers_sigma.grid()))
+    from checks.conform import mixture
+
+    return mixture.with_section(page, "diffusers")  # Monte Carlo on Gaussian-mixture data

@@ -174,4 +174,7 @@ def render(context: StudyContext) -> StudyPage:
     rows = g.run_grid(configs, jobs=jobs)
     fits = g.fit_orders(configs, jobs=jobs)
     cross, diffusers_version = _cross_rows()
-    return render_rows(rows, fits, g.version(), cross, diffusers_version, amended_fits())
+    page = render_rows(rows, fits, g.version(), cross, diffusers_version, amended_fits())
+    from checks.conform import mixture
+
+    return mixture.with_section(page, "k-diffusion")  # Monte Carlo on Gaussian-mixture data
