@@ -1,5 +1,6 @@
-r"""diffusers' :math:`\sigma`-parameterized schedulers (``EulerDiscrete``, ``EulerAncestralDiscrete``,
-``HeunDiscrete``, ``DPMSolverMultistep``) run as whole samplers, against the catalogue's rules and k-diffusion.
+r"""diffusers' :math:`\sigma`-parameterized and multistep schedulers (``EulerDiscrete``, ``EulerAncestralDiscrete``,
+``HeunDiscrete``, ``KDPM2Discrete``, ``LMSDiscrete``, ``DPMSolverMultistep``, ``UniPCMultistep``,
+``DEISMultistep``, ``PNDM``) run as whole samplers, against the catalogue's rules and k-diffusion.
 
 Each configured scheduler's real loop (``set_timesteps``, ``scale_model_input``, ``step``) is wrapped as a
 sampler of k-diffusion's form, ``sample(model, x, sigmas, noise_sampler)`` in the variance-exploding
@@ -15,18 +16,27 @@ it is given* (the training table :math:`\sigma_t = \sqrt{(1 - \bar\alpha_t)/\bar
 Compared on the scheduler's own :math:`\sigma` grid: with the catalogue's rule where it has the scheme
 (Euler: ``pf_euler``; Heun: ``edm_heun``; ancestral Euler: ``ddim`` with :math:`\eta = 1`;
 DPM-Solver(++) of order 1: ``ddim`` with :math:`\eta = 0`), and DPM-Solver++(2M) with k-diffusion's
-``sample_dpmpp_2m`` on the same grid (cross-library equivalence). The model is an
-:math:`\varepsilon`-prediction on ``scaled_linear`` betas (Stable Diffusion's).
+``sample_dpmpp_2m`` on the same grid (cross-library equivalence); ``KDPM2Discrete`` with ``dpm_solver_2``
+(DPM-Solver-2, midpoint in :math:`\lambda = -\log\sigma`) and k-diffusion's ``sample_dpm_2``;
+``LMSDiscrete`` with k-diffusion's ``sample_lms`` of the same order; ``DEISMultistep`` of order 1 with ``ddim``
+(:math:`\eta = 0`). The model is an :math:`\varepsilon`-prediction (and a :math:`v`-prediction where the
+scheduler takes one, :func:`model_output`) on ``scaled_linear`` betas (Stable Diffusion's).
+
+Every scheduler's convergence order is fitted from the exact law over :math:`N` (:func:`fit_order`) against
+the order it advertises (:class:`Family`), and the two-stage schedulers (``HeunDiscrete``, ``KDPM2Discrete``),
+whose ``step()`` is called twice per step, have the composite kernel of each pair of calls read and compared
+with the derived Heun and DPM-2 steps (:func:`stage_kernels`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 from unittest import mock
 
 import numpy as np
@@ -36,14 +46,62 @@ from checks.conform import law, sampler
 from checks.conform.axes import DPM_ALGORITHMS, DPM_ORDERS, SPACINGS, TRAIN_STEPS
 from checks.conform.axes import SIGMA_SCHEDULERS as SCHEDULERS
 from checks.conform.axes import SIGMA_STEPS as STEPS
+
 BETA_SCHEDULE = "scaled_linear"
-# Their step() casts the sample to float32 whatever its dtype (diffusers: "upcast to avoid precision issues"),
-# so they are held to float32's resolution; HeunDiscrete steps in the sample's dtype.
-FLOAT32_STEPS = ("EulerDiscrete", "EulerAncestralDiscrete", "DPMSolverMultistep")
 # Relative gap below which the model's level and the scheduler's float32 level are the same level.
 LEVEL_ROUNDING = 8 * float(torch.finfo(torch.float32).eps)
-# EulerAncestralDiscreteScheduler has no use_karras_sigmas.
-KARRAS = ("EulerDiscrete", "HeunDiscrete", "DPMSolverMultistep")
+# The convergence-order sweeps: step counts that divide the training steps (so "leading" spacing is uniform).
+ORDER_STEPS = (25, 50, 100, 200)
+
+
+@dataclass(frozen=True)
+class Family:
+    r"""What one diffusers scheduler is, and what it advertises.
+
+    ``vp``: its samples are :math:`x_\sigma/\sqrt{1 + \sigma^2}` (variance preserving, started from
+    :math:`N(0, 1)`), not :math:`x_\sigma`. ``float32``: held to float32's rounding, because ``step()`` casts the
+    sample to float32 (Euler, ancestral Euler, DPM-Solver: "upcast to avoid precision issues") or computes an
+    intermediate level in float32 (KDPM2's :math:`\sqrt{\sigma_i\sigma_{i+1}}`, from float32 logarithms).
+    ``orders``/``algorithms``: the grid's ``solver_order`` (LMS: ``step()``'s ``order``) and variants.
+    ``advertised``: the convergence order it claims for an order ``p`` (with the source of the claim)."""
+
+    karras: bool
+    vp: bool
+    float32: bool
+    predictions: tuple[str, ...]
+    advertised: Callable[[int], float]
+    claim: str
+    orders: tuple[int, ...] = (1,)
+    algorithms: tuple[str, ...] = ("",)
+    stages: int = 1  # model calls per step (HeunDiscrete, KDPM2Discrete: 2)
+
+
+_EPS, _BOTH = ("epsilon",), ("epsilon", "v_prediction")
+FAMILIES = {
+    "EulerDiscrete": Family(True, False, True, _EPS, lambda p: 1.0, "Euler's method (Karras et al. 2022, Alg. 2)"),
+    "EulerAncestralDiscrete": Family(False, False, True, _EPS, lambda p: 1.0,
+                                     "ancestral Euler: weak order 1 (the law of its output)"),
+    "HeunDiscrete": Family(True, False, False, _EPS, lambda p: 2.0, "Heun's method (Karras et al. 2022, Alg. 1)",
+                           stages=2),
+    "DPMSolverMultistep": Family(True, True, True, _EPS, float, "DPM-Solver(++) of order solver_order (Lu et al.)",
+                                 DPM_ORDERS, DPM_ALGORITHMS),
+    "KDPM2Discrete": Family(True, False, True, _BOTH, lambda p: 2.0, "DPM-Solver-2 (Lu et al. 2022; k-diffusion)",
+                            stages=2),
+    "LMSDiscrete": Family(True, False, False, _BOTH, float, "linear multistep of step()'s order (default 4)",
+                          (2, 4)),
+    "UniPCMultistep": Family(True, True, False, _BOTH, lambda p: p + 1.0,
+                             "docstring: \"the effective order of accuracy is solver_order + 1 due to the UniC\"",
+                             (1, 2, 3), ("bh1", "bh2")),
+    "DEISMultistep": Family(True, True, False, _BOTH, float, "DEIS of order solver_order (Zhang & Chen 2023)",
+                            (1, 2, 3)),
+    # skip_prk_steps False: pseudo Runge-Kutta (4th order) for the first three steps; True: PLMS from the start.
+    # (its pseudo Runge-Kutta and linear multistep steps are the classical 4th-order ones' weights)
+    "PNDM": Family(False, True, False, _BOTH, lambda p: 2.0,
+                   "Liu et al. (2022): pseudo numerical methods are second-order convergent", (4,), ("prk", "plms")),
+}
+assert tuple(FAMILIES) == SCHEDULERS
+# DPMSolverMultistep's default order in a Config (the others': their family's last, the pipelines' default)
+DEFAULT_ORDER = {"DPMSolverMultistep": 1, "LMSDiscrete": 4, "UniPCMultistep": 2, "DEISMultistep": 2}
 
 
 @dataclass(frozen=True)
@@ -52,44 +110,63 @@ class Config:
     steps: int
     karras: bool = False
     spacing: str = "linspace"
-    order: int = 1  # DPMSolverMultistep
-    algorithm: str = "dpmsolver++"  # DPMSolverMultistep
+    order: int | None = None  # solver_order (LMSDiscrete: step()'s order); None: the scheduler's default
+    algorithm: str | None = None  # DPM: algorithm_type; UniPC: solver_type; PNDM: "prk" or "plms"
+    prediction: str = "epsilon"
+
+    def __post_init__(self) -> None:
+        family = FAMILIES[self.scheduler]
+        if self.order is None:
+            object.__setattr__(self, "order", DEFAULT_ORDER.get(self.scheduler, family.orders[0]))
+        if self.algorithm is None:
+            object.__setattr__(self, "algorithm", family.algorithms[0])
+
+    @property
+    def family(self) -> Family:
+        return FAMILIES[self.scheduler]
 
     @property
     def label(self) -> str:
-        extra = f" order={self.order} {self.algorithm}" if self.scheduler == "DPMSolverMultistep" else ""
-        return f"{self.scheduler} N={self.steps} {self.spacing}{' karras' if self.karras else ''}{extra}"
+        family = self.family
+        extra = f" order={self.order}" if len(family.orders) > 1 else ""
+        extra += f" {self.algorithm}" if len(family.algorithms) > 1 else ""
+        prediction = "" if self.prediction == "epsilon" else f" {self.prediction}"
+        return f"{self.scheduler} N={self.steps} {self.spacing}{' karras' if self.karras else ''}{extra}{prediction}"
+
+    @property
+    def advertised(self) -> float:
+        return self.family.advertised(self.order)
 
     @property
     def textbook(self) -> tuple[str, dict] | None:
-        if self.scheduler == "EulerDiscrete":
-            return "pf_euler", {}
-        if self.scheduler == "HeunDiscrete":
-            return "edm_heun", {}
-        if self.scheduler == "EulerAncestralDiscrete":
-            return "ddim", {"eta": 1.0}
-        return ("ddim", {"eta": 0.0}) if self.order == 1 else None
+        if self.scheduler in ("DPMSolverMultistep", "DEISMultistep"):
+            return ("ddim", {"eta": 0.0}) if self.order == 1 else None
+        return {"EulerDiscrete": ("pf_euler", {}), "HeunDiscrete": ("edm_heun", {}),
+                "EulerAncestralDiscrete": ("ddim", {"eta": 1.0}),
+                "KDPM2Discrete": ("dpm_solver_2", {})}.get(self.scheduler)
 
     @property
     def kdiffusion(self) -> str | None:
         """k-diffusion's sampler that is the same scheme on a shared grid."""
         if self.scheduler == "DPMSolverMultistep":
             return "dpmpp_2m" if (self.order, self.algorithm) == (2, "dpmsolver++") else None
-        return {"EulerDiscrete": "euler", "HeunDiscrete": "heun", "EulerAncestralDiscrete": "euler_ancestral"}[
-            self.scheduler]
+        return {"EulerDiscrete": "euler", "HeunDiscrete": "heun", "EulerAncestralDiscrete": "euler_ancestral",
+                "KDPM2Discrete": "dpm_2", "LMSDiscrete": "lms"}.get(self.scheduler)
 
 
 def grid(schedulers: Sequence[str] = SCHEDULERS, steps: Sequence[int] = STEPS, spacings: Sequence[str] = SPACINGS,
          karras: Sequence[bool] = (False, True), orders: Sequence[int] = DPM_ORDERS,
          algorithms: Sequence[str] = DPM_ALGORITHMS) -> list[Config]:
+    """Every configuration; ``orders`` and ``algorithms`` select DPMSolverMultistep's (the other schedulers run
+    every order and variant of their :class:`Family`)."""
     configs = []
     for s, n, sp, k in itertools.product(schedulers, steps, spacings, karras):
-        if k and s not in KARRAS:
+        family = FAMILIES[s]
+        if k and not family.karras:
             continue
-        if s == "DPMSolverMultistep":
-            configs += [Config(s, n, k, sp, o, a) for o, a in itertools.product(orders, algorithms)]
-        else:
-            configs.append(Config(s, n, k, sp))
+        own = (orders, algorithms) if s == "DPMSolverMultistep" else (family.orders, family.algorithms)
+        configs += [Config(s, n, k, sp, o, a, p)
+                    for o, a, p in itertools.product(*own, family.predictions)]
     return configs
 
 
@@ -97,14 +174,20 @@ def make(config: Config):
     import diffusers
 
     cls = getattr(diffusers, f"{config.scheduler}Scheduler")
-    options = dict(num_train_timesteps=TRAIN_STEPS, beta_schedule=BETA_SCHEDULE, prediction_type="epsilon",
+    options = dict(num_train_timesteps=TRAIN_STEPS, beta_schedule=BETA_SCHEDULE, prediction_type=config.prediction,
                    timestep_spacing=config.spacing)
-    if config.scheduler in KARRAS:
+    if config.family.karras:
         options["use_karras_sigmas"] = config.karras
+    if config.scheduler in ("DPMSolverMultistep", "UniPCMultistep", "DEISMultistep"):
+        options["solver_order"] = config.order
     if config.scheduler == "DPMSolverMultistep":
-        options.update(solver_order=config.order, algorithm_type=config.algorithm)
+        options["algorithm_type"] = config.algorithm
         if config.algorithm == "dpmsolver":  # it refuses the default final level 0
             options["final_sigmas_type"] = "sigma_min"
+    if config.scheduler == "UniPCMultistep":
+        options["solver_type"] = config.algorithm
+    if config.scheduler == "PNDM":
+        options["skip_prk_steps"] = config.algorithm == "plms"
     with warnings.catch_warnings():  # algorithm_type "dpmsolver" is deprecated: still checked while it ships
         warnings.simplefilter("ignore", FutureWarning)
         scheduler = cls(**options)
@@ -112,20 +195,34 @@ def make(config: Config):
     return scheduler
 
 
+def _table_level(alphas_cumprod, t: float) -> float:
+    """The training table's noise level :math:`\\sqrt{(1 - \\bar\\alpha_t)/\\bar\\alpha_t}` at an integer ``t``."""
+    alpha_bar = float(alphas_cumprod[int(round(t))])
+    return math.sqrt((1 - alpha_bar) / alpha_bar)
+
+
 def levels(scheduler) -> np.ndarray:
-    """The scheduler's :math:`\\sigma` grid, as float64: one level per step and the last (HeunDiscrete keeps each
-    inner level twice, once per stage)."""
+    """The scheduler's :math:`\\sigma` grid, as float64: one level per step and the last (HeunDiscrete and
+    KDPM2Discrete keep each inner level twice, once per stage; PNDM has no sigmas: its timesteps' levels and the
+    level of ``final_alpha_cumprod``)."""
+    name = type(scheduler).__name__
+    if name == "PNDMScheduler":
+        final = float(scheduler.final_alpha_cumprod)
+        steps = [_table_level(scheduler.alphas_cumprod, t) for t in scheduler._timesteps[::-1]]
+        return np.array(steps + [math.sqrt((1 - final) / final)])
     sigmas = scheduler.sigmas.to(torch.float64).numpy()
-    if type(scheduler).__name__ == "HeunDiscreteScheduler":
+    if name == "HeunDiscreteScheduler":  # s_0, then s_1, ..., s_{N-1} twice, then the last
         return np.append(sigmas[0:-1:2], sigmas[-1])
+    if name == "KDPM2DiscreteScheduler":  # the same, with the last level three times
+        return np.append(sigmas[0:-2:2], sigmas[-1])
     return sigmas
 
 
 def start_var(config: Config, scheduler) -> float:
     r"""The variance of the scheduler's initial sample, in :math:`x_\sigma` coordinates: ``init_noise_sigma``
     squared for the Euler family (whose samples are :math:`x_\sigma`), and :math:`1 + \sigma_{max}^2` for
-    DPM-Solver (whose samples are :math:`x_\sigma/\sqrt{1+\sigma^2}`, started from :math:`N(0, 1)`)."""
-    if config.scheduler == "DPMSolverMultistep":
+    the variance-preserving ones (samples :math:`x_\sigma/\sqrt{1+\sigma^2}`, started from :math:`N(0, 1)`)."""
+    if config.family.vp:
         return 1.0 + float(levels(scheduler)[0]) ** 2
     return float(scheduler.init_noise_sigma) ** 2
 
@@ -135,10 +232,45 @@ def model_level(scheduler, t: float, own: float) -> float:
     at a fractional ``t`` (no level of the table) the scheduler's own ``own``."""
     if t != round(t):
         return own
-    level = float(((1 - scheduler.alphas_cumprod[int(round(t))]) / scheduler.alphas_cumprod[int(round(t))])
-                  .to(torch.float64).sqrt())
+    level = _table_level(scheduler.alphas_cumprod, t)
     # The scheduler keeps its levels in float32: a level equal up to that rounding is the same level.
     return own if abs(level - own) <= LEVEL_ROUNDING * own else level
+
+
+def own_level(scheduler, i: int, t: float) -> float:
+    """The level at which the scheduler's formula reads the model output of call ``i`` (timestep ``t``), after
+    ``scale_model_input``: KDPM2's second stage its interpolated level, PNDM the level of the timestep it is given,
+    the multistep solvers (which set their step index in ``step()``) the loop's index."""
+    name = type(scheduler).__name__
+    if name == "PNDMScheduler":
+        return _table_level(scheduler.alphas_cumprod, t)
+    k = i if scheduler.step_index is None else scheduler.step_index
+    if name == "KDPM2DiscreteScheduler" and not scheduler.state_in_first_order:
+        return float(scheduler.sigmas_interpol[k])
+    return float(scheduler.sigmas[k])
+
+
+def model_output(prediction: str, noisy: torch.Tensor, denoised: torch.Tensor, level: float) -> torch.Tensor:
+    r"""The exact model output at :math:`x_\sigma` = ``noisy`` from the exact :math:`D = \mathbb E[x_0 \mid x_\sigma]`:
+    :math:`\hat\varepsilon = (x_\sigma - D)/\sigma`, or :math:`\hat v = \sqrt{\bar\alpha}\,\hat\varepsilon -
+    \sqrt{1 - \bar\alpha}\,D = (\hat\varepsilon - \sigma D)/\sqrt{1 + \sigma^2}` (``score.reparameterizations``
+    with :math:`\bar\alpha = 1/(1 + \sigma^2)`)."""
+    eps = (noisy - denoised) / level
+    if prediction == "epsilon":
+        return eps
+    if prediction == "v_prediction":
+        return (eps - level * denoised) / math.sqrt(1 + level**2)
+    raise ValueError(f"no exact model for prediction {prediction!r}")
+
+
+def _promote(scheduler) -> None:
+    """The scheduler's float32 tables as float64 (the same values: the float32 schedule stays the schedule)."""
+    for name in ("sigmas", "sigmas_interpol", "alphas_cumprod"):
+        value = getattr(scheduler, name, None)
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            setattr(scheduler, name, value.to(torch.float64))
+    if hasattr(scheduler, "final_alpha_cumprod"):
+        scheduler.final_alpha_cumprod = torch.as_tensor(scheduler.final_alpha_cumprod, dtype=torch.float64)
 
 
 @contextlib.contextmanager
@@ -157,29 +289,42 @@ def _scripted(config: Config, scheduler, noise_sampler):
         yield
 
 
-def as_sampler(config: Config, model_time: str = "timestep"):
+def truncated(config: Config, scheduler) -> bool:
+    """Whether :func:`as_sampler` with ``truncate=True`` stops before the last call: where the grid ends on 0 (one
+    step from :math:`\\sigma_{min}` onto the clean level whose error does not vanish with :math:`N`)."""
+    return float(levels(scheduler)[-1]) == 0.0
+
+
+def as_sampler(config: Config, model_time: str = "timestep", truncate: bool = False):
     """The configured scheduler's real loop as ``sample(model, x, sigmas, noise_sampler)``: ``x`` at
     :math:`\\sigma_{max}` in :math:`x_\\sigma` coordinates, ``model`` the denoiser :math:`D(x; \\sigma)` from
-    which the noise prediction is formed at the timestep's level (``model_time="timestep"``) or at the
-    scheduler's :math:`\\sigma_i` (``"sigma"``); ``sigmas`` is not read (the scheduler has its own)."""
-    dpm = config.scheduler == "DPMSolverMultistep"
+    which the model output is formed at the timestep's level (``model_time="timestep"``) or at the
+    scheduler's own level (``"sigma"``); ``sigmas`` is not read (the scheduler has its own). ``truncate``: where
+    the grid ends on 0, stop before the last call and return the state at the level before (for order fits)."""
+    vp = config.family.vp
+    step_options = {"order": config.order} if config.scheduler == "LMSDiscrete" else {}
 
     def sample(model, x, sigmas, noise_sampler=None):
         scheduler = make(config)
-        scheduler.sigmas = scheduler.sigmas.to(torch.float64)
-        first = float(scheduler.sigmas[0])
-        state = x / math.sqrt(1 + first**2) if dpm else x
+        grid_levels = levels(scheduler)
+        _promote(scheduler)
+        calls = list(scheduler.timesteps)
+        end = float(grid_levels[-1])
+        if truncate and truncated(config, scheduler):
+            calls, end = calls[:-1], float(grid_levels[-2])
+        first = float(grid_levels[0])
+        # a batch of one channel each (UniPC's update contracts over a channel axis)
+        state = (x / math.sqrt(1 + first**2) if vp else x).reshape(-1, 1)
         with _scripted(config, scheduler, noise_sampler):
-            for i, t in enumerate(scheduler.timesteps):
+            for i, t in enumerate(calls):
                 model_input = scheduler.scale_model_input(state, t)
-                # DPMSolverMultistep sets its step index in step(): there the loop's index is the level's
-                own = float(scheduler.sigmas[i if scheduler.step_index is None else scheduler.step_index])
+                own = own_level(scheduler, i, float(t))
                 level = model_level(scheduler, float(t), own) if model_time == "timestep" else own
-                noisy = model_input * math.sqrt(1 + level**2)
-                eps = (noisy - model(noisy, torch.full_like(noisy, level))) / level
-                state = scheduler.step(eps, t, state).prev_sample
-        last = float(scheduler.sigmas[-1])
-        return state * math.sqrt(1 + last**2) if dpm else state
+                noisy = model_input.reshape(-1) * math.sqrt(1 + level**2)
+                output = model_output(config.prediction, noisy, model(noisy, torch.full_like(noisy, level)), level)
+                state = scheduler.step(output.reshape(-1, 1), t, state, **step_options).prev_sample
+        state = state.reshape(-1)
+        return state * math.sqrt(1 + end**2) if vp else state
 
     return sample
 
@@ -203,8 +348,15 @@ class Row:
     timestep_error: float = 0.0
 
     @property
+    def nonfinite(self) -> bool:
+        return not all(np.isfinite(v) for table in (self.w2, self.w2_own_sigma) for w in table.values()
+                       for v in w.values())
+
+    @property
     def findings(self) -> list[str]:
         out = []
+        if self.nonfinite:
+            out.append("non-finite output")
         if self.kernel_error is not None and self.kernel_error > 1:
             out.append(f"a step's kernel differs from the catalogue rule's: {self.kernel_error:.3g} x tolerance")
         if self.error is not None and self.error > 1:
@@ -221,7 +373,7 @@ class Row:
 
 
 def resolution(config: Config) -> torch.dtype:
-    return torch.float32 if config.scheduler in FLOAT32_STEPS else torch.float64
+    return torch.float32 if config.family.float32 else torch.float64
 
 
 def run(config: Config, data: Sequence[law.GaussianData] = law.DATA, cross: bool = True) -> Row:
@@ -265,7 +417,7 @@ def cross_library(config: Config, sigmas: np.ndarray, data: Sequence[law.Gaussia
     the same start, per data law; and its largest ratio to the tolerance."""
     from checks.conform import kdiffusion_grid
 
-    options = {"eta": 1.0} if config.kdiffusion == "euler_ancestral" else {}
+    options = {"euler_ancestral": {"eta": 1.0}, "lms": {"order": config.order}}.get(config.kdiffusion, {})
     ours = sampler.read(as_sampler(config, "sigma"), sigmas, data)
     theirs = sampler.read(getattr(kdiffusion_grid.library(), f"sample_{config.kdiffusion}"), sigmas, data, **options)
     return gap(ours, theirs, sigmas, data, resolution(config))
@@ -342,3 +494,43 @@ def step_kernels(config: Config) -> StepKernels:
             read.append(k)
             derived.append(ref)
     return StepKernels(config, sigmas, read, derived, np.array(errors))
+
+
+def fit_order(config: Config, steps: Sequence[int] = ORDER_STEPS, data: law.GaussianData = law.DATA[1]):
+    r"""The fitted convergence order of ``config``'s scheduler over ``steps`` (step size :math:`1/N`; ``config.steps``
+    is not used): the weak error :math:`|\Delta\text{mean}| + |\Delta\text{var}|` of its exact output law from the
+    exact start :math:`q(x_{\sigma_{max}})`, the model at the scheduler's own levels, against the exact
+    :math:`q(x_\sigma)` at the level the run ends on, without the step onto 0 where the grid ends there
+    (:func:`truncated`: the step from :math:`\sigma_{min}` onto the clean level has an error that does not vanish
+    with :math:`N`). A :class:`checks.conform.kdiffusion_grid.OrderFit`, against ``config.advertised``."""
+    from checks.conform.kdiffusion_grid import OrderFit
+    from checks.core import stats
+
+    errors = []
+    for n in steps:
+        at_n = dataclasses.replace(config, steps=n)
+        scheduler = make(at_n)
+        grid_levels = levels(scheduler)
+        end = float(grid_levels[-2] if truncated(at_n, scheduler) else grid_levels[-1])
+        (m,) = sampler.read(as_sampler(at_n, "sigma", truncate=True), grid_levels, [data])
+        out, exact = m.law(sampler.start(data, float(grid_levels[0]))), sampler.start(data, end)
+        errors.append(abs(out.mean - exact.mean) + abs(out.var - exact.var))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope, se = stats.loglog_slope([1 / n for n in steps], errors)
+    return OrderFit(config, tuple(steps), tuple(errors), float(slope), float(se), config.advertised)
+
+
+def order_configs(schedulers: Sequence[str] = SCHEDULERS) -> list[Config]:
+    """One order sweep per scheduler, order and variant: on its default spacing (PNDM's ``leading``, the others'
+    ``linspace``) and, where it has them, on Karras sigmas; with an epsilon model, and a v model where the
+    scheduler takes one."""
+    configs = []
+    for s in schedulers:
+        family = FAMILIES[s]
+        spacing = "leading" if s == "PNDM" else "linspace"
+        for k, o, a, p in itertools.product((False, True) if family.karras else (False,), family.orders,
+                                            family.algorithms, family.predictions):
+            if p == "v_prediction" and k:
+                continue  # the v model once per order, on the default spacing
+            configs.append(Config(s, ORDER_STEPS[0], k, spacing, o, a, p))
+    return configs
