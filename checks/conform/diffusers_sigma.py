@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import math
 import warnings
@@ -165,12 +166,25 @@ def grid(schedulers: Sequence[str] = SCHEDULERS, steps: Sequence[int] = STEPS, s
         if k and not family.karras:
             continue
         own = (orders, algorithms) if s == "DPMSolverMultistep" else (family.orders, family.algorithms)
-        configs += [Config(s, n, k, sp, o, a, p)
-                    for o, a, p in itertools.product(*own, family.predictions)]
+        # a v model reads as the same scheme: once per order and variant, on the unmodified grid
+        predictions = family.predictions if (sp, k) == (SPACINGS[-1], False) else family.predictions[:1]
+        configs += [Config(s, n, k, sp, o, a, p) for o, a, p in itertools.product(*own, predictions)]
     return configs
 
 
 def make(config: Config):
+    """The configured scheduler, its timesteps set for ``config.steps``."""
+    import copy
+
+    scheduler = copy.deepcopy(_constructed(dataclasses.replace(config, steps=1)))
+    scheduler.set_timesteps(config.steps)
+    return scheduler
+
+
+@functools.lru_cache(maxsize=256)
+def _constructed(config: Config):
+    """The scheduler as constructed (KDPM2Discrete's constructor sets 1000 timesteps: 0.7 s), copied by
+    :func:`make`."""
     import diffusers
 
     cls = getattr(diffusers, f"{config.scheduler}Scheduler")
@@ -190,9 +204,7 @@ def make(config: Config):
         options["skip_prk_steps"] = config.algorithm == "plms"
     with warnings.catch_warnings():  # algorithm_type "dpmsolver" is deprecated: still checked while it ships
         warnings.simplefilter("ignore", FutureWarning)
-        scheduler = cls(**options)
-    scheduler.set_timesteps(config.steps)
-    return scheduler
+        return cls(**options)
 
 
 def _table_level(alphas_cumprod, t: float) -> float:
@@ -341,7 +353,8 @@ class Row:
     affine_residual: float = 0.0
     cross: dict[str, float] = field(default_factory=dict)  # data label -> W2(diffusers, k-diffusion), same grid
     cross_error: float | None = None  # in tolerances (model at the scheduler's sigma)
-    kernel_error: float | None = None  # largest per-step kernel error (step_kernels), None: not single-step
+    # largest per-step kernel error (step_kernels, stage_kernels); None: not read (multistep schedulers)
+    kernel_error: float | None = None
     # W2 between the output laws with the model at the timestep's level and at the step's sigma (per data law),
     # and its largest ratio to the tolerance
     timestep_gap: dict[str, float] = field(default_factory=dict)
@@ -380,19 +393,22 @@ def run(config: Config, data: Sequence[law.GaussianData] = law.DATA, cross: bool
     scheduler = make(config)
     sigmas = levels(scheduler)
     common = dict(start_var=start_var(config, scheduler), resolution=resolution(config))
-    residual, error_t, table = sampler.compare(as_sampler(config, "timestep"), sigmas, config.textbook, data, **common)
-    _, error, own = sampler.compare(as_sampler(config, "sigma"), sigmas, config.textbook, data, **common)
+    # one read per evaluation of the model serves the comparisons (each read is one run of the real loop)
+    at_timestep = sampler.read(as_sampler(config, "timestep"), sigmas, data)
+    at_sigma = sampler.read(as_sampler(config, "sigma"), sigmas, data)
+    residual, error_t, table = sampler.compare_maps(at_timestep, sigmas, config.textbook, data, **common)
+    _, error, own = sampler.compare_maps(at_sigma, sigmas, config.textbook, data, **common)
     row = Row(config, sigmas, table, own, error, error_t, residual)
     if single_step(config):
         row.kernel_error = step_kernels(config).max_error
-    row.timestep_gap, row.timestep_error = gap(sampler.read(as_sampler(config, "timestep"), sigmas, data),
-                                               sampler.read(as_sampler(config, "sigma"), sigmas, data),
-                                               sigmas, data, resolution(config))
+    elif config.scheduler in TWO_STAGE:
+        row.kernel_error = stage_kernels(config).max_error
+    row.timestep_gap, row.timestep_error = gap(at_timestep, at_sigma, sigmas, data, resolution(config))
     if cross and config.kdiffusion is not None:
         import importlib.util
 
         if importlib.util.find_spec("k_diffusion") is not None:
-            row.cross, row.cross_error = cross_library(config, sigmas, data)
+            row.cross, row.cross_error = cross_library(config, sigmas, data, at_sigma)
     return row
 
 
@@ -412,19 +428,29 @@ def gap(ours: Sequence[sampler.AffineMap], theirs: Sequence[sampler.AffineMap], 
     return out, worst
 
 
-def cross_library(config: Config, sigmas: np.ndarray, data: Sequence[law.GaussianData] = law.DATA):
-    """W2 between diffusers' (model at its own sigma) and k-diffusion's output laws on diffusers' grid, from
-    the same start, per data law; and its largest ratio to the tolerance."""
+def cross_library(config: Config, sigmas: np.ndarray, data: Sequence[law.GaussianData] = law.DATA,
+                  ours: Sequence[sampler.AffineMap] | None = None):
+    """W2 between diffusers' (model at its own sigma; ``ours``, its maps where already read) and k-diffusion's
+    output laws on diffusers' grid, from the same start, per data law; and its largest ratio to the tolerance."""
     from checks.conform import kdiffusion_grid
 
     options = {"euler_ancestral": {"eta": 1.0}, "lms": {"order": config.order}}.get(config.kdiffusion, {})
-    ours = sampler.read(as_sampler(config, "sigma"), sigmas, data)
+    if ours is None:
+        ours = sampler.read(as_sampler(config, "sigma"), sigmas, data)
     theirs = sampler.read(getattr(kdiffusion_grid.library(), f"sample_{config.kdiffusion}"), sigmas, data, **options)
     return gap(ours, theirs, sigmas, data, resolution(config))
 
 
-def run_grid(configs: Sequence[Config], data: Sequence[law.GaussianData] = law.DATA) -> list[Row]:
-    return [run(c, data) for c in configs]
+def run_grid(configs: Sequence[Config], data: Sequence[law.GaussianData] = law.DATA, jobs: int = 1) -> list[Row]:
+    """Every configuration's row, in order; ``jobs`` > 1 runs them in that many processes."""
+    if jobs <= 1 or len(configs) < 2:
+        return [run(c, data) for c in configs]
+    import concurrent.futures
+    import functools
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(functools.partial(run, data=data), configs, chunksize=max(1, len(configs) // (4 * jobs))))
 
 
 def version() -> str:
@@ -534,3 +560,104 @@ def order_configs(schedulers: Sequence[str] = SCHEDULERS) -> list[Config]:
                 continue  # the v model once per order, on the default spacing
             configs.append(Config(s, ORDER_STEPS[0], k, spacing, o, a, p))
     return configs
+
+
+TWO_STAGE = ("HeunDiscrete", "KDPM2Discrete")
+
+
+class _ReadAt:
+    r"""A noise level :math:`\sigma` whose score is a given model output ``y`` read as the scheduler reads it, at
+    the point the rule asks for: :math:`\hat x_0 = a_0 x/\sqrt{1 + \sigma^2} + b_0 y` (``score.reparameterizations``
+    with :math:`\bar\alpha = 1/(1 + \sigma^2)`), :math:`\hat\varepsilon = (x - \hat x_0)/\sigma`, score
+    :math:`-\hat\varepsilon/\sigma` (variance-exploding coordinates, time :math:`t = \sigma`)."""
+
+    drift_coef, mean_coef = 0.0, 1.0
+
+    def __init__(self, sigma: float, y, prediction: str):
+        from checks.conform import derived
+
+        self.var, self.diffusion_sq, self._sigma, self._y = sigma**2, 2 * sigma, sigma, y
+        self._a0, self._b0 = (float(c) for c in derived.x0_map(prediction, 1 / (1 + sigma**2)))
+
+    def score(self, x):
+        x0 = self._a0 * x / math.sqrt(1 + self._sigma**2) + self._b0 * self._y
+        return -(x - x0) / self._sigma**2
+
+
+def _stage_ops(sigma: float, sigma_next: float, y1, y2, prediction: str, last: bool, mid: float | None = None):
+    """The catalogue's ``ops`` for one step whose first model output is ``y1`` (at the step's start) and whose
+    second is ``y2`` (at the intermediate point: ``mid``, default :math:`\\sqrt{\\sigma\\sigma'}`, and the
+    end)."""
+    from checks.conform import textbook
+
+    ops = textbook.SigmaOps.__new__(textbook.SigmaOps)
+    ops.now, ops.next = _ReadAt(sigma, y1, prediction), _ReadAt(sigma_next, y2, prediction)
+    ops.mid = _ReadAt(math.sqrt(sigma * sigma_next) if mid is None else mid, y2, prediction)
+    ops._z, ops.last, ops.h = 0.0, last, sigma_next - sigma
+    return ops
+
+
+@dataclass(frozen=True)
+class StageKernels:
+    r"""Per step of a two-stage scheduler (:data:`TWO_STAGE`), the composite kernel read off its pair of
+    ``step()`` calls (:class:`checks.conform.kernel.TwoStage`; the last step, onto 0, is one call) and the
+    derived one: the catalogue's rule (HeunDiscrete: ``edm_heun``, Heun's step of the probability-flow ODE in
+    :math:`\sigma`, Euler onto 0; KDPM2Discrete: ``dpm_solver_2``, DPM-Solver-2 with its intermediate point at
+    the midpoint in :math:`\lambda = -\log\sigma`, :math:`\sqrt{\sigma_i\sigma_{i+1}}`) with its first score read
+    from :math:`\hat y_1` and its second from :math:`\hat y_2`; and the predictor stage against Euler onto the
+    intermediate level the library uses. Errors in units of ``loop_tolerance`` of the step at the scheduler's
+    resolution, relative to the kernel's size."""
+
+    config: Config
+    sigmas: np.ndarray
+    read: list  # kernel.TwoStage per step
+    derived: list
+    errors: np.ndarray  # composite
+    predictor_errors: np.ndarray
+
+    @property
+    def max_error(self) -> float:
+        return float(max(np.max(self.errors), np.max(self.predictor_errors)))
+
+
+def stage_kernels(config: Config) -> StageKernels:
+    """Read every step's composite kernel off the configured two-stage scheduler (unit state, unit first and
+    second model outputs; :mod:`checks.conform.kernel`) and compare it with the derived step's."""
+    from checks.conform import kernel
+    from checks.conform.reference import loop_tolerance
+    from derivations import catalogue
+
+    if config.scheduler not in TWO_STAGE:
+        raise ValueError(f"{config.label}: a two-stage kernel is read for {', '.join(TWO_STAGE)} only")
+    scheduler = make(config)
+    grid_levels = levels(scheduler)
+    _promote(scheduler)
+    x, y1, y2 = (torch.tensor(v, dtype=torch.float64).reshape(-1, 1) for v in (kernel.X, kernel.Y, kernel.Z))
+    xs, y1s, y2s = (np.array(v) for v in (kernel.X, kernel.Y, kernel.Z))
+    rule = catalogue.get(config.textbook[0]).rule
+    euler = catalogue.get("pf_euler").rule
+    calls, n = list(scheduler.timesteps), len(grid_levels) - 1
+    read, derived, errors, predictor_errors = [], [], [], []
+    for i in range(n):
+        last = i == n - 1
+        first = scheduler.step(y1, calls[2 * i], x).prev_sample
+        if last:  # onto 0: one call, the rule's last step reads only the first output
+            second, mid = first, None
+        else:
+            mid = float(scheduler.sigmas_interpol[2 * i + 1]) if config.scheduler == "KDPM2Discrete" else None
+            second = scheduler.step(y2, calls[2 * i + 1], first).prev_sample
+        got = kernel.from_stages(first.reshape(-1).tolist(), second.reshape(-1).tolist())
+        sigma, sigma_next = float(grid_levels[i]), float(grid_levels[i + 1])
+        ops = _stage_ops(sigma, sigma_next, y1s, y2s, config.prediction, last)
+        want_out = np.broadcast_to(rule(ops, xs), xs.shape)
+        predictor_to = sigma_next if (last or mid is None) else mid
+        predictor_ops = _stage_ops(sigma, predictor_to, y1s, y2s, config.prediction, True)
+        want = kernel.from_stages(np.broadcast_to(euler(predictor_ops, xs), xs.shape).tolist(), want_out.tolist())
+        allowed = loop_tolerance(grid_levels[i:i + 2], resolution(config))
+        for errs, g, w in ((errors, got.composite, want.composite), (predictor_errors, got.predictor, want.predictor)):
+            size = abs(w.a) + abs(w.b) + abs(w.s)
+            errs.append(max(abs(g.a - w.a), abs(g.b - w.b), abs(g.s - w.s), abs(g.offset - w.offset))
+                        / (allowed * size))
+        read.append(got)
+        derived.append(want)
+    return StageKernels(config, grid_levels, read, derived, np.array(errors), np.array(predictor_errors))
