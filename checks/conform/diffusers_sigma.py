@@ -661,3 +661,14 @@ def stage_kernels(config: Config) -> StageKernels:
         read.append(got)
         derived.append(want)
     return StageKernels(config, grid_levels, read, derived, np.array(errors), np.array(predictor_errors))
+
+
+def fit_orders(configs: Sequence[Config], jobs: int = 1) -> list:
+    """:func:`fit_order` of each configuration (:func:`order_configs`), in order; ``jobs`` > 1 in processes."""
+    if jobs <= 1 or len(configs) < 2:
+        return [fit_order(c) for c in configs]
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(fit_order, configs))
