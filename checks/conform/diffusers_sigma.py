@@ -92,7 +92,7 @@ FAMILIES = {
                           (2, 4)),
     "UniPCMultistep": Family(True, True, False, _BOTH, lambda p: p + 1.0,
                              "docstring: \"the effective order of accuracy is solver_order + 1 due to the UniC\"",
-                             (1, 2, 3), ("bh1", "bh2")),
+                             (1, 2, 3), ("bh2", "bh1")),
     "DEISMultistep": Family(True, True, False, _BOTH, float, "DEIS of order solver_order (Zhang & Chen 2023)",
                             (1, 2, 3)),
     # skip_prk_steps False: pseudo Runge-Kutta (4th order) for the first three steps; True: PLMS from the start.
@@ -112,7 +112,8 @@ class Config:
     karras: bool = False
     spacing: str = "linspace"
     order: int | None = None  # solver_order (LMSDiscrete: step()'s order); None: the scheduler's default
-    algorithm: str | None = None  # DPM: algorithm_type; UniPC: solver_type; PNDM: "prk" or "plms"
+    # DPM: algorithm_type; UniPC: solver_type; PNDM: "prk" or "plms"; None: the family's first (the library's default)
+    algorithm: str | None = None
     prediction: str = "epsilon"
 
     def __post_init__(self) -> None:
@@ -590,11 +591,13 @@ def _stage_ops(sigma: float, sigma_next: float, y1, y2, prediction: str, last: b
     end)."""
     from checks.conform import textbook
 
-    ops = textbook.SigmaOps.__new__(textbook.SigmaOps)
-    ops.now, ops.next = _ReadAt(sigma, y1, prediction), _ReadAt(sigma_next, y2, prediction)
-    ops.mid = _ReadAt(math.sqrt(sigma * sigma_next) if mid is None else mid, y2, prediction)
-    ops._z, ops.last, ops.h = 0.0, last, sigma_next - sigma
-    return ops
+    class StageOps(textbook.SigmaOps):
+        def __init__(self):
+            self.now, self.next = _ReadAt(sigma, y1, prediction), _ReadAt(sigma_next, y2, prediction)
+            self.mid = _ReadAt(math.sqrt(sigma * sigma_next) if mid is None else mid, y2, prediction)
+            self._z, self.last, self.h = 0.0, last, sigma_next - sigma
+
+    return StageOps()
 
 
 @dataclass(frozen=True)
@@ -660,7 +663,9 @@ def stage_kernels(config: Config) -> StageKernels:
                         / (allowed * size))
         read.append(got)
         derived.append(want)
-    return StageKernels(config, grid_levels, read, derived, np.array(errors), np.array(predictor_errors))
+    # a non-finite coefficient is an infinite error
+    return StageKernels(config, grid_levels, read, derived, np.nan_to_num(np.array(errors), nan=np.inf),
+                        np.nan_to_num(np.array(predictor_errors), nan=np.inf))
 
 
 def fit_orders(configs: Sequence[Config], jobs: int = 1) -> list:
