@@ -49,7 +49,8 @@ def test_new_schedulers_with_a_catalogue_rule_conform(config):
 
 @needs_diffusers
 @pytest.mark.parametrize("scheduler, options", [("LMSDiscrete", dict(order=4)), ("UniPCMultistep", dict(order=3)),
-                                                ("DEISMultistep", dict(order=3)), ("PNDM", dict(algorithm="prk"))])
+                                                ("DEISMultistep", dict(order=3)),
+                                                ("PNDM", dict(algorithm="prk", spacing="leading"))])
 def test_new_schedulers_without_a_rule_run_and_are_affine(scheduler, options):
     row = g.run(g.Config(scheduler, 10, **options), cross=False)
     assert row.error is None and row.affine_residual < 1e-12 and not row.findings, row.findings
@@ -74,6 +75,16 @@ def test_pndm_v_prediction_is_a_different_scheme():
               for p in ("epsilon", "v_prediction"))
     assert all(b > 30 * a for a, b in zip(eps.errors, v.errors)), (eps.errors, v.errors)
     assert abs(v.slope - 1) < 0.1 and not v.matches
+
+
+@needs_diffusers
+@pytest.mark.parametrize("spacing, off", [("leading", 0), ("linspace", 9)])
+def test_pndm_lands_off_its_linspace_schedule(spacing, off):
+    """PNDM's previous timestep is t - T // N: the schedule's next only on leading grids (the finding)."""
+    row = g.run(g.Config("PNDM", 10, spacing=spacing, algorithm="plms"), cross=False)
+    assert len(row.off_schedule) == off
+    if off:
+        assert row.off_schedule[0] == (999, 899, 888) and any("lands off" in f for f in row.findings)
 
 
 @needs_diffusers
@@ -177,7 +188,7 @@ def test_diffusers_page_shows_the_new_schedulers_orders_and_findings():
     from checks.conform import diffusers_grid
 
     sigma_rows = g.run_grid([g.Config("KDPM2Discrete", 10), g.Config("UniPCMultistep", 10, algorithm="bh1"),
-                             g.Config("PNDM", 10, algorithm="plms", prediction="v_prediction")])
+                             g.Config("PNDM", 10, algorithm="plms", prediction="v_prediction")], jobs=2)
     fits = [g.fit_order(g.Config("PNDM", 10, spacing="leading", algorithm="plms", prediction="v_prediction"),
                         ORDER_STEPS)]
     page = render_rows(diffusers_grid.run_grid([diffusers_grid.Config("DDPM", 10)]), diffusers_grid.version(),
@@ -186,3 +197,4 @@ def test_diffusers_page_shows_the_new_schedulers_orders_and_findings():
     assert "Non-finite output: 1 configurations" in page and "bh1" in page
     assert "huggingface/diffusers#14816" in page and "### Convergence orders" in page
     assert "PNDM leading plms v_prediction" in page
+    assert "PNDM's steps landing off its own schedule" in page and "for PNDM no report found" in page

@@ -360,6 +360,8 @@ class Row:
     # and its largest ratio to the tolerance
     timestep_gap: dict[str, float] = field(default_factory=dict)
     timestep_error: float = 0.0
+    # PNDM: the steps that land off the schedule's next timestep (pndm_landings)
+    off_schedule: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def nonfinite(self) -> bool:
@@ -380,6 +382,10 @@ class Row:
             out.append(f"the model is handed a timestep whose noise level is not the step's sigma: W2 between the "
                        f"outputs with the model at the timestep's level and at the step's sigma "
                        f"{max(self.timestep_gap.values()):.3g} ({self.timestep_error:.3g} x tolerance)")
+        if self.off_schedule:
+            t, landed, expected = self.off_schedule[0]
+            out.append(f"lands off the schedule's next timestep on {len(self.off_schedule)} steps (first: t={t} -> "
+                       f"{landed}, schedule's next {expected}; -1 = final_alpha_cumprod)")
         if self.cross_error is not None and self.cross_error > 1:
             out.append(f"differs from k-diffusion's sample_{self.config.kdiffusion} on the same grid: W2 "
                        f"{max(self.cross.values()):.3g} ({self.cross_error:.3g} x tolerance)")
@@ -404,6 +410,8 @@ def run(config: Config, data: Sequence[law.GaussianData] = law.DATA, cross: bool
         row.kernel_error = step_kernels(config).max_error
     elif config.scheduler in TWO_STAGE:
         row.kernel_error = stage_kernels(config).max_error
+    if config.scheduler == "PNDM":
+        row.off_schedule = pndm_landings(config)
     row.timestep_gap, row.timestep_error = gap(at_timestep, at_sigma, sigmas, data, resolution(config))
     if cross and config.kdiffusion is not None:
         import importlib.util
@@ -677,3 +685,67 @@ def fit_orders(configs: Sequence[Config], jobs: int = 1) -> list:
 
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         return list(pool.map(fit_order, configs))
+
+
+@dataclass(frozen=True)
+class HistoryRead:
+    r"""Per call of a multistep scheduler's ``step()``, in its own coordinates: the coefficient :math:`A` of the
+    sample it is handed and :math:`B` of the model output it is handed, its stored history held fixed
+    (:math:`x_{i+1} = A x_i + B \hat y_i + \text{history}`); read by stepping copies of the scheduler, taken
+    just before the call, on the real inputs and on the inputs with the sample or the model output moved by one."""
+
+    timesteps: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+
+def history_read(config: Config, data: law.GaussianData = law.DATA[0]) -> HistoryRead:
+    """:class:`HistoryRead` along the real loop, with the exact model of ``data`` at the scheduler's own levels."""
+    import copy
+
+    scheduler = make(config)
+    grid_levels = levels(scheduler)
+    _promote(scheduler)
+    model = sampler.exact_denoiser([data], 1, torch.float64)
+    first = float(grid_levels[0])
+    state = torch.full((1, 1), data.mean / math.sqrt(1 + first**2) if config.family.vp else data.mean,
+                       dtype=torch.float64)
+    step_options = {"order": config.order} if config.scheduler == "LMSDiscrete" else {}
+    times, a, b = [], [], []
+    for i, t in enumerate(list(scheduler.timesteps)):
+        model_input = scheduler.scale_model_input(state, t)
+        level = own_level(scheduler, i, float(t))
+        noisy = model_input.reshape(-1) * math.sqrt(1 + level**2)
+        output = model_output(config.prediction, noisy, model(noisy, torch.full_like(noisy, level)), level).reshape(-1, 1)
+        base, moved, pushed = (float(copy.deepcopy(scheduler).step(y, t, x, **step_options).prev_sample)
+                               for x, y in ((state, output), (state + 1, output), (state, output + 1)))
+        times.append(float(t))
+        a.append(moved - base)
+        b.append(pushed - base)
+        state = scheduler.step(output, t, state, **step_options).prev_sample
+    return HistoryRead(np.array(times), np.array(a), np.array(b))
+
+
+def pndm_landings(config: Config) -> list[tuple[int, int, int]]:
+    r"""PNDM's steps that land off its own schedule: per call that steps the sample it is handed (:math:`A \ne 0`),
+    the level it lands on, :math:`\bar\alpha_{prev} = A^2 \bar\alpha_t` (its update's gain on the sample is
+    :math:`\sqrt{\bar\alpha_{prev}/\bar\alpha_t}`; read with an epsilon model, whose output adds nothing to it), as
+    the nearest training timestep, against the schedule's next timestep (-1: ``final_alpha_cumprod``); the
+    mismatches as (timestep, landed, schedule's next)."""
+    from checks.conform import derived
+
+    eps = dataclasses.replace(config, prediction="epsilon")
+    read, scheduler = history_read(eps), make(eps)
+    table = scheduler.alphas_cumprod.to(torch.float64).numpy()
+    final = float(scheduler.final_alpha_cumprod)
+    calls = [int(t) for t in scheduler.timesteps]
+    out = []
+    for i, (t, a) in enumerate(zip(calls, read.a)):
+        if abs(a) < 1e-12:  # a pseudo Runge-Kutta stage that steps the sample it stored, not the one handed
+            continue
+        landed = a**2 * table[t]
+        expected = final if i + 1 == len(calls) else float(table[calls[i + 1]])
+        if abs(landed - expected) > 1e-9 * expected:
+            nearest = -1 if abs(landed - final) <= 1e-9 * final else derived.nearest_timestep(landed, table)
+            out.append((t, nearest, -1 if i + 1 == len(calls) else calls[i + 1]))
+    return out

@@ -128,6 +128,7 @@ def sigma_section(rows, fits=()) -> list[str]:
     kernels = [r for r in rows if r.kernel_error is not None and r.config.scheduler not in d.TWO_STAGE]
     stages = [r for r in rows if r.kernel_error is not None and r.config.scheduler in d.TWO_STAGE]
     nonfinite = [r for r in rows if r.nonfinite]
+    off = [r for r in rows if r.off_schedule]
     names = list(dict.fromkeys(r.config.scheduler for r in rows))
     lines = [
         f"## {', '.join(names)}: step kernels, whole loops, convergence orders", "",
@@ -178,11 +179,19 @@ def sigma_section(rows, fits=()) -> list[str]:
         + (f" ({', '.join(sorted({r.config.scheduler for r in timestep}))}, Karras sigmas; largest W2 between the "
            f"outputs with the model at the timestep's level and at the step's σ "
            f"{max(max(r.timestep_gap.values()) for r in timestep):.3g}). "
-           "DPMSolverMultistep, UniPCMultistep, DEISMultistep and KDPM2Discrete round the timesteps of a Karras "
+           "DPMSolverMultistep, UniPCMultistep and DEISMultistep round the timesteps of a Karras "
            "grid to integers (`timesteps.round()`) while keeping the unrounded σ, so near σ_min the model sees a "
-           "neighbouring level. Related upstream: huggingface/diffusers#10740 (the rounding kept for all but the "
+           "neighbouring level (KDPM2Discrete rounds them too; its gap stays within its float32 tolerance). Related upstream: huggingface/diffusers#10740 (the rounding kept for all but the "
            "cosine schedule), #12771 and #13240 (duplicate timesteps after rounding); the level mismatch itself: no "
            "report found." if timestep else "."),
+        f"- PNDM's steps landing off its own schedule (the level its update's gain $\\sqrt{{\\bar\\alpha_{{prev}}/"
+        "\\bar\\alpha_t}$ on the sample implies, read by stepping copies of the scheduler, "
+        f"`diffusers_sigma.pndm_landings`): {len(off)} configurations"
+        + (f" ({', '.join(sorted({r.config.label for r in off})[:4])}{', ...' if len(off) > 4 else ''}; e.g. "
+           f"{off[0].findings[-1] if off[0].findings else ''}). `step_plms`/`step_prk` take the previous timestep "
+           "$t - \\lfloor T/N \\rfloor$, which is the schedule's next one only on `leading` grids (and `trailing` "
+           "where N divides T): DDIM's bookkeeping (huggingface/diffusers#12633, #11347, #9261; fixes proposed for "
+           "DDIM only, #13108, #14357); for PNDM no report found." if off else "."),
         f"- Against k-diffusion on the same grid: {len(cross)} configurations, "
         f"{sum(r.cross_error > 1 for r in cross)} differ beyond rounding"
         + (f" (largest {max(r.cross_error for r in cross):.3g} × tolerance, "
