@@ -161,10 +161,14 @@ def sigma_section(rows, fits=()) -> list[str]:
         f"{max((r.kernel_error for r in stages), default=0):.3g} × tolerance).",
         "- Multistep schedulers (DPMSolverMultistep of order ≥ 2, LMSDiscrete, UniPCMultistep, DEISMultistep, PNDM) "
         "keep their history inside the scheduler: a step is affine in the current sample, the current model "
-        "output and the stored outputs (and UniPC's corrector re-forms the current sample from the previous one), "
-        "so no per-step kernel with a derived counterpart is read; they are held to the derivations through their "
-        "whole-loop laws (against the catalogue where it has the scheme, DEIS and DPM-Solver of order 1; against "
-        "k-diffusion for LMS and DPM-Solver++(2M)) and their fitted orders.",
+        "output and the stored outputs (UniPC's corrector also re-forms the current sample from the previous one). "
+        "The coefficients $A$ of the sample and $B$ of the model output handed to each call, the history held "
+        "fixed, are read by stepping copies of the scheduler (`diffusers_sigma.history_read`); only PNDM's $A$ "
+        "has a history-free derived value (the DDIM transfer's $\\sqrt{\\bar\\alpha_{prev}/\\bar\\alpha_t}$, "
+        "below), while the others' $A$ and $B$ depend on how their solver weighs the stored outputs, so they are "
+        "held to the derivations through their whole-loop laws (against the catalogue where it has the scheme, "
+        "DEIS and DPM-Solver of order 1; against k-diffusion for LMS and DPM-Solver++(2M)) and their fitted "
+        "orders.",
         f"- Formula: {len(compared)} configurations compared with a catalogue rule, "
         f"{sum(r.error > 1 for r in compared)} differ beyond rounding "
         f"(largest {max((r.error for r in compared), default=0):.3g} × tolerance).",
