@@ -61,13 +61,14 @@ def _figure(rows, label: str) -> Figure:
 # Why a sweep fits off its advertised order, where the cause is known (shown for the sweeps that do).
 ORDER_EXPLANATIONS = {
     "linspace": "On `linspace` (and PNDM's `leading`) grids, uniform in the training index, the low-noise end keeps "
-                "consecutive levels in the ratio $\\sqrt{1 + 1000/N}$ ($\\sigma(t)^2 \\approx \\beta_0 (t + 1)$ near "
-                "$t = 0$), so the last steps in $\\lambda = -\\log\\sigma$ have length $\\tfrac12\\log(1 + 1000/N)$, "
-                "which does not shrink like $1/N$; over $N \\le 200$ the schedulers that step in $\\lambda$ "
-                "(DPM-Solver(++), UniPC, DEIS) or put their intermediate point at the $\\lambda$-midpoint (KDPM2) fit "
+                "consecutive levels in the ratio of about $\\sqrt{1 + 1000/N}$ ($\\sigma(t)^2 \\approx \\beta_0 (t + 1)$ "
+                "near $t = 0$), so the last steps in $\\lambda = -\\log\\sigma$ have a length of about "
+                "$\\tfrac12\\log(1 + 1000/N)$, which does not shrink like $1/N$; over $N \\le 200$ the higher-order "
+                "schedulers that step in $\\lambda$ (DPM-Solver(++), UniPC, DEIS) or put their intermediate point "
+                "at the $\\lambda$-midpoint (KDPM2) fit "
                 "below their order there, and at it on Karras sigmas (ρ = 7, consecutive ratios $1 + O(1/N)$). "
-                "Euler and Heun step in σ and keep their order on both. A property of the grid on this range of "
-                "$N$, not of the formulas (their kernels and whole-loop laws match the derived ones where the "
+                "Euler and Heun step in σ and keep their order on both. Most likely a property of the grid on this "
+                "range of $N$, not of the formulas (their kernels and whole-loop laws match the derived ones where the "
                 "catalogue has the scheme).",
     "PNDM": "PNDM: Liu et al. (2022) call the pseudo numerical methods second-order convergent; on its `leading` "
             "grid the fitted order over N = 25–200 is about 1, with local slopes rising towards 2 only past "
