@@ -198,3 +198,15 @@ def test_diffusers_page_shows_the_new_schedulers_orders_and_findings():
     assert "huggingface/diffusers#14816" in page and "### Convergence orders" in page
     assert "PNDM leading plms v_prediction" in page
     assert "PNDM's steps landing off its own schedule" in page and "for PNDM no report found" in page
+
+
+@needs_diffusers
+def test_history_read_of_a_first_order_step_is_the_ddim_transfer():
+    """Per call, the coefficient of the sample handed to step() (history held fixed) of DEIS of order 1 is the DDIM
+    transfer's alpha_{i+1}/alpha_i (alpha = 1/sqrt(1 + sigma^2)), and of the noise prediction
+    sigma_{i+1} alpha_{i+1} - sigma_i alpha_{i+1}, in its variance-preserving coordinates."""
+    config = g.Config("DEISMultistep", 10, order=1)
+    read, sigmas = g.history_read(config), g.levels(g.make(config))
+    alpha = 1 / np.sqrt(1 + sigmas**2)
+    np.testing.assert_allclose(read.a, alpha[1:] / alpha[:-1], rtol=1e-12)
+    np.testing.assert_allclose(read.b, alpha[1:] * (sigmas[1:] - sigmas[:-1]), rtol=1e-10, atol=1e-14)
