@@ -198,7 +198,7 @@ def sigma_section(rows, fits=()) -> list[str]:
         "\\bar\\alpha_t}$ on the sample implies, read by stepping copies of the scheduler, "
         f"`diffusers_sigma.pndm_landings`): {len(off)} configurations"
         + (f" ({', '.join(sorted({r.config.label for r in off})[:4])}{', ...' if len(off) > 4 else ''}; e.g. "
-           f"{off[0].findings[-1] if off[0].findings else ''}). `step_plms`/`step_prk` take the previous timestep "
+           f"{next(f for f in off[0].findings if f.startswith('lands off'))}). `step_plms`/`step_prk` take the previous timestep "
            "$t - \\lfloor T/N \\rfloor$, which is the schedule's next one only on `leading` grids (and `trailing` "
            "where N divides T): DDIM's bookkeeping (huggingface/diffusers#12633, #11347, #9261; fixes proposed for "
            "DDIM only, #13108, #14357); for PNDM no report found." if off else "."),
