@@ -6,8 +6,9 @@
 Baseline measured in the same run: the bare sampling loop of every configuration (the real
 ``set_timesteps`` and ``step`` with a zero model output and no analysis), so the ratio says what the
 kernel reading, the exact laws and the textbook comparison cost on top of running the library
-itself. Also printed: wall and CPU seconds, configurations per second, and the time of the sigma
-schedulers' grid (:mod:`checks.conform.diffusers_sigma`). Target (idle 2-core machine): the whole grid in
+itself. Also printed: wall and CPU seconds, configurations per second, the time of the sigma and
+multistep schedulers' grid (:mod:`checks.conform.diffusers_sigma`; the five added last apart) and of their
+convergence-order sweeps. Target (idle 2-core machine): the whole grid in
 under 2 minutes with 2 workers. Needs the optional extra ``conform``; never a test.
 """
 
@@ -64,12 +65,26 @@ def main() -> int:
     from checks.conform import diffusers_sigma
 
     sigma_configs = diffusers_sigma.grid()
+    diffusers_sigma.run(sigma_configs[0])  # imports, outside the timings
+    for jobs in args.jobs:
+        for label, part in (("all", sigma_configs),
+                            ("of which KDPM2Discrete, LMSDiscrete, UniPCMultistep, DEISMultistep, PNDM",
+                             [c for c in sigma_configs if c.scheduler in NEW_SIGMA])):
+            wall = time.perf_counter()
+            diffusers_sigma.run_grid(part, jobs=jobs)
+            wall = time.perf_counter() - wall
+            print(f"  sigma and multistep schedulers (kernels, whole loops, k-diffusion where installed), {label}, "
+                  f"{jobs} worker(s): {len(part)} configurations in {wall:.1f} s")
+    fits = diffusers_sigma.order_configs()
     wall = time.perf_counter()
-    diffusers_sigma.run_grid(sigma_configs)
-    wall = time.perf_counter() - wall
-    print(f"  sigma schedulers (step kernels, whole loops twice, k-diffusion where installed), 1 process: "
-          f"{len(sigma_configs)} configurations in {wall:.1f} s")
+    diffusers_sigma.fit_orders(fits, jobs=max(args.jobs))
+    print(f"  convergence-order sweeps (N in {diffusers_sigma.ORDER_STEPS}), {max(args.jobs)} worker(s): "
+          f"{len(fits)} sweeps in {time.perf_counter() - wall:.1f} s")
     return 0
+
+
+# The schedulers added to the sigma grid after its first four, timed apart.
+NEW_SIGMA = ("KDPM2Discrete", "LMSDiscrete", "UniPCMultistep", "DEISMultistep", "PNDM")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ the CLI reads them when it starts)."""
 PREDICTIONS = ("epsilon", "v_prediction", "sample")
 SCHEDULERS = ("DDPM", "DDIM")
 # diffusers' sigma-parameterized schedulers (checks.conform.diffusers_sigma), run as whole samplers.
-SIGMA_SCHEDULERS = ("EulerDiscrete", "EulerAncestralDiscrete", "HeunDiscrete", "DPMSolverMultistep")
+SIGMA_SCHEDULERS = ("EulerDiscrete", "EulerAncestralDiscrete", "HeunDiscrete", "DPMSolverMultistep", "KDPM2Discrete",
+                    "LMSDiscrete", "UniPCMultistep", "DEISMultistep", "PNDM")
 SIGMA_STEPS = (10, 25, 50)
 DPM_ORDERS = (1, 2)
 DPM_ALGORITHMS = ("dpmsolver++", "dpmsolver")

@@ -53,3 +53,27 @@ def from_outputs(out) -> Kernel:
     a, b, s = (float(out[k] - out[0]) for k in (1, 2, 3))
     predicted = offset + a * _PROBE[0] + b * _PROBE[1] + s * _PROBE[2]
     return Kernel(offset, a, b, s, abs(float(out[4]) - predicted))
+
+
+@dataclass(frozen=True)
+class TwoStage:
+    r"""One step of a two-stage scheduler whose ``step()`` is called twice (predictor, then corrector):
+    :math:`x_{mid} = c' + A' x + B' \hat y_1` and :math:`x' = c + A x + B_1 \hat y_1 + B_2 \hat y_2`, with
+    :math:`\hat y_1` the model output at :math:`x` and :math:`\hat y_2` the one at :math:`x_{mid}` (fed to the
+    second call). Read with the batch ``X, Y, Z`` of :func:`read`: the second model output takes the noise's
+    column (neither stage draws noise), so ``composite.s`` is :math:`B_2` and ``predictor.s`` is 0."""
+
+    predictor: Kernel
+    composite: Kernel
+
+    @property
+    def coefficients(self) -> tuple[float, float, float, float]:
+        """:math:`(c, A, B_1, B_2)` of the composite."""
+        k = self.composite
+        return k.offset, k.a, k.b, k.s
+
+
+def from_stages(first_out, second_out) -> TwoStage:
+    """The two-stage kernel from the outputs of the first call (on ``X`` with model output ``Y``) and of the
+    second (on the first's output with model output ``Z``)."""
+    return TwoStage(from_outputs(first_out), from_outputs(second_out))

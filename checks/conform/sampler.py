@@ -172,6 +172,14 @@ def compare(sample: SampleFn, grid_sigmas: np.ndarray, scheme: tuple[str, dict] 
     Errors are in tolerances of ``resolution`` (default ``dtype``: a sampler that computes in float32 whatever
     its input is held to float32's)."""
     maps = read(sample, grid_sigmas, data, dtype, **(options or {}))
+    return compare_maps(maps, grid_sigmas, scheme, data, dtype, start_var, resolution)
+
+
+def compare_maps(maps: Sequence[AffineMap], grid_sigmas: np.ndarray, scheme: tuple[str, dict] | None,
+                 data: Sequence[GaussianData] = DATA, dtype: torch.dtype = torch.float64,
+                 start_var: float | None = None,
+                 resolution: torch.dtype | None = None) -> tuple[float, float | None, dict[str, dict[str, float]]]:
+    """:func:`compare` for maps already read (one per data law), so that one read serves several comparisons."""
     tolerance = loop_tolerance(grid_sigmas, resolution or dtype)
     sigma_max = float(grid_sigmas[0])
     residual = max(m.residual / max(m.size, 1e-300) for m in maps)

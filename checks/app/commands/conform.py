@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
         with Cluster(args.ray) as cluster:
             rows = g.run_grid(configs, cluster=cluster)
-    sigma_rows = diffusers_sigma.run_grid(sigma_configs) if sigma_configs else []
+    sigma_rows = diffusers_sigma.run_grid(sigma_configs, jobs=args.jobs) if sigma_configs else []
     if args.findings_only:
         rows, sigma_rows = [r for r in rows if r.findings], [r for r in sigma_rows if r.findings]
     found = sum(bool(r.findings) for r in rows) + sum(bool(r.findings) for r in sigma_rows)

@@ -58,8 +58,72 @@ def _figure(rows, label: str) -> Figure:
     return fig
 
 
-def sigma_section(rows) -> list[str]:
-    """The sigma-parameterized schedulers, run as whole samplers (:mod:`checks.conform.diffusers_sigma`)."""
+# Why a sweep fits off its advertised order, where the cause is known (shown for the sweeps that do).
+ORDER_EXPLANATIONS = {
+    "linspace": "On `linspace` (and PNDM's `leading`) grids, uniform in the training index, the low-noise end keeps "
+                "consecutive levels in the ratio of about $\\sqrt{1 + 1000/N}$ ($\\sigma(t)^2 \\approx \\beta_0 (t + 1)$ "
+                "near $t = 0$), so the last steps in $\\lambda = -\\log\\sigma$ have a length of about "
+                "$\\tfrac12\\log(1 + 1000/N)$, which does not shrink like $1/N$; over $N \\le 200$ the higher-order "
+                "schedulers that step in $\\lambda$ (DPM-Solver(++), UniPC, DEIS) or put their intermediate point "
+                "at the $\\lambda$-midpoint (KDPM2) fit "
+                "below their order there, and at it on Karras sigmas (ρ = 7, consecutive ratios $1 + O(1/N)$). "
+                "Euler and Heun step in σ and keep their order on both. Most likely a property of the grid on this "
+                "range of $N$, not of the formulas (their kernels and whole-loop laws match the derived ones where the "
+                "catalogue has the scheme).",
+    "PNDM": "PNDM: Liu et al. (2022) call the pseudo numerical methods second-order convergent; on its `leading` "
+            "grid the fitted order over N = 25–200 is about 1, with local slopes rising towards 2 only past "
+            "N = 200, and the grid's low-noise end is the one that slows the λ-steppers above, so the fit does not "
+            "separate method from grid. With `prediction_type='v_prediction'` PNDM is first order with about 90 times "
+            "the error of the same exact model given as ε: `step_prk`/`step_plms` combine the raw $\\hat v$ of "
+            "earlier steps and `_get_prev_sample` converts the combination to ε with the *current* "
+            "$\\bar\\alpha_t$ and sample. Upstream: huggingface/diffusers#14816 (open).",
+    "above": "A fit above the advertised order (the error falling faster than $N^{-p}$ over the last halvings, as "
+             "for DPM-Solver of order 2 with `dpmsolver` on Karras sigmas) is no defect of the sampler: the order "
+             "is a bound on the error's rate, and the weak error's terms can cancel at a given N.",
+    "LMSDiscrete": "LMSDiscrete of order 4 (like k-diffusion's `sample_lms`, with which its laws agree) runs its first "
+                   "three steps at orders 1, 2, 3 (`order = min(step_index + 1, order)`); their lower-order local "
+                   "errors are the likely cause of the slope a little below 4. No upstream report found.",
+}
+
+
+def _order_explanations(fits) -> list[str]:
+    slow = [f for f in fits if not f.matches]
+    keys = []
+    if any(f.config.spacing in ("linspace", "leading") and not f.config.karras and f.config.scheduler != "PNDM"
+           for f in slow):
+        keys.append("linspace")
+    keys += [k for k in ("PNDM", "LMSDiscrete") if any(f.config.scheduler == k for f in slow)]
+    if any(f.slope > f.declared for f in slow):
+        keys.append("above")
+    return [f"- {ORDER_EXPLANATIONS[k]}" for k in keys]
+
+
+def order_section(fits) -> list[str]:
+    """The fitted convergence orders of the sigma and multistep schedulers (:func:`diffusers_sigma.fit_order`)."""
+    from checks.conform import diffusers_sigma as d
+    from checks.conform import law
+
+    slow = [f for f in fits if not f.matches]
+    lines = ["### Convergence orders", "",
+             f"The weak error $|\\Delta\\text{{mean}}| + |\\Delta\\text{{var}}|$ of the exact output law for "
+             f"{law.DATA[1].label} from the exact $q(x_{{\\sigma_{{max}}}})$, the model at the scheduler's own levels, "
+             "against the exact law where the run ends, without the step onto 0 where the grid ends there (from "
+             "$\\sigma_{min}$ onto the clean level the error does not vanish with N); slope of log error on "
+             f"log 1/N over N ∈ {{{', '.join(map(str, d.ORDER_STEPS))}}} (`checks.core.stats.loglog_slope`), "
+             "against the order the scheduler advertises (window ±0.25). "
+             f"{len(slow)} of {len(fits)} sweeps fit off it.", "",
+             *_order_explanations(fits), "",
+             "| scheduler | errors | fitted order | advertised | source of the advertised order | |",
+             "|" + " --- |" * 6]
+    for f in fits:
+        lines.append(f"| {f.label} | {', '.join(f'{e:.3g}' for e in f.errors)} | {f.slope:.2f} ± {f.slope_se:.2f} | "
+                     f"{f.declared:g} | {f.config.family.claim} | {f.finding or 'matches'} |")
+    return lines
+
+
+def sigma_section(rows, fits=()) -> list[str]:
+    """The sigma-parameterized and multistep schedulers, run as whole samplers
+    (:mod:`checks.conform.diffusers_sigma`)."""
     from checks.conform import diffusers_sigma as d
     from checks.conform import law
 
@@ -67,44 +131,93 @@ def sigma_section(rows) -> list[str]:
     compared = [r for r in rows if r.error is not None]
     timestep = [r for r in rows if r.timestep_error > 1]
     cross = [r for r in rows if r.cross_error is not None]
-    kernels = [r for r in rows if r.kernel_error is not None]
+    kernels = [r for r in rows if r.kernel_error is not None and r.config.scheduler not in d.TWO_STAGE]
+    stages = [r for r in rows if r.kernel_error is not None and r.config.scheduler in d.TWO_STAGE]
+    nonfinite = [r for r in rows if r.nonfinite]
+    off = [r for r in rows if r.off_schedule]
+    names = list(dict.fromkeys(r.config.scheduler for r in rows))
     lines = [
-        "## EulerDiscrete, EulerAncestralDiscrete, HeunDiscrete, DPMSolverMultistep: step kernels and whole loops", "",
-        f"{len(rows)} configurations (`{d.BETA_SCHEDULE}` betas, ε-prediction, every spacing, "
-        "`use_karras_sigmas` where the scheduler has it, DPMSolverMultistep at orders 1 and 2 with `dpmsolver++` "
-        "and `dpmsolver`, which needs `final_sigmas_type='sigma_min'`). Each real loop (`set_timesteps`, "
-        "`scale_model_input`, `step`; EulerAncestral's noise scripted) runs once on a batch with the exact "
-        "noise prediction of Gaussian data, which reads the whole run as an affine map and so its exact output "
-        "law (`checks.conform.sampler`). It is compared on the scheduler's own σ grid with the catalogue's rule "
-        "(`pf_euler`, `edm_heun`, `ddim` with η = 1, and `ddim` with η = 0 for DPM-Solver of order 1) and, where "
-        "installed, with k-diffusion's sampler of the same scheme (`sample_euler`, `sample_heun`, "
-        "`sample_euler_ancestral`, `sample_dpmpp_2m`). `EulerDiscrete`, `EulerAncestralDiscrete` and "
-        "`DPMSolverMultistep` cast the sample to float32 in `step()` whatever its dtype, so they are held to "
-        "float32's rounding; `HeunDiscrete` to float64's.", "",
+        f"## {', '.join(names)}: step kernels, whole loops, convergence orders", "",
+        f"{len(rows)} configurations (`{d.BETA_SCHEDULE}` betas, every spacing, `use_karras_sigmas` where the "
+        "scheduler has it, DPMSolverMultistep at orders 1 and 2 with `dpmsolver++` and `dpmsolver` (which needs "
+        "`final_sigmas_type='sigma_min'`), LMSDiscrete at `step()` orders 2 and 4, UniPCMultistep at orders 1–3 "
+        "with `bh1` and `bh2`, DEISMultistep at orders 1–3, PNDM with and without its pseudo Runge–Kutta steps; "
+        "ε-prediction everywhere, and v-prediction on the `linspace` grid for the schedulers that take it). Each "
+        "real loop (`set_timesteps`, `scale_model_input`, `step`; EulerAncestral's noise scripted) runs once on a "
+        "batch with the exact model output of Gaussian data, which reads the whole run as an affine map and so its "
+        "exact output law (`checks.conform.sampler`). It is compared on the scheduler's own σ grid with the "
+        "catalogue's rule (`pf_euler`, `edm_heun`, `ddim` with η = 1, `dpm_solver_2` for KDPM2, and `ddim` with "
+        "η = 0 for DPM-Solver and DEIS of order 1) and, where installed, with k-diffusion's sampler of the same "
+        "scheme (`sample_euler`, `sample_heun`, `sample_euler_ancestral`, `sample_dpmpp_2m`, `sample_dpm_2`, "
+        "`sample_lms`). `EulerDiscrete`, `EulerAncestralDiscrete` and `DPMSolverMultistep` cast the sample to "
+        "float32 in `step()` whatever its dtype, and KDPM2 computes its intermediate levels in float32, so they are "
+        "held to float32's rounding; the others to float64's.", "",
         "The model is evaluated twice: at the step's own σ (the formula alone) and at the training table's "
         "level of the timestep it is handed (what a network sees).", "",
         f"- Per-step kernels (Euler, ancestral Euler, DPM-Solver of order 1: $x_{{i+1}} = c + A x_i + B\\hat\\varepsilon "
         "+ S z$ read off `step()` with unit inputs, in $x_\\sigma$ coordinates, against the catalogue rule on the "
         f"same two levels): {len(kernels)} configurations, {sum(r.kernel_error > 1 for r in kernels)} with a step "
         f"beyond rounding (largest {max((r.kernel_error for r in kernels), default=0):.3g} × tolerance).",
+        "- Two-stage schedulers (HeunDiscrete, KDPM2Discrete: `step()` called twice per step): the composite "
+        "$x_{i+1} = c + A x_i + B_1 \\hat y_1 + B_2 \\hat y_2$ read off each pair of calls ($\\hat y_2$ the model "
+        "output at the intermediate point) and the predictor stage, against the derived Heun step and DPM-2 "
+        "step (midpoint in λ = −log σ) of the probability-flow ODE in σ with the scores read from $\\hat y_1$ and "
+        f"$\\hat y_2$ (`diffusers_sigma.stage_kernels`): {len(stages)} configurations, "
+        f"{sum(r.kernel_error > 1 for r in stages)} beyond rounding (largest "
+        f"{max((r.kernel_error for r in stages), default=0):.3g} × tolerance).",
+        "- Multistep schedulers (DPMSolverMultistep of order ≥ 2, LMSDiscrete, UniPCMultistep, DEISMultistep, PNDM) "
+        "keep their history inside the scheduler: a step is affine in the current sample, the current model "
+        "output and the stored outputs (UniPC's corrector also re-forms the current sample from the previous one). "
+        "The coefficients $A$ of the sample and $B$ of the model output handed to each call, the history held "
+        "fixed, are read by stepping copies of the scheduler (`diffusers_sigma.history_read`); only PNDM's $A$ "
+        "has a history-free derived value (the DDIM transfer's $\\sqrt{\\bar\\alpha_{prev}/\\bar\\alpha_t}$, "
+        "below), while the others' $A$ and $B$ depend on how their solver weighs the stored outputs, so they are "
+        "held to the derivations through their whole-loop laws (against the catalogue where it has the scheme, "
+        "DEIS and DPM-Solver of order 1; against k-diffusion for LMS and DPM-Solver++(2M)) and their fitted "
+        "orders.",
         f"- Formula: {len(compared)} configurations compared with a catalogue rule, "
         f"{sum(r.error > 1 for r in compared)} differ beyond rounding "
         f"(largest {max((r.error for r in compared), default=0):.3g} × tolerance).",
+        f"- Non-finite output: {len(nonfinite)} configurations"
+        + (f" ({', '.join(sorted({r.config.label for r in nonfinite})[:4])}{', ...' if len(nonfinite) > 4 else ''}). "
+           "UniPCMultistep with `solver_type='bh1'` and the default `final_sigmas_type='zero'`: on the last step "
+           "$h = \\lambda_{t'} - \\lambda_t = \\infty$ and bh1's $B(h) = -h$ makes $\\varphi/B(h) = \\infty/\\infty$; "
+           "`bh2`'s $B(h) = e^{-h} - 1$ stays finite. Reproduced with float32 images and any model (NaN on the "
+           "last of 10 steps); finite with `final_sigmas_type='sigma_min'`. No upstream report found (the "
+           "final level 0 came with huggingface/diffusers#7517)." if nonfinite else "."),
         f"- The model handed a timestep whose level is not the step's σ: {len(timestep)} configurations"
-        + (f" ({', '.join(sorted({r.config.label for r in timestep})[:6])}{', ...' if len(timestep) > 6 else ''}; "
-           f"largest W2 between the outputs with the model at the timestep's level and at the step's σ "
-           f"{max(max(r.timestep_gap.values()) for r in timestep):.3g}, "
-           f"{max(r.timestep_error for r in timestep):.3g} × tolerance). "
-           "DPMSolverMultistep rounds the timesteps of a Karras grid to integers (`timesteps.round()` for "
-           "every beta schedule but `squaredcos_cap_v2`), so near σ_min the model sees a neighbouring level. "
-           "Related upstream: huggingface/diffusers#10740 (the rounding kept for all but the cosine schedule), "
-           "#12771 and #13240 (duplicate timesteps after rounding); the level mismatch itself: no report "
-           "found." if timestep else "."),
+        + (f" ({', '.join(sorted({r.config.scheduler for r in timestep}))}, Karras sigmas; largest W2 between the "
+           f"outputs with the model at the timestep's level and at the step's σ "
+           f"{max(max(r.timestep_gap.values()) for r in timestep):.3g}). "
+           "DPMSolverMultistep, UniPCMultistep and DEISMultistep round the timesteps of a Karras "
+           "grid to integers (`timesteps.round()`) while keeping the unrounded σ, so near σ_min the model sees a "
+           "neighbouring level (KDPM2Discrete rounds them too; its gap stays within its float32 tolerance). Related upstream: huggingface/diffusers#10740 (the rounding kept for all but the "
+           "cosine schedule), #12771 and #13240 (duplicate timesteps after rounding); the level mismatch itself: no "
+           "report found." if timestep else "."),
+        f"- PNDM's steps landing off its own schedule (the level its update's gain $\\sqrt{{\\bar\\alpha_{{prev}}/"
+        "\\bar\\alpha_t}$ on the sample implies, read by stepping copies of the scheduler, "
+        f"`diffusers_sigma.pndm_landings`): {len(off)} configurations"
+        + (f" ({', '.join(sorted({r.config.label for r in off})[:4])}{', ...' if len(off) > 4 else ''}; e.g. "
+           f"{next(f for f in off[0].findings if f.startswith('lands off'))}). `step_plms`/`step_prk` take the previous timestep "
+           "$t - \\lfloor T/N \\rfloor$, which is the schedule's next one only on `leading` grids (and `trailing` "
+           "where N divides T): DDIM's bookkeeping (huggingface/diffusers#12633, #11347, #9261; fixes proposed for "
+           "DDIM only, #13108, #14357); for PNDM no report found." if off else "."),
         f"- Against k-diffusion on the same grid: {len(cross)} configurations, "
-        f"{sum(r.cross_error > 1 for r in cross)} differ beyond float32 rounding"
+        f"{sum(r.cross_error > 1 for r in cross)} differ beyond rounding"
         + (f" (largest {max(r.cross_error for r in cross):.3g} × tolerance, "
            f"W2 {max(max(r.cross.values()) for r in cross):.2g})." if cross else "."),
+        "- Documented behaviour, not counted: DEISMultistep ends on σ at $\\bar\\alpha_0$ (its last level is "
+        "`sigma_last` from `alphas_cumprod[0]`, or σ_min repeated on Karras sigmas), and PNDM on "
+        "`final_alpha_cumprod` (`set_alpha_to_one=False`: $\\bar\\alpha_0$), so their output keeps the noise of "
+        "that level (the floor in the W2 columns); UniPCMultistep lowers the order of its last steps at every N "
+        "(`min(solver_order, len(timesteps) - step_index)`), although `lower_order_final` is documented as "
+        "\"only valid for < 15 inference steps\" (its fitted orders on Karras sigmas still reach solver_order + 1).",
         "",
+    ]
+    if fits:
+        lines += [*order_section(fits), ""]
+    lines += [
+        "### Every configuration", "",
         "| configuration | step kernels | vs catalogue, model at the step's σ | model at the timestep's level | "
         f"timestep's level vs step's σ | vs k-diffusion | W2 library, {shown} | W2 library, exact start | W2 textbook |",
         "|" + " --- |" * 9,
@@ -123,7 +236,7 @@ def sigma_section(rows) -> list[str]:
     return lines
 
 
-def render_rows(rows, version: str, sigma_rows=None) -> StudyPage:
+def render_rows(rows, version: str, sigma_rows=None, fits=()) -> StudyPage:
     from checks.conform import diffusers_grid as g
     from checks.conform import law
 
@@ -190,7 +303,7 @@ def render_rows(rows, version: str, sigma_rows=None) -> StudyPage:
                      f"{max(m.w2[shown]['textbook'] for m in members):.3g} | "
                      f"{worst(lambda m: m.w2[shown]['sampler vs textbook'])} | {', '.join(kinds) or 'conforms'} |")
     if sigma_rows:
-        lines += ["", *sigma_section(sigma_rows)]
+        lines += ["", *sigma_section(sigma_rows, fits)]
     return StudyPage("\n".join(lines) + "\n", {FIGURE: _figure(rows, shown)})
 
 
@@ -202,8 +315,10 @@ def render(context: StudyContext) -> StudyPage:
     from checks.conform import diffusers_grid as g
     from checks.conform import diffusers_sigma
 
-    rows = g.run_grid(g.grid(), jobs=max(1, min(4, os.cpu_count() or 1)))
-    page = render_rows(rows, g.version(), diffusers_sigma.run_grid(diffusers_sigma.grid()))
+    jobs = max(1, min(4, os.cpu_count() or 1))
+    rows = g.run_grid(g.grid(), jobs=jobs)
+    page = render_rows(rows, g.version(), diffusers_sigma.run_grid(diffusers_sigma.grid(), jobs=jobs),
+                       diffusers_sigma.fit_orders(diffusers_sigma.order_configs(), jobs=jobs))
     from checks.conform import mixture
 
     return mixture.with_section(page, "diffusers")  # Monte Carlo on Gaussian-mixture data
