@@ -256,7 +256,8 @@ def models_for(case: Case) -> Models:
     if case.kind == "sigma":
         def denoiser(x: torch.Tensor, sigma, **_: object) -> torch.Tensor:
             s = float(torch.as_tensor(sigma).reshape(-1)[0])
-            return x + s**2 * score(x, s)
+            paths = x.reshape(-1, 1)  # the data score takes one row per path, whatever shape the loop keeps
+            return (paths + s**2 * score(paths, s)).reshape(x.shape)
 
         return Models(score, denoiser)
 
