@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 
 from checks.sim.processes import Process
+from derivations.core.step_vocabulary import churn_gamma
 
 Model = Callable[[torch.Tensor, float], torch.Tensor]
 
@@ -35,10 +36,11 @@ def noise_std(var: float) -> float:
 
 
 class At:
-    """One time of a step: the process's coefficients there, and the score model at that time."""
+    """One time of a step: the process's coefficients there, and the score model at that time;
+    ``rise``: how far above the step's start it lies (0 but at a raised level)."""
 
-    def __init__(self, process: Process, model: Model, time: float):
-        self.time, self.model = time, model
+    def __init__(self, process: Process, model: Model, time: float, rise: float = 0.0):
+        self.time, self.model, self.rise = time, model, rise
         self.mean_coef, self.var, self.drift_coef, self.diffusion_sq = process.at(time)
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
@@ -51,9 +53,10 @@ class TorchOps:
     sqrt = staticmethod(math.sqrt)
     log = staticmethod(math.log)
 
-    def __init__(self, process: Process, model: Model, t: float, t_next: float, last: bool, generator):
+    def __init__(self, process: Process, model: Model, t: float, t_next: float, last: bool, generator,
+                 steps: int | None = None):
         self.process, self.model, self.generator = process, model, generator
-        self.t, self.h, self.last = t, t_next - t, last
+        self.t, self.h, self.last, self.steps = t, t_next - t, last, steps
         self.now, self.next = At(process, model, t), At(process, model, t_next)
 
     @functools.cached_property
@@ -63,6 +66,11 @@ class TorchOps:
     @property
     def lands_clean(self) -> bool:
         return self.next.var == 0
+
+    def raised(self, churn: float, t_min: float, t_max: float) -> At:
+        r"""The level :math:`\hat t = (1 + \gamma)t` of EDM's churn (:func:`churn_gamma`)."""
+        rise = self.t * churn_gamma(self.t, self.steps, churn, t_min, t_max)
+        return At(self.process, self.model, self.t + rise, rise)
 
     def noise(self, x: torch.Tensor, var: float) -> torch.Tensor | float:
         if var == 0:
@@ -74,7 +82,7 @@ def walk(rule: Callable[..., Any], options: dict, model: Model, grid, x: torch.T
          callback: Callable[[int, float, torch.Tensor], None] | None = None) -> torch.Tensor:
     """Apply ``rule`` along ``grid``; ``callback(k, t, x)`` sees the state after step ``k``."""
     for k, (t, t_next) in enumerate(grid.pairs(), start=1):
-        x = rule(TorchOps(grid.process, model, t, t_next, k == grid.steps, generator), x, **options)
+        x = rule(TorchOps(grid.process, model, t, t_next, k == grid.steps, generator, grid.steps), x, **options)
         if callback is not None:
             callback(k, t_next, x)
     return x

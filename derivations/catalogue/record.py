@@ -147,8 +147,9 @@ def result_name(base: str, choice: tuple[str, ...] = (), flags: frozenset[str] =
 # --------------------------------------------------------------------------
 
 class _TraceAt:
-    def __init__(self, mean_coef: float, var: float):
+    def __init__(self, mean_coef: float, var: float, rise: float = 0.0):
         self.mean_coef, self.var, self.drift_coef, self.diffusion_sq = mean_coef, var, -0.5, 1.0
+        self.rise = rise
 
     def score(self, x: float) -> float:
         return -x / (self.mean_coef**2 + self.var)
@@ -172,6 +173,9 @@ class _TraceOps:
 
     def noise(self, x: float, var: float) -> float:
         return 0.0
+
+    def raised(self, churn: float, t_min: float, t_max: float) -> _TraceAt:
+        return _TraceAt(0.55, 0.7, 0.005)
 
     @property
     def last(self) -> bool:

@@ -438,6 +438,23 @@ v_mid_st = base("v_mid_st", "v_{(t+t')/2}", "variance of the forward kernel at t
 mu_k_st = base("mu_k_st", r"\mu_t", "mean of the noised data marginal p_t at the step's start", REAL, real=True)
 mu_next_st = base("mu_next_st", r"\mu_{t'}", "mean of p_t at the step's end", REAL, real=True)
 mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midpoint", REAL, real=True)
+# A raised level t_hat >= t of a step (EDM's churn, Karras et al. 2022, Algorithm 2): the step first moves
+# x_t to x_t_hat by the forward kernel, then integrates from t_hat down to t'. Its kernel and coefficients
+# are free in the step maps, as the midpoint's are.
+m_hat_st = base("m_hat_st", r"m_{\hat t}", "signal coefficient of the forward kernel at a step's raised level t_hat",
+                POSITIVE_UNIT, positive=True)
+v_hat_st = base("v_hat_st", r"v_{\hat t}", "variance of the forward kernel at a step's raised level t_hat", POSITIVE,
+                positive=True)
+f_hat_st = base("f_hat_st", r"f_{\hat t}", "drift coefficient f at a step's raised level t_hat", REAL, real=True)
+g2_hat_st = base("g2_hat_st", r"g_{\hat t}^2", "squared diffusion coefficient at a step's raised level t_hat",
+                 POSITIVE, positive=True)
+mu_hat_st = base("mu_hat_st", r"\mu_{\hat t}", "mean of p_t at a step's raised level t_hat", REAL, real=True)
+prec_hat_pg = base("prec_hat_pg", r"\Sigma_{\hat u_k}^{-1}", "precision of p_u at a step's raised level",
+                   POSITIVE, positive=True)
+rise_st = base("rise_st", r"\delta_{\hat t}", "rise t_hat - t >= 0 of a step's raised level above its start",
+               Domain(0.0, 0.05), nonnegative=True)
+noise_scale_edm = base("noise_scale_edm", r"S_{\mathrm{noise}}", "scale of the fresh noise of EDM's churn "
+                       "(Karras et al. 2022, Algorithm 2)", Domain(0.9, 1.1), positive=True)
 snr_st = base("snr_st", "r", "signal-to-noise ratio of the Langevin corrector (step 2 r^2 v_{t'})", POSITIVE_UNIT,
               positive=True)
 ratio_st = base("ratio_st", r"\epsilon", "Langevin step of annealed Langevin dynamics per unit v_{t'}",
@@ -643,6 +660,13 @@ dsigma_edm = base("dsigma_edm", r"\sigma_t^{\prime}", "time derivative of EDM's 
 score_edm = base("score_edm", r"\psi", "score of the noised data p(y; sigma) at y = x / s(t)", REAL, real=True)
 rate_lgv_edm = base("rate_lgv_edm", r"\beta_{\mathrm{L}}", "rate beta(t) of the Langevin exchange in EDM's SDE family",
                     Domain(0.0, 3.0), nonnegative=True)
+# EDM's churn (edm.churn): the level t raised to t_hat = (1 + gamma) t, fresh noise of variance t_hat^2 - t^2.
+gamma_churn = base("gamma_churn", r"\gamma_{\mathrm{churn}}", "EDM's churn factor gamma_i: t_hat = (1 + gamma_i) t_i",
+                   Domain(0.0, 1.0), nonnegative=True)
+level_churn = base("level_churn", r"t_{\mathrm{c}}", "noise level t_i = sigma(t_i) that EDM's churn raises",
+                   POSITIVE, positive=True)
+# EDM's conditioning of the network on the noise level (edm.c_noise).
+c_noise_edm = base("c_noise_edm", r"c_{\mathrm{noise}}", "EDM's noise-level input of the network F", REAL, real=True)
 # The bound at a generic step t (elbo.generic_t): the reverse kernel p_theta(x_{t-1} | x_t) = N(a_t x_t + b_t, sigma_t^2)
 # (its variance is var_model).
 rev_gain_t = base("rev_gain_t", "a_t", "gain of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)

@@ -7,6 +7,7 @@ SymPy or a family.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 # (start, end, midpoint) names of each per-time quantity a rule may read.
@@ -18,17 +19,33 @@ TRIPLES = {
 }
 
 
+# The names of a step's raised level t_hat (EDM's churn): its kernel, coefficients, precision and rise t_hat - t.
+RAISED = ("m_hat_st", "v_hat_st", "f_hat_st", "g2_hat_st", "mu_hat_st", "rise_st")
+
+# Karras et al. (2022), Algorithm 2: gamma_i never exceeds sqrt(2) - 1, where the fresh noise's variance
+# t_hat^2 - t^2 = ((1 + gamma)^2 - 1) t^2 equals the variance t^2 already present (edm.churn derives it).
+CHURN_CAP = math.sqrt(2.0) - 1.0
+
+
+def churn_gamma(time: float, steps: int, churn: float, t_min: float, t_max: float) -> float:
+    r"""Karras et al. (2022), Algorithm 2: :math:`\gamma_i = \min(S_{\rm churn}/N, \sqrt2 - 1)` when
+    :math:`t_i \in [S_{t\min}, S_{t\max}]`, else 0 (``steps`` is :math:`N`, the grid's steps)."""
+    return min(churn / steps, CHURN_CAP) if t_min <= time <= t_max else 0.0
+
+
 def step_values(*, a: Any, b: Any, m_next: Any, v_next: Any, dt: Any, drift: Any = None, diffusion_sq: Any = None,
-                prec: Any = None, mean: Any = None, kernel_mid: Any = None) -> dict[str, Any]:
+                prec: Any = None, mean: Any = None, kernel_mid: Any = None, raised: Any = None) -> dict[str, Any]:
     """Numbers (floats, arrays or tensors) for the step-map vocabulary, keyed by notation name.
 
     ``drift``, ``diffusion_sq``, ``prec`` and ``mean`` are triples (start, end, midpoint), ``kernel_mid``
-    the pair :math:`(m, v)` at the midpoint; a missing one is left out (a step map that needs it then
-    says so when called).
+    the pair :math:`(m, v)` at the midpoint, ``raised`` the values of :data:`RAISED` at a step's raised
+    level; a missing one is left out (a step map that needs it then says so when called).
     """
     values = {"a_st": a, "b_st": b, "m_next_st": m_next, "v_next_st": v_next, "dt_pg": dt}
     if kernel_mid is not None:
         values.update(zip(("m_mid_st", "v_mid_st"), kernel_mid))
+    if raised is not None:
+        values.update(zip(RAISED, raised))
     for kind, triple in (("drift", drift), ("diffusion_sq", diffusion_sq), ("prec", prec), ("mean", mean)):
         if triple is not None:
             values.update(zip(TRIPLES[kind], triple))

@@ -47,22 +47,29 @@ from derivations.core.notation import (
     coupling_corr,
     draws_st,
     dt_pg,
+    f_hat_st,
     f_k_st,
     f_mid_st,
     f_next_st,
+    g2_hat_st,
     g2_k_st,
     g2_mid_st,
     g2_next_st,
     lookup,
+    m_hat_st,
     m_mid_st,
     m_next_st,
+    mu_hat_st,
     mu_k_st,
     mu_mid_st,
     mu_next_st,
+    prec_hat_pg,
     prec_k_pg,
     prec_mid_pg,
     prec_next_pg,
+    rise_st,
     u_pg,
+    v_hat_st,
     v_mid_st,
     v_next_st,
     var_c_pg,
@@ -290,9 +297,9 @@ NORMALS = (z_pg, *draws_st)
 class _At:
     r"""One time of a step: the forward coefficients and the exact score :math:`-\Sigma^{-1}(y - \mu)`."""
 
-    def __init__(self, mean_coef, var, drift_coef, diffusion_sq, prec, mean):
+    def __init__(self, mean_coef, var, drift_coef, diffusion_sq, prec, mean, rise=0):
         self.mean_coef, self.var, self.drift_coef, self.diffusion_sq = mean_coef, var, drift_coef, diffusion_sq
-        self.prec, self.mean = prec, mean
+        self.prec, self.mean, self.rise = prec, mean, rise
 
     def score(self, y: sp.Expr) -> sp.Expr:
         return -self.prec * (y - self.mean)
@@ -314,6 +321,11 @@ class SymbolicOps:
         self.next = _At(m_next_st, v_next_st, f_next_st, g2_next_st, prec_next_pg, mu_next_st)
         self.mid = _At(m_mid_st, v_mid_st, f_mid_st, g2_mid_st, prec_mid_pg, mu_mid_st)
         self.normals: list[sp.Symbol] = []
+
+    def raised(self, churn, t_min, t_max) -> _At:
+        r"""A raised level :math:`\hat t \ge t` (EDM's churn), its kernel, coefficients and rise
+        :math:`\hat t - t` free: the map holds wherever the churn puts it."""
+        return _At(m_hat_st, v_hat_st, f_hat_st, g2_hat_st, prec_hat_pg, mu_hat_st, rise_st)
 
     def noise(self, y: sp.Expr, var: sp.Expr) -> sp.Expr:
         var = sp.sympify(var)
