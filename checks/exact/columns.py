@@ -41,6 +41,15 @@ class SchemeSpec:
         return {o.symbol: float(self.column.options[o.name]) for o in self.scheme.options
                 if o.symbol and o.name in self.column.options}
 
+    @property
+    def churn(self) -> tuple[float, float, float] | None:
+        """(S_churn, S_tmin, S_tmax) of a scheme whose rule raises the level (EDM's churn), else None."""
+        names = ("churn", "churn_t_min", "churn_t_max")
+        if not all(any(o.name == n for o in self.scheme.options) for n in names):
+            return None
+        resolved = self.scheme.resolve(self.column.options)
+        return tuple(float(resolved[n]) for n in names)
+
     def result(self, base: str, last: bool) -> str:
         """The step-map result for a step (the last one, or any other)."""
         kinds = catalogue.kinds(self.scheme, self.column.options)

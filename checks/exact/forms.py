@@ -24,18 +24,22 @@ from derivations.core import cache
 if TYPE_CHECKING:
     import sympy as sp
 
-Powers = tuple[int, int, int]
-PRECISION_NAMES = ("prec_k_pg", "prec_next_pg", "prec_mid_pg")
+Powers = tuple[int, int, int, int]
+# At the step's start, end and midpoint, and at its raised level (EDM's churn; a power 0 for the other columns).
+PRECISION_NAMES = ("prec_k_pg", "prec_next_pg", "prec_mid_pg", "prec_hat_pg")
 
 
 @dataclass(frozen=True)
 class CompiledStep:
-    """gain = sum_m coef_m(step) * prod(precision^e); noise_var(step) with no eigenvalue dependence.
+    """gain = sum_m coef_m(step) * prod(precision^e); noise_var(step) with no eigenvalue dependence, or
+    (``noise_before``) the noise injected before the step's eigenvalue-dependent part: then the step's
+    noise is gain^2 * noise_var(step) (EDM's churn: fresh noise, then a Heun step).
     Each function is called with keyword values by notation name (extra ones ignored)."""
 
     monomials: tuple[tuple[Powers, cache.Compiled], ...]
     noise_var: cache.Compiled | None
     arg_names: tuple[str, ...]
+    noise_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Layout:
     chain: bool
     fixed: dict[str, float] = field(hash=False)
     nfe_per_point: int
+    churn: tuple[float, float, float] | None = None  # (S_churn, S_tmin, S_tmax) of a column that raises its level
 
     def points(self, nfe: int) -> int:
         return nfe // self.nfe_per_point
@@ -73,7 +78,7 @@ def layouts() -> dict[str, Layout]:
 def _layouts() -> dict[str, Layout]:
     from checks.exact.columns import SCHEMES
 
-    return {s.label: Layout(s.label, s.column.chain, s.fixed, s.column.nfe_per_point) for s in SCHEMES}
+    return {s.label: Layout(s.label, s.column.chain, s.fixed, s.column.nfe_per_point, s.churn) for s in SCHEMES}
 
 
 @functools.lru_cache(maxsize=None)
@@ -107,13 +112,18 @@ def derive_step(label: str, last: bool = False) -> CompiledStep:
         names.update(compiled.arg_names)
         monomials.append((tuple(powers), compiled))
     noise = d.result(spec.result("noise_var", last))
-    if noise.free_symbols & set(precisions):
-        raise ValueError(f"{label}: the injected noise depends on the eigenvalue; not supported")
+    noise_before = bool(noise.free_symbols & set(precisions))
+    if noise_before:
+        # noise injected before an eigenvalue-dependent map is that map's gain^2 times a step constant
+        noise = sp.factor(sp.cancel(stable_form(noise, spec.fixed) / stable_form(d.result(spec.result("gain", last)),
+                                                                                    spec.fixed) ** 2))
+        if noise.free_symbols & set(precisions):
+            raise ValueError(f"{label}: the injected noise depends on the eigenvalue; not supported")
     noise_fn = None
     if sp.simplify(stable_form(noise, spec.fixed)) != 0:
         noise_fn = _compile(noise, spec.fixed)
         names.update(noise_fn.arg_names)
-    return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)))
+    return CompiledStep(tuple(monomials), noise_fn, tuple(sorted(names)), noise_before)
 
 
 def stable_form(expr: sp.Expr, fixed: dict[str, float]) -> sp.Expr:

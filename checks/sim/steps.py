@@ -35,6 +35,12 @@ def noise_std(var: float) -> float:
     return math.sqrt(var)
 
 
+def noise_level(process: Process, time: float) -> float:
+    r"""EDM's noise level :math:`\sigma(t) = \sqrt{v_t}/m_t` of the process at ``time``."""
+    coefficients = process.at(time)
+    return math.sqrt(coefficients.var) / coefficients.mean_coef
+
+
 class At:
     """One time of a step: the process's coefficients there, and the score model at that time;
     ``rise``: how far above the step's start it lies (0 but at a raised level)."""
@@ -68,9 +74,19 @@ class TorchOps:
         return self.next.var == 0
 
     def raised(self, churn: float, t_min: float, t_max: float) -> At:
-        r"""The level :math:`\hat t = (1 + \gamma)t` of EDM's churn (:func:`churn_gamma`)."""
-        rise = self.t * churn_gamma(self.t, self.steps, churn, t_min, t_max)
-        return At(self.process, self.model, self.t + rise, rise)
+        r"""The time :math:`\hat t` of EDM's churn: :math:`\sigma(\hat t) = (1 + \gamma)\sigma(t)`,
+        :math:`\sigma = \sqrt v/m` (:func:`churn_gamma`), found by bisection (:math:`\sigma` increases)."""
+        sigma = noise_level(self.process, self.t)
+        gamma = churn_gamma(sigma, self.steps, churn, t_min, t_max)
+        if gamma == 0:
+            return At(self.process, self.model, self.t)
+        target, low, high = (1 + gamma) * sigma, self.t, 2 * self.t
+        while noise_level(self.process, high) < target:
+            low, high = high, 2 * high
+        for _ in range(60):  # to float64 resolution
+            middle = (low + high) / 2
+            low, high = (middle, high) if noise_level(self.process, middle) < target else (low, middle)
+        return At(self.process, self.model, high, high - self.t)
 
     def noise(self, x: torch.Tensor, var: float) -> torch.Tensor | float:
         if var == 0:

@@ -441,10 +441,10 @@ mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midp
 # A raised level t_hat >= t of a step (EDM's churn, Karras et al. 2022, Algorithm 2): the step first moves
 # x_t to x_t_hat by the forward kernel, then integrates from t_hat down to t'. Its kernel and coefficients
 # are free in the step maps, as the midpoint's are.
-m_hat_st = base("m_hat_st", r"m_{\hat t}", "signal coefficient of the forward kernel at a step's raised level t_hat",
-                POSITIVE_UNIT, positive=True)
-v_hat_st = base("v_hat_st", r"v_{\hat t}", "variance of the forward kernel at a step's raised level t_hat", POSITIVE,
-                positive=True)
+a_hat_st = base("a_hat_st", r"a_{\hat t|t}", "gain m_t_hat / m_t of the forward kernel from a step's start t to its "
+                "raised level t_hat", Domain(0.5, 1.0), positive=True)
+b_hat_st = base("b_hat_st", r"v_{\hat t|t}", "variance v_t_hat - a^2 v_t of the forward kernel from a step's start t to "
+                "its raised level t_hat", Domain(0.0, 0.5), nonnegative=True)
 f_hat_st = base("f_hat_st", r"f_{\hat t}", "drift coefficient f at a step's raised level t_hat", REAL, real=True)
 g2_hat_st = base("g2_hat_st", r"g_{\hat t}^2", "squared diffusion coefficient at a step's raised level t_hat",
                  POSITIVE, positive=True)

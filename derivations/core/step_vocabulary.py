@@ -19,18 +19,20 @@ TRIPLES = {
 }
 
 
-# The names of a step's raised level t_hat (EDM's churn): its kernel, coefficients, precision and rise t_hat - t.
-RAISED = ("m_hat_st", "v_hat_st", "f_hat_st", "g2_hat_st", "mu_hat_st", "rise_st")
+# The names of a step's raised level t_hat (EDM's churn): the forward kernel N(a x, b) from t to t_hat, the
+# coefficients there and the rise t_hat - t.
+RAISED = ("a_hat_st", "b_hat_st", "f_hat_st", "g2_hat_st", "mu_hat_st", "rise_st")
 
 # Karras et al. (2022), Algorithm 2: gamma_i never exceeds sqrt(2) - 1, where the fresh noise's variance
 # t_hat^2 - t^2 = ((1 + gamma)^2 - 1) t^2 equals the variance t^2 already present (edm.churn derives it).
 CHURN_CAP = math.sqrt(2.0) - 1.0
 
 
-def churn_gamma(time: float, steps: int, churn: float, t_min: float, t_max: float) -> float:
-    r"""Karras et al. (2022), Algorithm 2: :math:`\gamma_i = \min(S_{\rm churn}/N, \sqrt2 - 1)` when
-    :math:`t_i \in [S_{t\min}, S_{t\max}]`, else 0 (``steps`` is :math:`N`, the grid's steps)."""
-    return min(churn / steps, CHURN_CAP) if t_min <= time <= t_max else 0.0
+def churn_gamma(level: float, steps: int, churn: float, t_min: float, t_max: float) -> float:
+    r"""Karras et al. (2022), Algorithm 2: :math:`\gamma_i = \min(S_{\rm churn}/N, \sqrt2 - 1)` when the noise
+    level :math:`\sigma(t_i) = \sqrt{v_{t_i}}/m_{t_i}` (their :math:`t_i`) lies in :math:`[S_{t\min}, S_{t\max}]`,
+    else 0 (``steps`` is :math:`N`, the grid's steps). The churn raises the level to :math:`(1 + \gamma_i)\sigma(t_i)`."""
+    return min(churn / steps, CHURN_CAP) if t_min <= level <= t_max else 0.0
 
 
 def step_values(*, a: Any, b: Any, m_next: Any, v_next: Any, dt: Any, drift: Any = None, diffusion_sq: Any = None,

@@ -40,7 +40,9 @@ from derivations.families.gaussian import log_density
 from derivations.core.notation import (
     B_T_pg,
     B_u_pg,
+    a_hat_st,
     a_st,
+    b_hat_st,
     b_st,
     beta_min_pg,
     beta_span_pg,
@@ -56,7 +58,6 @@ from derivations.core.notation import (
     g2_mid_st,
     g2_next_st,
     lookup,
-    m_hat_st,
     m_mid_st,
     m_next_st,
     mu_hat_st,
@@ -69,7 +70,6 @@ from derivations.core.notation import (
     prec_next_pg,
     rise_st,
     u_pg,
-    v_hat_st,
     v_mid_st,
     v_next_st,
     var_c_pg,
@@ -323,9 +323,12 @@ class SymbolicOps:
         self.normals: list[sp.Symbol] = []
 
     def raised(self, churn, t_min, t_max) -> _At:
-        r"""A raised level :math:`\hat t \ge t` (EDM's churn), its kernel, coefficients and rise
-        :math:`\hat t - t` free: the map holds wherever the churn puts it."""
-        return _At(m_hat_st, v_hat_st, f_hat_st, g2_hat_st, prec_hat_pg, mu_hat_st, rise_st)
+        r"""A raised level :math:`\hat t \ge t` (EDM's churn): the forward kernel :math:`\mathcal N(\hat a x, \hat b)`
+        from :math:`t` to :math:`\hat t`, the coefficients there and the rise :math:`\hat t - t` free: the map
+        holds wherever the churn puts it."""
+        now = self.now
+        return _At(a_hat_st * now.mean_coef, a_hat_st**2 * now.var + b_hat_st, f_hat_st, g2_hat_st, prec_hat_pg,
+                   mu_hat_st, rise_st)
 
     def noise(self, y: sp.Expr, var: sp.Expr) -> sp.Expr:
         var = sp.sympify(var)

@@ -56,20 +56,17 @@ def _vocabulary_hat():
 
     s = pieces.vocabulary()
     rate_hat = -(n.f_hat_st + n.g2_hat_st * n.prec_hat_pg / 2)
-    return s, n.m_hat_st, n.v_hat_st, n.rise_st, n.noise_scale_edm, rate_hat
+    return s, n.a_hat_st, n.b_hat_st, n.rise_st, n.noise_scale_edm, rate_hat
 
 
-def _raise_gain(s, m_hat):
-    return m_hat / (s.a * s.m_next)
-
-
-def _raise_var(s, m_hat, v_hat, root: bool = False):
-    """Karras et al.'s t_hat^2 - t^2 in scaled form, s(t_hat)^2 (sigma_hat^2 - sigma^2); ``root``: the misprint
-    s(t_hat)^2 (sigma_hat - sigma), t_hat - t for t_hat^2 - t^2."""
-    sigma_sq_now = s.v_now / (s.a * s.m_next) ** 2
+def _raise_var(s, a_hat, b_hat, root: bool = False):
+    """Karras et al.'s t_hat^2 - t^2 in scaled form, s(t_hat)^2 (sigma_hat^2 - sigma^2) with s = m, sigma^2 = v/m^2;
+    ``root``: the misprint s(t_hat)^2 (sigma_hat - sigma), t_hat - t for t_hat^2 - t^2."""
+    m_now = s.a * s.m_next
+    m_hat, v_hat = a_hat * m_now, a_hat**2 * s.v_now + b_hat
     if root:
-        return m_hat**2 * (s.sqrt(v_hat / m_hat**2) - s.sqrt(sigma_sq_now))
-    return m_hat**2 * (v_hat / m_hat**2 - sigma_sq_now)
+        return m_hat**2 * (s.sqrt(v_hat) / m_hat - s.sqrt(s.v_now) / m_now)
+    return m_hat**2 * (v_hat / m_hat**2 - s.v_now / m_now**2)
 
 
 def _heun_gain(s, span, rate_hat, corrected: bool = True):
@@ -79,10 +76,10 @@ def _heun_gain(s, span, rate_hat, corrected: bool = True):
 
 
 def _claims():
-    s, m_hat, v_hat, rise, scale, rate_hat = _vocabulary_hat()
+    s, a_hat, b_hat, rise, scale, rate_hat = _vocabulary_hat()
     span = s.dt + rise
-    gain, heun, euler = _raise_gain(s, m_hat), _heun_gain(s, span, rate_hat), _heun_gain(s, span, rate_hat, False)
-    noise = scale**2 * _raise_var(s, m_hat, v_hat)
+    gain, heun, euler = a_hat, _heun_gain(s, span, rate_hat), _heun_gain(s, span, rate_hat, False)
+    noise = scale**2 * _raise_var(s, a_hat, b_hat)
     return (Claim("gain", gain * heun, KARRAS_2 + ": lines 5-11, the churn's forward kernel then Heun from t_hat"),
             Claim("noise_var", heun**2 * noise, KARRAS_2 + ": line 6, fresh noise of variance t_hat^2 - t^2"),
             Claim("gain_last", gain * euler, KARRAS_2 + ": line 9, Euler onto sigma = 0"),
@@ -90,12 +87,12 @@ def _claims():
 
 
 def _wrong():
-    s, m_hat, v_hat, rise, scale, rate_hat = _vocabulary_hat()
+    s, a_hat, b_hat, rise, scale, rate_hat = _vocabulary_hat()
     span = s.dt + rise
-    gain, heun = _raise_gain(s, m_hat), _heun_gain(s, span, rate_hat)
-    return (WrongVariant("noise_var", heun**2 * scale**2 * _raise_var(s, m_hat, v_hat, root=True),
+    gain, heun = a_hat, _heun_gain(s, span, rate_hat)
+    return (WrongVariant("noise_var", heun**2 * scale**2 * _raise_var(s, a_hat, b_hat, root=True),
                          "fresh noise of variance t_hat - t for t_hat^2 - t^2"),
-            WrongVariant("noise_var", heun**2 * scale**2 * v_hat,
+            WrongVariant("noise_var", heun**2 * scale**2 * (a_hat**2 * s.v_now + b_hat),
                          "fresh noise of the whole variance t_hat^2 at t_hat (the state's own noise counted twice)"),
             WrongVariant("gain", gain * _heun_gain(s, s.dt, rate_hat),
                          "Heun over t' - t from t_hat: the step not lengthened by the churn"),
@@ -113,5 +110,5 @@ register(Scheme(
     claims=_claims, wrong_variants=_wrong,
     options=(Option("churn", 30.0, low=0.0), Option("churn_t_min", 0.01, low=0.0), Option("churn_t_max", 1.0, low=0.0),
              Option("noise_scale", 1.0, symbol="noise_scale_edm", low=0.0)),
-    weak_order=2.0, deterministic_when={"churn": 0.0}, table=(Column("EDM-churn"),), reverse_family=True,
+    weak_order=2.0, deterministic_when={"churn": 0.0}, table=(Column("EDM-churn", {"noise_scale": 1.0}),), reverse_family=True,
 ))
