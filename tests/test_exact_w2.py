@@ -182,7 +182,8 @@ def test_the_lambda_grid_is_uniform_in_lambda():
 # other evaluation of a rule comes from its one definition in the catalogue (derivations/catalogue/).
 
 STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k=2.0, beta_next=1.5, beta_mid=1.75, prec_k_pg=1.3,
-                  prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5, ab_mid=0.36)
+                  prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5, ab_mid=0.36,
+                  beta_hat=2.3, prec_hat_pg=1.1, rise_st=0.05, h_hat=0.3)  # EDM's churn: its raised level
 STEP_SAMPLES = 200_000
 # |sample variance - a^2 c + b| <= 6 standard errors: a false alarm has probability about 2e-9 per scheme.
 STEP_BOUND_SE = 6.0
@@ -209,6 +210,14 @@ def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np
     if label == "DDPM":
         bd = 2 * dt * bk
         return (y - bd * pk * y) / np.sqrt(1 - bd) + np.sqrt(bd) * z
+    if label == "EDM-churn":
+        # Karras et al. (2022), Algorithm 2 in VP form: the forward kernel over B(u_hat) - B(u) = h_hat, then
+        # Heun (Euler on the last step) from u_hat over dt + rise
+        y_hat = np.exp(-p["h_hat"]) * y + np.sqrt(-np.expm1(-2 * p["h_hat"])) * z
+        span = dt + p["rise_st"]
+        slope = _pf(p["beta_hat"], p["prec_hat_pg"], y_hat)
+        euler = y_hat + span * slope
+        return euler if last else y_hat + span / 2 * (slope + _pf(bn, p["prec_next_pg"], euler))
     if label == "Euler" or label == "EDM-Heun" and last:
         return y + dt * _pf(bk, pk, y)
     if label in ("Heun", "EDM-Heun"):
@@ -270,8 +279,9 @@ def _vocabulary(spec: exact_w2.SchemeSpec) -> dict[str, float]:
             else (math.exp(-p["h"]), -math.expm1(-2 * p["h"])))
     values = {"a_st": a, "b_st": b, "m_next_st": math.sqrt(p["ab_next"]), "v_next_st": 1 - p["ab_next"],
               "m_mid_st": math.sqrt(p["ab_mid"]), "v_mid_st": 1 - p["ab_mid"]}
-    for at, beta in (("k", "beta_k"), ("next", "beta_next"), ("mid", "beta_mid")):
+    for at, beta in (("k", "beta_k"), ("next", "beta_next"), ("mid", "beta_mid"), ("hat", "beta_hat")):
         values |= {f"f_{at}_st": -p[beta], f"g2_{at}_st": 2 * p[beta], f"mu_{at}_st": 0.0}
+    values |= {"a_hat_st": math.exp(-p["h_hat"]), "b_hat_st": -math.expm1(-2 * p["h_hat"])}
     return p | values | spec.fixed
 
 

@@ -75,18 +75,22 @@ class TorchOps:
 
     def raised(self, churn: float, t_min: float, t_max: float) -> At:
         r"""The time :math:`\hat t` of EDM's churn: :math:`\sigma(\hat t) = (1 + \gamma)\sigma(t)`,
-        :math:`\sigma = \sqrt v/m` (:func:`churn_gamma`), found by bisection (:math:`\sigma` increases)."""
+        :math:`\sigma^2 = v/m^2` (:func:`churn_gamma`), by Newton's method on :math:`\sigma^2`, whose time
+        derivative is :math:`g^2/m^2` (:math:`v' = 2fv + g^2`, :math:`m' = fm`)."""
         sigma = noise_level(self.process, self.t)
         gamma = churn_gamma(sigma, self.steps, churn, t_min, t_max)
         if gamma == 0:
             return At(self.process, self.model, self.t)
-        target, low, high = (1 + gamma) * sigma, self.t, 2 * self.t
-        while noise_level(self.process, high) < target:
-            low, high = high, 2 * high
-        for _ in range(60):  # to float64 resolution
-            middle = (low + high) / 2
-            low, high = (middle, high) if noise_level(self.process, middle) < target else (low, middle)
-        return At(self.process, self.model, high, high - self.t)
+        target_sq, time = ((1 + gamma) * sigma) ** 2, self.t
+        for _ in range(100):
+            c = self.process.at(time)
+            step = (c.var / c.mean_coef**2 - target_sq) * c.mean_coef**2 / c.diffusion_sq
+            time -= step
+            if abs(step) <= 1e-11 * time:  # the coefficients are float64 derivatives: about 12 digits
+                break
+        else:
+            raise ArithmeticError(f"the churned level from t = {self.t} did not converge")
+        return At(self.process, self.model, time, time - self.t)
 
     def noise(self, x: torch.Tensor, var: float) -> torch.Tensor | float:
         if var == 0:
