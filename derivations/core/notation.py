@@ -667,6 +667,10 @@ level_churn = base("level_churn", r"t_{\mathrm{c}}", "noise level t_i = sigma(t_
                    POSITIVE, positive=True)
 # EDM's conditioning of the network on the noise level (edm.c_noise).
 c_noise_edm = base("c_noise_edm", r"c_{\mathrm{noise}}", "EDM's noise-level input of the network F", REAL, real=True)
+p_mean_edm = base("p_mean_edm", r"P_{\mathrm{mean}}", "mean of ln sigma under EDM's training distribution (-1.2)",
+                  REAL, real=True)
+p_std_edm = base("p_std_edm", r"P_{\mathrm{std}}", "standard deviation of ln sigma under EDM's training distribution (1.2)",
+                 POSITIVE, positive=True)
 # The bound at a generic step t (elbo.generic_t): the reverse kernel p_theta(x_{t-1} | x_t) = N(a_t x_t + b_t, sigma_t^2)
 # (its variance is var_model).
 rev_gain_t = base("rev_gain_t", "a_t", "gain of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)
