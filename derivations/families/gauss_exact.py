@@ -58,6 +58,7 @@ from derivations.core.notation import (
     g2_mid_st,
     g2_next_st,
     lookup,
+    names as lookup_names,
     m_mid_st,
     m_next_st,
     mu_hat_st,
@@ -392,9 +393,20 @@ def step_map_body(scheme: catalogue.Scheme) -> Body:
     where a step would still not fit on a line."""
     for max_chars in (400, 200, 100):
         body = _step_map_body(scheme, work.Abbreviations(max_chars=max_chars))
-        if all(len(sp.latex(s.lhs)) + len(sp.latex(s.rhs)) <= STEP_LATEX_MAX for s in body.steps):
+        if all(len(sp.latex(s.lhs)) + len(sp.latex(s.rhs)) <= STEP_LATEX_MAX
+               and _page_length(s.lhs) + len(" = ") + _page_length(s.rhs) <= PAGE_LINE_MAX for s in body.steps):
             break
     return body
+
+
+# The pages' limit on one line of math (tests/test_pages.py).
+PAGE_LINE_MAX = 1000
+
+
+def _page_length(expr: sp.Expr) -> int:
+    """Length of ``expr``'s LaTeX with the notation's glyphs, as the page prints it."""
+    known = lookup_names()
+    return len(sp.latex(expr, symbol_names={s: known[s.name].latex for s in expr.free_symbols if s.name in known}))
 
 
 def _step_map_body(scheme: catalogue.Scheme, short: work.Abbreviations) -> Body:
