@@ -44,11 +44,7 @@ class SchemeSpec:
     @property
     def churn(self) -> tuple[float, float, float] | None:
         """(S_churn, S_tmin, S_tmax) of a scheme whose rule raises the level (EDM's churn), else None."""
-        names = ("churn", "churn_t_min", "churn_t_max")
-        if not all(any(o.name == n for o in self.scheme.options) for n in names):
-            return None
-        resolved = self.scheme.resolve(self.column.options)
-        return tuple(float(resolved[n]) for n in names)
+        return self.scheme.churn(self.column.options)
 
     def result(self, base: str, last: bool) -> str:
         """The step-map result for a step (the last one, or any other)."""

@@ -120,6 +120,14 @@ class Scheme:
             known[name].validate(value)
         return {o.name: o.default for o in self.options} | dict(options) | dict(self.fixed)
 
+    def churn(self, options: Mapping[str, Any]) -> tuple[float, float, float] | None:
+        """(S_churn, S_tmin, S_tmax) of a rule that raises its level (EDM's churn, ``ops.raised``), else None."""
+        names = ("churn", "churn_t_min", "churn_t_max")
+        if not builtins.all(any(o.name == n for o in self.options) for n in names):
+            return None
+        resolved = self.resolve(options)
+        return tuple(float(resolved[n]) for n in names)
+
     def is_deterministic(self, options: Mapping[str, Any]) -> bool:
         if self.deterministic_when is None:
             return False
