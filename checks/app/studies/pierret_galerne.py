@@ -147,11 +147,13 @@ def headline_cells(lam: np.ndarray) -> dict[tuple[str, int], float]:
 def _headline(lam: np.ndarray) -> str:
     values = headline_cells(lam)
     labels = list(EVALUATIONS)
+    churn, t_min, t_max = exact_w2.SCHEME_BY_LABEL["EDM-churn"].churn
     lines = ["## Second-order samplers at equal score evaluations (CIFAR-10)\n",
              f"From $p_T$, eps = {HEADLINE_EPS:g}, each column on the most grid points whose score evaluations do not "
              "exceed E (Heun: 2(N - 1); EDM's Heun and churn, DPM-Solver-2 and ++2S: 2(N - 1) - 1, their last step "
-             "first order). EDM-churn: Karras et al.'s Algorithm 2 with their CIFAR-10 churn (S_churn = 30 on "
-             "sigma in [0.01, 1]) and S_noise = 1. W2 is to $p_0$, so it includes the truncation at eps: where the "
+             f"first order). EDM-churn: Karras et al.'s Algorithm 2 with S_churn = {churn:g} on sigma in "
+             f"[{t_min:g}, {t_max:g}] (their CIFAR-10 values) and S_noise = 1. W2 is to $p_0$, so it includes the "
+             "truncation at eps: where the "
              "discretization error is small the columns meet that floor, and their order there is not their accuracy.\n",
              "| E | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
     for e in HEADLINE_EVALUATIONS:
