@@ -41,6 +41,26 @@ def noise_level(process: Process, time: float) -> float:
     return math.sqrt(coefficients.var) / coefficients.mean_coef
 
 
+def half_log_snr(process: Process, time: float) -> float:
+    r""":math:`\lambda(t) = \log(m_t/\sqrt{v_t})`."""
+    c = process.at(time)
+    return math.log(c.mean_coef) - 0.5 * math.log(c.var)
+
+
+def time_at_lambda(process: Process, t: float, t_next: float, fraction: float) -> float:
+    r"""The time :math:`s` between ``t`` and ``t_next`` with :math:`\lambda_s = \lambda_t + r(\lambda_{t'} - \lambda_t)`,
+    by Newton's method from the time fraction: :math:`d\lambda/dt = f - v'/(2v) = -g^2/(2v)`."""
+    target = half_log_snr(process, t) + fraction * (half_log_snr(process, t_next) - half_log_snr(process, t))
+    time = t + fraction * (t_next - t)
+    for _ in range(100):
+        c = process.at(time)
+        step = (math.log(c.mean_coef) - 0.5 * math.log(c.var) - target) / (-c.diffusion_sq / (2 * c.var))
+        time -= step
+        if abs(step) <= 1e-11 * abs(time):
+            return time
+    raise ArithmeticError(f"no time at lambda fraction {fraction} between {t} and {t_next}")
+
+
 class At:
     """One time of a step: the process's coefficients there, and the score model at that time;
     ``rise``: how far above the step's start it lies (0 but at a raised level)."""
@@ -72,6 +92,10 @@ class TorchOps:
     @property
     def lands_clean(self) -> bool:
         return self.next.var == 0
+
+    def at_lambda(self, fraction: float) -> At:
+        r"""The time where :math:`\lambda = \log m - \tfrac12\log v` is ``fraction`` of the way to the step's end."""
+        return At(self.process, self.model, time_at_lambda(self.process, self.t, self.t + self.h, fraction))
 
     def raised(self, churn: float, t_min: float, t_max: float) -> At:
         r"""The time :math:`\hat t` of EDM's churn: :math:`\sigma(\hat t) = (1 + \gamma)\sigma(t)`,

@@ -182,6 +182,9 @@ class _TraceOps:
     def noise(self, x: float, var: float) -> float:
         return 0.0
 
+    def at_lambda(self, fraction: float) -> _TraceAt:
+        return _TraceAt(0.6 + 0.2 * fraction, 0.64 - 0.28 * fraction)
+
     def raised(self, churn: float, t_min: float, t_max: float) -> _TraceAt:
         return _TraceAt(0.55, 0.7, 0.005)
 

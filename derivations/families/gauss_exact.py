@@ -58,7 +58,15 @@ from derivations.core.notation import (
     g2_mid_st,
     g2_next_st,
     lookup,
+    m_s1_st,
+    m_s2_st,
+    mu_s1_st,
+    mu_s2_st,
     names as lookup_names,
+    prec_s1_pg,
+    prec_s2_pg,
+    v_s1_st,
+    v_s2_st,
     m_mid_st,
     m_next_st,
     mu_hat_st,
@@ -322,6 +330,12 @@ class SymbolicOps:
         self.next = _At(m_next_st, v_next_st, f_next_st, g2_next_st, prec_next_pg, mu_next_st)
         self.mid = _At(m_mid_st, v_mid_st, f_mid_st, g2_mid_st, prec_mid_pg, mu_mid_st)
         self.normals: list[sp.Symbol] = []
+
+    def at_lambda(self, fraction) -> _At:
+        r"""The point a third or two thirds of the step's half-log-SNR increment in (DPM-Solver-3), its kernel free."""
+        third = {sp.Rational(1, 3): 0, sp.Rational(2, 3): 1}[sp.nsimplify(fraction, tolerance=1e-12)]
+        return _At(*((m_s1_st, v_s1_st), (m_s2_st, v_s2_st))[third], None, None, (prec_s1_pg, prec_s2_pg)[third],
+                   (mu_s1_st, mu_s2_st)[third])
 
     def raised(self, churn, t_min, t_max) -> _At:
         r"""A raised level :math:`\hat t \ge t` (EDM's churn): the forward kernel :math:`\mathcal N(\hat a x, \hat b)`
