@@ -129,7 +129,7 @@ def test_sde_ends_closer_than_ode_from_standard_normal(name):
 # Convergence: W2 between the scheme's output and the exact continuous output (both from p_T),
 # at eps = 1e-2 where every mode is resolved by these grids (the asymptotic regime).
 CONVERGENCE_EPS = 1e-2
-CONVERGENCE_POINTS = {"RK4": (129, 257, 513)}
+CONVERGENCE_POINTS = {"RK4": (129, 257, 513), "DPM-Solver-3": (129, 257, 513)}
 ORDER_TOLERANCE = 0.2
 
 
@@ -147,7 +147,8 @@ def test_error_decays_at_the_declared_order(spec, cifar):
 # On a grid uniform in the half-log-SNR (DPM-Solver's), the orders hold as well; there DPM-Solver-2 is
 # more accurate than Heun at the same grid points (the same NFE, less one evaluation).
 LAMBDA_POINTS = (65, 129, 257)
-LAMBDA_ORDERS = {"Euler": 1.0, "DDIM-eta0": 1.0, "Heun": 2.0, "DPM-Solver-2": 2.0, "DPM-Solver++2S": 2.0}
+LAMBDA_ORDERS = {"Euler": 1.0, "DDIM-eta0": 1.0, "Heun": 2.0, "DPM-Solver-2": 2.0, "DPM-Solver++2S": 2.0,
+                 "DPM-Solver-3": 3.0}
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +184,8 @@ def test_the_lambda_grid_is_uniform_in_lambda():
 
 STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k=2.0, beta_next=1.5, beta_mid=1.75, prec_k_pg=1.3,
                   prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5, ab_mid=0.36,
-                  beta_hat=2.3, prec_hat_pg=1.1, rise_st=0.05, h_hat=0.3)  # EDM's churn: its raised level
+                  beta_hat=2.3, prec_hat_pg=1.1, rise_st=0.05, h_hat=0.3,  # EDM's churn: its raised level
+                  ab_s1=0.42, ab_s2=0.46, prec_s1_pg=2.1, prec_s2_pg=2.3)  # DPM-Solver-3: points at lambda + h/3, 2h/3
 STEP_SAMPLES = 200_000
 # |sample variance - a^2 c + b| <= 6 standard errors: a false alarm has probability about 2e-9 per scheme.
 STEP_BOUND_SE = 6.0
@@ -244,6 +246,22 @@ def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np
         eps_u = sigma_mid * pm * u
         return (alpha_next / alpha * y - sigma_next * np.expm1(step) * eps_t
                 - sigma_next / (2 * r) * np.expm1(step) * (eps_u - eps_t))
+    if label == "DPM-Solver-3":
+        # Lu et al. (2022), DPM-Solver-3 with r_1, r_2 read off the points' half-log-SNR
+        ab = p["ab_next"] * np.exp(-2 * h)
+        alphas = [np.sqrt(v) for v in (ab, p["ab_s1"], p["ab_s2"], p["ab_next"])]
+        sigmas = [np.sqrt(1 - v) for v in (ab, p["ab_s1"], p["ab_s2"], p["ab_next"])]
+        lams = [np.log(a / s) for a, s in zip(alphas, sigmas)]
+        eps_t = sigmas[0] * pk * y  # onto v > 0 the last step is the same third-order step
+        step = lams[3] - lams[0]
+        r1, r2 = (lams[1] - lams[0]) / step, (lams[2] - lams[0]) / step
+        u1 = alphas[1] / alphas[0] * y - sigmas[1] * np.expm1(r1 * step) * eps_t
+        d1 = sigmas[1] * p["prec_s1_pg"] * u1 - eps_t
+        u2 = (alphas[2] / alphas[0] * y - sigmas[2] * np.expm1(r2 * step) * eps_t
+              - sigmas[2] * r2 / r1 * (np.expm1(r2 * step) / (r2 * step) - 1) * d1)
+        d2 = sigmas[2] * p["prec_s2_pg"] * u2 - eps_t
+        return (alphas[3] / alphas[0] * y - sigmas[3] * np.expm1(step) * eps_t
+                - sigmas[3] / r2 * (np.expm1(step) / step - 1) * d2)
     if label == "DPM-Solver++2S":
         # Lu et al. (2022b), Algorithm 1, data prediction x0 = (y - sigma eps)/alpha, general r
         ab_next, ab_mid = p["ab_next"], p["ab_mid"]
@@ -282,6 +300,8 @@ def _vocabulary(spec: exact_w2.SchemeSpec) -> dict[str, float]:
     for at, beta in (("k", "beta_k"), ("next", "beta_next"), ("mid", "beta_mid"), ("hat", "beta_hat")):
         values |= {f"f_{at}_st": -p[beta], f"g2_{at}_st": 2 * p[beta], f"mu_{at}_st": 0.0}
     values |= {"a_hat_st": math.exp(-p["h_hat"]), "b_hat_st": -math.expm1(-2 * p["h_hat"])}
+    for at in ("s1", "s2"):
+        values |= {f"m_{at}_st": math.sqrt(p[f"ab_{at}"]), f"v_{at}_st": 1 - p[f"ab_{at}"], f"mu_{at}_st": 0.0}
     return p | values | spec.fixed
 
 

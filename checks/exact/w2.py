@@ -269,7 +269,8 @@ def _off_grid(spec: Layout) -> bool:
 
 def _final_step(spec: Layout, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(a^2, b) of the grid's last step for every eigenvalue."""
-    step = compiled_step(spec.label, last=True, clean=bool(g.B_points[-1] == 0))  # onto v = 0 at eps = 0
+    # onto v = 0 at eps = 0 on the SDE (no level of the reference's chain is noise-free)
+    step = compiled_step(spec.label, last=True, clean=bool(g.B_points[-1] == 0) and not spec.chain)
     steps = g.n_points - 1
     values = {name: _as_column(v, steps)[-1, 0] for name, v in g.values(spec).items()}
     B_hat = g.raised(spec.churn)[1][-1] if spec.churn else np.inf  # no raised level: its precision is never read
@@ -508,7 +509,7 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
                             if spec.churn:
                                 B_hat = g.raised(spec.churn)[1][k]
                                 values["prec_hat_pg"] = 1 / _laws()["var_t"](var_data=lam, B_u_pg=B_hat)
-                            gain_fn, noise_fn = clean_last if k == steps - 1 and g.B_points[-1] == 0 \
+                            gain_fn, noise_fn = clean_last if k == steps - 1 and g.B_points[-1] == 0 and not spec.chain \
                                 else maps[k == steps - 1]
                             c = gain_fn(**values) ** 2 * c + noise_fn(**values)
                         cells.append(Cell(spec.label, eps, init, nfe, w2(c, lam), g.n_points))

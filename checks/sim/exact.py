@@ -34,7 +34,7 @@ from derivations.families import gauss_exact
 from checks.sim.data import GaussianData
 from checks.sim.processes import Process
 from checks.sim.registry import Grid, Sampler
-from checks.sim.steps import TorchOps
+from checks.sim.steps import TorchOps, time_at_lambda
 
 _AFFINE_ROWS = (0.0, 1.0, -1.5)  # starts of the noise-free probe rows: offset, gain, affinity check
 
@@ -112,8 +112,13 @@ class StepMaps:
 def gaussian_step_values(process: Process, data: GaussianData, t: float, t_next: float) -> dict[str, torch.Tensor]:
     """The step-map vocabulary (``gauss_exact.step_values``) for a step of ``process`` on diagonal Gaussian data:
     the kernel from :math:`t'` to :math:`t`, the SDE's coefficients, and the precisions and means of :math:`p_t`
-    (at the midpoint only for a continuous process; nan there for a chain)."""
+    (at the midpoint only for a continuous process; nan there for a chain; at a third and two thirds of the
+    step's half-log-SNR increment for a continuous process's step onto v > 0)."""
     times = (t, t_next) + ((0.5 * (t + t_next),) if process.continuous else ())
+    thirds = tuple(time_at_lambda(process, t, t_next, r) for r in (1 / 3, 2 / 3)) \
+        if process.continuous and process.at(t_next).var > 0 else ()
+    third_values = tuple((process.at(u).mean_coef, process.at(u).var, data.marginal(process, u)[0]) for u in thirds)
+    third_prec = {name: 1 / data.marginal(process, u)[1] for name, u in zip(("prec_s1_pg", "prec_s2_pg"), thirds)}
     coefs = [process.at(u) for u in times]
     laws = [data.marginal(process, u) for u in times]
     pad = (math.nan,) * (3 - len(times))
@@ -123,7 +128,8 @@ def gaussian_step_values(process: Process, data: GaussianData, t: float, t_next:
         a=gain, b=now.var - gain**2 * nxt.var, m_next=nxt.mean_coef, v_next=nxt.var, dt=t - t_next,
         drift=tuple(c.drift_coef for c in coefs) + pad, diffusion_sq=tuple(c.diffusion_sq for c in coefs) + pad,
         prec=tuple(1 / var for _, var in laws) + pad, mean=tuple(mean for mean, _ in laws) + pad,
-        kernel_mid=(coefs[2].mean_coef, coefs[2].var) if process.continuous else (math.nan, math.nan))
+        kernel_mid=(coefs[2].mean_coef, coefs[2].var) if process.continuous else (math.nan, math.nan),
+        thirds=third_values or None) | third_prec
 
 
 def raised_step_values(process: Process, data: GaussianData, t: float, t_next: float, steps: int,

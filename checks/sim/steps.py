@@ -48,17 +48,23 @@ def half_log_snr(process: Process, time: float) -> float:
 
 
 def time_at_lambda(process: Process, t: float, t_next: float, fraction: float) -> float:
-    r"""The time :math:`s` between ``t`` and ``t_next`` with :math:`\lambda_s = \lambda_t + r(\lambda_{t'} - \lambda_t)`,
-    by Newton's method from the time fraction: :math:`d\lambda/dt = f - v'/(2v) = -g^2/(2v)`."""
+    r"""The time :math:`s` between ``t_next`` and ``t`` with :math:`\lambda_s = \lambda_t + r(\lambda_{t'} - \lambda_t)`,
+    by Newton's method from the time fraction (:math:`d\lambda/dt = f - v'/(2v) = -g^2/(2v)`), kept inside the
+    bracket that :math:`\lambda`'s decrease gives (a step that would leave it bisects instead)."""
     target = half_log_snr(process, t) + fraction * (half_log_snr(process, t_next) - half_log_snr(process, t))
+    low, high = min(t, t_next), max(t, t_next)  # lambda(low) > target > lambda(high)
     time = t + fraction * (t_next - t)
-    for _ in range(100):
+    for _ in range(200):
         c = process.at(time)
-        step = (math.log(c.mean_coef) - 0.5 * math.log(c.var) - target) / (-c.diffusion_sq / (2 * c.var))
-        time -= step
-        if abs(step) <= 1e-11 * abs(time):
-            return time
-    raise ArithmeticError(f"no time at lambda fraction {fraction} between {t} and {t_next}")
+        excess = math.log(c.mean_coef) - 0.5 * math.log(c.var) - target
+        low, high = (time, high) if excess > 0 else (low, time)
+        candidate = time + excess * 2 * c.var / c.diffusion_sq
+        if not low < candidate < high:
+            candidate = (low + high) / 2
+        if abs(candidate - time) <= 1e-11 * time or high - low <= 1e-15 * high:
+            return candidate
+        time = candidate
+    raise ArithmeticError(f"no time at lambda fraction {fraction} between {t_next} and {t}")
 
 
 class At:
