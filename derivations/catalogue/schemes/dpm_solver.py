@@ -217,7 +217,8 @@ def _dpm3_gain(s, last_weight: str = "r2", first_correction: bool = True):
     growth_2 = _named_ratio("E_2", r"\mathcal E_2", (n.m_s2_st / s.sqrt(n.v_s2_st)) / exp_now,
                             r"$e^{r_2 h}$ at $\lambda_t + 2h/3$")
     h = s.log(growth)
-    r_1, r_2 = s.log(growth_1) / h, s.log(growth_2) / h
+    r_1 = _named_ratio("R_1", r"\varrho_1", s.log(growth_1) / h, r"$r_1 = (\lambda_{s_1} - \lambda_t)/h$")
+    r_2 = _named_ratio("R_2", r"\varrho_2", s.log(growth_2) / h, r"$r_2 = (\lambda_{s_2} - \lambda_t)/h$")
     eps = s.sqrt(v_now) * s.p_k
     u_1 = n.m_s1_st / m_now - s.sqrt(n.v_s1_st) * (growth_1 - 1) * eps
     diff_1 = s.sqrt(n.v_s1_st) * n.prec_s1_pg * u_1 - eps
