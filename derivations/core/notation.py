@@ -438,23 +438,23 @@ v_mid_st = base("v_mid_st", "v_{(t+t')/2}", "variance of the forward kernel at t
 mu_k_st = base("mu_k_st", r"\mu_t", "mean of the noised data marginal p_t at the step's start", REAL, real=True)
 mu_next_st = base("mu_next_st", r"\mu_{t'}", "mean of p_t at the step's end", REAL, real=True)
 mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midpoint", REAL, real=True)
-# The points of a step at a third and two thirds of its half-log-SNR increment (DPM-Solver-3): lambda_t + h/3,
-# lambda_t + 2h/3. Their kernels are free in the step maps, as the midpoint's are.
-m_s1_st = base("m_s1_st", r"m_{\lambda_{1/3}}", "signal coefficient of the forward kernel a third of a step's "
+# The points s_1, s_2 of a step at a third and two thirds of its half-log-SNR increment (DPM-Solver-3):
+# lambda_t + h/3, lambda_t + 2h/3. Their kernels are free in the step maps, as the midpoint's are.
+m_s1_st = base("m_s1_st", r"m_{s_1}", "signal coefficient of the forward kernel a third of a step's "
                "half-log-SNR increment in", POSITIVE_UNIT, positive=True)
-v_s1_st = base("v_s1_st", r"v_{\lambda_{1/3}}", "variance of the forward kernel a third of a step's half-log-SNR "
+v_s1_st = base("v_s1_st", r"v_{s_1}", "variance of the forward kernel a third of a step's half-log-SNR "
                "increment in", POSITIVE, positive=True)
-mu_s1_st = base("mu_s1_st", r"\mu_{\lambda_{1/3}}", "mean of p_t a third of a step's half-log-SNR increment in", REAL,
+mu_s1_st = base("mu_s1_st", r"\mu_{s_1}", "mean of p_t a third of a step's half-log-SNR increment in", REAL,
                 real=True)
-prec_s1_pg = base("prec_s1_pg", r"\Sigma_{u_{\lambda_{1/3}}}^{-1}", "precision of p_u a third of a step's half-log-SNR "
+prec_s1_pg = base("prec_s1_pg", r"\Sigma_{s_1}^{-1}", "precision of p_u a third of a step's half-log-SNR "
                   "increment in", POSITIVE, positive=True)
-m_s2_st = base("m_s2_st", r"m_{\lambda_{2/3}}", "signal coefficient of the forward kernel two thirds of a step's "
+m_s2_st = base("m_s2_st", r"m_{s_2}", "signal coefficient of the forward kernel two thirds of a step's "
                "half-log-SNR increment in", POSITIVE_UNIT, positive=True)
-v_s2_st = base("v_s2_st", r"v_{\lambda_{2/3}}", "variance of the forward kernel two thirds of a step's half-log-SNR "
+v_s2_st = base("v_s2_st", r"v_{s_2}", "variance of the forward kernel two thirds of a step's half-log-SNR "
                "increment in", POSITIVE, positive=True)
-mu_s2_st = base("mu_s2_st", r"\mu_{\lambda_{2/3}}", "mean of p_t two thirds of a step's half-log-SNR increment in",
+mu_s2_st = base("mu_s2_st", r"\mu_{s_2}", "mean of p_t two thirds of a step's half-log-SNR increment in",
                 REAL, real=True)
-prec_s2_pg = base("prec_s2_pg", r"\Sigma_{u_{\lambda_{2/3}}}^{-1}", "precision of p_u two thirds of a step's "
+prec_s2_pg = base("prec_s2_pg", r"\Sigma_{s_2}^{-1}", "precision of p_u two thirds of a step's "
                   "half-log-SNR increment in", POSITIVE, positive=True)
 # A raised level t_hat >= t of a step (EDM's churn, Karras et al. 2022, Algorithm 2): the step first moves
 # x_t to x_t_hat by the forward kernel, then integrates from t_hat down to t'. Its kernel and coefficients
