@@ -129,7 +129,7 @@ def test_sde_ends_closer_than_ode_from_standard_normal(name):
 # Convergence: W2 between the scheme's output and the exact continuous output (both from p_T),
 # at eps = 1e-2 where every mode is resolved by these grids (the asymptotic regime).
 CONVERGENCE_EPS = 1e-2
-CONVERGENCE_POINTS = {"RK4": (129, 257, 513)}
+CONVERGENCE_POINTS = {"RK4": (129, 257, 513), "DPM-Solver-3": (129, 257, 513)}
 ORDER_TOLERANCE = 0.2
 
 
@@ -147,7 +147,8 @@ def test_error_decays_at_the_declared_order(spec, cifar):
 # On a grid uniform in the half-log-SNR (DPM-Solver's), the orders hold as well; there DPM-Solver-2 is
 # more accurate than Heun at the same grid points (the same NFE, less one evaluation).
 LAMBDA_POINTS = (65, 129, 257)
-LAMBDA_ORDERS = {"Euler": 1.0, "DDIM-eta0": 1.0, "Heun": 2.0, "DPM-Solver-2": 2.0, "DPM-Solver++2S": 2.0}
+LAMBDA_ORDERS = {"Euler": 1.0, "DDIM-eta0": 1.0, "Heun": 2.0, "DPM-Solver-2": 2.0, "DPM-Solver++2S": 2.0,
+                 "DPM-Solver-3": 3.0}
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +183,9 @@ def test_the_lambda_grid_is_uniform_in_lambda():
 # other evaluation of a rule comes from its one definition in the catalogue (derivations/catalogue/).
 
 STEP_POINT = dict(var_c_pg=0.7, dt_pg=0.2, beta_k=2.0, beta_next=1.5, beta_mid=1.75, prec_k_pg=1.3,
-                  prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5, ab_mid=0.36)
+                  prec_next_pg=2.5, prec_mid_pg=1.8, h=0.35, ab_next=0.5, ab_mid=0.36,
+                  beta_hat=2.3, prec_hat_pg=1.1, rise_st=0.05, h_hat=0.3,  # EDM's churn: its raised level
+                  ab_s1=0.42, ab_s2=0.46, prec_s1_pg=2.1, prec_s2_pg=2.3)  # DPM-Solver-3: points at lambda + h/3, 2h/3
 STEP_SAMPLES = 200_000
 # |sample variance - a^2 c + b| <= 6 standard errors: a false alarm has probability about 2e-9 per scheme.
 STEP_BOUND_SE = 6.0
@@ -209,6 +212,14 @@ def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np
     if label == "DDPM":
         bd = 2 * dt * bk
         return (y - bd * pk * y) / np.sqrt(1 - bd) + np.sqrt(bd) * z
+    if label == "EDM-churn":
+        # Karras et al. (2022), Algorithm 2 in VP form: the forward kernel over B(u_hat) - B(u) = h_hat, then
+        # Heun (Euler on the last step) from u_hat over dt + rise
+        y_hat = np.exp(-p["h_hat"]) * y + np.sqrt(-np.expm1(-2 * p["h_hat"])) * z
+        span = dt + p["rise_st"]
+        slope = _pf(p["beta_hat"], p["prec_hat_pg"], y_hat)
+        euler = y_hat + span * slope
+        return euler if last else y_hat + span / 2 * (slope + _pf(bn, p["prec_next_pg"], euler))
     if label == "Euler" or label == "EDM-Heun" and last:
         return y + dt * _pf(bk, pk, y)
     if label in ("Heun", "EDM-Heun"):
@@ -235,6 +246,22 @@ def _update(label: str, y: np.ndarray, z: np.ndarray, p: dict, last: bool) -> np
         eps_u = sigma_mid * pm * u
         return (alpha_next / alpha * y - sigma_next * np.expm1(step) * eps_t
                 - sigma_next / (2 * r) * np.expm1(step) * (eps_u - eps_t))
+    if label == "DPM-Solver-3":
+        # Lu et al. (2022), DPM-Solver-3 with r_1, r_2 read off the points' half-log-SNR
+        ab = p["ab_next"] * np.exp(-2 * h)
+        alphas = [np.sqrt(v) for v in (ab, p["ab_s1"], p["ab_s2"], p["ab_next"])]
+        sigmas = [np.sqrt(1 - v) for v in (ab, p["ab_s1"], p["ab_s2"], p["ab_next"])]
+        lams = [np.log(a / s) for a, s in zip(alphas, sigmas)]
+        eps_t = sigmas[0] * pk * y  # onto v > 0 the last step is the same third-order step
+        step = lams[3] - lams[0]
+        r1, r2 = (lams[1] - lams[0]) / step, (lams[2] - lams[0]) / step
+        u1 = alphas[1] / alphas[0] * y - sigmas[1] * np.expm1(r1 * step) * eps_t
+        d1 = sigmas[1] * p["prec_s1_pg"] * u1 - eps_t
+        u2 = (alphas[2] / alphas[0] * y - sigmas[2] * np.expm1(r2 * step) * eps_t
+              - sigmas[2] * r2 / r1 * (np.expm1(r2 * step) / (r2 * step) - 1) * d1)
+        d2 = sigmas[2] * p["prec_s2_pg"] * u2 - eps_t
+        return (alphas[3] / alphas[0] * y - sigmas[3] * np.expm1(step) * eps_t
+                - sigmas[3] / r2 * (np.expm1(step) / step - 1) * d2)
     if label == "DPM-Solver++2S":
         # Lu et al. (2022b), Algorithm 1, data prediction x0 = (y - sigma eps)/alpha, general r
         ab_next, ab_mid = p["ab_next"], p["ab_mid"]
@@ -270,8 +297,11 @@ def _vocabulary(spec: exact_w2.SchemeSpec) -> dict[str, float]:
             else (math.exp(-p["h"]), -math.expm1(-2 * p["h"])))
     values = {"a_st": a, "b_st": b, "m_next_st": math.sqrt(p["ab_next"]), "v_next_st": 1 - p["ab_next"],
               "m_mid_st": math.sqrt(p["ab_mid"]), "v_mid_st": 1 - p["ab_mid"]}
-    for at, beta in (("k", "beta_k"), ("next", "beta_next"), ("mid", "beta_mid")):
+    for at, beta in (("k", "beta_k"), ("next", "beta_next"), ("mid", "beta_mid"), ("hat", "beta_hat")):
         values |= {f"f_{at}_st": -p[beta], f"g2_{at}_st": 2 * p[beta], f"mu_{at}_st": 0.0}
+    values |= {"a_hat_st": math.exp(-p["h_hat"]), "b_hat_st": -math.expm1(-2 * p["h_hat"])}
+    for at in ("s1", "s2"):
+        values |= {f"m_{at}_st": math.sqrt(p[f"ab_{at}"]), f"v_{at}_st": 1 - p[f"ab_{at}"], f"mu_{at}_st": 0.0}
     return p | values | spec.fixed
 
 

@@ -132,7 +132,7 @@ def compose_affine(gain_sq: Any, noise_var: Any, ops: Any) -> tuple[Any, Any]:
     return A[0], b[0]
 
 
-def monomial(powers: tuple[int, int, int], precisions: tuple[Any, Any, Any], cache: dict) -> Any:
+def monomial(powers: tuple[int, ...], precisions: tuple[Any, ...], cache: dict) -> Any:
     if powers not in cache:
         value = None
         for p, e in zip(precisions, powers):

@@ -41,10 +41,17 @@ class SchemeSpec:
         return {o.symbol: float(self.column.options[o.name]) for o in self.scheme.options
                 if o.symbol and o.name in self.column.options}
 
-    def result(self, base: str, last: bool) -> str:
-        """The step-map result for a step (the last one, or any other)."""
+    @property
+    def churn(self) -> tuple[float, float, float] | None:
+        """(S_churn, S_tmin, S_tmax) of a scheme whose rule raises the level (EDM's churn), else None."""
+        return self.scheme.churn(self.column.options)
+
+    def result(self, base: str, last: bool, clean: bool = False) -> str:
+        """The step-map result for a step (the last one, or any other; ``clean``: onto v = 0), among the
+        step kinds the rule tells apart."""
         kinds = catalogue.kinds(self.scheme, self.column.options)
-        flags = frozenset({"last"}) if last and frozenset({"last"}) in kinds else frozenset()
+        read = frozenset().union(*kinds)
+        flags = frozenset(f for f, holds in (("last", last), ("clean", clean)) if holds and f in read)
         return catalogue.result_name(base, self.scheme.choice(self.column.options), flags)
 
 

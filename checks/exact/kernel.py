@@ -29,8 +29,8 @@ import numpy as np
 
 from derivations.core import config
 
-Powers = tuple[int, int, int]
-# A scheme's structure: its monomials' powers of (P_k, P_{k+1}, P_{k+1/2}) and whether it injects noise.
+Powers = tuple[int, ...]
+# A scheme's structure: its monomials' powers of (P_k, P_{k+1}, P_{k+1/2}[, P_hat = 0]) and whether it injects noise.
 Structure = tuple[tuple[Powers, ...], bool]
 
 BLOCK = 256  # eigenvalues per block: 2 x schemes x BLOCK float64 accumulators stay in L1/L2
@@ -55,6 +55,8 @@ def _monomial_source(powers: Powers) -> str:
 
 def kernel_source(structures: Sequence[Structure]) -> str:
     """Python source of the fused kernel for ``structures`` (one entry per scheme)."""
+    if any(any(p[3:]) for s in structures for p in s[0]):
+        raise ValueError("the fused kernel has no raised level: such columns run on the array back ends")
     needs_mid = any(p[2] for s in structures for p in s[0])
     lines = [
         "def kernel(lm, e_pts, e_mid, coefs, noises, out_A, out_B):",

@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from derivations.core import cache
-from derivations.core.step_vocabulary import step_values
+from derivations.core.step_vocabulary import RAISED, churn_gamma, step_values
 
 from checks.exact import kernel as w2_kernel
 from checks.exact import backends
@@ -113,11 +113,17 @@ class Grid:
     u_points: np.ndarray  # forward times u_k = T - t_k, from T down to eps
     B_points: np.ndarray  # B(u) at the N grid points
     B_mid: np.ndarray  # B(u) at the N - 1 midpoints
+    B_thirds: tuple[np.ndarray, np.ndarray]  # B(u) a third and two thirds of each step's half-log-SNR increment in
     spacing: str = "time"  # uniform in reversed time (the reference's grid), or in half-log-SNR ("lambda")
 
     def values(self, column: Layout) -> dict[str, np.ndarray]:
-        """What the column's step maps take on this grid, its fixed options included."""
-        return (self.chain_values if column.chain else self.sde_values) | column.fixed
+        """What the column's step maps take on this grid, its fixed options (and raised level) included."""
+        raised = self.raised(column.churn)[0] if column.churn else {}
+        return (self.chain_values if column.chain else self.sde_values) | raised | column.fixed
+
+    def raised(self, churn: tuple[float, float, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The raised level of EDM's churn at each step (:func:`raised_level`)."""
+        return raised_level(self.eps, self.n_points, self.spacing, churn)
 
 
 @functools.lru_cache(maxsize=64)
@@ -138,11 +144,45 @@ def lambda_grid(eps: float, n_points: int) -> Grid:
         raise ValueError(f"a lambda grid needs at least 2 points and eps > 0, got {n_points}, {eps}")
     B_ends = _schedule_values(np.array([T_END, eps]))["B"]
     lam = np.linspace(*(-B - 0.5 * np.log(-np.expm1(-2 * B)) for B in B_ends), n_points)
-    B = 0.5 * np.log1p(np.exp(-2 * lam))
-    span = BETA_MAX - BETA_MIN
-    u = 2 * B / (BETA_MIN + np.sqrt(BETA_MIN**2 + 2 * span * B))  # the root, without cancellation
+    u = time_of(0.5 * np.log1p(np.exp(-2 * lam)))
     u[0], u[-1] = T_END, eps
     return grid_at(eps, T_END - u, "lambda")
+
+
+def lambda_fraction(B: np.ndarray, fraction: float) -> np.ndarray:
+    r"""Per step of the points with integrated rates ``B``, :math:`B` where the half-log-SNR
+    :math:`\lambda = -B - \tfrac12\log(1 - e^{-2B})` is ``fraction`` of the way from the step's start to its end:
+    :math:`B = \tfrac12\log(1 + e^{-2\lambda})`. (A step onto :math:`B = 0` has no such point: nan.)"""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = -B - 0.5 * np.log(-np.expm1(-2 * B))
+        target = lam[:-1] + fraction * (lam[1:] - lam[:-1])
+        return 0.5 * np.log1p(np.exp(-2 * target))
+
+
+def time_of(B: np.ndarray) -> np.ndarray:
+    r"""The forward time :math:`u` at which the linear schedule has integrated :math:`B`: the positive root of
+    :math:`\beta_{\min}u + \tfrac12(\beta_{\max} - \beta_{\min})u^2 = B`, written without cancellation."""
+    return 2 * B / (BETA_MIN + np.sqrt(BETA_MIN**2 + 2 * (BETA_MAX - BETA_MIN) * B))
+
+
+@functools.lru_cache(maxsize=256)
+def raised_level(eps: float, n_points: int, spacing: str, churn: tuple[float, float, float]
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    r"""Per step, the values of :data:`RAISED` at the time :math:`\hat u_k` EDM's churn raises the step's
+    start :math:`u_k` to, and :math:`B(\hat u_k)` (for the precision there): with :math:`m = e^{-B}`,
+    :math:`v = 1 - e^{-2B}` the noise level is :math:`\sigma^2 = e^{2B} - 1`, so :math:`\sigma(\hat u) =
+    (1 + \gamma_k)\sigma(u_k)` (:func:`churn_gamma`, :math:`N` the grid's steps) is
+    :math:`B(\hat u) = \tfrac12\log(1 + (1 + \gamma_k)^2(e^{2B(u_k)} - 1))`, and :math:`\hat u` its time."""
+    g = {"time": grid, "lambda": lambda_grid}[spacing](eps, n_points)
+    u, B_now = g.u_points[:-1], g.B_points[:-1]
+    gamma = np.array([churn_gamma(float(np.sqrt(np.expm1(2 * B))), n_points - 1, *churn) for B in B_now])
+    B_raised = np.where(gamma > 0, 0.5 * np.log1p((1 + gamma) ** 2 * np.expm1(2 * B_now)), B_now)
+    rise = np.where(gamma > 0, time_of(B_raised) - u, 0.0)
+    at = _schedule_values(u + rise)
+    B, beta = np.where(gamma > 0, B_raised, B_now), at["beta"]
+    rate = B - B_now  # the kernel from u_k to u_hat: N(e^{-rate} x, 1 - e^{-2 rate}), exactly (1, 0) where gamma = 0
+    values = (np.exp(-rate), -np.expm1(-2 * rate), -beta, 2 * beta, np.zeros_like(u), rise)
+    return dict(zip(RAISED, values)), B
 
 
 def grid_at(eps: float, t: np.ndarray, spacing: str = "time") -> Grid:
@@ -154,11 +194,13 @@ def grid_at(eps: float, t: np.ndarray, spacing: str = "time") -> Grid:
     B, beta = at_points["B"], at_points["beta"]
     betas = (beta[:-1], beta[1:], at_mid["beta"])
     h = B[:-1] - B[1:]  # rate integrated over each step: m_t / m_t' = e^{-h}
+    B_thirds = tuple(lambda_fraction(B, r) for r in (1 / 3, 2 / 3))
     # The SDE: f = -beta, g^2 = 2 beta, m = e^{-B}, v = 1 - e^{-2B}.
     sde = step_values(a=np.exp(-h), b=-np.expm1(-2 * h), m_next=np.exp(-B[1:]),
                                   v_next=-np.expm1(-2 * B[1:]), dt=dt, drift=tuple(-b for b in betas),
                                   diffusion_sq=tuple(2 * b for b in betas),
-                                  kernel_mid=(np.exp(-at_mid["B"]), -np.expm1(-2 * at_mid["B"])))
+                                  kernel_mid=(np.exp(-at_mid["B"]), -np.expm1(-2 * at_mid["B"])),
+                                  thirds=tuple((np.exp(-b), -np.expm1(-2 * b), np.zeros_like(b)) for b in B_thirds))
     # The DDPM chain: beta^D_k = Delta g^2(u_k), its last level the SDE's kernel at eps.
     # On coarse grids (RK4's) beta^D exceeds 1 and the chain does not exist: nan there, never read.
     beta_d = 2 * dt * betas[0]
@@ -166,19 +208,26 @@ def grid_at(eps: float, t: np.ndarray, spacing: str = "time") -> Grid:
         levels = np.exp(-2 * B[-1]) * np.concatenate([np.cumprod((1 - beta_d)[::-1])[::-1], [1.0]])
         chain = step_values(a=np.sqrt(1 - beta_d), b=beta_d, m_next=np.sqrt(levels[1:]),
                                         v_next=1 - levels[1:], dt=dt)
-    return Grid(eps, n_points, sde, chain, u, B, at_mid["B"], spacing)
+    return Grid(eps, n_points, sde, chain, u, B, at_mid["B"], B_thirds, spacing)
 
 
-def step_inputs(eps: float, n_points: int, lam: np.ndarray, chain: bool = False) -> dict[str, np.ndarray]:
+def step_inputs(eps: float, n_points: int, lam: np.ndarray, chain: bool = False,
+                churn: tuple[float, float, float] | None = None) -> dict[str, np.ndarray]:
     r"""Every value a step map takes, per step (rows) and eigenvalue (columns): the grid's
     values (of the SDE, or of the chain) and the precisions :math:`\Sigma_u^{-1}` at :math:`u_k`,
-    :math:`u_{k+1}` and the midpoint."""
+    :math:`u_{k+1}` and the midpoint (and at the raised level of EDM's churn, for ``churn``)."""
     g = grid(eps, n_points)
     values = {name: np.array(v, dtype=np.float64)[:, None]
               for name, v in (g.chain_values if chain else g.sde_values).items()}
     with np.errstate(divide="ignore"):
         prec_points = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=g.B_points[:, None])
         prec_mid = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=g.B_mid[:, None])
+        for name, B_third in zip(("prec_s1_pg", "prec_s2_pg"), g.B_thirds):
+            values[name] = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=B_third[:, None])
+        if churn:
+            raised, B_hat = g.raised(churn)
+            values |= {name: np.array(v, dtype=np.float64)[:, None] for name, v in raised.items()}
+            values["prec_hat_pg"] = 1.0 / _laws()["var_t"](var_data=lam[None, :], B_u_pg=B_hat[:, None])
     return values | {"prec_k_pg": prec_points[:-1], "prec_next_pg": prec_points[1:], "prec_mid_pg": prec_mid}
 
 
@@ -198,7 +247,13 @@ def _run_grid(specs: Iterable[Layout], g: Grid, lam: np.ndarray, ops: Any) -> di
         # the fused kernels' inputs are cached per uniform grid: another spacing runs on the arrays
         if isinstance(ops, backends.NumbaOps) and g.spacing != "time":
             ops = backends.NumpyOps()
-        before = _run_fused(specs, g, lam) if isinstance(ops, backends.NumbaOps) else _run_arrays(specs, g, lam, ops)
+        if isinstance(ops, backends.NumbaOps):
+            # a column with a raised level (EDM's churn) has a fourth precision, which the fused kernel lacks
+            fused, other = [s for s in specs if not _off_grid(s)], [s for s in specs if _off_grid(s)]
+            before = (_run_fused(fused, g, lam) if fused else {}) | \
+                (_run_arrays(other, g, lam, backends.NumpyOps()) if other else {})
+        else:
+            before = _run_arrays(specs, g, lam, ops)
         out = {}
         for spec in specs:
             gain_sq, tail = before[spec.label]
@@ -207,15 +262,23 @@ def _run_grid(specs: Iterable[Layout], g: Grid, lam: np.ndarray, ops: Any) -> di
     return out
 
 
+def _off_grid(spec: Layout) -> bool:
+    """The column reads a precision the fused kernel lacks (a raised level, a third of a step)."""
+    return any(any(p[3:]) for p, _ in compiled_step(spec.label).monomials)
+
+
 def _final_step(spec: Layout, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(a^2, b) of the grid's last step for every eigenvalue."""
-    step = compiled_step(spec.label, last=True)
+    # onto v = 0 at eps = 0 on the SDE (no level of the reference's chain is noise-free)
+    step = compiled_step(spec.label, last=True, clean=bool(g.B_points[-1] == 0) and not spec.chain)
     steps = g.n_points - 1
     values = {name: _as_column(v, steps)[-1, 0] for name, v in g.values(spec).items()}
-    precisions = tuple(1.0 / (1.0 + np.exp(-2 * B) * (lam - 1.0)) for B in (g.B_points[-2], g.B_points[-1], g.B_mid[-1]))
+    B_hat = g.raised(spec.churn)[1][-1] if spec.churn else np.inf  # no raised level: its precision is never read
+    precisions = tuple(1.0 / (1.0 + np.exp(-2 * B) * (lam - 1.0))
+                       for B in (g.B_points[-2], g.B_points[-1], g.B_mid[-1], B_hat, *(b[-1] for b in g.B_thirds)))
     gain = sum(fn(**values) * np.prod([p**e for p, e in zip(precisions, powers)], axis=0) for powers, fn in step.monomials)
     noise = np.zeros_like(lam) if step.noise_var is None else np.full_like(lam, step.noise_var(**values))
-    return gain * gain, noise
+    return gain * gain, noise * gain * gain if step.noise_before else noise
 
 
 def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -236,6 +299,9 @@ def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict
     }
     needs_mid = any(p[2] for c in compiled.values() for p, _ in c.monomials)
     B_points, B_mid = ops.asarray(g.B_points[:-1, None]), ops.asarray(g.B_mid[:-1, None])
+    B_hat = {s.label: ops.asarray(g.raised(s.churn)[1][:-1, None]) for s in specs if s.churn}
+    needs_thirds = any(any(p[4:]) for c in compiled.values() for p, _ in c.monomials)
+    B_thirds = tuple(ops.asarray(b[:-1, None]) for b in g.B_thirds)
 
     def run_block(start: int, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         with np.errstate(all="ignore"):  # per thread; divergent cells become inf/nan
@@ -246,15 +312,19 @@ def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict
         prec_points = ops.reciprocal_variance(B_points, lam_minus_one)
         precisions = (prec_points[:-1], prec_points[1:],
                       ops.reciprocal_variance(B_mid, lam_minus_one) if needs_mid else None)
-        cache: dict[tuple[int, int, int], Any] = {}
+        thirds = tuple(ops.reciprocal_variance(b, lam_minus_one) if needs_thirds else None for b in B_thirds)
+        shared: dict[tuple[int, ...], Any] = {}
         out = {}
         for s in specs:
+            # the raised level is the column's own: its monomials are cached per column
+            these, cache = ((*precisions, ops.reciprocal_variance(B_hat[s.label], lam_minus_one), *thirds), {}) \
+                if s.churn else ((*precisions, None, *thirds), shared)
             gain = None
             for powers, coef in coeffs[s.label]:
                 if gain is None:
-                    gain = coef * monomial(powers, precisions, cache)
+                    gain = coef * monomial(powers, these, cache)
                 elif any(powers):
-                    gain += coef * monomial(powers, precisions, cache)
+                    gain += coef * monomial(powers, these, cache)
                 else:
                     gain += coef
             if noise[s.label] is None:
@@ -262,7 +332,8 @@ def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict
                 out[s.label] = (ops.to_numpy(total * total), np.zeros(stop - start))
             else:
                 gain *= gain
-                gain_sq, tail = compose_affine(gain, noise[s.label], ops)
+                injected = gain * noise[s.label] if compiled[s.label].noise_before else noise[s.label]
+                gain_sq, tail = compose_affine(gain, injected, ops)
                 out[s.label] = (ops.to_numpy(gain_sq), ops.to_numpy(tail + 0 * gain_sq))
         return out
 
@@ -287,6 +358,8 @@ def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int) -> tuple[t
     structures, coef_rows, noise_rows = [], [], []
     for label in labels:
         step, values = compiled_step(label), g.values(layouts()[label])
+        if step.noise_before:
+            raise ValueError(f"{label}: noise before the step's eigenvalue-dependent part: the fused kernel lacks it")
         structures.append((tuple(p for p, _ in step.monomials), step.noise_var is not None))
         coef_rows.append([_as_column(fn(**values), steps)[:-1, 0] for _, fn in step.monomials])
         noise_rows.append(np.zeros(steps - 1) if step.noise_var is None
@@ -417,6 +490,7 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
         for spec in specs:
             maps = {last: (compiled_full(spec.label, "gain", last), compiled_full(spec.label, "noise_var", last))
                     for last in (False, True)}
+            clean_last = (compiled_full(spec.label, "gain", True, True), compiled_full(spec.label, "noise_var", True, True))
             for eps in eps_values:
                 for init in INITS:
                     for nfe in nfes:
@@ -430,7 +504,13 @@ def baseline_table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_valu
                                 "prec_next_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_points[k + 1]),
                                 "prec_mid_pg": 1 / _laws()["var_t"](var_data=lam, B_u_pg=g.B_mid[k]),
                             }
-                            gain_fn, noise_fn = maps[k == steps - 1]
+                            values |= {name: 1 / _laws()["var_t"](var_data=lam, B_u_pg=b[k])
+                                       for name, b in zip(("prec_s1_pg", "prec_s2_pg"), g.B_thirds)}
+                            if spec.churn:
+                                B_hat = g.raised(spec.churn)[1][k]
+                                values["prec_hat_pg"] = 1 / _laws()["var_t"](var_data=lam, B_u_pg=B_hat)
+                            gain_fn, noise_fn = clean_last if k == steps - 1 and g.B_points[-1] == 0 and not spec.chain \
+                                else maps[k == steps - 1]
                             c = gain_fn(**values) ** 2 * c + noise_fn(**values)
                         cells.append(Cell(spec.label, eps, init, nfe, w2(c, lam), g.n_points))
     return cells

@@ -28,11 +28,13 @@ from typing import Callable
 import torch
 
 from derivations import catalogue
+from derivations.core.step_vocabulary import RAISED
 from derivations.families import gauss_exact
 
 from checks.sim.data import GaussianData
 from checks.sim.processes import Process
 from checks.sim.registry import Grid, Sampler
+from checks.sim.steps import TorchOps, time_at_lambda
 
 _AFFINE_ROWS = (0.0, 1.0, -1.5)  # starts of the noise-free probe rows: offset, gain, affinity check
 
@@ -87,12 +89,14 @@ class StepMaps:
     choice: tuple[str, ...]
     kinds: tuple[frozenset[str], ...]
     values: tuple[tuple[str, float], ...]  # (notation name, value) of the options kept as symbols
+    churn: tuple[float, float, float] | None = None  # where a rule that raises its level puts it (EDM's churn)
 
     @staticmethod
     def of(scheme: catalogue.Scheme, options: dict) -> "StepMaps":
         resolved = scheme.resolve(options)
         values = tuple((o.symbol, float(resolved[o.name])) for o in scheme.options if o.symbol)
-        return StepMaps(scheme.derivation_id, scheme.choice(options), catalogue.kinds(scheme, options), values)
+        return StepMaps(scheme.derivation_id, scheme.choice(options), catalogue.kinds(scheme, options), values,
+                        scheme.churn(options))
 
     def names(self) -> tuple[str, ...]:
         """Every result the variant's law reads (for a check's ``uses``)."""
@@ -108,8 +112,13 @@ class StepMaps:
 def gaussian_step_values(process: Process, data: GaussianData, t: float, t_next: float) -> dict[str, torch.Tensor]:
     """The step-map vocabulary (``gauss_exact.step_values``) for a step of ``process`` on diagonal Gaussian data:
     the kernel from :math:`t'` to :math:`t`, the SDE's coefficients, and the precisions and means of :math:`p_t`
-    (at the midpoint only for a continuous process; nan there for a chain)."""
+    (at the midpoint only for a continuous process; nan there for a chain; at a third and two thirds of the
+    step's half-log-SNR increment for a continuous process's step onto v > 0)."""
     times = (t, t_next) + ((0.5 * (t + t_next),) if process.continuous else ())
+    thirds = tuple(time_at_lambda(process, t, t_next, r) for r in (1 / 3, 2 / 3)) \
+        if process.continuous and process.at(t_next).var > 0 else ()
+    third_values = tuple((process.at(u).mean_coef, process.at(u).var, data.marginal(process, u)[0]) for u in thirds)
+    third_prec = {name: 1 / data.marginal(process, u)[1] for name, u in zip(("prec_s1_pg", "prec_s2_pg"), thirds)}
     coefs = [process.at(u) for u in times]
     laws = [data.marginal(process, u) for u in times]
     pad = (math.nan,) * (3 - len(times))
@@ -119,7 +128,21 @@ def gaussian_step_values(process: Process, data: GaussianData, t: float, t_next:
         a=gain, b=now.var - gain**2 * nxt.var, m_next=nxt.mean_coef, v_next=nxt.var, dt=t - t_next,
         drift=tuple(c.drift_coef for c in coefs) + pad, diffusion_sq=tuple(c.diffusion_sq for c in coefs) + pad,
         prec=tuple(1 / var for _, var in laws) + pad, mean=tuple(mean for mean, _ in laws) + pad,
-        kernel_mid=(coefs[2].mean_coef, coefs[2].var) if process.continuous else (math.nan, math.nan))
+        kernel_mid=(coefs[2].mean_coef, coefs[2].var) if process.continuous else (math.nan, math.nan),
+        thirds=third_values or None) | third_prec
+
+
+def raised_step_values(process: Process, data: GaussianData, t: float, t_next: float, steps: int,
+                       churn: tuple[float, float, float]) -> dict[str, torch.Tensor]:
+    r"""The values of a step's raised level (``step_vocabulary.RAISED`` and its precision), at the time the
+    engine's ``ops.raised`` puts it: the forward kernel :math:`\mathcal N(\hat a x, \hat b)` from :math:`t` to
+    :math:`\hat t`, the SDE's coefficients and :math:`p_{\hat t}` there."""
+    ops = TorchOps(process, None, t, t_next, False, None, steps)
+    now, raised = ops.now, ops.raised(*churn)
+    gain = raised.mean_coef / now.mean_coef
+    mean, var = data.marginal(process, raised.time)
+    values = (gain, raised.var - gain**2 * now.var, raised.drift_coef, raised.diffusion_sq, mean, raised.rise)
+    return dict(zip(RAISED, values)) | {"prec_hat_pg": 1 / var}
 
 
 def derived_law(maps: StepMaps, quantity: Callable[[str, str], Callable[..., torch.Tensor]], grid: Grid,
@@ -130,8 +153,10 @@ def derived_law(maps: StepMaps, quantity: Callable[[str, str], Callable[..., tor
     mean, var = init_mean, init_var
     options = dict(maps.values)
     for k, (t, t_next) in enumerate(grid.pairs(), start=1):
+        raised = {} if maps.churn is None else \
+            raised_step_values(grid.process, data, t, t_next, grid.steps, maps.churn)
         values = {name: torch.as_tensor(v, dtype=data.mean.dtype, device=data.mean.device)
-                  for name, v in (gaussian_step_values(grid.process, data, t, t_next) | options).items()}
+                  for name, v in (raised | gaussian_step_values(grid.process, data, t, t_next) | options).items()}
         kind = maps.kind(last=k == grid.steps, clean=grid.process.at(t_next).var == 0)
         gain, offset, noise = (quantity(maps.derivation_id, catalogue.result_name(base, maps.choice, kind))(**values)
                                for base in ("gain", "offset", "noise_var"))

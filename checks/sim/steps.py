@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 
 from checks.sim.processes import Process
+from derivations.core.step_vocabulary import churn_gamma
 
 Model = Callable[[torch.Tensor, float], torch.Tensor]
 
@@ -34,11 +35,44 @@ def noise_std(var: float) -> float:
     return math.sqrt(var)
 
 
-class At:
-    """One time of a step: the process's coefficients there, and the score model at that time."""
+def noise_level(process: Process, time: float) -> float:
+    r"""EDM's noise level :math:`\sigma(t) = \sqrt{v_t}/m_t` of the process at ``time``."""
+    coefficients = process.at(time)
+    return math.sqrt(coefficients.var) / coefficients.mean_coef
 
-    def __init__(self, process: Process, model: Model, time: float):
-        self.time, self.model = time, model
+
+def half_log_snr(process: Process, time: float) -> float:
+    r""":math:`\lambda(t) = \log(m_t/\sqrt{v_t})`."""
+    c = process.at(time)
+    return math.log(c.mean_coef) - 0.5 * math.log(c.var)
+
+
+def time_at_lambda(process: Process, t: float, t_next: float, fraction: float) -> float:
+    r"""The time :math:`s` between ``t_next`` and ``t`` with :math:`\lambda_s = \lambda_t + r(\lambda_{t'} - \lambda_t)`,
+    by Newton's method from the time fraction (:math:`d\lambda/dt = f - v'/(2v) = -g^2/(2v)`), kept inside the
+    bracket that :math:`\lambda`'s decrease gives (a step that would leave it bisects instead)."""
+    target = half_log_snr(process, t) + fraction * (half_log_snr(process, t_next) - half_log_snr(process, t))
+    low, high = min(t, t_next), max(t, t_next)  # lambda(low) > target > lambda(high)
+    time = t + fraction * (t_next - t)
+    for _ in range(200):
+        c = process.at(time)
+        excess = math.log(c.mean_coef) - 0.5 * math.log(c.var) - target
+        low, high = (time, high) if excess > 0 else (low, time)
+        candidate = time + excess * 2 * c.var / c.diffusion_sq
+        if not low < candidate < high:
+            candidate = (low + high) / 2
+        if abs(candidate - time) <= 1e-11 * time or high - low <= 1e-15 * high:
+            return candidate
+        time = candidate
+    raise ArithmeticError(f"no time at lambda fraction {fraction} between {t_next} and {t}")
+
+
+class At:
+    """One time of a step: the process's coefficients there, and the score model at that time;
+    ``rise``: how far above the step's start it lies (0 but at a raised level)."""
+
+    def __init__(self, process: Process, model: Model, time: float, rise: float = 0.0):
+        self.time, self.model, self.rise = time, model, rise
         self.mean_coef, self.var, self.drift_coef, self.diffusion_sq = process.at(time)
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
@@ -51,9 +85,10 @@ class TorchOps:
     sqrt = staticmethod(math.sqrt)
     log = staticmethod(math.log)
 
-    def __init__(self, process: Process, model: Model, t: float, t_next: float, last: bool, generator):
+    def __init__(self, process: Process, model: Model, t: float, t_next: float, last: bool, generator,
+                 steps: int | None = None):
         self.process, self.model, self.generator = process, model, generator
-        self.t, self.h, self.last = t, t_next - t, last
+        self.t, self.h, self.last, self.steps = t, t_next - t, last, steps
         self.now, self.next = At(process, model, t), At(process, model, t_next)
 
     @functools.cached_property
@@ -63,6 +98,29 @@ class TorchOps:
     @property
     def lands_clean(self) -> bool:
         return self.next.var == 0
+
+    def at_lambda(self, fraction: float) -> At:
+        r"""The time where :math:`\lambda = \log m - \tfrac12\log v` is ``fraction`` of the way to the step's end."""
+        return At(self.process, self.model, time_at_lambda(self.process, self.t, self.t + self.h, fraction))
+
+    def raised(self, churn: float, t_min: float, t_max: float) -> At:
+        r"""The time :math:`\hat t` of EDM's churn: :math:`\sigma(\hat t) = (1 + \gamma)\sigma(t)`,
+        :math:`\sigma^2 = v/m^2` (:func:`churn_gamma`), by Newton's method on :math:`\sigma^2`, whose time
+        derivative is :math:`g^2/m^2` (:math:`v' = 2fv + g^2`, :math:`m' = fm`)."""
+        sigma = noise_level(self.process, self.t)
+        gamma = churn_gamma(sigma, self.steps, churn, t_min, t_max)
+        if gamma == 0:
+            return At(self.process, self.model, self.t)
+        target_sq, time = ((1 + gamma) * sigma) ** 2, self.t
+        for _ in range(100):
+            c = self.process.at(time)
+            step = (c.var / c.mean_coef**2 - target_sq) * c.mean_coef**2 / c.diffusion_sq
+            time -= step
+            if abs(step) <= 1e-11 * time:  # the coefficients are float64 derivatives: about 12 digits
+                break
+        else:
+            raise ArithmeticError(f"the churned level from t = {self.t} did not converge")
+        return At(self.process, self.model, time, time - self.t)
 
     def noise(self, x: torch.Tensor, var: float) -> torch.Tensor | float:
         if var == 0:
@@ -74,7 +132,7 @@ def walk(rule: Callable[..., Any], options: dict, model: Model, grid, x: torch.T
          callback: Callable[[int, float, torch.Tensor], None] | None = None) -> torch.Tensor:
     """Apply ``rule`` along ``grid``; ``callback(k, t, x)`` sees the state after step ``k``."""
     for k, (t, t_next) in enumerate(grid.pairs(), start=1):
-        x = rule(TorchOps(grid.process, model, t, t_next, k == grid.steps, generator), x, **options)
+        x = rule(TorchOps(grid.process, model, t, t_next, k == grid.steps, generator, grid.steps), x, **options)
         if callback is not None:
             callback(k, t_next, x)
     return x

@@ -121,7 +121,7 @@ def recursion_variance(ctx: CheckContext, scheme: EigenScheme, nfe: int) -> torc
     """:math:`c_N` from :math:`c_0 = \\Sigma_T` by the step maps read through ``ctx`` (overridable)."""
     lam = eigenvalues()
     n_points = scheme.spec.points(nfe)
-    inputs = exact_w2.step_inputs(EPS, n_points, lam, scheme.spec.column.chain) | scheme.spec.fixed
+    inputs = exact_w2.step_inputs(EPS, n_points, lam, scheme.spec.column.chain, scheme.spec.churn) | scheme.spec.fixed
     inputs = {k: ctx.tensor(v) for k, v in inputs.items()}
     shape = torch.ones_like(inputs["prec_k_pg"])
     maps = {last: [ctx.quantity(scheme.step_id, scheme.spec.result(base, last))(**inputs) * shape

@@ -11,7 +11,12 @@ score model and the noise, all reached through ``ops``:
 * ``ops.h`` :math:`= t' - t < 0`; ``ops.sqrt``, ``ops.log``;
 * ``ops.noise(x, var)``: centred Gaussian noise of variance ``var`` shaped like ``x``
   (nothing drawn when ``var`` is 0);
-* ``ops.last`` (the grid's last step) and ``ops.lands_clean`` (:math:`v_{t'} = 0`).
+* ``ops.last`` (the grid's last step) and ``ops.lands_clean`` (:math:`v_{t'} = 0`);
+* ``ops.at_lambda(fraction)``: the time where the half-log-SNR :math:`\lambda = \log(m/\sqrt v)` has gone
+  ``fraction`` (1/3 or 2/3) of the way from :math:`t` to :math:`t'` (DPM-Solver-3), like ``ops.mid``;
+* ``ops.raised(churn, t_min, t_max)``: the level :math:`\hat t = (1 + \gamma)t` that EDM's churn raises
+  :math:`t` to (:func:`derivations.core.step_vocabulary.churn_gamma`), like ``ops.now`` and with its
+  ``rise`` :math:`\hat t - t`; the step maps keep its kernel free.
 
 Three back ends instantiate ``ops``: torch (the engine, :mod:`checks.sim.steps`), SymPy
 (the step maps ``gauss_exact.step_<name>``, :mod:`derivations.families.gauss_exact`), and

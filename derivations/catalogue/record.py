@@ -120,6 +120,14 @@ class Scheme:
             known[name].validate(value)
         return {o.name: o.default for o in self.options} | dict(options) | dict(self.fixed)
 
+    def churn(self, options: Mapping[str, Any]) -> tuple[float, float, float] | None:
+        """(S_churn, S_tmin, S_tmax) of a rule that raises its level (EDM's churn, ``ops.raised``), else None."""
+        names = ("churn", "churn_t_min", "churn_t_max")
+        if not builtins.all(any(o.name == n for o in self.options) for n in names):
+            return None
+        resolved = self.resolve(options)
+        return tuple(float(resolved[n]) for n in names)
+
     def is_deterministic(self, options: Mapping[str, Any]) -> bool:
         if self.deterministic_when is None:
             return False
@@ -147,8 +155,9 @@ def result_name(base: str, choice: tuple[str, ...] = (), flags: frozenset[str] =
 # --------------------------------------------------------------------------
 
 class _TraceAt:
-    def __init__(self, mean_coef: float, var: float):
+    def __init__(self, mean_coef: float, var: float, rise: float = 0.0):
         self.mean_coef, self.var, self.drift_coef, self.diffusion_sq = mean_coef, var, -0.5, 1.0
+        self.rise = rise
 
     def score(self, x: float) -> float:
         return -x / (self.mean_coef**2 + self.var)
@@ -172,6 +181,12 @@ class _TraceOps:
 
     def noise(self, x: float, var: float) -> float:
         return 0.0
+
+    def at_lambda(self, fraction: float) -> _TraceAt:
+        return _TraceAt(0.6 + 0.2 * fraction, 0.64 - 0.28 * fraction)
+
+    def raised(self, churn: float, t_min: float, t_max: float) -> _TraceAt:
+        return _TraceAt(0.55, 0.7, 0.005)
 
     @property
     def last(self) -> bool:

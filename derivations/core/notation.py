@@ -438,6 +438,41 @@ v_mid_st = base("v_mid_st", "v_{(t+t')/2}", "variance of the forward kernel at t
 mu_k_st = base("mu_k_st", r"\mu_t", "mean of the noised data marginal p_t at the step's start", REAL, real=True)
 mu_next_st = base("mu_next_st", r"\mu_{t'}", "mean of p_t at the step's end", REAL, real=True)
 mu_mid_st = base("mu_mid_st", r"\mu_{(t+t')/2}", "mean of p_t at the step's midpoint", REAL, real=True)
+# The points s_1, s_2 of a step at a third and two thirds of its half-log-SNR increment (DPM-Solver-3):
+# lambda_t + h/3, lambda_t + 2h/3. Their kernels are free in the step maps, as the midpoint's are.
+m_s1_st = base("m_s1_st", r"m_{s_1}", "signal coefficient of the forward kernel a third of a step's "
+               "half-log-SNR increment in", POSITIVE_UNIT, positive=True)
+v_s1_st = base("v_s1_st", r"v_{s_1}", "variance of the forward kernel a third of a step's half-log-SNR "
+               "increment in", POSITIVE, positive=True)
+mu_s1_st = base("mu_s1_st", r"\mu_{s_1}", "mean of p_t a third of a step's half-log-SNR increment in", REAL,
+                real=True)
+prec_s1_pg = base("prec_s1_pg", r"\Sigma_{s_1}^{-1}", "precision of p_u a third of a step's half-log-SNR "
+                  "increment in", POSITIVE, positive=True)
+m_s2_st = base("m_s2_st", r"m_{s_2}", "signal coefficient of the forward kernel two thirds of a step's "
+               "half-log-SNR increment in", POSITIVE_UNIT, positive=True)
+v_s2_st = base("v_s2_st", r"v_{s_2}", "variance of the forward kernel two thirds of a step's half-log-SNR "
+               "increment in", POSITIVE, positive=True)
+mu_s2_st = base("mu_s2_st", r"\mu_{s_2}", "mean of p_t two thirds of a step's half-log-SNR increment in",
+                REAL, real=True)
+prec_s2_pg = base("prec_s2_pg", r"\Sigma_{s_2}^{-1}", "precision of p_u two thirds of a step's "
+                  "half-log-SNR increment in", POSITIVE, positive=True)
+# A raised level t_hat >= t of a step (EDM's churn, Karras et al. 2022, Algorithm 2): the step first moves
+# x_t to x_t_hat by the forward kernel, then integrates from t_hat down to t'. Its kernel and coefficients
+# are free in the step maps, as the midpoint's are.
+a_hat_st = base("a_hat_st", r"a_{\hat t|t}", "gain m_t_hat / m_t of the forward kernel from a step's start t to its "
+                "raised level t_hat", Domain(0.5, 1.0), positive=True)
+b_hat_st = base("b_hat_st", r"v_{\hat t|t}", "variance v_t_hat - a^2 v_t of the forward kernel from a step's start t to "
+                "its raised level t_hat", Domain(0.0, 0.5), nonnegative=True)
+f_hat_st = base("f_hat_st", r"f_{\hat t}", "drift coefficient f at a step's raised level t_hat", REAL, real=True)
+g2_hat_st = base("g2_hat_st", r"g_{\hat t}^2", "squared diffusion coefficient at a step's raised level t_hat",
+                 POSITIVE, positive=True)
+mu_hat_st = base("mu_hat_st", r"\mu_{\hat t}", "mean of p_t at a step's raised level t_hat", REAL, real=True)
+prec_hat_pg = base("prec_hat_pg", r"\Sigma_{\hat u_k}^{-1}", "precision of p_u at a step's raised level",
+                   POSITIVE, positive=True)
+rise_st = base("rise_st", r"\delta_{\hat t}", "rise t_hat - t >= 0 of a step's raised level above its start",
+               Domain(0.0, 0.05), nonnegative=True)
+noise_scale_edm = base("noise_scale_edm", r"S_{\mathrm{noise}}", "scale of the fresh noise of EDM's churn "
+                       "(Karras et al. 2022, Algorithm 2)", Domain(0.9, 1.1), positive=True)
 snr_st = base("snr_st", "r", "signal-to-noise ratio of the Langevin corrector (step 2 r^2 v_{t'})", POSITIVE_UNIT,
               positive=True)
 ratio_st = base("ratio_st", r"\epsilon", "Langevin step of annealed Langevin dynamics per unit v_{t'}",
@@ -643,6 +678,17 @@ dsigma_edm = base("dsigma_edm", r"\sigma_t^{\prime}", "time derivative of EDM's 
 score_edm = base("score_edm", r"\psi", "score of the noised data p(y; sigma) at y = x / s(t)", REAL, real=True)
 rate_lgv_edm = base("rate_lgv_edm", r"\beta_{\mathrm{L}}", "rate beta(t) of the Langevin exchange in EDM's SDE family",
                     Domain(0.0, 3.0), nonnegative=True)
+# EDM's churn (edm.churn): the level t raised to t_hat = (1 + gamma) t, fresh noise of variance t_hat^2 - t^2.
+gamma_churn = base("gamma_churn", r"\gamma_{\mathrm{churn}}", "EDM's churn factor gamma_i: t_hat = (1 + gamma_i) t_i",
+                   Domain(0.0, 1.0), nonnegative=True)
+level_churn = base("level_churn", r"t_{\mathrm{c}}", "noise level t_i = sigma(t_i) that EDM's churn raises",
+                   POSITIVE, positive=True)
+# EDM's conditioning of the network on the noise level (edm.c_noise).
+c_noise_edm = base("c_noise_edm", r"c_{\mathrm{noise}}", "EDM's noise-level input of the network F", REAL, real=True)
+p_mean_edm = base("p_mean_edm", r"P_{\mathrm{mean}}", "mean of ln sigma under EDM's training distribution (-1.2)",
+                  REAL, real=True)
+p_std_edm = base("p_std_edm", r"P_{\mathrm{std}}", "standard deviation of ln sigma under EDM's training distribution (1.2)",
+                 POSITIVE, positive=True)
 # The bound at a generic step t (elbo.generic_t): the reverse kernel p_theta(x_{t-1} | x_t) = N(a_t x_t + b_t, sigma_t^2)
 # (its variance is var_model).
 rev_gain_t = base("rev_gain_t", "a_t", "gain of the reverse kernel p_theta(x_{t-1} | x_t)", REAL, real=True)

@@ -220,3 +220,110 @@ def ode_sde() -> Body:
             WrongVariant("sde_noise_sq", 2 * rate_lgv_edm * sigma_t_edm, "sigma for sigma^2 in the noise"),
         ),
     )
+
+
+@derivation(
+    id="edm.churn",
+    title="EDM's churn: the raised level's exact law, its fresh noise t̂² − t², and the cap γ ≤ √2 − 1",
+    statement=r"Algorithm 2 raises the noise level $t$ to $\hat t = (1 + \gamma)t$ by adding independent noise "
+    r"of variance $\hat t^2 - t^2 = \gamma(2 + \gamma)t^2$: $x + \sqrt{\hat t^2 - t^2}\,\varepsilon$ with $x = y + n$, "
+    r"$n \sim \mathcal N(0, t^2)$, is $y + \mathcal N(0, \hat t^2)$, exactly the noised data at level $\hat t$ "
+    r"(its variance $\sigma_{\rm data}^2 + \hat t^2$ shown), so the churn adds no error with an exact denoiser. "
+    r"The fresh noise never exceeds the noise already present, $\hat t^2 - t^2 \le t^2$, exactly when "
+    r"$\gamma^2 + 2\gamma - 1 \le 0$, i.e. $\gamma \le \sqrt2 - 1$: Karras et al.'s clamp of $\gamma_i$.",
+    tier=Tier.EXACT,
+    assumptions=(r"$s(t) = 1$, $\sigma(t) = t$ (EDM's own parameterization); $y$, $n$ and $\varepsilon \sim "
+                 r"\mathcal N(0, 1)$ independent; $\gamma \ge 0$; only second moments of $y$ enter",),
+    references=(KARRAS_2022.replace("eq. (7), Table 1 and appendix B.6", "section 4 and Algorithm 2"),),
+)
+def churn() -> Body:
+    from derivations.core.notation import gamma_churn, level_churn
+
+    data = stats.Normal("y", 0, sigma_data_edm)
+    noise = stats.Normal("n", 0, level_churn)
+    fresh = stats.Normal("e", 0, 1)
+    raised = (1 + gamma_churn) * level_churn
+    added = sp.factor(sp.expand(raised**2 - level_churn**2))
+    churned = data + noise + sp.sqrt(added) * fresh
+    cap = next(r for r in sp.solve(sp.expand(added - level_churn**2), gamma_churn) if r.is_positive)
+    return Body(
+        steps=(
+            Relation(r"the fresh variance $\hat t^2 - t^2$ at $\hat t = (1 + \gamma)t$",
+                     work.held_sum(work.held_power(raised, 2), -level_churn**2), added),
+            Relation(r"the churned state's variance is that of the noised data at $\hat t$",
+                     work.variance(churned), sigma_data_edm**2 + raised**2),
+            Relation(r"at $\gamma = \sqrt2 - 1$ the fresh variance equals the present $t^2$",
+                     work.at(added, {gamma_churn: cap}), level_churn**2),
+            Relation(r"below it the fresh variance is smaller: its derivative in $\gamma$ is $2(1 + \gamma)t^2 > 0$",
+                     work.derivative(added, gamma_churn), 2 * (1 + gamma_churn) * level_churn**2),
+        ),
+        results=(
+            Result("fresh_var", added, "variance of the fresh noise, t_hat^2 - t^2"),
+            Result("churned_var", sp.expand(stats.variance(churned)), "variance of the churned state"),
+            Result("gamma_cap", cap, "the largest gamma whose fresh noise does not exceed the present noise"),
+            Result("fresh_var_at_cap", added.subs(gamma_churn, cap), "the fresh variance at the cap"),
+        ),
+        claims=(
+            Claim("fresh_var", ((1 + gamma_churn) * level_churn) ** 2 - level_churn**2,
+                  "Karras et al. (2022), Algorithm 2, line 6: sqrt(t_hat^2 - t^2)"),
+            Claim("gamma_cap", sp.sqrt(2) - 1, "Karras et al. (2022), Algorithm 2, line 5: min(S_churn/N, sqrt(2) - 1)"),
+        ),
+        wrong_variants=(
+            WrongVariant("fresh_var", (1 + gamma_churn) * level_churn - level_churn,
+                         "t_hat - t for t_hat^2 - t^2 (the standard deviations subtracted)"),
+            WrongVariant("fresh_var_at_cap", added.subs(gamma_churn, 1),
+                         "gamma capped at 1: up to three times the present noise added"),
+            WrongVariant("churned_var", sigma_data_edm**2 + level_churn**2 + gamma_churn * level_churn,
+                         "the churned law with noise t_hat - t: not the noised data at t_hat"),
+        ),
+    )
+
+
+@derivation(
+    id="edm.c_noise",
+    title="EDM's noise conditioning c_noise(σ) = ¼ ln σ: what is derived and what is a convention",
+    statement=r"Unit variance fixes $c_{\rm in}$, $c_{\rm skip}$, $c_{\rm out}$ (`edm.preconditioning`) but not "
+    r"$c_{\rm noise}$: the network only needs some injective function of $\sigma$. Karras et al. take it affine in "
+    r"$\ln\sigma$, the variable their training distribution is Gaussian in, $\ln\sigma \sim "
+    r"\mathcal N(P_{\rm mean}, P_{\rm std}^2)$; then $c_{\rm noise} = k\ln\sigma$ has mean $kP_{\rm mean}$ and standard "
+    r"deviation $kP_{\rm std}$, of order one for any $k$ of order $1/P_{\rm std}$. Their $k = \tfrac14$ (appendix B.6: "
+    r"chosen empirically) is a convention, not forced: with $P_{\rm mean} = -1.2$, $P_{\rm std} = 1.2$ it gives "
+    r"mean $-0.3$ and standard deviation $0.3$. Claims are compared with that convention.",
+    tier=Tier.EXACT,
+    assumptions=(r"$\ln\sigma \sim \mathcal N(P_{\rm mean}, P_{\rm std}^2)$ (Karras et al.'s training distribution, "
+                 r"Table 1); the scale $k = \tfrac14$ is the stated convention",),
+    references=(KARRAS_2022,),
+)
+def c_noise() -> Body:
+    from derivations.core.notation import c_noise_edm, p_mean_edm, p_std_edm
+
+    scale = sp.Rational(1, 4)  # the convention of Karras et al., Table 1 (not derived)
+    log_sigma = stats.Normal("l", p_mean_edm, p_std_edm)
+    conditioning = scale * sp.log(sigma_edm)
+    input_mean = stats.E(scale * log_sigma)
+    input_std = sp.sqrt(stats.variance(scale * log_sigma))
+    at_defaults = {p_mean_edm: sp.Rational(-6, 5), p_std_edm: sp.Rational(6, 5)}
+    return Body(
+        steps=(
+            Relation(r"the mean of $c_{\rm noise} = \tfrac14\ln\sigma$ under the training distribution",
+                     work.expectation(scale * log_sigma), p_mean_edm / 4),
+            Relation(r"its variance", work.variance(scale * log_sigma), p_std_edm**2 / 16),
+            Relation(r"at $P_{\rm mean} = -1.2$, $P_{\rm std} = 1.2$: mean $-0.3$",
+                     work.at(input_mean, at_defaults), sp.Rational(-3, 10)),
+            Relation(r"and standard deviation $0.3$", work.at(input_std, at_defaults), sp.Rational(3, 10)),
+        ),
+        results=(
+            Result("c_noise", conditioning, "the network's noise input c_noise(sigma) (convention k = 1/4)"),
+            Result("input_mean", input_mean, "E[c_noise] under ln sigma ~ N(P_mean, P_std^2)"),
+            Result("input_std", input_std, "standard deviation of c_noise under the training distribution"),
+        ),
+        claims=(
+            Claim("c_noise", sp.log(sigma_edm) / 4, "Karras et al. (2022), Table 1: c_noise(sigma) = 1/4 ln(sigma)"),
+            Claim("input_std", p_std_edm / 4, "P_std / 4 = 0.3 at P_std = 1.2"),
+        ),
+        wrong_variants=(
+            WrongVariant("c_noise", sp.log(sigma_edm), "ln(sigma) without the factor 1/4"),
+            WrongVariant("c_noise", sp.log(sigma_edm) / 2, "1/2 ln(sigma) for 1/4 ln(sigma)"),
+            WrongVariant("c_noise", sp.log(sigma_edm) / (4 * sp.log(10)), "the base-10 logarithm for the natural one"),
+        ),
+    )

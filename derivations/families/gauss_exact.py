@@ -40,28 +40,44 @@ from derivations.families.gaussian import log_density
 from derivations.core.notation import (
     B_T_pg,
     B_u_pg,
+    a_hat_st,
     a_st,
+    b_hat_st,
     b_st,
     beta_min_pg,
     beta_span_pg,
     coupling_corr,
     draws_st,
     dt_pg,
+    f_hat_st,
     f_k_st,
     f_mid_st,
     f_next_st,
+    g2_hat_st,
     g2_k_st,
     g2_mid_st,
     g2_next_st,
     lookup,
+    m_s1_st,
+    m_s2_st,
+    mu_s1_st,
+    mu_s2_st,
+    names as lookup_names,
+    prec_s1_pg,
+    prec_s2_pg,
+    v_s1_st,
+    v_s2_st,
     m_mid_st,
     m_next_st,
+    mu_hat_st,
     mu_k_st,
     mu_mid_st,
     mu_next_st,
+    prec_hat_pg,
     prec_k_pg,
     prec_mid_pg,
     prec_next_pg,
+    rise_st,
     u_pg,
     v_mid_st,
     v_next_st,
@@ -290,9 +306,9 @@ NORMALS = (z_pg, *draws_st)
 class _At:
     r"""One time of a step: the forward coefficients and the exact score :math:`-\Sigma^{-1}(y - \mu)`."""
 
-    def __init__(self, mean_coef, var, drift_coef, diffusion_sq, prec, mean):
+    def __init__(self, mean_coef, var, drift_coef, diffusion_sq, prec, mean, rise=0):
         self.mean_coef, self.var, self.drift_coef, self.diffusion_sq = mean_coef, var, drift_coef, diffusion_sq
-        self.prec, self.mean = prec, mean
+        self.prec, self.mean, self.rise = prec, mean, rise
 
     def score(self, y: sp.Expr) -> sp.Expr:
         return -self.prec * (y - self.mean)
@@ -314,6 +330,20 @@ class SymbolicOps:
         self.next = _At(m_next_st, v_next_st, f_next_st, g2_next_st, prec_next_pg, mu_next_st)
         self.mid = _At(m_mid_st, v_mid_st, f_mid_st, g2_mid_st, prec_mid_pg, mu_mid_st)
         self.normals: list[sp.Symbol] = []
+
+    def at_lambda(self, fraction) -> _At:
+        r"""The point a third or two thirds of the step's half-log-SNR increment in (DPM-Solver-3), its kernel free."""
+        third = {sp.Rational(1, 3): 0, sp.Rational(2, 3): 1}[sp.nsimplify(fraction, tolerance=1e-12)]
+        return _At(*((m_s1_st, v_s1_st), (m_s2_st, v_s2_st))[third], None, None, (prec_s1_pg, prec_s2_pg)[third],
+                   (mu_s1_st, mu_s2_st)[third])
+
+    def raised(self, churn, t_min, t_max) -> _At:
+        r"""A raised level :math:`\hat t \ge t` (EDM's churn): the forward kernel :math:`\mathcal N(\hat a x, \hat b)`
+        from :math:`t` to :math:`\hat t`, the coefficients there and the rise :math:`\hat t - t` free: the map
+        holds wherever the churn puts it."""
+        now = self.now
+        return _At(a_hat_st * now.mean_coef, a_hat_st**2 * now.var + b_hat_st, f_hat_st, g2_hat_st, prec_hat_pg,
+                   mu_hat_st, rise_st)
 
     def noise(self, y: sp.Expr, var: sp.Expr) -> sp.Expr:
         var = sp.sympify(var)
@@ -377,9 +407,20 @@ def step_map_body(scheme: catalogue.Scheme) -> Body:
     where a step would still not fit on a line."""
     for max_chars in (400, 200, 100):
         body = _step_map_body(scheme, work.Abbreviations(max_chars=max_chars))
-        if all(len(sp.latex(s.lhs)) + len(sp.latex(s.rhs)) <= STEP_LATEX_MAX for s in body.steps):
+        if all(len(sp.latex(s.lhs)) + len(sp.latex(s.rhs)) <= STEP_LATEX_MAX
+               and _page_length(s.lhs) + len(" = ") + _page_length(s.rhs) <= PAGE_LINE_MAX for s in body.steps):
             break
     return body
+
+
+# The pages' limit on one line of math (tests/test_pages.py).
+PAGE_LINE_MAX = 1000
+
+
+def _page_length(expr: sp.Expr) -> int:
+    """Length of ``expr``'s LaTeX with the notation's glyphs, as the page prints it."""
+    known = lookup_names()
+    return len(sp.latex(expr, symbol_names={s: known[s.name].latex for s in expr.free_symbols if s.name in known}))
 
 
 def _step_map_body(scheme: catalogue.Scheme, short: work.Abbreviations) -> Body:

@@ -122,6 +122,56 @@ def _reproduction(cells: dict) -> tuple[str, float]:
     return "\n".join(lines) + "\n", worst
 
 
+# Score evaluations of an N-point grid (N - 1 steps): Heun 2 per step; EDM's samplers skip the last correction;
+# DPM-Solver-2 takes a first-order last step; DPM-Solver-3 3 per step onto eps > 0. The points that spend at most
+# E evaluations, per column.
+EVALUATIONS = {"Heun": (lambda n: 2 * (n - 1), lambda e: e // 2 + 1),
+               "EDM-Heun": (lambda n: 2 * (n - 1) - 1, lambda e: (e + 1) // 2 + 1),
+               "EDM-churn": (lambda n: 2 * (n - 1) - 1, lambda e: (e + 1) // 2 + 1),
+               "DPM-Solver-2": (lambda n: 2 * (n - 1) - 1, lambda e: (e + 1) // 2 + 1),
+               "DPM-Solver++2S": (lambda n: 2 * (n - 1) - 1, lambda e: (e + 1) // 2 + 1),
+               "DPM-Solver-3": (lambda n: 3 * (n - 1), lambda e: e // 3 + 1)}
+HEADLINE_EVALUATIONS = (50, 100, 250, 500)
+HEADLINE_EPS = 1e-3
+
+
+def headline_cells(lam: np.ndarray) -> dict[tuple[str, int], float]:
+    """W2 (from p_T, eps 1e-3) of the second-order columns at equal score evaluations E."""
+    out = {}
+    for label, (_, points) in EVALUATIONS.items():
+        for cell in exact_w2.table(lam, nfes=HEADLINE_EVALUATIONS, eps_values=(HEADLINE_EPS,), schemes=(label,),
+                                   points={label: points}, continuous=False):
+            if cell.init == "p_T":
+                out[(label, cell.nfe)] = cell.w2
+    return out
+
+
+def _headline(lam: np.ndarray) -> str:
+    values = headline_cells(lam)
+    labels = list(EVALUATIONS)
+    churn, t_min, t_max = exact_w2.SCHEME_BY_LABEL["EDM-churn"].churn
+    lines = ["## Second- and third-order samplers at equal score evaluations (CIFAR-10)\n",
+             f"From $p_T$, eps = {HEADLINE_EPS:g}, each column on the most grid points whose score evaluations do not "
+             "exceed E (Heun: 2(N - 1); EDM's Heun and churn, DPM-Solver-2 and ++2S: 2(N - 1) - 1, their last step "
+             f"first order; DPM-Solver-3: 3(N - 1)). EDM-churn: Karras et al.'s Algorithm 2 with S_churn = {churn:g} on sigma in "
+             f"[{t_min:g}, {t_max:g}] (their CIFAR-10 values) and S_noise = 1. W2 is to $p_0$, so it includes the "
+             "truncation at eps: where the "
+             "discretization error is small the columns meet that floor, and their order there is not their accuracy.\n",
+             "| E | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    for e in HEADLINE_EVALUATIONS:
+        lines.append(f"| {e} | " + " | ".join(format_w2(values[(label, e)]) for label in labels) + " |")
+    sentences = []
+    for e in HEADLINE_EVALUATIONS:
+        ranked = sorted(labels, key=lambda label: values[(label, e)])
+        sentences.append(f"at E = {e}, {ranked[0]} is closest ({format_w2(values[(ranked[0], e)])}) and "
+                         f"{ranked[-1]} farthest ({format_w2(values[(ranked[-1], e)])})")
+    versus = [("DPM-Solver-2", "Heun"), ("DPM-Solver-3", "EDM-Heun"), ("EDM-churn", "EDM-Heun")]
+    lines.append("\nOn CIFAR-10's spectrum, " + "; ".join(sentences) + ". " + " ".join(
+        f"{a} against {b}: " + ", ".join(f"{format_w2(values[(a, e)])} vs {format_w2(values[(b, e)])} at E = {e}"
+                                         for e in HEADLINE_EVALUATIONS) + "." for a, b in versus) + "\n")
+    return "\n".join(lines) + "\n"
+
+
 def _heun_rk4(lam: np.ndarray, cells: dict) -> str:
     eps_values = (1e-5, 1e-4, 1e-3)
     nfes = (50, 250, 500, 1000)
@@ -232,6 +282,7 @@ def render(context: StudyContext) -> StudyPage:
         step_maps_section(),
         reproduction,
         _heun_rk4(cifar, by_key),
+        _headline(cifar),
         _monte_carlo(context),
         "## Figures\n",
         "![W2 vs NFE, CIFAR-10](w2_vs_nfe_CIFAR-10.png)\n",

@@ -171,3 +171,91 @@ register(Scheme(
     weak_order=2.0, deterministic_when={}, table=(Column("DPM-Solver++2S", nfe_per_point=2),), reverse_family=True,
     order_t_end=1e-2,  # as DPM-Solver-2
 ))
+
+
+LU_3 = "Lu et al. (2022), DPM-Solver-3 (r_1 = 1/3, r_2 = 2/3), derived in dpm_solver.dpm_solver_3"
+
+
+def dpm_solver_3(ops, x):
+    r"""Intermediate points at :math:`\lambda_t + h/3` and :math:`\lambda_t + 2h/3` (``ops.at_lambda``), with
+    :math:`r_1, r_2` read off the schedule: :math:`u_1` = DPM-Solver-1 to the first,
+    :math:`u_2 = \frac{m_{s_2}}{m_t}x - \sqrt{v_{s_2}}(e^{r_2h} - 1)\hat\varepsilon_t
+    - \sqrt{v_{s_2}}\frac{r_2}{r_1}\big(\frac{e^{r_2h} - 1}{r_2h} - 1\big)D_1`,
+    :math:`x' = \frac{m_{t'}}{m_t}x - \sqrt{v_{t'}}(e^h - 1)\hat\varepsilon_t - \frac{\sqrt{v_{t'}}}{r_2}
+    \big(\frac{e^h - 1}{h} - 1\big)D_2`, :math:`D_i = \hat\varepsilon_{s_i}(u_i) - \hat\varepsilon_t`;
+    DPM-Solver-1 onto :math:`v = 0` only, where the half-log-SNR step is infinite: Lu et al. end at
+    :math:`t = \varepsilon > 0` with third-order steps throughout (a first-order last step would cap the global
+    order at 2)."""
+    now, nxt = ops.now, ops.next
+    eps = pieces.eps_hat(ops, now, x)
+    if ops.lands_clean:
+        return _first_order(ops, now, nxt, x, eps)
+    first, second = ops.at_lambda(1 / 3), ops.at_lambda(2 / 3)
+    growth = _exp_lambda(ops, nxt) / _exp_lambda(ops, now)  # e^h
+    growth_2 = _exp_lambda(ops, second) / _exp_lambda(ops, now)  # e^{r_2 h}
+    h = ops.log(growth)
+    r_1, r_2 = ops.log(_exp_lambda(ops, first) / _exp_lambda(ops, now)) / h, ops.log(growth_2) / h
+    u_1 = _first_order(ops, now, first, x, eps)
+    diff_1 = pieces.eps_hat(ops, first, u_1) - eps
+    u_2 = (second.mean_coef / now.mean_coef * x - ops.sqrt(second.var) * (growth_2 - 1) * eps
+           - ops.sqrt(second.var) * r_2 / r_1 * ((growth_2 - 1) / (r_2 * h) - 1) * diff_1)
+    diff_2 = pieces.eps_hat(ops, second, u_2) - eps
+    return (nxt.mean_coef / now.mean_coef * x - ops.sqrt(nxt.var) * (growth - 1) * eps
+            - ops.sqrt(nxt.var) / r_2 * ((growth - 1) / h - 1) * diff_2)
+
+
+def _dpm3_gain(s, last_weight: str = "r2", first_correction: bool = True):
+    """Lu et al.'s DPM-Solver-3 gain in the step maps' vocabulary (eps = sqrt(v) prec y on centred data)."""
+    from derivations.core import notation as n
+
+    m_now, v_now = s.a * s.m_next, s.v_now
+    exp_now = m_now / s.sqrt(v_now)
+    growth = _named_ratio("E_h", r"\mathcal E_h", (s.m_next / s.sqrt(s.v_next)) / exp_now,
+                          r"$e^{h} = e^{\lambda_{t'} - \lambda_t}$, $e^\lambda = m/\sqrt v$")
+    growth_1 = _named_ratio("E_1", r"\mathcal E_1", (n.m_s1_st / s.sqrt(n.v_s1_st)) / exp_now,
+                            r"$e^{r_1 h}$ at $\lambda_t + h/3$")
+    growth_2 = _named_ratio("E_2", r"\mathcal E_2", (n.m_s2_st / s.sqrt(n.v_s2_st)) / exp_now,
+                            r"$e^{r_2 h}$ at $\lambda_t + 2h/3$")
+    h = s.log(growth)
+    r_1 = _named_ratio("R_1", r"\varrho_1", s.log(growth_1) / h, r"$r_1 = (\lambda_{s_1} - \lambda_t)/h$")
+    r_2 = _named_ratio("R_2", r"\varrho_2", s.log(growth_2) / h, r"$r_2 = (\lambda_{s_2} - \lambda_t)/h$")
+    eps = s.sqrt(v_now) * s.p_k
+    u_1 = n.m_s1_st / m_now - s.sqrt(n.v_s1_st) * (growth_1 - 1) * eps
+    diff_1 = s.sqrt(n.v_s1_st) * n.prec_s1_pg * u_1 - eps
+    u_2 = n.m_s2_st / m_now - s.sqrt(n.v_s2_st) * (growth_2 - 1) * eps
+    if first_correction:
+        u_2 -= s.sqrt(n.v_s2_st) * r_2 / r_1 * ((growth_2 - 1) / (r_2 * h) - 1) * diff_1
+    diff_2 = s.sqrt(n.v_s2_st) * n.prec_s2_pg * u_2 - eps
+    weight = {"r2": 1 / r_2, "r1": 1 / r_1}[last_weight]
+    return 1 / s.a - s.sqrt(s.v_next) * (growth - 1) * eps - s.sqrt(s.v_next) * weight * ((growth - 1) / h - 1) * diff_2
+
+
+def _dpm3_claims():
+    s = pieces.vocabulary()
+    return (Claim("gain", _dpm3_gain(s), LU_3),
+            Claim("gain_clean", _ddim_last_gain(s), "Lu et al. (2022), eq. (3.7) = DDIM (eta = 0) onto v = 0"))
+
+
+def _dpm3_wrong():
+    s = pieces.vocabulary()
+    return (WrongVariant("gain", _dpm3_gain(s, last_weight="r1"), "1/r_1 for 1/r_2 in the last correction"),
+            WrongVariant("gain", _dpm3_gain(s, first_correction=False), "the second point without its D_1 correction"),
+            WrongVariant("gain_clean", _ddim_last_gain(s, keep_noise_term=False),
+                         "onto v = 0: the term sqrt(v_{t'}) eps dropped (the rescaled data prediction alone)"))
+
+
+register(Scheme(
+    "dpm_solver_3", "DPM-Solver-3 (single step, intermediate points at a third and two thirds of the step in lambda)",
+    dpm_solver_3,
+    r"u_1 = \frac{m_{s_1}}{m_t}x - \sqrt{v_{s_1}}(e^{r_1h} - 1)\hat\varepsilon_t,\ "
+    r"u_2 = \frac{m_{s_2}}{m_t}x - \sqrt{v_{s_2}}(e^{r_2h} - 1)\hat\varepsilon_t - \sqrt{v_{s_2}}\frac{r_2}{r_1}"
+    r"\big(\frac{e^{r_2h} - 1}{r_2h} - 1\big)D_1,\ "
+    r"x' = \frac{m_{t'}}{m_t}x - \sqrt{v_{t'}}(e^{h} - 1)\hat\varepsilon_t - \frac{\sqrt{v_{t'}}}{r_2}"
+    r"\big(\frac{e^{h} - 1}{h} - 1\big)D_2,\ D_i = \hat\varepsilon_{s_i}(u_i) - \hat\varepsilon_t,\ "
+    r"\lambda_{s_i} = \lambda_t + \tfrac i3 h",
+    LU_3, "the probability-flow ODE", "vp",
+    variants=(variant({}, 64),),
+    claims=_dpm3_claims, wrong_variants=_dpm3_wrong,
+    weak_order=3.0, deterministic_when={}, table=(Column("DPM-Solver-3", nfe_per_point=3),), reverse_family=True,
+    order_t_end=1e-2,  # as DPM-Solver-2
+))
