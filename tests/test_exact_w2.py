@@ -97,8 +97,35 @@ def test_fused_kernel_source_follows_the_monomials():
     linear = (((0, 0, 0), (1, 0, 0)), True)
     trapezoid = (((0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0)), False)
     source = w2_kernel.kernel_source((linear, trapezoid))
-    assert "g = c0_0 + c0_1 * p0\n" in source and "g = c1_0 + c1_1 * p0 + c1_2 * p1 + c1_3 * p0*p1\n" in source
+    assert "g = c0_0 + c0_1 * p0\n" in source and "g = c1_0 + c1_1 * p0 + c1_2 * p1 + c1_3 * (p0*p1)\n" in source
     assert "B0[j] = B0[j] * g + z0" in source and "B1[j]" not in source and "p2" not in source
+
+
+FURTHER_POINTS = ("EDM-churn", "DPM-Solver-3")  # the raised level and noise before the gain; the step's thirds
+
+
+@pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed")
+@pytest.mark.parametrize("spacing", ["time", "lambda"])
+@pytest.mark.parametrize("label", FURTHER_POINTS)
+def test_fused_kernels_run_the_columns_with_further_points(label, spacing):
+    """The columns reading precisions beyond the step's ends and midpoint run fused and give the numpy path's law."""
+    lam = np.array([1e-5, 1e-3, 0.05, 0.7, 1.0, 3.0, 40.0, 900.0])
+    for n_points in (3, 4, 40):
+        for init in exact_w2.INITS:
+            fused, arrays = (exact_w2.output_variance(lam, label, 1e-3, n_points, init, backend, spacing)
+                             for backend in ("numba", "numpy"))
+            np.testing.assert_allclose(fused, arrays, rtol=1e-13, atol=0)
+
+
+@pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed")
+def test_fused_group_with_further_points_agrees_with_numpy():
+    """One kernel for columns on the step's ends, midpoint, raised level and thirds together."""
+    lam = np.array([1e-5, 1e-3, 0.05, 0.7, 1.0, 3.0, 40.0, 900.0])
+    schemes = (*FURTHER_POINTS, "Euler", "DPM-Solver-2", "DDPM")
+    kwargs = dict(nfes=(60,), eps_values=(0.0, 1e-3), continuous=False, schemes=schemes,
+                  points={s: (lambda nfe: 20) for s in schemes})  # one grid: one group, one kernel
+    for a, b in zip(exact_w2.table(lam, backend="numba", **kwargs), exact_w2.table(lam, backend="numpy", **kwargs)):
+        assert a.key == b.key and (math.isclose(a.w2, b.w2, rel_tol=1e-12) or a.divergent and b.divergent), (a, b)
 
 
 def test_baseline_loop_agrees_with_the_vectorized_table():

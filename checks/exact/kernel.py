@@ -1,14 +1,16 @@
 r"""Fused CPU kernels for the exact W2 table, generated from the derived step maps (numba).
 
 :mod:`checks.exact.forms` writes each column's gain as a polynomial in the score precisions,
-:math:`a_k = \sum_m \kappa_{m,k}\, P_k^{e_{m,0}} P_{k+1}^{e_{m,1}} P_{k+1/2}^{e_{m,2}}`, with
-:math:`P_u = 1/(1 + e^{-2B(u)}(\lambda - 1))` and coefficients :math:`\kappa_{m,k}` evaluated on
-the grid from the lambdified SymPy forms. For one grid and a group of schemes this module
-writes the source of one kernel from that structure (which monomials each scheme has, and
-whether it injects noise), compiles it once per structure, and runs it over blocks of
-eigenvalues: per step, the precisions are computed once and every scheme's composed map
+:math:`a_k = \sum_m \kappa_{m,k}\, P_k^{e_{m,0}} P_{k+1}^{e_{m,1}} \prod_{j} P_{u_{j,k}}^{e_{m,j+2}}`, with
+:math:`P_u = 1/(1 + e^{-2B(u)}(\lambda - 1))`, :math:`u_{j,k}` the further points of step :math:`k` a group of
+columns reads (its midpoint, the raised level of EDM's churn, the thirds of DPM-Solver-3's step), and
+coefficients :math:`\kappa_{m,k}` evaluated on the grid from the lambdified SymPy forms. For one grid and a
+group of schemes this module writes the source of one kernel from that structure (which monomials each
+scheme has, and whether and where it injects noise), compiles it once per structure, and runs it over
+blocks of eigenvalues: per step, the precisions are computed once and every scheme's composed map
 
 .. math:: A \leftarrow a_k^2 A, \qquad b \leftarrow a_k^2 b + n_k
+    \quad (\text{noise before the gain, EDM's churn: } b \leftarrow a_k^2 b + a_k^2 n_k)
 
 is updated in registers, so each (eigenvalue, step) is touched once instead of once per
 array operation. The arithmetic is the numpy path's (the same polynomial, the same
@@ -30,8 +32,9 @@ import numpy as np
 from derivations.core import config
 
 Powers = tuple[int, ...]
-# A scheme's structure: its monomials' powers of (P_k, P_{k+1}, P_{k+1/2}[, P_hat = 0]) and whether it injects noise.
-Structure = tuple[tuple[Powers, ...], bool]
+# A scheme's structure: its monomials' powers of (P_k, P_{k+1}, P_{e_0}, P_{e_1}, ...), whether it injects
+# noise, and (optionally, default False) whether that noise comes before the step's eigenvalue-dependent part.
+Structure = tuple
 
 BLOCK = 256  # eigenvalues per block: 2 x schemes x BLOCK float64 accumulators stay in L1/L2
 
@@ -48,18 +51,32 @@ def available() -> bool:
     return True
 
 
-def _monomial_source(powers: Powers) -> str:
-    factors = [name for name, e in zip(("p0", "p1", "p2"), powers) for _ in range(e)]
-    return "*".join(factors)
+def _factors(powers: Powers) -> list[str]:
+    return [f"p{i}" for i, e in enumerate(powers) for _ in range(e)]
+
+
+def _term(coef: str, powers: Powers) -> str:
+    # the numpy path multiplies the coefficient by the finished monomial: the same order here
+    factors = _factors(powers)
+    if not factors:
+        return coef
+    return f"{coef} * " + (factors[0] if len(factors) == 1 else f"({'*'.join(factors)})")
+
+
+def _noise_before(structure: Structure) -> bool:
+    return bool(structure[2]) if len(structure) > 2 else False
 
 
 def kernel_source(structures: Sequence[Structure]) -> str:
-    """Python source of the fused kernel for ``structures`` (one entry per scheme)."""
-    if any(any(p[3:]) for s in structures for p in s[0]):
-        raise ValueError("the fused kernel has no raised level: such columns run on the array back ends")
-    needs_mid = any(p[2] for s in structures for p in s[0])
+    r"""Python source of the fused kernel for ``structures`` (one entry per scheme).
+
+    Powers beyond the first two are of the precisions :math:`1/(1 + e_{j,k}(\lambda - 1))` at the rows
+    :math:`e_j` of the kernel's ``e_extra`` (:math:`e^{-2B}` at a point of each step); only the rows
+    some scheme reads are computed. A scheme whose noise comes before its gain composes
+    :math:`b \leftarrow a_k^2 (b + n_k)`, written :math:`a_k^2 b + a_k^2 n_k` as the numpy path does."""
+    extra = sorted({i - 2 for s in structures for p in s[0] for i, e in enumerate(p) if e and i >= 2})
     lines = [
-        "def kernel(lm, e_pts, e_mid, coefs, noises, out_A, out_B):",
+        "def kernel(lm, e_pts, e_extra, coefs, noises, out_A, out_B):",
         "    L = lm.shape[0]",
         "    n = e_pts.shape[0] - 1",
         f"    for blk in prange((L + {BLOCK} - 1) // {BLOCK}):",
@@ -67,13 +84,14 @@ def kernel_source(structures: Sequence[Structure]) -> str:
         f"        m = min({BLOCK}, L - i0)",
         "        x = lm[i0:i0 + m].copy()",
         *[f"        A{s} = np.ones(m)" for s in range(len(structures))],
-        *[f"        B{s} = np.zeros(m)" for s, (_, noisy) in enumerate(structures) if noisy],
+        *[f"        B{s} = np.zeros(m)" for s, st in enumerate(structures) if st[1]],
         "        pk = 1.0 / (1.0 + e_pts[0] * x)",
         "        for k in range(n):",
         "            e1 = e_pts[k + 1]",
-        "            em = e_mid[k]",
+        *[f"            ex{r} = e_extra[{r}, k]" for r in extra],
     ]
-    for s, (monomials, noisy) in enumerate(structures):
+    for s, structure in enumerate(structures):
+        monomials, noisy = structure[0], structure[1]
         for m in range(len(monomials)):
             lines.append(f"            c{s}_{m} = coefs[{s}, {m}, k]")
         if noisy:
@@ -81,19 +99,21 @@ def kernel_source(structures: Sequence[Structure]) -> str:
     lines.append("            for j in range(m):")
     lines.append("                p0 = pk[j]")
     lines.append("                p1 = 1.0 / (1.0 + e1 * x[j])")  # also the next step's P_k
-    if needs_mid:
-        lines.append("                p2 = 1.0 / (1.0 + em * x[j])")
-    for s, (monomials, noisy) in enumerate(structures):
-        terms = [f"c{s}_{m}" + (f" * {_monomial_source(p)}" if any(p) else "") for m, p in enumerate(monomials)]
+    lines.extend(f"                p{r + 2} = 1.0 / (1.0 + ex{r} * x[j])" for r in extra)
+    for s, structure in enumerate(structures):
+        monomials, noisy = structure[0], structure[1]
+        terms = [_term(f"c{s}_{m}", p) for m, p in enumerate(monomials)]
         lines.append(f"                g = {' + '.join(terms)}")
         lines.append("                g = g * g")
         lines.append(f"                A{s}[j] *= g")
-        if noisy:
+        if noisy and _noise_before(structure):
+            lines.append(f"                B{s}[j] = B{s}[j] * g + g * z{s}")
+        elif noisy:
             lines.append(f"                B{s}[j] = B{s}[j] * g + z{s}")
     lines.append("                pk[j] = p1")
-    for s, (_, noisy) in enumerate(structures):
+    for s, structure in enumerate(structures):
         lines.append(f"        out_A[{s}, i0:i0 + m] = A{s}")
-        lines.append(f"        out_B[{s}, i0:i0 + m] = " + (f"B{s}" if noisy else "0.0"))
+        lines.append(f"        out_B[{s}, i0:i0 + m] = " + (f"B{s}" if structure[1] else "0.0"))
     return "\n".join(lines) + "\n"
 
 
@@ -123,14 +143,15 @@ def compiled(structures: tuple[Structure, ...]):
 
 
 def run(structures: tuple[Structure, ...], coefs: np.ndarray, noises: np.ndarray, e_points: np.ndarray,
-        e_mid: np.ndarray, lam_minus_one: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        e_extra: np.ndarray, lam_minus_one: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""Composed maps (A, b), each (schemes, eigenvalues), for the grid given by :math:`e^{-2B}` at its
-    points (``e_points``) and midpoints (``e_mid``); ``coefs`` is (schemes, monomials, steps)."""
+    points (``e_points``) and at the further points of each step the powers name (``e_extra``, one row per
+    point, or one row as a vector); ``coefs`` is (schemes, monomials, steps)."""
     schemes, size = len(structures), lam_minus_one.shape[0]
     out_A, out_B = np.empty((schemes, size)), np.empty((schemes, size))
     compiled(structures)(np.ascontiguousarray(lam_minus_one, dtype=np.float64),
                          np.ascontiguousarray(e_points, dtype=np.float64),
-                         np.ascontiguousarray(e_mid, dtype=np.float64),
+                         np.ascontiguousarray(np.atleast_2d(e_extra), dtype=np.float64),
                          np.ascontiguousarray(coefs, dtype=np.float64),
                          np.ascontiguousarray(noises, dtype=np.float64), out_A, out_B)
     return out_A, out_B

@@ -244,27 +244,13 @@ def _run_grid(specs: Iterable[Layout], g: Grid, lam: np.ndarray, ops: Any) -> di
     before the last run on the array back end; the last step, with the column's last-step map, in numpy."""
     specs = list(specs)
     with np.errstate(all="ignore"):  # divergent cells become inf/nan
-        # the fused kernels' inputs are cached per uniform grid: another spacing runs on the arrays
-        if isinstance(ops, backends.NumbaOps) and g.spacing != "time":
-            ops = backends.NumpyOps()
-        if isinstance(ops, backends.NumbaOps):
-            # a column with a raised level (EDM's churn) has a fourth precision, which the fused kernel lacks
-            fused, other = [s for s in specs if not _off_grid(s)], [s for s in specs if _off_grid(s)]
-            before = (_run_fused(fused, g, lam) if fused else {}) | \
-                (_run_arrays(other, g, lam, backends.NumpyOps()) if other else {})
-        else:
-            before = _run_arrays(specs, g, lam, ops)
+        before = _run_fused(specs, g, lam) if isinstance(ops, backends.NumbaOps) else _run_arrays(specs, g, lam, ops)
         out = {}
         for spec in specs:
             gain_sq, tail = before[spec.label]
             last_sq, last_noise = _final_step(spec, g, lam)
             out[spec.label] = (last_sq * gain_sq, last_sq * tail + last_noise)
     return out
-
-
-def _off_grid(spec: Layout) -> bool:
-    """The column reads a precision the fused kernel lacks (a raised level, a third of a step)."""
-    return any(any(p[3:]) for p, _ in compiled_step(spec.label).monomials)
 
 
 def _final_step(spec: Layout, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -351,31 +337,57 @@ def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict
             for s in specs}
 
 
+def _point_key(index: int, spec: Layout) -> tuple:
+    """The per-step point a precision of :data:`checks.exact.forms.PRECISION_NAMES` is at; the raised level is
+    the column's own (its churn), the others shared by every column on the grid."""
+    return (index, spec.churn) if index == RAISED_INDEX else (index,)
+
+
+RAISED_INDEX = 3  # prec_hat_pg among checks.exact.forms.PRECISION_NAMES
+
+
+def _point_B(key: tuple, g: Grid) -> np.ndarray:
+    """B at the point ``key`` (:func:`_point_key`) of every step of ``g``."""
+    if key[0] == RAISED_INDEX:
+        return g.raised(key[1])[1]
+    return {2: g.B_mid, 4: g.B_thirds[0], 5: g.B_thirds[1]}[key[0]]
+
+
 @functools.lru_cache(maxsize=256)
-def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int) -> tuple[tuple, np.ndarray, np.ndarray]:
-    """What the fused kernel needs besides the eigenvalues, per (columns, grid), for every step but the last."""
-    g, steps = grid(eps, n_points), n_points - 1
+def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int, spacing: str
+                  ) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the fused kernel needs besides the eigenvalues, per (columns, grid), for every step but the last:
+    the structures, coefficients, noises, and e^{-2B} at the grid points and at the further points the columns
+    read (each once, in the order of the precisions, so that the monomials multiply as in the numpy path)."""
+    g, steps = {"time": grid, "lambda": lambda_grid}[spacing](eps, n_points), n_points - 1
+    specs = [layouts()[label] for label in labels]
+    maps = [compiled_step(label) for label in labels]
+    points = sorted({_point_key(i, spec) for spec, step in zip(specs, maps) for p, _ in step.monomials
+                     for i, e in enumerate(p) if e and i >= 2}, key=lambda key: (key[0], repr(key[1:])))
     structures, coef_rows, noise_rows = [], [], []
-    for label in labels:
-        step, values = compiled_step(label), g.values(layouts()[label])
-        if step.noise_before:
-            raise ValueError(f"{label}: noise before the step's eigenvalue-dependent part: the fused kernel lacks it")
-        structures.append((tuple(p for p, _ in step.monomials), step.noise_var is not None))
+    for spec, step in zip(specs, maps):
+        values = g.values(spec)
+        slot = {_point_key(i, spec): i for i in range(2, len(step.monomials[0][0]))}
+        structures.append((tuple(p[:2] + tuple(p[slot[key]] if key in slot else 0 for key in points)
+                                 for p, _ in step.monomials),
+                           step.noise_var is not None, step.noise_before))
         coef_rows.append([_as_column(fn(**values), steps)[:-1, 0] for _, fn in step.monomials])
         noise_rows.append(np.zeros(steps - 1) if step.noise_var is None
                           else _as_column(step.noise_var(**values), steps)[:-1, 0])
     coefs = np.zeros((len(labels), max(len(r) for r in coef_rows), steps - 1))
     for i, rows in enumerate(coef_rows):
         coefs[i, :len(rows)] = rows
-    return tuple(structures), coefs, np.array(noise_rows)
+    e_extra = np.array([np.exp(-2 * _point_B(key, g)[:-1]) for key in points]).reshape(len(points), steps - 1)
+    return tuple(structures), coefs, np.array(noise_rows), np.exp(-2 * g.B_points[:-1]), e_extra
 
 
 def _run_fused(specs: list[Layout], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """:func:`_run_arrays` by one generated kernel per group structure (:mod:`checks.exact.kernel`)."""
     labels = tuple(s.label for s in specs)
-    structures, coefs, noises = _fused_inputs(labels, g.eps, g.n_points)
-    gain_sq, tail = w2_kernel.run(structures, coefs, noises, np.exp(-2 * g.B_points[:-1]), np.exp(-2 * g.B_mid[:-1]),
-                                  lam - 1.0)
+    if g.n_points == 2:  # no step before the last
+        return {label: (np.ones_like(lam), np.zeros_like(lam)) for label in labels}
+    structures, coefs, noises, e_points, e_extra = _fused_inputs(labels, g.eps, g.n_points, g.spacing)
+    gain_sq, tail = w2_kernel.run(structures, coefs, noises, e_points, e_extra, lam - 1.0)
     return {label: (gain_sq[i], tail[i]) for i, label in enumerate(labels)}
 
 
