@@ -68,7 +68,7 @@ def test_further_points_and_noise_before_the_gain():
 
 
 def test_noise_before_the_gain_is_scaled_by_it():
-    """Noise before the gain is composed as a_k^2 (b + n_k); noise after it, the wrong variant here, as a_k^2 b + n_k."""
+    """Noise before the gain composes as a_k^2 (b + n_k); noise after it (the wrong variant here) as a_k^2 b + n_k."""
     source = w2_kernel.kernel_source((BEFORE, BEFORE[:2]))
     assert "B0[j] = B0[j] * g + g * z0" in source and "B1[j] = B1[j] * g + z1" in source
     assert "B0[j] = B0[j] * g + z0" not in source

@@ -48,7 +48,7 @@ from derivations.core.step_vocabulary import RAISED, churn_gamma, step_values
 from checks.exact import kernel as w2_kernel
 from checks.exact import backends
 from checks.exact.backends import compose_affine, monomial, threads  # noqa: F401  threads: the table's workers
-from checks.exact.forms import Layout, compiled_full, compiled_step, layouts
+from checks.exact.forms import PRECISION_NAMES, Layout, compiled_full, compiled_step, layouts
 from checks.exact.data import validate_eigenvalues
 
 # The catalogue's columns load on first use, not with this module: the table runs from the
@@ -257,12 +257,18 @@ def _final_step(spec: Layout, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.
     """(a^2, b) of the grid's last step for every eigenvalue."""
     # onto v = 0 at eps = 0 on the SDE (no level of the reference's chain is noise-free)
     step = compiled_step(spec.label, last=True, clean=bool(g.B_points[-1] == 0) and not spec.chain)
-    steps = g.n_points - 1
-    values = {name: _as_column(v, steps)[-1, 0] for name, v in g.values(spec).items()}
+    values = {name: np.asarray(v, dtype=np.float64).reshape(-1)[-1] for name, v in g.values(spec).items()}
     B_hat = g.raised(spec.churn)[1][-1] if spec.churn else np.inf  # no raised level: its precision is never read
-    precisions = tuple(1.0 / (1.0 + np.exp(-2 * B) * (lam - 1.0))
-                       for B in (g.B_points[-2], g.B_points[-1], g.B_mid[-1], B_hat, *(b[-1] for b in g.B_thirds)))
-    gain = sum(fn(**values) * np.prod([p**e for p, e in zip(precisions, powers)], axis=0) for powers, fn in step.monomials)
+    B_at = (g.B_points[-2], g.B_points[-1], g.B_mid[-1], B_hat, *(b[-1] for b in g.B_thirds))
+    used = sorted({i for powers, _ in step.monomials for i, e in enumerate(powers) if e})
+    precisions = {i: 1.0 / (1.0 + np.exp(-2 * B_at[i]) * (lam - 1.0)) for i in used}  # only the points read
+    gain = np.zeros_like(lam)
+    for powers, fn in step.monomials:
+        factor = np.ones_like(lam)
+        for i, e in enumerate(powers):
+            if e:
+                factor = factor * precisions[i] ** e
+        gain = gain + fn(**values) * factor
     noise = np.zeros_like(lam) if step.noise_var is None else np.full_like(lam, step.noise_var(**values))
     return gain * gain, noise * gain * gain if step.noise_before else noise
 
@@ -337,20 +343,20 @@ def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict
             for s in specs}
 
 
+RAISED_INDEX = PRECISION_NAMES.index("prec_hat_pg")
+
+
 def _point_key(index: int, spec: Layout) -> tuple:
-    """The per-step point a precision of :data:`checks.exact.forms.PRECISION_NAMES` is at; the raised level is
-    the column's own (its churn), the others shared by every column on the grid."""
+    """The per-step point the precision ``PRECISION_NAMES[index]`` is at; the raised level is the column's own
+    (its churn), the others are shared by every column on the grid."""
     return (index, spec.churn) if index == RAISED_INDEX else (index,)
-
-
-RAISED_INDEX = 3  # prec_hat_pg among checks.exact.forms.PRECISION_NAMES
 
 
 def _point_B(key: tuple, g: Grid) -> np.ndarray:
     """B at the point ``key`` (:func:`_point_key`) of every step of ``g``."""
     if key[0] == RAISED_INDEX:
         return g.raised(key[1])[1]
-    return {2: g.B_mid, 4: g.B_thirds[0], 5: g.B_thirds[1]}[key[0]]
+    return {"prec_mid_pg": g.B_mid, "prec_s1_pg": g.B_thirds[0], "prec_s2_pg": g.B_thirds[1]}[PRECISION_NAMES[key[0]]]
 
 
 @functools.lru_cache(maxsize=256)
