@@ -27,7 +27,7 @@ labels from the statistics' names (a table of regular expressions), and every ch
 same label either way (each label's set of statistics compared, check by check, when the change was made).
 
 Usage: python benchmarks/false_alarm_rate.py [--offsets 200] [--budget-s 30] [--prefix ''] [--contains '']
-       [--device cpu] [--out PATH] [--deadline-s S] [--resume [--extend] | --rerun]
+       [--device cpu] [--out PATH] [--deadline-s S] [--resume [--extend] | --rerun] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -267,6 +267,9 @@ def main(argv=None) -> int:
                         help="with --resume: give the checks already there more offsets (from where they stopped)")
     parser.add_argument("--rerun", action="store_true",
                         help="keep the other checks in --out, run the selected ones again (after a change to them)")
+    parser.add_argument("--note", default="",
+                        help="how this invocation ran (its budget, the load), added to the results' note, which the "
+                             "reliability page prints")
     args = parser.parse_args(argv)
     if args.offsets < 1 or args.budget_s <= 0:
         print("--offsets must be >= 1 and --budget-s > 0", file=sys.stderr)
@@ -290,6 +293,8 @@ def main(argv=None) -> int:
         records = [r for r in previous["checks"] if r["id"] not in dropped]
         z_by_check = {cid: by_kind for cid, by_kind in json.loads(gzip.decompress(raw_path(args.out).read_bytes())).items()
                       if cid not in dropped}
+    if args.note:
+        settings["note"] = "; ".join(filter(None, [settings.get("note", ""), args.note]))
     done = {r["id"] for r in records}
     order = {c.id: k for k, c in enumerate(checks.all())}
     started = time.perf_counter()
