@@ -16,9 +16,9 @@ evidence to its last write: a second report into the same folder is refused
 (one line, exit 2) rather than mixing its pages with the first's. ``only``
 regenerates a few derivation pages (and their checks' evidence), leaving the
 index, the notation and the studies as they are; ``studies`` regenerates a few study pages from the
-evidence already under the output folder (no check runs), leaving every other page as it is. The symbolic part of each page sits
-between :data:`SYMBOLIC_BEGIN` and :data:`SYMBOLIC_END`; a test regenerates it
-and compares it with the committed pages.
+evidence already under the output folder (no check runs), leaving every other page as it is. The
+symbolic part of each page sits between :data:`SYMBOLIC_BEGIN` and :data:`SYMBOLIC_END`; a test
+regenerates it and compares it with the committed pages.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Pending:
     results: dict[str, "CheckResult"] = field(default_factory=dict)
     ran_checks: bool = False
     notes: list[str] = field(default_factory=list)
-    partial: bool = False  # a few pages only (``only``): no page is stale for not being written
+    partial: bool = False  # a few pages only (``only``, ``studies``): no page is stale for not being written
 
 
 def atomic_write(path: Path, data: bytes) -> None:
