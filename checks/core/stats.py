@@ -436,9 +436,9 @@ def proportion_estimates(names: list[str], moments: RunningMoments, expected: to
     return out
 
 
-# Var[u^k] for u ~ N(0, 1): E u^{2k} - (E u^k)^2 = 1, 3 - 1, 15, 105 - 9; and the kind of E u^k.
-_STANDARD_NORMAL_MOMENTS = ((1, 0.0, 1.0, MEAN), (2, 1.0, 2.0, SECOND_MOMENT), (3, 0.0, 15.0, THIRD_MOMENT),
-                            (4, 3.0, 96.0, FOURTH_MOMENT))
+# Var[u^k] for u ~ N(0, 1): E u^{2k} - (E u^k)^2 = 1, 3 - 1, 15, 105 - 9.
+_STANDARD_NORMAL_MOMENTS = ((1, 0.0, 1.0), (2, 1.0, 2.0), (3, 0.0, 15.0), (4, 3.0, 96.0))
+_MOMENT_KINDS = {1: MEAN, 2: SECOND_MOMENT, 3: THIRD_MOMENT, 4: FOURTH_MOMENT}  # the kind of E u^k
 
 
 def standard_normal_moment_estimates(prefix: str, moments: RunningMoments, expected_mean: torch.Tensor,
@@ -455,9 +455,10 @@ def standard_normal_moment_estimates(prefix: str, moments: RunningMoments, expec
     std = torch.sqrt(expected_var.to(torch.float64))
     total = moments.count * mu.numel()
     out = []
-    for k, null_value, null_var, kind in _STANDARD_NORMAL_MOMENTS:
+    for k, null_value, null_var in _STANDARD_NORMAL_MOMENTS:
         pooled = (moments.about(mu, k) / std**k).mean()
-        out.append(Estimate(f"{prefix} E[u^{k}]", float(pooled), null_value, math.sqrt(null_var / total), kind=kind))
+        out.append(Estimate(f"{prefix} E[u^{k}]", float(pooled), null_value, math.sqrt(null_var / total),
+                            kind=_MOMENT_KINDS[k]))
     return out
 
 
