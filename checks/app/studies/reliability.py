@@ -193,7 +193,8 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
         f"on `{settings['device']}` (torch {settings['torch']}, torch threads: {settings['threads']}"
         f"{'; ' + settings['note'] if settings.get('note') else ''}): each check ran with "
         f"the derived closed forms under seed offsets 0, 1, ... (seed from the check id and the offset), up to "
-        f"{settings['offsets']} offsets or until its {settings['budget_s']:g} s budget was spent. "
+        f"{settings['offsets']} offsets or until its time budget was spent ({settings['budget_s']:g} s where the "
+        "note above names no other). "
         f"{full} of {len(runs)} checks had all {settings['offsets']} runs; the others had between {min(runs)} and "
         f"{max(r for r in runs if r < settings['offsets']) if full < len(runs) else settings['offsets']} "
         "(the column runs says how many; the list after the table says why).",
