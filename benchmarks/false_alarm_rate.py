@@ -10,17 +10,24 @@ its stated false-alarm probability :math:`\alpha` (``runs * alpha``) and the exa
 
 Zero alarms at :math:`\alpha = 10^{-6}` says little about calibration, so every z-score of
 every run is kept too, grouped by the kind of statistic (mean, variance, covariance,
-fourth moment, ...; :func:`statistic_kind`), and its law compared with N(0, 1): the
+fourth moment, ...: the ``kind`` each estimate carries, stamped by the estimator of
+:mod:`checks.core.stats` that built it, :data:`checks.core.stats.KINDS`), and its law compared with N(0, 1): the
 frequencies of :math:`|z| > 2, 3, 4` against :math:`2\Phi(-c)`, the Kolmogorov-Smirnov
 statistic with its asymptotic p-value, and quantiles for a QQ figure.
 
 The results go to ``--out`` (default ``benchmarks/results/false_alarm.json``), rewritten
 after every check, so a sweep stopped early keeps what it measured; ``--resume`` skips the
 checks already there, ``--rerun`` runs the selected ones again and keeps the others, ``--resume --extend`` gives the checks
-already there more offsets, from where each stopped (fewest runs first). The reliability study page renders that file.
+already there more offsets, from where each stopped (fewest runs first). The reliability study page renders that file
+(``python -m checks.app.cli report --study reliability`` renders that page alone).
+
+The z-scores are stored by kind (its label, ``checks.core.stats.KINDS``), so the results files need no
+conversion across the change that made the kind a field of the estimate: sweeps before it read the same
+labels from the statistics' names (a table of regular expressions), and every check's statistics get the
+same label either way (each label's set of statistics compared, check by check, when the change was made).
 
 Usage: python benchmarks/false_alarm_rate.py [--offsets 200] [--budget-s 30] [--prefix ''] [--contains '']
-       [--device cpu] [--out PATH] [--deadline-s S] [--resume [--extend] | --rerun]
+       [--device cpu] [--out PATH] [--deadline-s S] [--resume [--extend] | --rerun] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -30,7 +37,6 @@ import gzip
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 import time
@@ -39,36 +45,15 @@ from statistics import NormalDist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from checks.core import stats  # noqa: E402
+
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "false_alarm.json"
 TAIL_CUTS = (2.0, 3.0, 4.0)
 CONFIDENCE = 0.95
 QQ_POINTS = 199  # interior plotting positions kept per kind (the extremes are kept as well)
 
-# Statistic kinds, first match wins; read from the statistic's name (the estimators of
-# checks.core.stats and the checks name their statistics in these words).
-DETERMINISTIC = "exact law (not sampled)"
-_KINDS: tuple[tuple[str, str], ...] = (
-    (DETERMINISTIC, r"^exact "),  # a scheme's exact law against the derived one: z is 0 up to rounding
-    ("fourth moment", r"u\^4|x\^4"),
-    ("third moment", r"u\^3"),
-    ("Tweedie second-moment condition", r"\)\^2 - v\("),
-    ("Tweedie first-moment condition", r"^e\[\(x - m\("),
-    ("proportion", r"^p\("),
-    ("covariance", r"cov\("),
-    ("regression coefficient", r"coefficient|slope|intercept"),
-    ("KL (sampled)", r"\bkl\b|l_\(t-1\)"),  # L_(t-1) is the bound's per-step KL
-    ("variance / second moment", r"var\b|var\[|variance|second moment|u\^2|x\^2"),
-    ("mean", r"mean|u\^1|e\[x_|closed form at|^e\[|hutchinson sum"),
-)
-
-
-def statistic_kind(name: str) -> str:
-    """The kind of a statistic from its name (``other`` when none matches)."""
-    lowered = name.lower()
-    for kind, pattern in _KINDS:
-        if re.search(pattern, lowered):
-            return kind
-    return "other"
+# A scheme's exact law against the derived one: z is 0 up to rounding, left out of the z-law.
+DETERMINISTIC = stats.EXACT_LAW
 
 
 # --- exact and asymptotic laws used by the summaries (no scipy needed) ---
@@ -178,8 +163,10 @@ def sweep_check(check_id: str, offsets: int, budget_s: float, device: str,
         runs += 1
         n_samples, false_alarm = result.n_samples, result.false_alarm
         for s in result.statistics:
-            kind = stat_kinds.setdefault(s.name, statistic_kind(s.name))
-            z_by_kind.setdefault(kind, []).append(s.z)
+            if s.kind == stats.UNCLASSIFIED and s.name not in stat_kinds:
+                print(f"  {check_id}: statistic {s.name!r} names no kind (counted as {s.kind!r})", flush=True)
+            stat_kinds[s.name] = s.kind
+            z_by_kind.setdefault(s.kind, []).append(s.z)
         if not result.passed:
             failing = [f"{s.name} (z = {s.z:.2f})" for s in result.statistics if not s.passed]
             alarms.append({"offset": offset, "statistics": failing})
@@ -280,6 +267,9 @@ def main(argv=None) -> int:
                         help="with --resume: give the checks already there more offsets (from where they stopped)")
     parser.add_argument("--rerun", action="store_true",
                         help="keep the other checks in --out, run the selected ones again (after a change to them)")
+    parser.add_argument("--note", default="",
+                        help="how this invocation ran (its budget, the load), added to the results' note, which the "
+                             "reliability page prints")
     args = parser.parse_args(argv)
     if args.offsets < 1 or args.budget_s <= 0:
         print("--offsets must be >= 1 and --budget-s > 0", file=sys.stderr)
@@ -303,6 +293,8 @@ def main(argv=None) -> int:
         records = [r for r in previous["checks"] if r["id"] not in dropped]
         z_by_check = {cid: by_kind for cid, by_kind in json.loads(gzip.decompress(raw_path(args.out).read_bytes())).items()
                       if cid not in dropped}
+    if args.note:
+        settings["note"] = "; ".join(filter(None, [settings.get("note", ""), args.note]))
     done = {r["id"] for r in records}
     order = {c.id: k for k, c in enumerate(checks.all())}
     started = time.perf_counter()

@@ -26,7 +26,8 @@ from checks.app.cli import main
 BAD_INPUTS: dict[str, list[list[str]]] = {
     "check": [["no.such.id"], ["ddpm.posteriro"], ["ddpm.posterior", "no.such.id"], ["--seed", "x"], ["--bogus"]],
     "list": [["--bogus"], ["posterior", "extra"]],
-    "report": [["--out", "{file}"], ["--out", "{file}/below"], ["--no-checks=yes"]],
+    "report": [["--out", "{file}"], ["--out", "{file}/below"], ["--no-checks=yes"], ["--study", "no_such_study"],
+               ["--study", "reliability", "--only", "ddpm.posterior"]],
     "samplers": [["ddmi"], ["pf_euler", "no_such_sampler"], ["--check=1"]],
     "show": [[], ["no.such.id"], ["ddpm.posterior", "extra"]],
     "build": [["no.such.id"], ["--jobs", "0"], ["--jobs", "two"]],

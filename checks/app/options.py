@@ -93,6 +93,15 @@ def _check_or_derivation(text: str) -> object:
     return text
 
 
+def _study(text: str) -> object:
+    from checks.app import plugins
+
+    study_ids = [s.id for s in plugins.studies()]
+    if text not in study_ids:
+        raise UnknownId("study", text, study_ids)
+    return text
+
+
 def _sampler(text: str) -> object:
     from checks.sim import get
 
@@ -102,6 +111,7 @@ def _sampler(text: str) -> object:
 derivation_id = _registered("derivation", _derivation)
 check_target = _registered("derivation or check", _check_or_derivation)
 sampler_name = _registered("sampler", _sampler)
+study_id = _registered("study", _study)
 
 
 def spectrum(text: str) -> "np.ndarray":

@@ -15,9 +15,10 @@ exclusive lock on its output folder (:func:`locked`) from reading the earlier
 evidence to its last write: a second report into the same folder is refused
 (one line, exit 2) rather than mixing its pages with the first's. ``only``
 regenerates a few derivation pages (and their checks' evidence), leaving the
-index, the notation and the studies as they are. The symbolic part of each page sits
-between :data:`SYMBOLIC_BEGIN` and :data:`SYMBOLIC_END`; a test regenerates it
-and compares it with the committed pages.
+index, the notation and the studies as they are; ``studies`` regenerates a few study pages from the
+evidence already under the output folder (no check runs), leaving every other page as it is. The
+symbolic part of each page sits between :data:`SYMBOLIC_BEGIN` and :data:`SYMBOLIC_END`; a test
+regenerates it and compares it with the committed pages.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Pending:
     results: dict[str, "CheckResult"] = field(default_factory=dict)
     ran_checks: bool = False
     notes: list[str] = field(default_factory=list)
-    partial: bool = False  # a few pages only (``only``): no page is stale for not being written
+    partial: bool = False  # a few pages only (``only``, ``studies``): no page is stale for not being written
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -240,13 +241,20 @@ def compute(check_ids: list[str], derivation_ids: list[str], device: str = "auto
 
 
 def build(device: str = "auto", samples: int | None = None, run_checks: bool = True, out: Path = DEFAULT_OUT,
-          jobs: int = 1, cluster=None, only: Sequence[str] = ()) -> Pending:
+          jobs: int = 1, cluster=None, only: Sequence[str] = (), studies: Sequence[str] = ()) -> Pending:
     """Compute every page of the report in memory, running each check once, over ``jobs`` processes.
 
     ``run_checks=False``: no check runs; the pages show the evidence already under ``out``.
     ``only`` (derivation ids): just those pages and their checks; the evidence of the others is kept.
+    ``studies`` (study ids): just those study pages, from the evidence under ``out`` (no check runs).
     """
     import checks
+
+    if studies:
+        pending = Pending(partial=True, results=load_evidence(out))
+        _studies(pending, _header(_device_note(pending)), plugins.StudyContext(pending.results, device, samples), out,
+                 chosen=studies)
+        return pending
 
     if only:
         chosen = [derivations.get(derivation_id) for derivation_id in dict.fromkeys(only)]
@@ -313,10 +321,12 @@ def _index(header: str, n_checks: int, pending: Pending, index_rows: list[str], 
     ])
 
 
-def _studies(pending: Pending, header: str, context: plugins.StudyContext, out: Path) -> list[str]:
-    """Render every study into ``pending``; the index rows, one per study whatever happens to its page."""
+def _studies(pending: Pending, header: str, context: plugins.StudyContext, out: Path,
+             chosen: Sequence[str] = ()) -> list[str]:
+    """Render every study (or the ``chosen`` ids) into ``pending``; the index rows, one per study whatever happens
+    to its page."""
     rows = []
-    studies = plugins.studies()
+    studies = [s for s in plugins.studies() if not chosen or s.id in chosen]
     with Progress(len(studies), "studies", unit="page") as bar:
         for study in studies:
             rel = study.page

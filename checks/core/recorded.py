@@ -37,14 +37,16 @@ class NotShardable(ValueError):
 class SamplePart:
     r"""``stats.mean`` / ``variance`` / ``covariance`` of values, as :class:`Moments` (to order 4 or 8)."""
 
-    kind: str
+    kind: str  # the estimator: "mean", "variance" or "covariance"
     name: str
     expected: float
     moments: Moments
+    statistic_kind: str = stats.MEAN  # the estimate's kind (stats.KINDS): a mean may be a KL, a moment condition
 
     def merge(self, other: "SamplePart") -> "SamplePart":
-        _same(self, other, (self.kind, self.name, self.expected), (other.kind, other.name, other.expected))
-        return SamplePart(self.kind, self.name, self.expected, self.moments.merge(other.moments))
+        key = lambda p: (p.kind, p.name, p.expected, p.statistic_kind)  # noqa: E731
+        _same(self, other, key(self), key(other))
+        return SamplePart(self.kind, self.name, self.expected, self.moments.merge(other.moments), self.statistic_kind)
 
     def finish(self) -> list[stats.Estimate]:
         r"""The estimator's estimate and SE from the sums: for the mean :math:`s/\sqrt n`; for the variance
@@ -59,13 +61,13 @@ class SamplePart:
         if self.kind == "mean":
             raw = [0.0] + [m.sums[(k,)] / n for k in (2, 3, 4)]
             return [stats.Estimate(self.name, m.mean[0], self.expected, math.sqrt(m.sums[(2,)] / (n - 1) / n),
-                                   **summand_shape(raw, n))]
+                                   **summand_shape(raw, n), kind=self.statistic_kind)]
         index = (lambda k: (2 * k,)) if self.kind == "variance" else (lambda k: (k, k))
         raw = [m.sums[index(k)] / n for k in (1, 2, 3, 4)]
         second, fourth = m.sums[index(1)], m.sums[index(2)]
         spread = max(fourth - second**2 / n, 0.0) / (n - 1)
         return [stats.Estimate(self.name, second / (n - 1), self.expected, math.sqrt(spread / n),
-                               **summand_shape(raw, n))]
+                               **summand_shape(raw, n), kind=self.statistic_kind)]
 
 
 def summand_shape(raw: list[float], count: int) -> dict:
@@ -112,10 +114,10 @@ class RegressionPart:
                      * math.prod(float(w[k]) ** a for k, a in enumerate(alpha)) * m.about(origin, alpha)
                      for alpha in m.sums if sum(alpha) == 4)
         spread = max(fourth - rss**2 / n, 0.0) / (n - 1)
-        out = [stats.Estimate(nm, float(c), ex, float(se))
+        out = [stats.Estimate(nm, float(c), ex, float(se), kind=stats.REGRESSION_COEFFICIENT)
                for nm, c, ex, se in zip(self.names, coef, self.expected, coef_se)]
         return out + [stats.Estimate(self.residual_var_name, residual_var, self.expected_residual_var,
-                                     math.sqrt(spread / n))]
+                                     math.sqrt(spread / n), kind=stats.SECOND_MOMENT)]
 
 
 @dataclass(frozen=True)
@@ -159,16 +161,16 @@ def _same(part, other, mine, theirs) -> None:
         raise NotShardable(f"the shards' estimates differ in structure ({mine!r} against {theirs!r})")
 
 
-def _record_mean(name: str, samples: torch.Tensor, expected: float) -> SamplePart:
-    return SamplePart("mean", name, float(expected), Moments.of([samples], 4))
+def _record_mean(name: str, samples: torch.Tensor, expected: float, kind: str = stats.MEAN) -> SamplePart:
+    return SamplePart("mean", name, float(expected), Moments.of([samples], 4), kind)
 
 
 def _record_variance(name: str, samples: torch.Tensor, expected: float) -> SamplePart:
-    return SamplePart("variance", name, float(expected), Moments.of([samples], 8))
+    return SamplePart("variance", name, float(expected), Moments.of([samples], 8), stats.SECOND_MOMENT)
 
 
 def _record_covariance(name: str, a: torch.Tensor, b: torch.Tensor, expected: float) -> SamplePart:
-    return SamplePart("covariance", name, float(expected), Moments.of([a, b], 8))
+    return SamplePart("covariance", name, float(expected), Moments.of([a, b], 8), stats.COVARIANCE)
 
 
 def _record_regression(names: list[str], response: torch.Tensor, regressors: list[torch.Tensor],

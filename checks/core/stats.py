@@ -52,6 +52,37 @@ MIN_SAMPLES = 1_000
 # normal 5.41: the detectable error (99 % power) grows by 6 %, the price of a bound that holds in the tails.
 BATCHES = 100
 
+# The kind of a statistic: what it estimates, which shapes the law of its z-score at finite n (a variance's
+# summands are squares, skewed where a mean's need not be). Each estimator below stamps its kind on its
+# estimates; a check names one only where its statistic is a special case of an estimator (a KL as the
+# mean of log-ratios). ``benchmarks/false_alarm_rate.py`` groups the z-scores of its sweep by kind.
+MEAN = "mean"
+SECOND_MOMENT = "variance / second moment"
+COVARIANCE = "covariance"
+THIRD_MOMENT = "third moment"
+FOURTH_MOMENT = "fourth moment"
+PROPORTION = "proportion"
+REGRESSION_COEFFICIENT = "regression coefficient"
+SAMPLED_KL = "KL (sampled)"
+TWEEDIE_FIRST = "Tweedie first-moment condition"
+TWEEDIE_SECOND = "Tweedie second-moment condition"
+EXACT_LAW = "exact law (not sampled)"
+UNCLASSIFIED = "other"
+KINDS: dict[str, str] = {
+    MEAN: "a sample mean of i.i.d. values",
+    SECOND_MOMENT: "an unbiased variance or a mean of squares",
+    COVARIANCE: "a covariance: a mean of centred products",
+    THIRD_MOMENT: "a mean of cubes (a standardized third moment)",
+    FOURTH_MOMENT: "a mean of fourth powers (a standardized fourth moment)",
+    PROPORTION: "the fraction of samples in a set (a binomial count over n)",
+    REGRESSION_COEFFICIENT: "a least-squares coefficient",
+    SAMPLED_KL: "a KL divergence as the mean of log-ratios",
+    TWEEDIE_FIRST: "E[(x - m(y)) g(y)] = 0: a residual times a function of the observation",
+    TWEEDIE_SECOND: "E[((x - m(y))^2 - v(y)) g(y)] = 0: a squared residual's excess times a function",
+    EXACT_LAW: "a scheme's exact law against the derived one (not sampled: z is 0 up to rounding)",
+    UNCLASSIFIED: "an estimate built by hand that names no kind",
+}
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -68,6 +99,11 @@ class Estimate:
     skewness: float = 0.0
     excess_kurtosis: float = 0.0
     count: int = 0
+    kind: str = UNCLASSIFIED  # one of KINDS: what the estimate is (a mean, a variance, ...)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: unknown statistic kind {self.kind!r} (one of {', '.join(KINDS)})")
 
 
 @dataclass(frozen=True)
@@ -87,6 +123,7 @@ class Statistic:
     skewness: float = 0.0
     excess_kurtosis: float = 0.0
     count: int = 0
+    kind: str = UNCLASSIFIED  # the estimate's (evidence written before kinds were recorded reads as UNCLASSIFIED)
 
     @property
     def critical(self) -> float:
@@ -162,7 +199,7 @@ def test(estimates: list[Estimate], false_alarm: float = FALSE_ALARM_PER_CHECK) 
         passed = math.isfinite(e.estimate) and abs(e.estimate - e.expected) <= threshold
         out.append(Statistic(e.name, e.estimate, e.expected, e.std_error, each, threshold,
                              2 * e.bias_allowance + (c_alarm + c_power) * e.std_error, passed, e.dof,
-                             e.bias_allowance, e.skewness, e.excess_kurtosis, e.count))
+                             e.bias_allowance, e.skewness, e.excess_kurtosis, e.count, e.kind))
     return out
 
 
@@ -172,11 +209,12 @@ def _f64(samples: torch.Tensor) -> torch.Tensor:
     return samples.detach().to(torch.float64).reshape(samples.shape[0], -1)
 
 
-def mean(name: str, samples: torch.Tensor, expected: float) -> Estimate:
-    """Sample mean; SE = sample std / sqrt(n)."""
+def mean(name: str, samples: torch.Tensor, expected: float, kind: str = MEAN) -> Estimate:
+    """Sample mean; SE = sample std / sqrt(n). ``kind``: what the mean is, where it is a special one
+    (a KL as a mean of log-ratios, a moment condition)."""
     s = _f64(samples).flatten()
     return Estimate(name, s.mean().item(), float(expected), (s.std() / math.sqrt(s.numel())).item(),
-                    **summand_shape(s))
+                    **summand_shape(s), kind=kind)
 
 
 def variance(name: str, samples: torch.Tensor, expected: float) -> Estimate:
@@ -185,7 +223,7 @@ def variance(name: str, samples: torch.Tensor, expected: float) -> Estimate:
     s = _f64(samples).flatten()
     centered_sq = (s - s.mean()) ** 2
     return Estimate(name, s.var().item(), float(expected), (centered_sq.std() / math.sqrt(s.numel())).item(),
-                    **summand_shape(centered_sq))
+                    **summand_shape(centered_sq), kind=SECOND_MOMENT)
 
 
 def covariance(name: str, a: torch.Tensor, b: torch.Tensor, expected: float) -> Estimate:
@@ -194,7 +232,7 @@ def covariance(name: str, a: torch.Tensor, b: torch.Tensor, expected: float) -> 
     products = (a - a.mean()) * (b - b.mean())
     n = a.numel()
     return Estimate(name, (products.sum() / (n - 1)).item(), float(expected), (products.std() / math.sqrt(n)).item(),
-                    **summand_shape(products))
+                    **summand_shape(products), kind=COVARIANCE)
 
 
 def regression(
@@ -212,9 +250,10 @@ def regression(
     residual = y - design @ coef
     residual_var = (residual @ residual) / (n - p)
     coef_se = torch.sqrt(residual_var * torch.diagonal(torch.linalg.inv(gram)))
-    out = [Estimate(nm, c.item(), float(ex), se.item()) for nm, c, ex, se in zip(names, coef, expected, coef_se)]
+    out = [Estimate(nm, c.item(), float(ex), se.item(), kind=REGRESSION_COEFFICIENT)
+           for nm, c, ex, se in zip(names, coef, expected, coef_se)]
     out.append(Estimate(residual_var_name, residual_var.item(), float(expected_residual_var),
-                        ((residual**2).std() / math.sqrt(n)).item(), **summand_shape(residual**2)))
+                        ((residual**2).std() / math.sqrt(n)).item(), **summand_shape(residual**2), kind=SECOND_MOMENT))
     return out
 
 
@@ -274,7 +313,7 @@ def allow_bias(estimates: list[Estimate], bias_in_se: float) -> list[Estimate]:
 def batch_means(
     name: str, samples: torch.Tensor, expected: float,
     statistic: Callable[[torch.Tensor], torch.Tensor] = lambda batch: batch.mean(dim=0),
-    batches: int = BATCHES, bias_allowance: float = 0.0,
+    batches: int = BATCHES, bias_allowance: float = 0.0, kind: str = MEAN,
 ) -> Estimate:
     r"""A statistic by batch means: the i.i.d. ``samples`` (along dim 0) are split into ``batches``
     contiguous batches of equal size (a remainder is left out), ``statistic`` is computed on each
@@ -290,13 +329,14 @@ def batch_means(
         raise ValueError(f"{name}: {x.shape[0]} samples cannot make {batches} batches of at least 2")
     values = torch.stack([statistic(x[b * size:(b + 1) * size]).reshape(()) for b in range(batches)])
     return Estimate(name, values.mean().item(), float(expected), (values.std() / math.sqrt(batches)).item(),
-                    dof=batches - 1, bias_allowance=bias_allowance)
+                    dof=batches - 1, bias_allowance=bias_allowance, kind=kind)
 
 
 def batch_variance(name: str, samples: torch.Tensor, expected: float, batches: int = BATCHES) -> Estimate:
     """Unbiased sample variance of one coordinate by :func:`batch_means` (the mean of the batches'
     unbiased variances)."""
-    return batch_means(name, samples.reshape(samples.shape[0]), expected, lambda batch: batch.var(), batches)
+    return batch_means(name, samples.reshape(samples.shape[0]), expected, lambda batch: batch.var(), batches,
+                       kind=SECOND_MOMENT)
 
 
 # --- streaming moments and the tests built on them (float64 accumulators) ---
@@ -357,7 +397,7 @@ class RunningMoments:
 def mean_estimates(prefix: str, moments: RunningMoments, expected: torch.Tensor) -> list[Estimate]:
     """Per-coordinate sample means; SE :math:`= \\sqrt{m_2/n}`."""
     se = torch.sqrt(moments.central(2) / moments.count)
-    return [Estimate(f"{prefix} mean[{j}]", float(m), float(e), float(s))
+    return [Estimate(f"{prefix} mean[{j}]", float(m), float(e), float(s), kind=MEAN)
             for j, (m, e, s) in enumerate(zip(moments.mean, expected, se))]
 
 
@@ -366,7 +406,7 @@ def variance_estimates(prefix: str, moments: RunningMoments, expected: torch.Ten
     n = moments.count
     m2, m4 = moments.central(2), moments.central(4)
     se = torch.sqrt((m4 - m2**2).clamp_min(0) / n)
-    return [Estimate(f"{prefix} var[{j}]", float(v), float(e), float(s))
+    return [Estimate(f"{prefix} var[{j}]", float(v), float(e), float(s), kind=SECOND_MOMENT)
             for j, (v, e, s) in enumerate(zip(m2 * n / (n - 1), expected, se))]
 
 
@@ -392,12 +432,13 @@ def proportion_estimates(names: list[str], moments: RunningMoments, expected: to
         binomial_var = n * max(float(p) * (1 - float(p)), float(fraction) * (1 - float(fraction)))
         if binomial_var < MIN_BINOMIAL_VARIANCE:
             raise ValueError(f"{name}: n p (1 - p) = {binomial_var:.0f} is too small for the normal approximation")
-        out.append(Estimate(name, float(fraction), float(p), math.sqrt(float(p) * (1 - float(p)) / n)))
+        out.append(Estimate(name, float(fraction), float(p), math.sqrt(float(p) * (1 - float(p)) / n), kind=PROPORTION))
     return out
 
 
 # Var[u^k] for u ~ N(0, 1): E u^{2k} - (E u^k)^2 = 1, 3 - 1, 15, 105 - 9.
 _STANDARD_NORMAL_MOMENTS = ((1, 0.0, 1.0), (2, 1.0, 2.0), (3, 0.0, 15.0), (4, 3.0, 96.0))
+_MOMENT_KINDS = {1: MEAN, 2: SECOND_MOMENT, 3: THIRD_MOMENT, 4: FOURTH_MOMENT}  # the kind of E u^k
 
 
 def standard_normal_moment_estimates(prefix: str, moments: RunningMoments, expected_mean: torch.Tensor,
@@ -416,7 +457,8 @@ def standard_normal_moment_estimates(prefix: str, moments: RunningMoments, expec
     out = []
     for k, null_value, null_var in _STANDARD_NORMAL_MOMENTS:
         pooled = (moments.about(mu, k) / std**k).mean()
-        out.append(Estimate(f"{prefix} E[u^{k}]", float(pooled), null_value, math.sqrt(null_var / total)))
+        out.append(Estimate(f"{prefix} E[u^{k}]", float(pooled), null_value, math.sqrt(null_var / total),
+                            kind=_MOMENT_KINDS[k]))
     return out
 
 

@@ -130,4 +130,4 @@ def conditional_ou_moments(ctx: CheckContext, sample: dict[str, torch.Tensor]) -
     x, y = sample["x"], sample["y"]
     centred = (x - x.mean()) * (y - COND["mean_cond_y"])
     return [stats.mean("E[X_t]", x, expected["mean"]), stats.variance("Var[X_t]", x, expected["var"]),
-            stats.mean("Cov(X_t, Y)", centred, expected["cov_xy"])]
+            stats.mean("Cov(X_t, Y)", centred, expected["cov_xy"], kind=stats.COVARIANCE)]

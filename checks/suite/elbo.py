@@ -75,9 +75,9 @@ def per_step_kl(ctx: CheckContext, states: dict[int, torch.Tensor]) -> list[stat
         c = float(const(**at, var_model=model_var))
         out += [
             stats.mean(f"t={t}: KL via the x_0 weight", log_ratio,
-                       c + float(weight_x0(**at, var_model=model_var)) * sq_error_x0),
+                       c + float(weight_x0(**at, var_model=model_var)) * sq_error_x0, kind=stats.SAMPLED_KL),
             stats.mean(f"t={t}: KL via the eps weight", log_ratio,
-                       c + float(weight_eps(**at, var_model=model_var)) * sq_error_eps),
+                       c + float(weight_eps(**at, var_model=model_var)) * sq_error_eps, kind=stats.SAMPLED_KL),
         ]
     return out
 
@@ -125,5 +125,6 @@ def generic_step_term(ctx: CheckContext, states: dict[int, torch.Tensor]) -> lis
         x_prev, x_t = states[t - 1], states[t]
         log_ratio = (log_normal(x_prev, c0 * x0 + ct * x_t, post_var(**at))
                      - log_normal(x_prev, kernel["rev_gain_t"] * x_t + kernel["rev_offset_t"], kernel["var_model"]))
-        out.append(stats.mean(f"t={t}: L_(t-1)", log_ratio, float(step_term(**at, **kernel, x_0=ctx.tensor(GENERIC_X0)))))
+        expected = float(step_term(**at, **kernel, x_0=ctx.tensor(GENERIC_X0)))
+        out.append(stats.mean(f"t={t}: L_(t-1)", log_ratio, expected, kind=stats.SAMPLED_KL))
     return out

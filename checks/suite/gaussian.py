@@ -45,11 +45,12 @@ def gaussian_kl(ctx: CheckContext, noise: torch.Tensor) -> list[stats.Estimate]:
         p, q = (ctx.tensor(v) for v in (v_p, v_q))
         log_ratio = log_normal(draws, ctx.tensor(m_p), p) - log_normal(draws, ctx.tensor(m_q), q)
         expected = kl(mean_p=ctx.tensor(m_p), var_p=p, mean_q=ctx.tensor(m_q), var_q=q)
-        out.append(stats.mean(f"KL(N({m_p}, {v_p}) || N({m_q}, {v_q}))", log_ratio, float(expected)))
+        out.append(stats.mean(f"KL(N({m_p}, {v_p}) || N({m_q}, {v_q}))", log_ratio, float(expected),
+                              kind=stats.SAMPLED_KL))
     for offset, (mu, sigma) in enumerate(VAE_ENCODERS):
         draws = mu + sigma * noise[:, len(GAUSSIAN_PAIRS) + offset]
         log_ratio = log_normal(draws, ctx.tensor(mu), ctx.tensor(sigma**2)) - log_normal(
             draws, ctx.tensor(0.0), ctx.tensor(1.0))
         expected = vae_kl(vae_mean=ctx.tensor(mu), vae_std=ctx.tensor(sigma))
-        out.append(stats.mean(f"VAE KL(N({mu}, {sigma}^2) || N(0, 1))", log_ratio, float(expected)))
+        out.append(stats.mean(f"VAE KL(N({mu}, {sigma}^2) || N(0, 1))", log_ratio, float(expected), kind=stats.SAMPLED_KL))
     return out

@@ -93,13 +93,14 @@ def simulate_quartic(ctx: CheckContext, step_sizes: tuple[float, float] = QUARTI
 REMAINDER_SE = 0.3
 
 
-def richardson(name: str, coarse: torch.Tensor, fine: torch.Tensor, expected: float) -> stats.Estimate:
+def richardson(name: str, coarse: torch.Tensor, fine: torch.Tensor, expected: float,
+               kind: str = stats.MEAN) -> stats.Estimate:
     r"""The estimate :math:`2\bar f - \bar c` of the :math:`h \to 0` limit from independent runs at
     :math:`h` (``coarse``) and :math:`h/2` (``fine``); SE :math:`\sqrt{4 s_f^2/n_f + s_c^2/n_c}`."""
     coarse, fine = coarse.to(torch.float64), fine.to(torch.float64)
     se = math.sqrt(4 * float(fine.var()) / fine.numel() + float(coarse.var()) / coarse.numel())
     return stats.Estimate(name, float(2 * fine.mean() - coarse.mean()), expected, se,
-                          bias_allowance=REMAINDER_SE * se)
+                          bias_allowance=REMAINDER_SE * se, kind=kind)
 
 
 @check(
@@ -117,4 +118,5 @@ def quartic(ctx: CheckContext, states: dict[float, torch.Tensor]) -> list[stats.
     coarse, fine = (states[h] for h in QUARTIC_STEPS)
     at = dict(a_lgv=ctx.tensor(QUARTIC_COEF))
     return [richardson(f"E X^{k} (h -> 0)", coarse**k, fine**k,
-                       float(ctx.quantity("langevin.stationary", f"m{k}_quartic")(**at))) for k in (2, 4)]
+                       float(ctx.quantity("langevin.stationary", f"m{k}_quartic")(**at)), kind)
+            for k, kind in ((2, stats.SECOND_MOMENT), (4, stats.FOURTH_MOMENT))]

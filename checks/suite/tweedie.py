@@ -62,8 +62,9 @@ def _residual_moments(signal: torch.Tensor, observed: torch.Tensor, mean: torch.
     excess = residual**2 - var
     out = []
     for name, g in (("1", torch.ones_like(observed)), (label, observed), (f"{label}^2", observed**2)):
-        out.append(stats.mean(f"E[(x - m({label})) * {name}]", residual * g, 0.0))
-        out.append(stats.mean(f"E[((x - m({label}))^2 - v({label})) * {name}]", excess * g, 0.0))
+        out.append(stats.mean(f"E[(x - m({label})) * {name}]", residual * g, 0.0, kind=stats.TWEEDIE_FIRST))
+        out.append(stats.mean(f"E[((x - m({label}))^2 - v({label})) * {name}]", excess * g, 0.0,
+                              kind=stats.TWEEDIE_SECOND))
     return out
 
 

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from checks.app.options import add_cluster_option, add_run_options, derivation_id, output_folder, worker_count
+from checks.app.options import add_cluster_option, add_run_options, derivation_id, output_folder, study_id, worker_count
 from checks.app.plugins import command
 
 
@@ -22,9 +22,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="run no Monte Carlo check: the pages show the evidence already under --out, "
                              "which is left as it is")
     add_cluster_option(parser, "the checks and pages (each check whole: the numbers of a local run)")
-    parser.add_argument("--only", type=derivation_id, action="append", default=[], metavar="ID",
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--only", type=derivation_id, action="append", default=[], metavar="ID",
                         help="regenerate only this derivation's page and run only its checks (repeatable); "
                              "the index, notation and study pages are left as they are")
+    chosen.add_argument("--study", type=study_id, action="append", default=[], metavar="ID",
+                        help="regenerate only this study page (studies/ID.md, repeatable) from the evidence "
+                             "already under --out: no check runs, every other page is left as it is")
 
 
 @command("report", "write reports/index.md, one page per derivation, study pages and figures", _arguments)
@@ -40,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             with _cluster(args.ray) as cluster:
                 device = args.device if cluster is None else cluster.use_device(args.device)
                 pending = build(device=device, samples=args.samples, run_checks=not args.no_checks, out=args.out,
-                                jobs=jobs, cluster=cluster, only=args.only)
+                                jobs=jobs, cluster=cluster, only=args.only, studies=args.study)
             written = write(pending, args.out)
     except FolderBusy as busy:
         raise UsageError(str(busy)) from None

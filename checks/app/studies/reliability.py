@@ -5,8 +5,10 @@ Rendered from committed result files under ``benchmarks/results/`` (no check run
 * ``false_alarm.json`` (``benchmarks/false_alarm_rate.py``): every Monte Carlo check run
   under many seed offsets with the derived closed forms; its runs, false alarms, the
   number expected under its stated probability and the exact 95 % interval of its
-  per-run false-alarm probability; and the law of every z-score of the sweep, per kind
-  of statistic, against N(0, 1) (tail frequencies, KS test, a QQ figure);
+  per-run false-alarm probability; the checks with fewer runs than the sweep's target, and what a run
+  of each costs; and the law of every z-score of the sweep, per kind of statistic (the kind each
+  estimate carries, :data:`checks.core.stats.KINDS`), against N(0, 1) (tail frequencies, KS test, a QQ
+  figure);
 * ``mutation_audit.json``: planted bugs and the tests that kill them, by category;
 * ``fuzzing.json``: property-based tests, their example counts and failures.
 
@@ -16,6 +18,7 @@ A missing file is reported as not run.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -139,6 +142,43 @@ def _unswept(sweep: dict) -> list[str]:
             f"{', '.join(f'`{m}`' for m in missing)}.", ""]
 
 
+def _short_of_target(sweep: dict) -> list[str]:
+    """The checks with fewer runs than the target, named with what a run costs: a short count is the
+    price of a slow check under the sweep's time budget, not a choice of offsets."""
+    target = sweep["settings"]["offsets"]
+    short = sorted((r for r in sweep["checks"] if r["runs"] < target), key=lambda r: (r["runs"], r["id"]))
+    if not short:
+        return [f"Every check had all {target} runs.", ""]
+    hours = math.fsum((target - r["runs"]) * r["seconds_per_run"] for r in short) / 3600
+    return [
+        f"{len(short)} of {len(sweep['checks'])} checks have fewer than {target} runs. The sweep gives each check a "
+        f"time budget, and these cost too much a run on the machine that ran it (a CPU shared with other work: the "
+        f"seconds a run below are wall times under that load) to reach {target} within it; their missing runs "
+        f"would take about {hours:.1f} hours more at the same cost. Their false-alarm intervals are wide "
+        f"accordingly; their z-scores count in the law below with the runs they had.",
+        "",
+        f"| check | runs | seconds a run | hours for the missing runs to {target} |",
+        "|---|---|---|---|",
+        *[f"| `{r['id']}` | {r['runs']} | {r['seconds_per_run']:.2f} | "
+          f"{(target - r['runs']) * r['seconds_per_run'] / 3600:.2f} |" for r in short],
+        "",
+    ]
+
+
+def _kind_legend(sweep: dict) -> list[str]:
+    """What each kind of statistic is (:data:`checks.core.stats.KINDS`) and how many checks give it z-scores."""
+    checks_of: dict[str, int] = defaultdict(int)
+    for record in sweep["checks"]:
+        for kind in record["kinds"]:
+            checks_of[kind] += 1
+    return ["Each statistic carries its kind, set by the estimator of `checks/core/stats.py` that built it (a "
+            "check names it only for a special case of an estimator, such as a KL estimated as a mean of "
+            "log-ratios):", "",
+            "| kind | what it is | checks |", "|---|---|---|",
+            *[f"| {kind} | {_cell(stats.KINDS.get(kind, 'not a kind the estimators set'))} | {count} |"
+              for kind, count in sorted(checks_of.items())], ""]
+
+
 def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
     if sweep is None:
         return ["## False alarms over seeds", "", "Not run: `benchmarks/results/false_alarm.json` is absent "
@@ -153,10 +193,11 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
         f"on `{settings['device']}` (torch {settings['torch']}, torch threads: {settings['threads']}"
         f"{'; ' + settings['note'] if settings.get('note') else ''}): each check ran with "
         f"the derived closed forms under seed offsets 0, 1, ... (seed from the check id and the offset), up to "
-        f"{settings['offsets']} offsets or until its {settings['budget_s']:g} s budget was spent. "
+        f"{settings['offsets']} offsets or until its time budget was spent ({settings['budget_s']:g} s where the "
+        "note above names no other). "
         f"{full} of {len(runs)} checks had all {settings['offsets']} runs; the others had between {min(runs)} and "
         f"{max(r for r in runs if r < settings['offsets']) if full < len(runs) else settings['offsets']} "
-        "(the column runs says how many).",
+        "(the column runs says how many; the list after the table says why).",
         "",
         f"Over {total['checks']} checks and {total['runs']} runs: **{total['false_alarms']} false alarms**, against "
         f"{total['expected']:.2g} expected under the stated probabilities (the probability of at least that many "
@@ -182,11 +223,12 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
     if alarms:
         lines += ["", "Alarms:", ""] + [f"- `{cid}` at offset {a['offset']}: {'; '.join(a['statistics'])}"
                                          for cid, a in alarms]
+    lines += ["", *_short_of_target(sweep)]
     kinds = sweep["z_scores"]
     lines += [
-        "",
         "## The law of the z-scores",
         "",
+        *_kind_legend(sweep),
         "Every statistic of every run above, z = (estimate - derived value) / standard error, grouped by kind. "
         "Under a calibrated rule each kind is N(0, 1): the expected counts of abs(z) beyond 2, 3 and 4 are the "
         "count times 2 Phi(-c) (0.0455, 0.0027, 6.3e-5). The Kolmogorov-Smirnov test is against N(0, 1) "

@@ -96,8 +96,10 @@ def exact_estimates(mean: torch.Tensor, var: torch.Tensor, expected_mean: torch.
     out = []
     for j, (m, v, em, ev) in enumerate(zip(mean, var, expected_mean, expected_var)):
         # A mean's error is measured against the law's spread, a variance's against itself.
-        out.append(stats.Estimate(f"exact mean[{j}]", float(m), float(em), EXACT_RESOLUTION * float(ev.sqrt())))
-        out.append(stats.Estimate(f"exact var[{j}]", float(v), float(ev), EXACT_RESOLUTION * float(ev)))
+        out.append(stats.Estimate(f"exact mean[{j}]", float(m), float(em), EXACT_RESOLUTION * float(ev.sqrt()),
+                                  kind=stats.EXACT_LAW))
+        out.append(stats.Estimate(f"exact var[{j}]", float(v), float(ev), EXACT_RESOLUTION * float(ev),
+                                  kind=stats.EXACT_LAW))
     return out
 
 
