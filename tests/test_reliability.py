@@ -268,3 +268,13 @@ def test_report_renders_one_study_page_alone(tmp_path, capsys):
     assert "# Reliability" in (tmp_path / "studies" / "reliability.md").read_text()
     assert main(["report", "--study", "reliabilty", "--out", str(tmp_path)]) == 2
     assert "closest: reliability" in capsys.readouterr().err
+
+
+def test_every_planted_bug_of_the_mutation_audit_still_applies_exactly_once():
+    """A planted bug whose text no longer occurs is silently not planted: the audit's kill rate would
+    count code that has moved on. Each patch's ``old`` text must occur once in today's sources."""
+    from benchmarks.mutants import MUTANTS
+
+    stale = {m.id: (ROOT / m.file).read_text().count(m.old) for m in MUTANTS.values()
+             if (ROOT / m.file).read_text().count(m.old) != 1}
+    assert not stale, f"planted bugs that do not apply exactly once (id: occurrences): {stale}"
