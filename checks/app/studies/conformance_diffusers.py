@@ -200,7 +200,28 @@ def render(context: StudyContext) -> StudyPage:
     if importlib.util.find_spec("diffusers") is None:
         raise MissingExtra("diffusers")
     from checks.conform import diffusers_grid as g
+
+    rows, sigma_rows = sweep()
+    return render_rows(rows, g.version(), sigma_rows)
+
+
+def sweep() -> tuple[list, list]:
+    """The rows of both grids. The sweep is exact arithmetic on the schedulers (no sampling): the same
+    code, diffusers and torch give the same rows, so they are kept in the derivation cache under those
+    (the sources of both packages and the two versions) and a report recomputes them only when one
+    changed."""
+    import torch
+
+    from derivations.core import cache
+
+    from checks.app.commands.show import CHECKS_ROOT
+    from checks.conform import diffusers_grid as g
     from checks.conform import diffusers_sigma
 
-    rows = g.run_grid(g.grid(), jobs=max(1, min(4, os.cpu_count() or 1)))
-    return render_rows(rows, g.version(), diffusers_sigma.run_grid(diffusers_sigma.grid()))
+    def compute() -> tuple[list, list]:
+        rows = g.run_grid(g.grid(), jobs=max(1, min(4, os.cpu_count() or 1)))
+        return rows, diffusers_sigma.run_grid(diffusers_sigma.grid())
+
+    code = cache.tree_files(cache.ROOT) + cache.tree_files(CHECKS_ROOT)
+    return cache.memo(f"study.conformance-diffusers.diffusers-{g.version()}.torch-{torch.__version__}", compute,
+                      files=code)
