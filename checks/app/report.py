@@ -143,7 +143,7 @@ def _header(device_note: str) -> str:
             f"matplotlib {matplotlib.__version__}; Monte Carlo device: {device_note}.")
 
 
-def _z_figure(result) -> bytes:
+def z_figure(result) -> bytes:
     """Standardized deviations of a check's statistics against its two-sided threshold."""
     import matplotlib
 
@@ -234,7 +234,7 @@ def _compute(item: tuple[str, str], device: str, samples: int | None) -> "CheckO
         import checks
 
         result = checks.run(key, device=device, samples=samples)
-        return CheckOutput(result, _z_figure(result))
+        return CheckOutput(result, z_figure(result))
     d = derivations.get(key)
     return PageParts(d.title, d.tier.value, symbolic_section(d))
 
