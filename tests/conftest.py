@@ -7,12 +7,15 @@ import torch
 
 import checks
 import derivations
+from checks.core.memory import keep_freed_memory
 
 # One intra-op thread per test process: pytest -n auto already runs one process
 # per core, more threads only contend; and a fixed thread count keeps float
 # reductions, hence every Monte Carlo number, identical under -n auto, -n 1 and
 # a serial run.
 torch.set_num_threads(1)
+# Freed tensors are reused instead of unmapped: the simulations allocate megabytes at every step.
+keep_freed_memory()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -231,23 +231,33 @@ def _same(a: sp.Expr, b: sp.Expr) -> bool:
     return a == b and sp.srepr(a) == sp.srepr(b)
 
 
-@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
-def test_cached_and_fresh_builds_are_identical(derivation_id):
-    d = derivations.get(derivation_id)
+def representatives() -> list[str]:
+    """One derivation id per family module: the one with the fewest relations (steps, results, claims,
+    wrong variants; ties by id), so the smallest build that exercises the module's builder, its
+    symbols, held operations and the derivations it reads. Building afresh is the cost of this
+    comparison (a whole derivation and its proofs); ``benchmarks/cache_identity.py`` runs it on
+    every id."""
+    def size(derivation_id: str) -> tuple[int, str]:
+        body = derivations.get(derivation_id).body
+        return len(body.steps) + len(body.results) + len(body.claims) + len(body.wrong_variants), derivation_id
+
+    by_module: dict[str, list[str]] = {}
+    for s in cache.summaries():
+        by_module.setdefault(s.module, []).append(s.id)
+    return sorted(min(ids, key=size) for ids in by_module.values())
+
+
+def stored_parts(d) -> tuple:
+    """The body and verdicts of ``d`` as stored under its current key (read, or built and stored)."""
     forget(d)
     d.verdicts  # read from the cache, or built and stored under the current key
     stored_body = cache.read(cache.part_path(d.id, cache.key(d.id), "body"))
     stored_verdicts = cache.read(cache.part_path(d.id, cache.key(d.id), "verdicts"))
     assert stored_body is not cache._MISS and stored_verdicts is not cache._MISS, "every derivation can be stored"
+    return stored_body, stored_verdicts
 
-    fresh = dataclasses.replace(d)  # not the registered record: built and proved afresh, never stored
-    cache._building.append(set())
-    try:
-        body = fresh.body
-    finally:
-        reached = cache._building.pop()
-    assert reached <= cache.catalog().covered_ids(d.id), "the key covers every derivation the build uses"
 
+def assert_same_bodies(body, stored_body) -> None:
     assert len(body.steps) == len(stored_body.steps)
     for new, old in zip(body.steps, stored_body.steps):
         assert (new.description, new.attempt_exact) == (old.description, old.attempt_exact)
@@ -258,8 +268,43 @@ def test_cached_and_fresh_builds_are_identical(derivation_id):
         for new, old in zip(new_items, old_items):
             assert _same(new.expr, old.expr), (kind, new)
             assert dataclasses.replace(new, expr=0) == dataclasses.replace(old, expr=0)
+
+
+def compare_cached_and_fresh(derivation_id: str) -> None:
+    """The stored body and verdicts of ``derivation_id`` equal a build and proof made afresh in this
+    process, and the build reads no derivation its key does not cover."""
+    d = derivations.get(derivation_id)
+    stored_body, stored_verdicts = stored_parts(d)
+    fresh = dataclasses.replace(d)  # not the registered record: built and proved afresh, never stored
+    cache._building.append(set())
+    try:
+        body = fresh.body
+    finally:
+        reached = cache._building.pop()
+    assert reached <= cache.catalog().covered_ids(d.id), "the key covers every derivation the build uses"
+    assert_same_bodies(body, stored_body)
     assert [(v.kind, v.description, v.proof.tier) for v in fresh.verdicts] == \
         [(v.kind, v.description, v.proof.tier) for v in stored_verdicts]
+
+
+@pytest.mark.parametrize("derivation_id", BY_DERIVATION)
+def test_every_derivation_is_stored_and_reads_back_whole(derivation_id, tmp_path):
+    """Every id: both parts are stored, and a stored body written again reads back as the same expressions."""
+    stored_body, _ = stored_parts(derivations.get(derivation_id))
+    again = tmp_path / "body.pickle"
+    assert cache.write(again, stored_body)
+    assert_same_bodies(cache.read(again), stored_body)
+
+
+@pytest.mark.parametrize("derivation_id", representatives())
+def test_cached_and_fresh_builds_are_identical(derivation_id):
+    compare_cached_and_fresh(derivation_id)
+
+
+def test_the_representatives_cover_every_family_module():
+    chosen = set(representatives())
+    modules = {s.module for s in cache.summaries()}
+    assert {cache.summary(i).module for i in chosen} == modules and len(chosen) == len(modules)
 
 
 def test_a_stored_function_is_the_lambdified_one(tmp_cache):

@@ -103,6 +103,19 @@ def page_path(derivation_id: str) -> str:
 
 
 def symbolic_section(d) -> str:
+    """The page's symbolic part; for a registered derivation kept in the derivation cache under its key
+    and the code of both packages (``diffverify build`` fills it), like ``show``'s text."""
+    if derivations.get(d.id) is not d:  # a record built outside the registry: its own page, never stored
+        return _symbolic_section(d)
+    from derivations.core import cache
+
+    from checks.app.commands.show import CHECKS_ROOT
+
+    code = cache.tree_files(cache.ROOT) + cache.tree_files(CHECKS_ROOT)
+    return cache.memo(f"page.{d.id}", lambda: _symbolic_section(d), (d.id,), code)
+
+
+def _symbolic_section(d) -> str:
     return f"{SYMBOLIC_BEGIN}\n{render.symbolic_markdown(d)}\n{SYMBOLIC_END}"
 
 
@@ -131,7 +144,7 @@ def _header(device_note: str) -> str:
             f"matplotlib {matplotlib.__version__}; Monte Carlo device: {device_note}.")
 
 
-def _z_figure(result) -> bytes:
+def z_figure(result) -> bytes:
     """Standardized deviations of a check's statistics against its two-sided threshold."""
     import matplotlib
 
@@ -208,27 +221,39 @@ class PageParts:
     symbolic: str
 
 
-def _compute(item: tuple[str, str], device: str, samples: int | None) -> "CheckResult | PageParts":
+@dataclass(frozen=True)
+class CheckOutput:
+    """A check's result and its figure (PNG bytes), both made where the check ran."""
+
+    result: "CheckResult"
+    figure: bytes
+
+
+def _compute(item: tuple[str, str], device: str, samples: int | None) -> "CheckOutput | PageParts":
     kind, key = item
     if kind == "check":
         import checks
 
-        return checks.run(key, device=device, samples=samples)
+        result = checks.run(key, device=device, samples=samples)
+        return CheckOutput(result, z_figure(result))
     d = derivations.get(key)
     return PageParts(d.title, d.tier.value, symbolic_section(d))
 
 
 def _note(item: tuple[str, str], value) -> str:
-    return f"{item[1]}: {value.verdict}" if item[0] == "check" else item[1]
+    return f"{item[1]}: {value.result.verdict}" if item[0] == "check" else item[1]
 
 
 def compute(check_ids: list[str], derivation_ids: list[str], device: str = "auto", samples: int | None = None,
             jobs: int = 1, expected_time: dict[str, float] | None = None, cluster=None,
+            figures: dict[str, bytes] | None = None,
             ) -> tuple[dict[str, "CheckResult"], dict[str, PageParts]]:
     """Run each check exactly once and build each derivation's page parts, over ``jobs`` processes.
 
     ``expected_time`` (seconds by check id, from the last report) starts the longest checks
     first, so that no long one runs alone at the end. ``cluster``: run them as its Ray tasks instead.
+    ``figures``, when given, receives each check's z-score figure (PNG bytes by check id), drawn
+    by the process that ran the check, in parallel like the checks.
     """
     from checks.core.batch import map_in_processes
 
@@ -237,7 +262,10 @@ def compute(check_ids: list[str], derivation_ids: list[str], device: str = "auto
     items = [("check", cid) for cid in ordered] + [("page", did) for did in derivation_ids]
     done = map_in_processes(functools.partial(_compute, device=device, samples=samples), items, jobs,
                             "checks and pages", _note, cluster)
-    return ({cid: done[("check", cid)] for cid in check_ids}, {did: done[("page", did)] for did in derivation_ids})
+    if figures is not None:
+        figures.update({cid: done[("check", cid)].figure for cid in check_ids})
+    return ({cid: done[("check", cid)].result for cid in check_ids},
+            {did: done[("page", did)] for did in derivation_ids})
 
 
 def build(device: str = "auto", samples: int | None = None, run_checks: bool = True, out: Path = DEFAULT_OUT,
@@ -264,13 +292,14 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
         chosen = derivations.all()
     previous = load_evidence(out)
     expected = {cid: r.wall_time_s for cid, r in previous.items()}
+    figures: dict[str, bytes] = {}
     results, parts = compute(registered if run_checks else [], [d.id for d in chosen], device, samples, jobs,
-                             expected, cluster)
+                             expected, cluster, figures)
     pending = Pending(ran_checks=run_checks, partial=bool(only))
     if run_checks:
         pending.results = results
-        for check_id, result in results.items():
-            pending.binary[f"figures/{check_id}.png"] = _z_figure(result)
+        for check_id in results:
+            pending.binary[f"figures/{check_id}.png"] = figures[check_id]
         kept = previous if only else {}
         evidence = {cid: r.as_dict() for cid, r in (kept | results).items()}
         pending.text[EVIDENCE_FILE] = json.dumps(evidence, indent=1, sort_keys=True) + "\n"

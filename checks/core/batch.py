@@ -102,7 +102,10 @@ class _Guarded:
 def _start_worker() -> None:
     import torch
 
+    from checks.core.memory import keep_freed_memory
+
     torch.set_num_threads(1)  # the workers already fill the cores
+    keep_freed_memory()
     signal.signal(signal.SIGINT, _leave)
     progress.silence()  # only the parent draws
     checks.load()

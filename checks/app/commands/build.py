@@ -1,8 +1,8 @@
 """``diffverify build [ID ...]``: derive and prove every identity once and keep it in the cache.
 
 Fills the derivation cache (:mod:`derivations.core.cache`) with each derivation's body, proof
-verdicts and compiled closed forms (numpy and torch), the text ``diffverify show`` prints, and the
-compiled step maps and kernels of the exact W2 table; then removes the entries of other sources
+verdicts and compiled closed forms (numpy and torch), the text ``diffverify show`` prints, the symbolic
+part of its report page, and the compiled step maps and kernels of the exact W2 table; then removes the entries of other sources
 that are a week old. Later commands and test runs read these instead of running SymPy.
 Derivations are built in parallel over the cores (``--jobs``); a derivation that another one uses
 is built by whichever worker needs it first and read from the cache by the others. ``make`` runs it.
@@ -38,6 +38,7 @@ def build_one(derivation_id: str) -> str:
 def _build_parts(derivation_id: str) -> bool:
     import derivations
 
+    from checks.app import report
     from checks.app.commands import show
 
     d = derivations.get(derivation_id)
@@ -46,6 +47,7 @@ def _build_parts(derivation_id: str) -> bool:
         for backend in ("numpy", "torch"):
             d.function(name, backend)
     show.text(derivation_id)
+    report.symbolic_section(d)
     return True
 
 

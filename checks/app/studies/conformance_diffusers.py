@@ -313,12 +313,32 @@ def render(context: StudyContext) -> StudyPage:
     if importlib.util.find_spec("diffusers") is None:
         raise MissingExtra("diffusers")
     from checks.conform import diffusers_grid as g
-    from checks.conform import diffusers_sigma
 
-    jobs = max(1, min(4, os.cpu_count() or 1))
-    rows = g.run_grid(g.grid(), jobs=jobs)
-    page = render_rows(rows, g.version(), diffusers_sigma.run_grid(diffusers_sigma.grid(), jobs=jobs),
-                       diffusers_sigma.fit_orders(diffusers_sigma.order_configs(), jobs=jobs))
+    rows, sigma_rows, fits = sweep()
+    page = render_rows(rows, g.version(), sigma_rows, fits)
     from checks.conform import mixture
 
     return mixture.with_section(page, "diffusers")  # Monte Carlo on Gaussian-mixture data
+
+
+def sweep() -> tuple[list, list, list]:
+    """The rows of both grids and the order fits. The sweep is exact arithmetic on the schedulers (no
+    sampling): the same code, diffusers and torch give the same rows, so they are kept in the derivation
+    cache under those (the sources of both packages and the two versions) and a report recomputes them
+    only when one changed."""
+    import torch
+
+    from derivations.core import cache
+
+    from checks.app.commands.show import CHECKS_ROOT
+    from checks.conform import diffusers_grid as g
+    from checks.conform import diffusers_sigma
+
+    def compute() -> tuple[list, list, list]:
+        jobs = max(1, min(4, os.cpu_count() or 1))
+        return (g.run_grid(g.grid(), jobs=jobs), diffusers_sigma.run_grid(diffusers_sigma.grid(), jobs=jobs),
+                diffusers_sigma.fit_orders(diffusers_sigma.order_configs(), jobs=jobs))
+
+    code = cache.tree_files(cache.ROOT) + cache.tree_files(CHECKS_ROOT)
+    return cache.memo(f"study.conformance-diffusers.diffusers-{g.version()}.torch-{torch.__version__}", compute,
+                      files=code)
