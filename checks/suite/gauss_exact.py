@@ -142,7 +142,8 @@ def decile_estimates(prefix: str, moments: stats.RunningMoments, var: torch.Tens
     out = []
     for i, band in enumerate(torch.tensor_split(order, groups)):
         se = (2.0 / (moments.count * band.numel())) ** 0.5
-        out.append(stats.Estimate(f"{prefix} E[u^2], spectrum decile {i + 1}", float(ratio[band].mean()), 1.0, se))
+        out.append(stats.Estimate(f"{prefix} E[u^2], spectrum decile {i + 1}", float(ratio[band].mean()), 1.0, se,
+                                  kind=stats.SECOND_MOMENT))
     return out
 
 
