@@ -383,7 +383,7 @@ def test_the_w2_step_maps_are_stored_and_rebuilt_when_a_catalogue_source_changes
     from checks.exact import forms
 
     calls = []
-    monkeypatch.setattr(forms, "derive_step", lambda label, last=False: calls.append(label) or
+    monkeypatch.setattr(forms, "derive_step", lambda label, last=False, clean=False: calls.append(label) or
                         forms.CompiledStep((), None, ()))
     label = next(iter(forms.layouts()))
     forms.compiled_step.cache_clear()
