@@ -154,14 +154,14 @@ def test_seeds_come_from_the_case_id_in_any_process():
 def test_cli_conform_mixture(monkeypatch, capsys, kdiffusion_results):
     from checks.app.cli import main
 
-    monkeypatch.setattr(mixture, "run_all", lambda library: kdiffusion_results)
+    monkeypatch.setattr(mixture.page, "run_all", lambda library: kdiffusion_results)
     assert main(["conform", "k-diffusion", "--mixture"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("k-diffusion ") and "4 samplers on Gaussian-mixture data, 4 pass" in out
     assert "| sample_heun, Karras sd, 25 steps | first-mode weight, vs data law |" in out
     failing = [dataclasses.replace(kdiffusion_results[0], statistics=(dataclasses.replace(
         kdiffusion_results[0].statistics[0], passed=False),))]
-    monkeypatch.setattr(mixture, "run_all", lambda library: failing)
+    monkeypatch.setattr(mixture.page, "run_all", lambda library: failing)
     assert main(["conform", "k-diffusion", "--mixture"]) == 1
 
 
@@ -169,7 +169,7 @@ def test_cli_conform_mixture(monkeypatch, capsys, kdiffusion_results):
 def test_study_page_section(monkeypatch, kdiffusion_results):
     from checks.app.plugins import StudyPage
 
-    monkeypatch.setattr(mixture, "run_all", lambda library: kdiffusion_results)
+    monkeypatch.setattr(mixture.page, "run_all", lambda library: kdiffusion_results)
     page = mixture.with_section(StudyPage("# page\n"), "k-diffusion")
     assert page.markdown.startswith("# page\n") and "## Monte Carlo on Gaussian-mixture data" in page.markdown
     planted = mixture.PLANTED["k-diffusion"]
@@ -180,7 +180,7 @@ def test_study_page_section(monkeypatch, kdiffusion_results):
 def test_study_page_is_unchanged_without_the_library(monkeypatch):
     from checks.app.plugins import StudyPage
 
-    monkeypatch.setattr(mixture, "installed", lambda library: False)
+    monkeypatch.setattr(mixture.page, "installed", lambda library: False)
     page = StudyPage("# page\n")
     assert mixture.with_section(page, "diffusers") is page
 
