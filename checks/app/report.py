@@ -309,7 +309,8 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
         pending.text[EVIDENCE_FILE] = json.dumps(evidence, indent=1, sort_keys=True) + "\n"
     else:
         pending.results = {cid: previous[cid] for cid in registered if cid in previous}
-    header = _header(_device_note(pending))
+    # A page written by --only says what a full report says: the devices of all the evidence it keeps.
+    header = _header(_device_note(pending, previous if only else {}))
     index_rows = []
     for d in chosen:
         tested_by = [c.id for c in checks.for_derivation(d.id)]
@@ -328,8 +329,8 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
     return pending
 
 
-def _device_note(pending: Pending) -> str:
-    devices = sorted({r.device for r in pending.results.values()})
+def _device_note(pending: Pending, kept: dict | None = None) -> str:
+    devices = sorted({r.device for r in ({**(kept or {}), **pending.results}).values()})
     if not devices:
         return "none (symbolic pages only)"
     note = ", ".join(f"`{d}`" for d in devices)
