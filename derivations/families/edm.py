@@ -305,7 +305,7 @@ def c_noise() -> Body:
     at_defaults = {p_mean_edm: sp.Rational(-6, 5), p_std_edm: sp.Rational(6, 5)}
     return Body(
         steps=(
-            Relation(r"the mean of $c_{\rm noise} = \tfrac14\ln\sigma$ under the training distribution",
+            Relation(r"the mean of $c_{\rm noise} = \tfrac14 l$, $l = \ln\sigma$, under the training distribution",
                      work.expectation(scale * log_sigma), p_mean_edm / 4),
             Relation(r"its variance", work.variance(scale * log_sigma), p_std_edm**2 / 16),
             Relation(r"at $P_{\rm mean} = -1.2$, $P_{\rm std} = 1.2$: mean $-0.3$",
