@@ -226,14 +226,14 @@ def ode_sde() -> Body:
     id="edm.churn",
     title="EDM's churn: the raised level's exact law, its fresh noise t̂² − t², and the cap γ ≤ √2 − 1",
     statement=r"Algorithm 2 raises the noise level $t$ to $\hat t = (1 + \gamma)t$ by adding independent noise "
-    r"of variance $\hat t^2 - t^2 = \gamma(2 + \gamma)t^2$: $x + \sqrt{\hat t^2 - t^2}\,\varepsilon$ with $x = y + n$, "
+    r"of variance $\hat t^2 - t^2 = \gamma(2 + \gamma)t^2$: $x + \sqrt{\hat t^2 - t^2}\,e$ with $x = y + n$, "
     r"$n \sim \mathcal N(0, t^2)$, is $y + \mathcal N(0, \hat t^2)$, exactly the noised data at level $\hat t$ "
     r"(its variance $\sigma_{\rm data}^2 + \hat t^2$ shown), so the churn adds no error with an exact denoiser. "
     r"The fresh noise never exceeds the noise already present, $\hat t^2 - t^2 \le t^2$, exactly when "
     r"$\gamma^2 + 2\gamma - 1 \le 0$, i.e. $\gamma \le \sqrt2 - 1$: Karras et al.'s clamp of $\gamma_i$.",
     tier=Tier.EXACT,
-    assumptions=(r"$s(t) = 1$, $\sigma(t) = t$ (EDM's own parameterization); $y$, $n$ and $\varepsilon \sim "
-                 r"\mathcal N(0, 1)$ independent; $\gamma \ge 0$; only second moments of $y$ enter",),
+    assumptions=(r"$s(t) = 1$, $\sigma(t) = t$ (EDM's own parameterization); $y$, $n$ and the fresh noise "
+                 r"$e \sim \mathcal N(0, 1)$ independent; $\gamma \ge 0$; only second moments of $y$ enter",),
     references=(KARRAS_2022.replace("eq. (7), Table 1 and appendix B.6", "section 4 and Algorithm 2"),),
 )
 def churn() -> Body:
