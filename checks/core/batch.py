@@ -13,7 +13,6 @@ import os
 import signal
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Hashable, Iterator, TypeVar
 
@@ -56,7 +55,9 @@ def map_in_processes(task: Callable[[Item], Value], items: list[Item], jobs: int
 
 def _results(task: Callable, items: list, jobs: int) -> Iterator[tuple]:
     if jobs <= 1 or len(items) <= 1:
-        with _one_thread():
+        from checks.core.device import one_thread  # torch only once checks run
+
+        with one_thread():
             for item in items:
                 yield item, task(item)
         return
@@ -116,13 +117,3 @@ def _leave(signum, frame) -> None:
     os._exit(130)
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import torch
 
 
@@ -20,3 +23,16 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """One intra-op thread for the block: elementwise results do not depend on the thread count, reductions
+    then run in one fixed order in every process, and small operations stop paying for thread hand-offs
+    (on a shared CPU those cost more than the arithmetic)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

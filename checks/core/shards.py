@@ -24,7 +24,6 @@ neither (built by hand from the samples) cannot be merged: :class:`NotShardable`
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -32,7 +31,7 @@ import sympy as sp
 import torch
 
 from checks.core import stats
-from checks.core.device import resolve_device
+from checks.core.device import one_thread, resolve_device
 from checks.core.errors import UsageError
 from checks.core.moments import merge_running
 from checks.core.recorded import ConstantPart, NotShardable, RunningPart, merge_parts, recording
@@ -115,17 +114,6 @@ def _to_cpu(value: Any) -> Any:
     return value
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread: the same reductions, in the same order, in every process that runs a shard."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run_shard(job: ShardJob) -> ShardOutput:
     """Simulate one shard and reduce it to mergeable statistics (runs wherever the shard is sent)."""
     import checks
@@ -135,7 +123,7 @@ def run_shard(job: ShardJob) -> ShardOutput:
     size = job.plan.size(job.index)
     ctx = CheckContext(chk, size, job.plan.seed(job.index), resolve_device(job.device), job.dtype)
     start = time.perf_counter()
-    with _one_thread():
+    with one_thread():
         simulated = chk.simulate(ctx)
         if any(isinstance(leaf, stats.RunningMoments) for leaf in _leaves(simulated)):
             return ShardOutput(job.index, size, simulated=_to_cpu(simulated),

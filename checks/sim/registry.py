@@ -55,9 +55,11 @@ class Sampler:
         return catalogue.get(self.name)
 
     def __call__(self, model, grid: Grid, x_init: torch.Tensor, generator, callback=None,
-                 **options: Any) -> torch.Tensor:
+                 block_rows: int | None = None, **options: Any) -> torch.Tensor:
+        """``block_rows``: see :func:`checks.sim.steps.walk` (row-wise models only)."""
         scheme = self.scheme
-        return steps.walk(scheme.rule, scheme.resolve(options), model, grid, x_init, generator, callback)
+        return steps.walk(scheme.rule, scheme.resolve(options), model, grid, x_init, generator, callback,
+                          block_rows)
 
     @property
     def approximates(self) -> str:

@@ -11,12 +11,14 @@ no noise at all).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from typing import Any, Callable
 
 import torch
 
+from checks.core.device import one_thread
 from checks.sim.processes import Process
 from derivations.core.step_vocabulary import churn_gamma
 
@@ -128,11 +130,74 @@ class TorchOps:
         return noise_std(var) * normal_like(x, self.generator)
 
 
+# Bytes of state one block of rows carries through a step: small enough that the step's dozen
+# array operations run from the core's cache instead of main memory (measured on 3072-dimensional
+# float32 states: about 3.4x faster than whole-batch operations, with bit-identical results).
+CACHE_BLOCK_BYTES = 1 << 19
+
+
+def cache_rows(x: torch.Tensor) -> int:
+    """Rows of ``x`` per block so that a block holds about :data:`CACHE_BLOCK_BYTES`."""
+    row_bytes = max(1, x[:1].numel() * x.element_size())
+    return max(1, CACHE_BLOCK_BYTES // row_bytes)
+
+
+class _BlockNoise:
+    """The noise of one step run block by block, drawn as the whole batch would draw it.
+
+    The first block's ``k``-th draw takes the whole batch's ``k``-th draw from the source
+    (a generator or a ``normal_like`` object) and keeps it; every block reads its rows of it.
+    The stream, and so every number, is the unblocked run's."""
+
+    def __init__(self, source, rows: int):
+        self.source, self.rows, self.draws = source, rows, []
+        self.start, self.used = 0, 0
+
+    def block(self, start: int) -> "_BlockNoise":
+        self.start, self.used = start, 0
+        return self
+
+    def normal_like(self, x: torch.Tensor) -> torch.Tensor:
+        if self.start == 0:
+            whole = torch.empty((self.rows,) + tuple(x.shape[1:]), dtype=x.dtype, device=x.device)
+            self.draws.append(normal_like(whole, self.source))
+        elif self.used >= len(self.draws):
+            raise ValueError("a block of the batch drew more noise than its first block: the rule is not row-wise")
+        z = self.draws[self.used][self.start:self.start + x.shape[0]]
+        self.used += 1
+        return z
+
+
 def walk(rule: Callable[..., Any], options: dict, model: Model, grid, x: torch.Tensor, generator,
-         callback: Callable[[int, float, torch.Tensor], None] | None = None) -> torch.Tensor:
-    """Apply ``rule`` along ``grid``; ``callback(k, t, x)`` sees the state after step ``k``."""
+         callback: Callable[[int, float, torch.Tensor], None] | None = None,
+         block_rows: int | None = None) -> torch.Tensor:
+    """Apply ``rule`` along ``grid``; ``callback(k, t, x)`` sees the state after step ``k``.
+
+    ``block_rows``: on the CPU, run each step on blocks of that many rows (:func:`cache_rows`), for a
+    ``model`` that treats rows independently (no per-row conditioning captured with the batch's shape);
+    the noise is drawn for the whole batch (:class:`_BlockNoise`), so the result is the unblocked one. Blocks
+    run on one intra-op thread: a block is too small to share between threads profitably."""
+    rows = x.shape[0] if x.dim() else 1
+    blocked = block_rows is not None and x.device.type == "cpu" and x.dim() and 0 < block_rows < rows
+    with one_thread() if blocked else contextlib.nullcontext():
+        return _walk(rule, options, model, grid, x, generator, callback, block_rows if blocked else None)
+
+
+def _walk(rule: Callable[..., Any], options: dict, model: Model, grid, x: torch.Tensor, generator,
+          callback: Callable[[int, float, torch.Tensor], None] | None, block_rows: int | None) -> torch.Tensor:
+    rows = x.shape[0] if x.dim() else 1
+    blocked = block_rows is not None
     for k, (t, t_next) in enumerate(grid.pairs(), start=1):
-        x = rule(TorchOps(grid.process, model, t, t_next, k == grid.steps, generator, grid.steps), x, **options)
+        if blocked:
+            noise = _BlockNoise(generator, rows)
+            ops = TorchOps(grid.process, model, t, t_next, k == grid.steps, noise, grid.steps)
+            out = torch.empty_like(x)
+            for start in range(0, rows, block_rows):
+                noise.block(start)
+                out[start:start + block_rows] = rule(ops, x[start:start + block_rows], **options)
+            x = out
+        else:
+            x = rule(TorchOps(grid.process, model, t, t_next, k == grid.steps, generator, grid.steps), x, **options)
         if callback is not None:
             callback(k, t_next, x)
     return x
