@@ -17,6 +17,7 @@ import torch
 from checks.conform import mixture
 from checks.core import stats
 from checks.core.registry import seed_for
+from derivations.core import cache
 
 HAS_DIFFUSERS = importlib.util.find_spec("diffusers") is not None
 HAS_KDIFFUSION = importlib.util.find_spec("k_diffusion") is not None
@@ -170,11 +171,23 @@ def test_study_page_section(monkeypatch, kdiffusion_results):
     from checks.app.plugins import StudyPage
 
     monkeypatch.setattr(mixture.page, "run_all", lambda library: kdiffusion_results)
-    page = mixture.with_section(StudyPage("# page\n"), "k-diffusion")
+    with cache.bypassed():  # the stored section would not see the patched runs
+        page = mixture.with_section(StudyPage("# page\n"), "k-diffusion")
     assert page.markdown.startswith("# page\n") and "## Monte Carlo on Gaussian-mixture data" in page.markdown
     planted = mixture.PLANTED["k-diffusion"]
     assert page.markdown.count("| sample_") == sum(len(r.statistics) for r in kdiffusion_results) + len(planted)
     assert page.markdown.count(" | rejected |") == len(planted) and "NOT REJECTED" not in page.markdown
+
+
+@needs_kdiffusion
+def test_study_page_section_is_computed_once_for_the_same_code_and_versions(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIFFVERIFY_CACHE", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(mixture.page, "computed_section", lambda library: calls.append(library) or ["a line"])
+    assert mixture.page.section("k-diffusion") == mixture.page.section("k-diffusion") == ["a line"]
+    assert calls == ["k-diffusion"]
+    monkeypatch.setattr(mixture.page, "version", lambda library: "0.0-other")
+    assert mixture.page.section("k-diffusion") == ["a line"] and len(calls) == 2  # another version: run again
 
 
 def test_study_page_is_unchanged_without_the_library(monkeypatch):

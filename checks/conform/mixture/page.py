@@ -116,9 +116,24 @@ def with_section(page, library: str):
 
 
 def section(library: str) -> list[str]:
-    """The study page's section: the library's subset run here (empty where the library is absent)."""
+    """The study page's section: the library's subset run here (empty where the library is absent).
+
+    Its runs are seeded from their ids, so the same code, library and torch give the same lines: they are
+    kept in the derivation cache under those (the sources of both packages and the two versions), and a
+    report runs the Monte Carlo again only when one of them changed."""
     if not installed(library):
         return []
+    from derivations.core import cache
+
+    from checks.app.commands.show import CHECKS_ROOT
+
+    code = cache.tree_files(cache.ROOT) + cache.tree_files(CHECKS_ROOT)
+    return cache.memo(f"study.mixture.{library}-{version(library)}.torch-{torch.__version__}",
+                      lambda: computed_section(library), files=code)
+
+
+def computed_section(library: str) -> list[str]:
+    """:func:`section` computed afresh."""
     from checks.suite.samplers.mixture import MIXTURE
 
     results = run_all(library)
