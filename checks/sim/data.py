@@ -106,9 +106,12 @@ class MixtureData:
         component_score = closed_form("mixture.noised_score", "component_score")
 
         def model(x: torch.Tensor, t: float) -> torch.Tensor:
-            parts = dict(x_t=x, mix_mean_1=self.means.to(x), mix_var_1=self.variances.to(x), **_kernel(process, t, x))
-            responsibilities = torch.softmax(torch.log(self.weights.to(x)) + log_density(**parts), dim=-1)
-            return (responsibilities * component_score(**parts)).sum(dim=-1, keepdim=True)
+            # components along the first axis, paths along the contiguous last one: torch's CPU softmax and
+            # sum over a last axis of two entries cost about fifteen times as much as over the first
+            parts = dict(x_t=x.reshape(1, -1), mix_mean_1=self.means.to(x)[:, None],
+                         mix_var_1=self.variances.to(x)[:, None], **_kernel(process, t, x))
+            responsibilities = torch.softmax(torch.log(self.weights.to(x))[:, None] + log_density(**parts), dim=0)
+            return (responsibilities * component_score(**parts)).sum(dim=0).reshape(x.shape)
 
         return model
 
