@@ -43,9 +43,8 @@ from typing import Callable, Iterable
 import sympy as sp
 
 from derivations.core import notation
-from derivations.core.claim_syntax import (CONSTANT_NAMES, FUNCTION_NAMES, MAX_LENGTH, MAX_NESTING, MAX_NUMBER_DIGITS,
-                                           ClaimError, Formula, Outcome, Vocabulary, check_assumption, check_claim,
-                                           check_formula)
+from derivations.core.claim_syntax import (MAX_LENGTH, MAX_NESTING, MAX_NUMBER_DIGITS, ClaimError, Formula, Outcome,
+                                           Vocabulary, check_assumption, check_claim, check_formula)
 from derivations.core.latex_input import Glyphs
 from derivations.core.proof import Tier, prove
 from derivations.core.registry import get
