@@ -15,7 +15,8 @@ reordered.
 counterexample point and both values, the assumptions as printed) and the text ``verify`` printed,
 at ``<id>/<derivation key>.verdict-<digest>.pickle`` in the derivation cache's folder, with the
 cache's atomic writes and checksums: a truncated or corrupt entry is a miss, checked afresh and
-rewritten. A usage error is never stored.
+rewritten. A usage error is never stored. Entries under an older derivation key are pruned with
+the derivation's other stale parts (:func:`derivations.core.cache.prune`).
 
 **The whitelist still runs.** Before an entry is looked up, the claim and its assumptions pass
 :func:`~derivations.core.claim_syntax.check_claim` and

@@ -165,7 +165,7 @@ def check_rows(path: Path, rows: list[Row], use_cache: bool = True) -> list[Outc
             if entry is not None:
                 found[index] = entry.outcome
                 continue
-            from derivations.core import claims  # SymPy: a row the cache does not answer
+            from derivations.core import claims  # SymPy: only for a row the cache does not answer
 
             quantity, expr = claims.parse_claim(row.derivation_id, row.claim, request.latex)
             assumptions = tuple(claims.parse_assumption(row.derivation_id, a, request.latex) for a in row.assume)
@@ -173,6 +173,8 @@ def check_rows(path: Path, rows: list[Row], use_cache: bool = True) -> list[Outc
         except (ClaimError, UnknownId) as error:
             raise at(row, error) from None
     for index, (request, quantity, expr, assumptions) in parsed.items():
+        from derivations.core import claims
+
         try:
             verdict = claims.verdict_for(request.derivation_id, quantity, expr, assumptions)
         except ClaimError as error:
