@@ -351,9 +351,11 @@ def test_a_warm_command_imports_neither_sympy_nor_torch(args):
 
 
 def test_a_warm_verify_imports_only_the_family_of_its_id():
-    """``verify`` about one id imports that id's family module, not every family (0.2 s of its start)."""
+    """``verify`` about one id imports that id's family module, not every family (0.2 s of its start); a claim
+    checked afresh (``--no-cache``: its verdict not read from the cache, which imports no family at all)."""
     code = ("import sys; from checks.app.cli import main; "
-            "assert main(['verify', 'ddpm.posterior', 'var = (1 - alpha_bar_prev)*(1 - alpha_t)/(1 - alpha_bar_t)']) == 0; "
+            "assert main(['verify', '--no-cache', 'ddpm.posterior', "
+            "'var = (1 - alpha_bar_prev)*(1 - alpha_t)/(1 - alpha_bar_t)']) == 0; "
             "print('FAMILIES', *sorted(m for m in sys.modules if m.startswith('derivations.families.')))")
     run = lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                                  cwd=Path(__file__).parents[1])

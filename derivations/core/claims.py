@@ -24,7 +24,9 @@ the checked tree node by node, each node bounded (:data:`MAX_EXPONENT`,
 bounded in the size of its expansion over a common denominator
 (:data:`MAX_TERMS`), which is what the exact proof tier may compute. LaTeX
 (``latex=True``) is first translated to this plain syntax by
-:mod:`derivations.core.latex_reader` and then goes through the same whitelist.
+:mod:`derivations.core.latex_input` and then goes through the same whitelist. The whitelist itself
+(:mod:`derivations.core.claim_syntax`) needs no SymPy: it runs on the text before anything is built,
+with the names of the derivation's :func:`vocabulary`.
 The limits are sized so that every closed form ``diffverify show`` prints is
 accepted (a test pastes each one back).
 """
@@ -41,21 +43,22 @@ from typing import Callable, Iterable
 import sympy as sp
 
 from derivations.core import notation
-from derivations.core.latex_reader import Glyphs, LatexError, to_plain
+from derivations.core.claim_syntax import (MAX_LENGTH, MAX_NESTING, MAX_NUMBER_DIGITS, ClaimError, Formula, Outcome,
+                                           Vocabulary, check_assumption, check_claim, check_formula)
+from derivations.core.latex_input import Glyphs
 from derivations.core.proof import Tier, prove
 from derivations.core.registry import get
 
-# The longest closed form the suite prints has about 51,000 characters.
-MAX_LENGTH = 120_000
+__all__ = ["CLAIM_EXACT_MAX_OPS", "CONSTANTS", "FUNCTIONS", "MAX_EXPONENT", "MAX_LENGTH", "MAX_NESTING",
+           "MAX_NUMBER_DIGITS", "MAX_TERMS", "Assumption", "ClaimError", "Context", "Verdict", "allowed_names",
+           "context", "describe_symbols", "expansion_size", "index_stem", "parse_assumption", "parse_claim",
+           "parse_formula", "result_symbols", "specialise", "verdict_for", "verify", "vocabulary"]
+
 # Numeric exponents (the suite's largest is 4); symbolic exponents such as (1 - kappa h)^((t-s)/h) are free.
 MAX_EXPONENT = 16
-# Digits of any number a formula contains or its arithmetic produces (the suite prints 60-digit constants).
-MAX_NUMBER_DIGITS = 200
 # Terms of the formula expanded over a common denominator, an upper estimate (the suite's largest is about
 # 22,000): bounds what the exact tier's expand/cancel may build.
 MAX_TERMS = 100_000
-# Function calls nested in function calls (the suite's deepest is 2).
-MAX_NESTING = 6
 # Operations of the difference claim - derived above which the exact tier is not attempted: SymPy's
 # simplify can take minutes on a few hundred operations with exponentials (e.g. a mixture's score).
 CLAIM_EXACT_MAX_OPS = 200
@@ -66,15 +69,10 @@ FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "erf": sp.erf, "erfc": sp.erfc,
 }
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
-_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 # Parts of a code name that index a quantity (time step, coordinate, component): names equal once those
 # are removed are index variants of each other.
 _INDEX_PARTS = {"t", "prev", "0", "1", "2", "k", "next", "mid", "tp", "u", "T", "i"}
 _INDEXED_PART = re.compile(r"([A-Za-z]+)[0-9]+([A-Za-z]*)")
-
-
-class ClaimError(ValueError):
-    """A claim that cannot be checked: malformed, unknown name, disallowed construct. One line."""
 
 
 @dataclass(frozen=True)
@@ -92,30 +90,20 @@ class Verdict:
     claimed_value: complex | float | None = None
     assumptions: tuple[str, ...] = ()
 
+    def outcome(self) -> Outcome:
+        """The verdict as numbers and text (what ``verify`` prints and the cache keeps)."""
+        return Outcome(self.derivation_id, self.name, self.equivalent, self.tier.value, dict(self.counterexample),
+                       self.derived_value, self.claimed_value, self.assumptions)
+
     def point(self) -> str:
-        return ", ".join(f"{k}={v:.6g}" for k, v in sorted(self.counterexample.items()))
+        return self.outcome().point()
 
     def report(self) -> str:
         """What ``diffverify verify`` prints."""
-        under = f" under {'; '.join(self.assumptions)}" if self.assumptions else ""
-        if self.equivalent:
-            return f"EQUIVALENT (tier: {self.tier.value}){under}"
-        lines = [f"NOT EQUIVALENT{under}", f"  at {self.point()}",
-                 f"  derived {self.name} = {_show(self.derived_value)}",
-                 f"  claimed {self.name} = {_show(self.claimed_value)}"]
-        difference = self.difference()
-        if difference is not None and _show(self.derived_value) == _show(self.claimed_value):
-            lines.append(f"  derived - claimed = {difference:.6g}")  # the two values print alike
-        return "\n".join(lines)
+        return self.outcome().report()
 
     def difference(self) -> complex | float | None:
-        if self.derived_value is None or self.claimed_value is None:
-            return None
-        return self.derived_value - self.claimed_value
-
-
-def _show(value: complex | float | None) -> str:
-    return "undefined" if value is None else f"{value:.12g}"
+        return self.outcome().difference()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -216,25 +204,22 @@ def _help(ctx: Context) -> str:
 # Whitelisted parsing
 # ----------------------------------------------------------------------------------------------
 class _Builder:
-    """Walks a parsed formula against the whitelist and builds its SymPy expression node by node.
+    """Builds the SymPy expression of a formula whose tree passed the whitelist
+    (:func:`derivations.core.claim_syntax.check_formula`), node by node.
 
-    Every node is checked before it is built from, so no intermediate can be large:
-    numeric exponents and numbers are bounded, and function nesting is bounded.
+    Every node is bounded before the next is built from it, so no intermediate can be large:
+    numeric exponents and the numbers the arithmetic produces are bounded.
     """
 
-    def __init__(self, source: str, symbols: dict[str, sp.Expr]):
-        self.lines = [line.encode() for line in source.splitlines()]  # ast's offsets count UTF-8 bytes
+    def __init__(self, formula: Formula, symbols: dict[str, sp.Expr]):
+        self.formula = formula
         self.symbols = symbols
 
-    def build(self, node: ast.AST, nesting: int = 0) -> sp.Expr:
+    def build(self, node: ast.AST) -> sp.Expr:
         if isinstance(node, ast.Expression):
-            return self.build(node.body, nesting)
+            return self.build(node.body)
         if isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.BitXor):
-                raise ClaimError("'^' is not a power here; write ** for powers")
-            if type(node.op) not in _OPERATORS:
-                raise ClaimError(f"operator {type(node.op).__name__} is not allowed")
-            left, right = self.build(node.left, nesting), self.build(node.right, nesting)
+            left, right = self.build(node.left), self.build(node.right)
             if isinstance(node.op, ast.Pow):
                 return self.checked(self.power(left, right))
             if isinstance(node.op, ast.Div):
@@ -243,45 +228,20 @@ class _Builder:
                 return self.checked(left / right)
             return self.checked({ast.Add: sp.Add, ast.Sub: lambda a, b: a - b, ast.Mult: sp.Mul}[type(node.op)](left, right))
         if isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise ClaimError(f"operator {type(node.op).__name__} is not allowed")
-            operand = self.build(node.operand, nesting)
+            operand = self.build(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.Constant):
             return self.number(node)
         if isinstance(node, ast.Name):
-            if node.id in self.symbols:
-                return self.symbols[node.id]
-            if node.id in CONSTANTS:
-                return CONSTANTS[node.id]
-            raise ClaimError(f"unknown name {node.id!r}")
+            return self.symbols[node.id] if node.id in self.symbols else CONSTANTS[node.id]
         if isinstance(node, ast.Call):
-            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
-                raise ClaimError("only calls of the listed functions are allowed")
-            if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-                raise ClaimError(f"{node.func.id} takes exactly one argument")
-            if nesting >= MAX_NESTING:
-                raise ClaimError(f"functions nested more than {MAX_NESTING} deep")
-            return self.checked(FUNCTIONS[node.func.id](self.build(node.args[0], nesting + 1)))
-        raise ClaimError(f"{type(node).__name__} is not allowed in a formula")
+            return self.checked(FUNCTIONS[node.func.id](self.build(node.args[0])))
+        raise TypeError(f"{type(node).__name__}: the whitelist lets no such node through")
 
     def number(self, node: ast.Constant) -> sp.Expr:
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ClaimError(f"only real numbers are allowed, not {type(value).__name__}")
-        # The literal as typed (Python's float would keep 17 digits of a 60-digit constant).
-        line = self.lines[node.lineno - 1]
-        text = line[node.col_offset:node.end_col_offset].decode().replace("_", "")
-        digits = len(re.sub(r"[^0-9]", "", text.split("e")[0].split("E")[0]))
-        if digits > MAX_NUMBER_DIGITS:
-            raise ClaimError(f"numbers have at most {MAX_NUMBER_DIGITS} digits")
-        if isinstance(value, int):
-            return sp.Integer(value)
-        if not math.isfinite(value):
-            raise ClaimError("numbers must be finite")
-        exponent = re.search(r"[eE]([-+]?[0-9]+)$", text)
-        if exponent and abs(int(exponent.group(1))) > MAX_NUMBER_DIGITS:
-            raise ClaimError(f"numbers have at most {MAX_NUMBER_DIGITS} digits")
+        if isinstance(node.value, int):
+            return sp.Integer(node.value)
+        text, digits = self.formula.literal(node)
         return sp.Float(text, max(15, digits))
 
     @staticmethod
@@ -364,15 +324,13 @@ def parse_formula(text: str, symbols: dict[str, sp.Expr], max_length: int = MAX_
     """Parse ``text`` into SymPy using only ``symbols``, :data:`FUNCTIONS` and :data:`CONSTANTS`.
 
     ``max_length`` is larger for text the LaTeX reader wrote (its code names are longer than glyphs)."""
-    if len(text) > max_length:
-        raise ClaimError(f"formula longer than {max_length} characters")
-    source = text.strip()
+    return build(check_formula(text, frozenset(symbols), max_length), symbols)
+
+
+def build(formula: Formula, symbols: dict[str, sp.Expr]) -> sp.Expr:
+    """The SymPy expression of a whitelisted formula, bounded node by node and in its expanded size."""
     try:
-        tree = ast.parse(source, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-        raise ClaimError(f"cannot parse the formula ({type(error).__name__})") from None
-    try:
-        expr = sp.sympify(_Builder(source, symbols).build(tree))
+        expr = sp.sympify(_Builder(formula, symbols).build(formula.tree))
     except RecursionError:
         raise ClaimError("formula nested too deeply") from None
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
@@ -390,44 +348,33 @@ def _about(count: int) -> str:
     return f"10^{int(count.bit_length() * math.log10(2))}"
 
 
-def _read(text: str, ctx: Context, latex: bool, quantities: dict[str, sp.Expr] | None = None) -> sp.Expr:
-    """A formula in the context's names (and, in plain text, the given quantities of the derivation)."""
-    if latex:
-        if len(text) > MAX_LENGTH:
-            raise ClaimError(f"formula longer than {MAX_LENGTH} characters")
-        try:
-            text = to_plain(text, ctx.glyphs())
-        except LatexError as error:
-            raise ClaimError(f"LaTeX: {error}") from None
-    if latex:
-        return parse_formula(text, ctx.symbols(), max_length=2 * MAX_LENGTH)
-    return parse_formula(text, {**(quantities or {}), **ctx.symbols()})
+def vocabulary(derivation_id: str, ctx: Context | None = None) -> Vocabulary:
+    """What claims about the derivation may name, as text: the whitelist's input (no SymPy needed to use it).
+    ``ctx``: the derivation's :func:`context`, when the caller has it."""
+    ctx = ctx or context(derivation_id)
+    quantities = tuple(get(derivation_id).results)
+    definitions = {n: sp.sstr(notation.lookup(n).definition) for n in ctx.origin if not notation.lookup(n).is_base}
+    return Vocabulary(derivation_id, quantities, frozenset(ctx.origin), tuple(q for q in quantities if q not in ctx.origin),
+                      definitions, ctx.glyphs(), _help(ctx))
 
 
-def _split(text: str, what: str) -> tuple[str, str]:
-    name, sep, formula = text.partition("=")
-    if not sep or formula.startswith("="):
-        raise ClaimError(f"expected '{what} = EXPR'")
-    return name.strip(), formula
+def _symbols(derivation_id: str, ctx: Context, nameable: Iterable[str] = ()) -> dict[str, sp.Expr]:
+    """The SymPy value of each name a formula may use: the context's symbols over the quantities' forms."""
+    results = get(derivation_id).results
+    return {**{q: results[q].expr for q in nameable}, **ctx.symbols()}
 
 
 def parse_claim(derivation_id: str, text: str, latex: bool = False) -> tuple[str, sp.Expr]:
     """Split ``'NAME = EXPR'`` and parse EXPR with the names of the derivation's context."""
-    quantities = ", ".join(get(derivation_id).results)
-    name, formula = _split(text, "NAME")
-    if name not in get(derivation_id).results:
-        raise ClaimError(f"{derivation_id} has no quantity {name!r}; quantities: {quantities}")
+    get(derivation_id)  # an unknown id before anything else
     ctx = context(derivation_id)
+    words = vocabulary(derivation_id, ctx)
+    name, formula = check_claim(words, text, latex)
     try:
-        return name, _read(formula, ctx, latex, quantities=_other_quantities(derivation_id, name, ctx))
+        nameable = () if latex else (q for q in words.nameable if q != name)
+        return name, build(formula, _symbols(derivation_id, ctx, nameable))
     except ClaimError as error:
-        raise ClaimError(f"{error}; {_help(ctx)}") from None
-
-
-def _other_quantities(derivation_id: str, name: str, ctx: Context) -> dict[str, sp.Expr]:
-    """The derivation's other quantities, usable by name in a plain claim (``elbo = reconstruction - prior_kl
-    - step_kl``) where no symbol of the context has that name."""
-    return {q: r.expr for q, r in get(derivation_id).results.items() if q != name and q not in ctx.origin}
+        raise ClaimError(f"{error}; {words.help}") from None
 
 
 @dataclass(frozen=True)
@@ -445,17 +392,13 @@ _ASSUMPTION_POINTS = 8
 def parse_assumption(derivation_id: str, text: str, latex: bool = False) -> Assumption:
     """``'var_p = var_q'``: the left side a base symbol of the context, the right a formula in it."""
     ctx = context(derivation_id)
-    name, formula = _split(text, "SYMBOL")
-    if name not in ctx.origin:
-        raise ClaimError(f"--assume: {name!r} is not a symbol of {derivation_id}; {_help(ctx)}")
+    words = vocabulary(derivation_id, ctx)
+    name, formula = check_assumption(words, text, latex)
     entry = notation.lookup(name)
-    if not entry.is_base:
-        raise ClaimError(f"--assume: {name} is defined as {sp.sstr(entry.definition)}; "
-                         f"assume a value for a free symbol it rests on")
     try:
-        value = _read(formula, ctx, latex)
+        value = build(formula, _symbols(derivation_id, ctx))
     except ClaimError as error:
-        raise ClaimError(f"--assume {name}: {error}; {_help(ctx)}") from None
+        raise ClaimError(f"--assume {name}: {error}; {words.help}") from None
     _check_domain(entry, value)
     return Assumption(entry.symbol, value, f"{name} = {sp.sstr(value)}")
 

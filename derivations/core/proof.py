@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import random
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -163,14 +164,15 @@ def _jets(*exprs: sp.Expr) -> dict[sp.Expr, sp.Symbol]:
     """Each value of an undefined function in ``exprs`` (itself, a derivative, an integral of it) as a
     free variable; positive where the value is (a positive function, or the integral of one). A random
     variable left after every expectation is evaluated is a value too: the relation then holds pathwise."""
-    from sympy.stats.rv import RandomSymbol
-
+    # A random symbol exists only once sympy.stats is imported: not imported here to look for one (0.02 s).
+    stats = sys.modules.get("sympy.stats.rv")
+    random_symbol = stats.RandomSymbol if stats is not None else ()
     values: set[sp.Expr] = set()
     for expr in exprs:
         nodes = sp.preorder_traversal(expr)
         for node in nodes:
             if (isinstance(node, (AppliedUndef, sp.Derivative, sp.Subs, sp.Integral)) and node.has(AppliedUndef)
-                    or isinstance(node, RandomSymbol)):
+                    or isinstance(node, random_symbol)):
                 values.add(node)
                 nodes.skip()
 
