@@ -45,7 +45,6 @@ import numpy as np
 from derivations.core import cache
 from derivations.core.step_vocabulary import RAISED, churn_gamma, step_values
 
-from checks.exact import kernel as w2_kernel
 from checks.exact import backends
 from checks.exact.backends import compose_affine, monomial, threads  # noqa: F401  threads: the table's workers
 from checks.exact.forms import PRECISION_NAMES, Layout, compiled_full, compiled_step, layouts
@@ -244,7 +243,7 @@ def _run_grid(specs: Iterable[Layout], g: Grid, lam: np.ndarray, ops: Any) -> di
     before the last run on the array back end; the last step, with the column's last-step map, in numpy."""
     specs = list(specs)
     with np.errstate(all="ignore"):  # divergent cells become inf/nan
-        before = _run_fused(specs, g, lam) if isinstance(ops, backends.NumbaOps) else _run_arrays(specs, g, lam, ops)
+        before = _run_fused(specs, g, lam, ops) if isinstance(ops, backends.FusedOps) else _run_arrays(specs, g, lam, ops)
         out = {}
         for spec in specs:
             gain_sq, tail = before[spec.label]
@@ -387,13 +386,14 @@ def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int, spacing: s
     return tuple(structures), coefs, np.array(noise_rows), np.exp(-2 * g.B_points[:-1]), e_extra
 
 
-def _run_fused(specs: list[Layout], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """:func:`_run_arrays` by one generated kernel per group structure (:mod:`checks.exact.kernel`)."""
+def _run_fused(specs: list[Layout], g: Grid, lam: np.ndarray, ops: backends.FusedOps
+               ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`_run_arrays` by one generated kernel per group structure (:mod:`checks.exact.kernel`, C or numba)."""
     labels = tuple(s.label for s in specs)
     if g.n_points == 2:  # no step before the last
         return {label: (np.ones_like(lam), np.zeros_like(lam)) for label in labels}
     structures, coefs, noises, e_points, e_extra = _fused_inputs(labels, g.eps, g.n_points, g.spacing)
-    gain_sq, tail = w2_kernel.run(structures, coefs, noises, e_points, e_extra, lam - 1.0)
+    gain_sq, tail = ops.run(structures, coefs, noises, e_points, e_extra, lam - 1.0)
     return {label: (gain_sq[i], tail[i]) for i, label in enumerate(labels)}
 
 
