@@ -294,12 +294,12 @@ def _apply_last(step: LastStep, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray
 @dataclass(frozen=True)
 class GridPlan:
     """What the fused kernels need for a group of columns on one grid, free of the eigenvalues: the kernel's
-    inputs for the steps before the last (:func:`_fused_inputs`; None when there are none) and each column's
-    :class:`LastStep`. Numbers only: a stored plan loads without the step maps."""
+    inputs for the steps before the last (:func:`_fused_inputs`; None when there are none) and for the last
+    step of each column (:func:`_last_inputs`). Numbers only: a stored plan loads without the step maps."""
 
     labels: tuple[str, ...]
     fused: tuple | None
-    last: tuple[LastStep, ...]
+    last: tuple
 
 
 @functools.lru_cache(maxsize=256)
@@ -307,7 +307,29 @@ def grid_plan(labels: tuple[str, ...], eps: float, n_points: int, spacing: str =
     """The :class:`GridPlan` of the columns ``labels`` on the ``n_points`` grid to ``eps``."""
     g = {"time": grid, "lambda": lambda_grid}[spacing](eps, n_points)
     fused = _fused_inputs(labels, eps, n_points, spacing) if n_points > 2 else None
-    return GridPlan(labels, fused, tuple(_last_step(layouts()[label], g) for label in labels))
+    return GridPlan(labels, fused, _last_inputs(tuple(_last_step(layouts()[label], g) for label in labels)))
+
+
+def _last_inputs(steps: tuple[LastStep, ...]) -> tuple:
+    """The last steps of a group's columns as the fused kernel's inputs on a grid of one step: its ends'
+    :math:`e^{-2B}`, a row of ``e_extra`` for each further point some column reads (told apart by its B: the
+    raised level is each column's own), the structures, coefficients and noises. The kernel's composed map of
+    that one step is (:math:`a^2`, b) of :func:`_apply_last`."""
+    rows: dict[tuple[int, str], float] = {}
+    for step in steps:
+        for powers, _ in step.monomials:
+            rows.update({(i, repr(float(step.B_at[i]))): float(step.B_at[i]) for i, e in enumerate(powers) if e and i >= 2})
+    keys = sorted(rows)
+    structures = tuple(
+        (tuple(p[:2] + tuple(p[i] if repr(float(step.B_at[i])) == b else 0 for i, b in keys) for p, _ in step.monomials),
+         step.noise is not None, step.noise_before) for step in steps)
+    coefs = np.zeros((len(steps), max(len(step.monomials) for step in steps), 1))
+    for s, step in enumerate(steps):
+        coefs[s, :len(step.monomials), 0] = [coef for _, coef in step.monomials]
+    noises = np.array([[0.0 if step.noise is None else step.noise] for step in steps], dtype=np.float64)
+    ends = np.exp(-2 * np.array([steps[0].B_at[0], steps[0].B_at[1]], dtype=np.float64))
+    e_extra = np.array([np.exp(-2 * rows[key]) for key in keys], dtype=np.float64).reshape(len(keys), 1)
+    return structures, coefs, noises, ends, e_extra
 
 
 def _table_plans(groups: tuple[tuple[float, int, tuple[str, ...]], ...]) -> dict[tuple[float, int], GridPlan]:
@@ -327,11 +349,8 @@ def _run_planned(plan: GridPlan, lam: np.ndarray, ops: backends.FusedOps) -> dic
             gain_sq, tail = np.ones((len(plan.labels), lam.size)), np.zeros((len(plan.labels), lam.size))
         else:
             gain_sq, tail = ops.run(*plan.fused, lam - 1.0)
-        out = {}
-        for i, (label, last) in enumerate(zip(plan.labels, plan.last)):
-            last_sq, last_noise = _apply_last(last, lam)
-            out[label] = (last_sq * gain_sq[i], last_sq * tail[i] + last_noise)
-    return out
+        last_sq, last_noise = ops.run(*plan.last, lam - 1.0)
+        return {label: (last_sq[i] * gain_sq[i], last_sq[i] * tail[i] + last_noise[i]) for i, label in enumerate(plan.labels)}
 
 
 def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
