@@ -1,4 +1,4 @@
-r"""Fused CPU kernels for the exact W2 table, generated from the derived step maps (numba).
+r"""Fused CPU kernels for the exact W2 table, generated from the derived step maps (numba, or C: kernel_c).
 
 :mod:`checks.exact.forms` writes each column's gain as a polynomial in the score precisions,
 :math:`a_k = \sum_m \kappa_{m,k}\, P_k^{e_{m,0}} P_{k+1}^{e_{m,1}} \prod_{j} P_{u_{j,k}}^{e_{m,j+2}}`, with
@@ -13,7 +13,9 @@ blocks of eigenvalues: per step, the precisions are computed once and every sche
     \quad (\text{noise before the gain, EDM's churn: } b \leftarrow a_k^2 b + a_k^2 n_k)
 
 is updated in registers, so each (eigenvalue, step) is touched once instead of once per
-array operation. The arithmetic is the numpy path's (the same polynomial, the same
+array operation. The statements are written once (:func:`step_reads`, :func:`element_step`) and
+wrapped as numba's Python (:func:`kernel_source`) or as C99 (:func:`c_source`, compiled by
+:mod:`checks.exact.kernel_c`). The arithmetic is the numpy path's (the same polynomial, the same
 float64 products); only the order of the products differs.
 """
 

@@ -52,7 +52,8 @@ def _build_parts(derivation_id: str) -> bool:
 
 
 def build_exact_w2() -> None:
-    """The exact W2 table's compiled step maps, and its fused kernels compiled on a few eigenvalues."""
+    """The exact W2 table's compiled step maps, the stored inputs of its default table, and its fused kernels
+    compiled on a few eigenvalues (by the C compiler where there is one, else by numba: what ``auto`` runs)."""
     from derivations.core import cache
 
     from checks.exact import w2
