@@ -13,7 +13,8 @@ interpreter's start, ``import sympy`` (the floor of ``verify``), the cold cache,
 ``w2-table`` the notebook-style loop of ``benchmarks/_w2_notebook.py``, whose numbers are
 compared with the command's. Targets (idle 2-core machine): ``list`` < 0.3 s, ``show`` and
 ``verify`` < 0.5 s for every id, ``w2-table`` on CIFAR-10 < 0.5 s and 3x faster than the
-notebook, on ADSN < 2 s; each ``w2-table`` row also beside ``--backend numba``, the two taking turns. Also listed: which of SymPy, torch, numba each warm command imports.
+notebook, on ADSN < 2 s; each ``w2-table`` row also beside ``--backend numba``, the two taking
+turns. Also listed: which of SymPy, torch, numba each warm command imports.
 Never a test: timings are printed, not asserted.
 """
 

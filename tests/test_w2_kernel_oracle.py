@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from derivations.core import config
+
 from checks.exact import kernel as w2_kernel
 from checks.exact import kernel_c
 
@@ -85,7 +87,7 @@ def test_noise_before_the_gain_is_scaled_by_it():
 def test_blocks_and_threads_cover_every_eigenvalue(run, monkeypatch):
     """Spectra shorter than a block, one eigenvalue past a block, and many blocks over several threads: every
     eigenvalue gets its own composed map, none is left unwritten or written by a neighbour."""
-    monkeypatch.setenv("DIFFVERIFY_THREADS", "3")
+    monkeypatch.setenv(config.THREADS, "3")
     rng = np.random.default_rng(2)
     steps = 5
     e_points = np.exp(-2 * np.linspace(2.0, 0.1, steps + 1))
