@@ -65,13 +65,18 @@ class TorchOps:
 
 
 class FusedOps:
-    """The fused CPU kernels of :mod:`checks.exact.kernel`: ``run`` composes the maps of a group of columns."""
+    """The fused CPU kernels of :mod:`checks.exact.kernel`: ``run`` composes the maps of a group of columns;
+    ``fuse_last_step``: the grid's last step runs as a kernel too (else in numpy)."""
 
     run = staticmethod(w2_kernel.run)
+    fuse_last_step = True
 
 
 class NumbaOps(FusedOps):
-    """The kernels compiled by numba."""
+    """The kernels compiled by numba. The last step stays in numpy: each further kernel costs numba a load
+    in every process (about 0.05 s), more than that step's arithmetic."""
+
+    fuse_last_step = False
 
 
 class COps(FusedOps):

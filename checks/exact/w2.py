@@ -295,11 +295,13 @@ def _apply_last(step: LastStep, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray
 class GridPlan:
     """What the fused kernels need for a group of columns on one grid, free of the eigenvalues: the kernel's
     inputs for the steps before the last (:func:`_fused_inputs`; None when there are none) and for the last
-    step of each column (:func:`_last_inputs`). Numbers only: a stored plan loads without the step maps."""
+    step of each column (:func:`_last_inputs`), and those last steps themselves. Numbers only: a stored plan
+    loads without the step maps."""
 
     labels: tuple[str, ...]
     fused: tuple | None
     last: tuple
+    last_steps: tuple[LastStep, ...]
 
 
 @functools.lru_cache(maxsize=256)
@@ -307,7 +309,8 @@ def grid_plan(labels: tuple[str, ...], eps: float, n_points: int, spacing: str =
     """The :class:`GridPlan` of the columns ``labels`` on the ``n_points`` grid to ``eps``."""
     g = {"time": grid, "lambda": lambda_grid}[spacing](eps, n_points)
     fused = _fused_inputs(labels, eps, n_points, spacing) if n_points > 2 else None
-    return GridPlan(labels, fused, _last_inputs(tuple(_last_step(layouts()[label], g) for label in labels)))
+    last_steps = tuple(_last_step(layouts()[label], g) for label in labels)
+    return GridPlan(labels, fused, _last_inputs(last_steps), last_steps)
 
 
 def _last_inputs(steps: tuple[LastStep, ...]) -> tuple:
@@ -349,7 +352,10 @@ def _run_planned(plan: GridPlan, lam: np.ndarray, ops: backends.FusedOps) -> dic
             gain_sq, tail = np.ones((len(plan.labels), lam.size)), np.zeros((len(plan.labels), lam.size))
         else:
             gain_sq, tail = ops.run(*plan.fused, lam - 1.0)
-        last_sq, last_noise = ops.run(*plan.last, lam - 1.0)
+        if ops.fuse_last_step:
+            last_sq, last_noise = ops.run(*plan.last, lam - 1.0)
+        else:
+            last_sq, last_noise = (np.array(part) for part in zip(*(_apply_last(step, lam) for step in plan.last_steps)))
         return {label: (last_sq[i] * gain_sq[i], last_sq[i] * tail[i] + last_noise[i]) for i, label in enumerate(plan.labels)}
 
 
