@@ -169,3 +169,17 @@ def test_a_compiler_error_is_one_line(fresh_folder, monkeypatch):
         kernel_c.compiled((STRUCTURE,))
     assert "\n" not in str(error.value) and "C compiler" in str(error.value)
     assert not list(fresh_folder.iterdir())  # neither a library nor a temporary file
+
+
+@needs_cc
+def test_the_build_compiles_every_kernel_of_the_default_table(fresh_folder, monkeypatch):
+    """``diffverify build`` leaves nothing to compile for the default table: it then runs without a compiler."""
+    from checks.app.commands import build
+    from checks.exact import data
+
+    build.build_exact_w2_parts()
+    assert list(fresh_folder.glob("*.so"))
+    kernel_c.compiled.cache_clear()
+    monkeypatch.setattr(kernel_c.shutil, "which", lambda name, *args, **kw: None)
+    cifar = data.spectrum("cifar10")
+    _same_cells(exact_w2.table(cifar, backend="c"), exact_w2.table(cifar, backend="numpy"), 1e-10)

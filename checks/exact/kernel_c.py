@@ -29,6 +29,7 @@ import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def _compile(source: str, path: Path, cc: str) -> None:
 
 
 @functools.lru_cache(maxsize=None)
-def compiled(structures: tuple) -> ctypes._CFuncPtr:  # noqa: SLF001  (ctypes' function type)
+def compiled(structures: tuple) -> Callable[..., None]:
     """The C kernel for ``structures``: loaded from the cache folder, compiled first where it is missing or stale."""
     source, marker = _source(structures)
     cc = compiler()

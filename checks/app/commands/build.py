@@ -58,10 +58,11 @@ def build_exact_w2() -> None:
 
     from checks.exact import w2
 
-    cache.memo("build.exact_w2", _build_exact_w2, tuple(s.derivation_id for s in w2.SCHEMES), _code())
+    cache.memo("build.exact_w2", build_exact_w2_parts, tuple(s.derivation_id for s in w2.SCHEMES), _code())
 
 
-def _build_exact_w2() -> bool:
+def build_exact_w2_parts() -> bool:
+    """What :func:`build_exact_w2` stores the fact of: the step maps, and the default table on a few eigenvalues."""
     import numpy as np
 
     from checks.exact import w2
