@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from derivations.core import config
+
 from checks.exact import backends
 from checks.exact import kernel as w2_kernel
 from checks.exact import kernel_c
@@ -183,3 +185,18 @@ def test_the_build_compiles_every_kernel_of_the_default_table(fresh_folder, monk
     monkeypatch.setattr(kernel_c.shutil, "which", lambda name, *args, **kw: None)
     cifar = data.spectrum("cifar10")
     _same_cells(exact_w2.table(cifar, backend="c"), exact_w2.table(cifar, backend="numpy"), 1e-10)
+
+
+@needs_cc
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_process_runs_the_kernels_on_its_own_threads(monkeypatch):
+    """A worker forked after the parent ran the threaded kernel (as the report's process pool does) runs it too."""
+    import multiprocessing
+
+    monkeypatch.setenv(config.THREADS, "2")
+    coefs, noises, e_points, e_mid, lm = _inputs(size=5000)
+    expected = kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        result = pool.apply_async(kernel_c.run, ((STRUCTURE,), coefs, noises, e_points, e_mid, lm))
+        got = result.get(timeout=120)
+    np.testing.assert_array_equal(got[0], expected[0])

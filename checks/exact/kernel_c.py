@@ -147,7 +147,8 @@ def compiled(structures: tuple) -> Callable[..., None]:
 
 
 @functools.lru_cache(maxsize=1)
-def _pool(workers: int) -> ThreadPoolExecutor:
+def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
+    # keyed by the process: a forked child inherits the pool but not its threads, and would wait on it forever
     return ThreadPoolExecutor(workers, thread_name_prefix="w2-kernel")
 
 
@@ -172,5 +173,5 @@ def run(structures: tuple, coefs: np.ndarray, noises: np.ndarray, e_points: np.n
     if len(bounds) == 1:
         function(0, size, size, n, rows, *pointers)
     else:
-        list(_pool(workers).map(lambda b: function(b[0], b[1], size, n, rows, *pointers), bounds))
+        list(_pool(workers, os.getpid()).map(lambda b: function(b[0], b[1], size, n, rows, *pointers), bounds))
     return out_A, out_B
