@@ -44,9 +44,9 @@ def _same_cells(a: list, b: list, rel: float) -> None:
 def fresh_folder(tmp_path, monkeypatch):
     """An empty cache folder for the kernels (the step maps stay where they are: only kernel_c reads it)."""
     monkeypatch.setattr(w2_kernel, "cache_dir", lambda: tmp_path / "w2_kernels")
-    kernel_c.compiled.cache_clear()
+    kernel_c.forget()
     yield tmp_path / "w2_kernels"
-    kernel_c.compiled.cache_clear()
+    kernel_c.forget()
 
 
 @needs_cc
@@ -106,7 +106,7 @@ def test_a_library_is_compiled_once_and_renamed_into_place(fresh_folder, monkeyp
     monkeypatch.setattr(kernel_c.subprocess, "run", watched)
     coefs, noises, e_points, e_mid, lm = _inputs()
     first = kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)
-    kernel_c.compiled.cache_clear()
+    kernel_c.forget()
     second = kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)  # read back, not compiled again
     assert len(compiles) == 1
     assert [p.suffix for p in fresh_folder.iterdir()] == [".so"]  # no temporary file or source left behind
@@ -156,10 +156,10 @@ def test_a_damaged_or_stale_library_is_compiled_again(fresh_folder, damage):
 def test_a_compiled_library_runs_without_a_compiler(fresh_folder, monkeypatch):
     coefs, noises, e_points, e_mid, lm = _inputs()
     expected = kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)
-    kernel_c.compiled.cache_clear()
+    kernel_c.forget()
     monkeypatch.setattr(kernel_c.shutil, "which", lambda name, *args, **kw: None)
     np.testing.assert_array_equal(kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)[0], expected[0])
-    kernel_c.compiled.cache_clear()
+    kernel_c.forget()
     with pytest.raises(kernel_c.KernelError, match="needs a C compiler"):  # one it never compiled
         kernel_c.compiled(((STRUCTURE[0][:3], False),))
 
@@ -181,7 +181,7 @@ def test_the_build_compiles_every_kernel_of_the_default_table(fresh_folder, monk
 
     build.build_exact_w2_parts()
     assert list(fresh_folder.glob("*.so"))
-    kernel_c.compiled.cache_clear()
+    kernel_c.forget()
     monkeypatch.setattr(kernel_c.shutil, "which", lambda name, *args, **kw: None)
     cifar = data.spectrum("cifar10")
     _same_cells(exact_w2.table(cifar, backend="c"), exact_w2.table(cifar, backend="numpy"), 1e-10)

@@ -71,6 +71,10 @@ class FusedOps:
     run = staticmethod(w2_kernel.run)
     fuse_last_step = True
 
+    @staticmethod
+    def prepare(structure_sets: list[tuple]) -> None:
+        """Make the kernels of ``structure_sets`` ready before the table runs them (numba: when first run)."""
+
 
 class NumbaOps(FusedOps):
     """The kernels compiled by numba. The last step stays in numpy: each further kernel costs numba a load
@@ -83,6 +87,7 @@ class COps(FusedOps):
     """The kernels compiled as C by the system's compiler (:mod:`checks.exact.kernel_c`)."""
 
     run = staticmethod(kernel_c.run)
+    prepare = staticmethod(kernel_c.prepare)
 
 
 BACKENDS = ("auto", "c", "numba", "numpy", "torch")

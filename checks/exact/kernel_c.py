@@ -122,9 +122,22 @@ def _compile(source: str, path: Path, cc: str) -> None:
             leftover.unlink(missing_ok=True)
 
 
-@functools.lru_cache(maxsize=None)
+_loaded: dict[tuple, Callable[..., None]] = {}
+
+
 def compiled(structures: tuple) -> Callable[..., None]:
     """The C kernel for ``structures``: loaded from the cache folder, compiled first where it is missing or stale."""
+    if structures not in _loaded:
+        _loaded[structures] = _load(structures)
+    return _loaded[structures]
+
+
+def forget() -> None:
+    """Drop the kernels this process has loaded, so that the next use looks at the cache folder again."""
+    _loaded.clear()
+
+
+def _load(structures: tuple) -> Callable[..., None]:
     source, marker = _source(structures)
     cc = compiler()
     path = library_path(source)
@@ -144,6 +157,15 @@ def compiled(structures: tuple) -> Callable[..., None]:
     function.argtypes = [ctypes.c_ssize_t] * 5 + [ctypes.c_void_p] * 7
     function.restype = None
     return function
+
+
+def prepare(structure_sets: list[tuple]) -> None:
+    """Compile (or load) the kernels of ``structure_sets`` at once over the cores: a cold cache's first table
+    waits for its slowest compile, not for their sum."""
+    missing = list(dict.fromkeys(s for s in structure_sets if s not in _loaded))
+    if len(missing) > 1:
+        with ThreadPoolExecutor(max(1, config.threads())) as pool:  # the compilers are processes
+            list(pool.map(compiled, missing))
 
 
 @functools.lru_cache(maxsize=1)

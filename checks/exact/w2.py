@@ -560,6 +560,8 @@ def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Itera
         results = {}
         plans = _table_plans(tuple((eps, n, tuple(s.label for s in group)) for (eps, n), group in by_grid.items())) \
             if isinstance(ops, backends.FusedOps) else None
+        if plans:
+            ops.prepare([p.fused[0] for p in plans.values() if p.fused] + [p.last[0] for p in plans.values()])
         for (eps, n_points), group in by_grid.items():
             run = _run_planned(plans[(eps, n_points)], lam, ops) if plans else _run_grid(group, grid(eps, n_points), lam, ops)
             for label, value in run.items():
