@@ -200,3 +200,13 @@ def test_a_forked_process_runs_the_kernels_on_its_own_threads(monkeypatch):
         result = pool.apply_async(kernel_c.run, ((STRUCTURE,), coefs, noises, e_points, e_mid, lm))
         got = result.get(timeout=120)
     np.testing.assert_array_equal(got[0], expected[0])
+
+
+@needs_cc
+def test_a_table_s_kernels_are_compiled_together(fresh_folder):
+    """``prepare`` compiles the missing kernels side by side, each into its own library, and loads them."""
+    structure_sets = [(STRUCTURE,), ((STRUCTURE[0][:2], True),), ((STRUCTURE[0][:3], False), (STRUCTURE[0][:2], True))]
+    kernel_c.prepare(structure_sets + structure_sets[:1])
+    assert len(list(fresh_folder.glob("*.so"))) == 3 and len(list(fresh_folder.iterdir())) == 3
+    coefs, noises, e_points, e_mid, lm = _inputs()
+    assert np.all(np.isfinite(kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)[0]))
