@@ -210,3 +210,11 @@ def test_a_table_s_kernels_are_compiled_together(fresh_folder):
     assert len(list(fresh_folder.glob("*.so"))) == 3 and len(list(fresh_folder.iterdir())) == 3
     coefs, noises, e_points, e_mid, lm = _inputs()
     assert np.all(np.isfinite(kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)[0]))
+
+
+@needs_cc
+def test_a_compiler_that_cannot_target_the_processor_compiles_generic_code(fresh_folder, monkeypatch):
+    monkeypatch.setattr(kernel_c, "flags", lambda: kernel_c.FLAGS + ("-march=no-such-processor",))
+    coefs, noises, e_points, e_mid, lm = _inputs()
+    gain_sq, tail = kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)
+    assert np.all(np.isfinite(gain_sq)) and len(list(fresh_folder.glob("*.so"))) == 1

@@ -112,6 +112,8 @@ def _compile(source: str, path: Path, cc: str) -> None:
     try:
         c_file.write_text(source)
         result = subprocess.run([cc, *flags(), "-o", str(temporary), str(c_file)], capture_output=True, text=True)
+        if result.returncode != 0 and flags() != FLAGS:  # a compiler that cannot target this processor: generic code
+            result = subprocess.run([cc, *FLAGS, "-o", str(temporary), str(c_file)], capture_output=True, text=True)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
             raise KernelError(f"the C compiler {cc} failed on a W2 kernel: {last} (--backend numba or numpy runs "
