@@ -13,7 +13,8 @@ interpreter's start, ``import sympy`` (the floor of a claim checked afresh), the
 ``w2-table`` the notebook-style loop of ``benchmarks/_w2_notebook.py``, whose numbers are
 compared with the command's. Targets (idle 2-core machine): ``list`` < 0.3 s, ``show`` and
 ``verify`` < 0.5 s for every id, ``w2-table`` on CIFAR-10 < 0.5 s and 3x faster than the
-notebook, on ADSN < 2 s. ``verify`` is timed twice per id: a first check of the formula
+notebook, on ADSN < 2 s; each ``w2-table`` row also beside ``--backend numba``, the two taking
+turns. ``verify`` is timed twice per id: a first check of the formula
 (``--no-cache``: the verdict neither read nor stored, so SymPy is imported and the claim proved)
 and a repeated check (the verdict read from the cache, no SymPy), each beside ``import sympy``.
 Also listed: which of SymPy, torch, numba each warm command imports.
@@ -79,6 +80,13 @@ def timed(argv: list[str], repeats: int, env: dict[str, str] | None = None, fres
             raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
         out = result.stdout
     return Timing(walls, cpus, out)
+
+
+def alternated(first: list[str], second: list[str], repeats: int) -> tuple[Timing, Timing]:
+    """:func:`timed` for two commands taking turns, so that a change in the machine's load hits both alike."""
+    runs = [(timed(first, 1), timed(second, 1)) for _ in range(repeats)]
+    return tuple(Timing([w for t in ts for w in t.wall], [c for t in ts for c in t.cpu], ts[-1].stdout)
+                 for ts in zip(*runs))
 
 
 def spectrum_file(name: str) -> str:
@@ -218,7 +226,13 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| `verify ddpm.posterior ...` | | | {cold_text('verify', 'empty cache')} | |")
     missing = [i for i in ids if i not in formulas]
 
-    w2_warm = timed(cli("w2-table", "--eigenvalues", cifar, "--format", "csv"), repeats)
+    # the default back end (the C kernels where a compiler is) beside numba's kernels, taking turns
+    from checks.exact import kernel as w2_kernel
+
+    numba_too = w2_kernel.available()
+    w2_warm, w2_numba = alternated(cli("w2-table", "--eigenvalues", cifar, "--format", "csv"),
+                                   cli("w2-table", "--eigenvalues", cifar, "--backend", "numba"), repeats) \
+        if numba_too else (timed(cli("w2-table", "--eigenvalues", cifar, "--format", "csv"), repeats), None)
     notebook = timed([sys.executable, str(ROOT / "benchmarks" / "_w2_notebook.py"), "--eigenvalues", spectrum_file(cifar)],
                      repeats)
     ratio = notebook.wall_median / w2_warm.wall_median
@@ -229,13 +243,21 @@ def main(argv: list[str] | None = None) -> int:
                      f"; tables agree to {agreement:.1e}"
                      + (f" (columns the notebook lacks, so its loop does less work: {', '.join(only_ours)})"
                         if only_ours else "")))
-    adsn_warm = timed(cli("w2-table", "--eigenvalues", adsn), repeats)
+    if numba_too:
+        lines.append(row("`w2-table --eigenvalues cifar10 --backend numba`", None, w2_numba,
+                         f"default back end {w2_warm.wall_median / w2_numba.wall_median:.2f}x this time"))
+    adsn_warm, adsn_numba = alternated(cli("w2-table", "--eigenvalues", adsn),
+                                       cli("w2-table", "--eigenvalues", adsn, "--backend", "numba"), repeats) \
+        if numba_too else (timed(cli("w2-table", "--eigenvalues", adsn), repeats), None)
     adsn_base = ""
     if args.adsn_baseline:
         base = timed([sys.executable, str(ROOT / "benchmarks" / "_w2_notebook.py"), "--eigenvalues", spectrum_file(adsn)],
                      1)
         adsn_base = f"notebook loop {base.wall_median:.1f} s: {base.wall_median / adsn_warm.wall_median:.0f}x"
     lines.append(row("`w2-table --eigenvalues adsn`", 2.0, adsn_warm, adsn_base))
+    if numba_too:
+        lines.append(row("`w2-table --eigenvalues adsn --backend numba`", None, adsn_numba,
+                         f"default back end {adsn_warm.wall_median / adsn_numba.wall_median:.2f}x this time"))
 
     print("\n".join(lines))
     if missing:

@@ -17,6 +17,7 @@ from checks.exact import data
 from checks.exact import w2 as exact_w2
 from checks.core import stats
 from checks.exact import kernel as w2_kernel
+from checks.exact import kernel_c
 from checks.core.registry import CheckContext
 from checks.suite import gauss_exact as eigenbasis
 from checks.app.cli import main
@@ -24,6 +25,9 @@ from checks.app.cli import main
 REFERENCE_RTOL = 1e-4
 # Cells whose reference is 0 (p_T at eps = 0: the exact process returns p_0): round-off only.
 ZERO_ATOL = 1e-10
+# The fused CPU kernels, each skipped where it cannot run: C needs a compiler, numba its package.
+FUSED = [pytest.param("c", marks=pytest.mark.skipif(not kernel_c.available(), reason="no C compiler")),
+         pytest.param("numba", marks=pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed"))]
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +83,10 @@ def test_torch_backend_agrees_with_numpy(cifar):
         assert a.key == b.key and math.isclose(a.w2, b.w2, rel_tol=1e-10)
 
 
-@pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed")
-def test_fused_kernels_agree_with_numpy(cifar_table, cifar):
-    """The generated numba kernels (the default CPU path) give the numpy path's table, divergent cells included."""
-    fused = exact_w2.table(cifar, nfes=(50, 250, 500, 1000), backend="numba")
+@pytest.mark.parametrize("backend", FUSED)
+def test_fused_kernels_agree_with_numpy(cifar_table, cifar, backend):
+    """The generated kernels (C or numba: the default CPU path) give the numpy path's table, divergent cells included."""
+    fused = exact_w2.table(cifar, nfes=(50, 250, 500, 1000), backend=backend)
     assert len(fused) == len(cifar_table)
     for cell in fused:
         expected = cifar_table[cell.key].w2
@@ -104,27 +108,27 @@ def test_fused_kernel_source_follows_the_monomials():
 FURTHER_POINTS = ("EDM-churn", "DPM-Solver-3")  # the raised level and noise before the gain; the step's thirds
 
 
-@pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed")
+@pytest.mark.parametrize("backend", FUSED)
 @pytest.mark.parametrize("spacing", ["time", "lambda"])
 @pytest.mark.parametrize("label", FURTHER_POINTS)
-def test_fused_kernels_run_the_columns_with_further_points(label, spacing):
+def test_fused_kernels_run_the_columns_with_further_points(label, spacing, backend):
     """The columns reading precisions beyond the step's ends and midpoint run fused and give the numpy path's law."""
     lam = np.array([1e-5, 1e-3, 0.05, 0.7, 1.0, 3.0, 40.0, 900.0])
     for n_points in (3, 4, 40):
         for init in exact_w2.INITS:
             fused, arrays = (exact_w2.output_variance(lam, label, 1e-3, n_points, init, backend, spacing)
-                             for backend in ("numba", "numpy"))
+                             for backend in (backend, "numpy"))
             np.testing.assert_allclose(fused, arrays, rtol=1e-13, atol=0)
 
 
-@pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed")
-def test_fused_group_with_further_points_agrees_with_numpy():
+@pytest.mark.parametrize("backend", FUSED)
+def test_fused_group_with_further_points_agrees_with_numpy(backend):
     """One kernel for columns on the step's ends, midpoint, raised level and thirds together."""
     lam = np.array([1e-5, 1e-3, 0.05, 0.7, 1.0, 3.0, 40.0, 900.0])
     schemes = (*FURTHER_POINTS, "Euler", "DPM-Solver-2", "DDPM")
     kwargs = dict(nfes=(60,), eps_values=(0.0, 1e-3), continuous=False, schemes=schemes,
                   points={s: (lambda nfe: 20) for s in schemes})  # one grid: one group, one kernel
-    for a, b in zip(exact_w2.table(lam, backend="numba", **kwargs), exact_w2.table(lam, backend="numpy", **kwargs)):
+    for a, b in zip(exact_w2.table(lam, backend=backend, **kwargs), exact_w2.table(lam, backend="numpy", **kwargs)):
         assert a.key == b.key and (math.isclose(a.w2, b.w2, rel_tol=1e-12) or a.divergent and b.divergent), (a, b)
 
 

@@ -256,7 +256,7 @@ OPTIONS = [
     (["report", "--no-checks", "--out", "{out}"], "--only", lambda t: True),
     (["build"], "--jobs", _not_a_positive_int),
     (["w2-table", "--eigenvalues", "cifar10"], "--format", lambda t: t not in ("markdown", "csv")),
-    (["w2-table", "--eigenvalues", "cifar10"], "--backend", lambda t: t not in ("auto", "numpy", "torch", "numba")),
+    (["w2-table", "--eigenvalues", "cifar10"], "--backend", lambda t: t not in ("auto", "c", "numpy", "torch", "numba")),
     (["conform", "diffusers"], "--steps", _not_a_step_count),
     (["conform", "diffusers"], "--eta", _not_a_number_in_unit_interval),
     (["verify"], "--list-symbols", lambda t: True),

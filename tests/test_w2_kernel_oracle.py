@@ -1,4 +1,5 @@
-"""Generated W2 kernels against a plain loop over their definition (small structures: quick compiles).
+"""Generated W2 kernels, numba's and C's, against a plain loop over their definition (small structures: quick
+compiles).
 
 For each step k the kernel evaluates the gain :math:`a_k = \\sum_m c_{m,k} P_k^{e_0} P_{k+1}^{e_1}
 \\prod_j P_{u_{j,k}}^{e_{j+2}}` with :math:`P_u = 1/(1 + e^{-2B(u)}(\\lambda - 1))` at the step's ends and at
@@ -13,7 +14,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from derivations.core import config
+
 from checks.exact import kernel as w2_kernel
+from checks.exact import kernel_c
+
+# Both compilations of the generated source, each skipped where it cannot run.
+KERNELS = [pytest.param(w2_kernel.run, marks=pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed"),
+                        id="numba"),
+           pytest.param(kernel_c.run, marks=pytest.mark.skipif(not kernel_c.available(), reason="no C compiler"), id="c")]
 
 # Every kind of factor: a constant, P_k, P_{k+1}, and P_k^2 P_{k+1/2}; the scheme injects noise.
 STRUCTURE = (((0, 0, 0), (1, 0, 0), (0, 1, 0), (2, 0, 1)), True)
@@ -35,22 +44,22 @@ def _oracle(structure, coefs, noises, e_points, e_extra, lam):
     return composed, injected
 
 
-@pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed")
-def test_a_generated_kernel_composes_the_step_maps():
+@pytest.mark.parametrize("run", KERNELS)
+def test_a_generated_kernel_composes_the_step_maps(run):
     rng = np.random.default_rng(0)
     steps, lam = 6, np.array([0.0, 0.3, 1.0, 4.0, 25.0])
     e_points = np.exp(-2 * np.linspace(2.0, 0.1, steps + 1))
     e_mid = np.sqrt(e_points[:-1] * e_points[1:])
     coefs = rng.uniform(0.5, 1.5, (1, len(STRUCTURE[0]), steps))
     noises = rng.uniform(0.1, 1.0, (1, steps))
-    gain_sq, tail = w2_kernel.run((STRUCTURE,), coefs, noises, e_points, e_mid, lam - 1.0)
+    gain_sq, tail = run((STRUCTURE,), coefs, noises, e_points, e_mid, lam - 1.0)
     composed, injected = _oracle(STRUCTURE, coefs[0], noises[0], e_points, e_mid[None, :], lam)
     np.testing.assert_allclose(gain_sq[0], composed, rtol=1e-12)
     np.testing.assert_allclose(tail[0], injected, rtol=1e-12)
 
 
-@pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed")
-def test_further_points_and_noise_before_the_gain():
+@pytest.mark.parametrize("run", KERNELS)
+def test_further_points_and_noise_before_the_gain(run):
     rng = np.random.default_rng(1)
     steps, lam = 7, np.array([0.0, 0.3, 1.0, 4.0, 25.0, 300.0])
     e_points = np.exp(-2 * np.linspace(2.0, 0.1, steps + 1))
@@ -58,7 +67,7 @@ def test_further_points_and_noise_before_the_gain():
     structures = (BEFORE, THIRDS, (STRUCTURE[0], False))
     coefs = rng.uniform(0.5, 1.5, (3, 4, steps))
     noises = rng.uniform(0.1, 1.0, (3, steps))
-    gain_sq, tail = w2_kernel.run(structures, coefs, noises, e_points, e_extra, lam - 1.0)
+    gain_sq, tail = run(structures, coefs, noises, e_points, e_extra, lam - 1.0)
     for s, structure in enumerate(structures):
         composed, injected = _oracle(structure, coefs[s], noises[s] * structure[1], e_points, e_extra, lam)
         np.testing.assert_allclose(gain_sq[s], composed, rtol=1e-12)
@@ -72,3 +81,33 @@ def test_noise_before_the_gain_is_scaled_by_it():
     source = w2_kernel.kernel_source((BEFORE, BEFORE[:2]))
     assert "B0[j] = B0[j] * g + g * z0" in source and "B1[j] = B1[j] * g + z1" in source
     assert "B0[j] = B0[j] * g + z0" not in source
+
+
+@pytest.mark.parametrize("run", KERNELS)
+def test_blocks_and_threads_cover_every_eigenvalue(run, monkeypatch):
+    """Spectra shorter than a block, one eigenvalue past a block, and many blocks over several threads: every
+    eigenvalue gets its own composed map, none is left unwritten or written by a neighbour."""
+    monkeypatch.setenv(config.THREADS, "3")
+    rng = np.random.default_rng(2)
+    steps = 5
+    e_points = np.exp(-2 * np.linspace(2.0, 0.1, steps + 1))
+    e_mid = np.sqrt(e_points[:-1] * e_points[1:])
+    coefs = rng.uniform(0.5, 1.5, (1, len(STRUCTURE[0]), steps))
+    noises = rng.uniform(0.1, 1.0, (1, steps))
+    for size in (1, 7, w2_kernel.C_BLOCK, w2_kernel.C_BLOCK + 1, 5 * w2_kernel.C_BLOCK + 3, 1000):
+        lam = rng.uniform(0.0, 50.0, size)
+        gain_sq, tail = run((STRUCTURE,), coefs, noises, e_points, e_mid, lam - 1.0)
+        composed, injected = _oracle(STRUCTURE, coefs[0], noises[0], e_points, e_mid[None, :], lam)
+        np.testing.assert_allclose(gain_sq[0], composed, rtol=1e-12)
+        np.testing.assert_allclose(tail[0], injected, rtol=1e-12)
+
+
+def test_c_and_numba_sources_share_their_statements():
+    """The C source is the numba source's statements, each ended by a semicolon: one generator, two compilers."""
+    structures = (BEFORE, THIRDS, STRUCTURE)
+    python, c = w2_kernel.kernel_source(structures), w2_kernel.c_source(structures, "marker")
+    for line in w2_kernel.element_step(structures):
+        assert f"{line}\n" in python and f"{line};\n" in c
+    assert "ex1 = e_extra[(1) * n + k];" in c and "c1_2 = coefs[((1) * rows + 2) * n + k];" in c
+    assert "z0 = noises[(0) * n + k];" in c and "z1 =" not in c  # THIRDS injects no noise
+    assert "double *restrict out_A" in c and '"marker"' in c

@@ -126,7 +126,8 @@ def spectrum(text: str) -> "np.ndarray":
 
 def w2_backend(text: str) -> str:
     """A backend of the exact W2 table that can run here (``numba`` needs the package, and
-    :func:`derivations.core.config.numba_disabled` false); unknown names are left to the option's ``choices``."""
+    :func:`derivations.core.config.numba_disabled` false; ``c`` a C compiler); unknown names are left to the
+    option's ``choices``."""
     if text == "numba":
         from checks.exact import kernel
 
@@ -135,6 +136,12 @@ def w2_backend(text: str) -> str:
 
             raise argparse.ArgumentTypeError(f"backend numba needs the numba package (pip install numba) and "
                                              f"{config.NO_NUMBA} unset")
+    if text == "c":
+        from checks.exact import kernel_c
+
+        if not kernel_c.available():
+            raise argparse.ArgumentTypeError(f"backend c needs a C compiler ({', '.join(kernel_c.COMPILERS)}) "
+                                             "on the PATH")
     return text
 
 

@@ -1,5 +1,6 @@
-"""Array back ends of the exact W2 table: numpy on the CPU, torch on a CUDA device, or the fused
-numba kernels of :mod:`checks.exact.kernel` (:func:`backend` chooses), and the composition of affine maps."""
+"""Array back ends of the exact W2 table: numpy on the CPU, torch on a CUDA device, or the fused kernels
+of :mod:`checks.exact.kernel`, compiled as C (:mod:`checks.exact.kernel_c`) or by numba (:func:`choose`
+chooses), and the composition of affine maps."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from derivations.core import config
 from checks.exact import kernel as w2_kernel
+from checks.exact import kernel_c
 
 
 class NumpyOps:
@@ -62,8 +64,40 @@ class TorchOps:
         return out
 
 
-class NumbaOps:
-    """Marker for the fused kernels of :mod:`checks.exact.kernel` (CPU, numba)."""
+class FusedOps:
+    """The fused CPU kernels of :mod:`checks.exact.kernel`: ``run`` composes the maps of a group of columns;
+    ``fuse_last_step``: the grid's last step runs as a kernel too (else in numpy)."""
+
+    run = staticmethod(w2_kernel.run)
+    fuse_last_step = True
+
+    @staticmethod
+    def prepare(structure_sets: list[tuple]) -> None:
+        """Make the kernels of ``structure_sets`` ready before the table runs them (numba: when first run)."""
+
+
+class NumbaOps(FusedOps):
+    """The kernels compiled by numba. The last step stays in numpy: each further kernel costs numba a load
+    in every process (about 0.05 s), more than that step's arithmetic."""
+
+    fuse_last_step = False
+
+
+class COps(FusedOps):
+    """The kernels compiled as C by the system's compiler (:mod:`checks.exact.kernel_c`)."""
+
+    run = staticmethod(kernel_c.run)
+    prepare = staticmethod(kernel_c.prepare)
+
+
+BACKENDS = ("auto", "c", "numba", "numpy", "torch")
+
+
+def _cpu_default() -> FusedOps | NumpyOps:
+    """The fastest CPU back end here: C kernels where a compiler is, else numba, else numpy."""
+    if kernel_c.available():
+        return COps()
+    return NumbaOps() if w2_kernel.available() else NumpyOps()
 
 
 # ``auto`` considers CUDA from this many distinct eigenvalues: below it, starting torch and the
@@ -72,13 +106,16 @@ class NumbaOps:
 CUDA_MIN_EIGENVALUES = 1 << 17
 
 
-def choose(backend: str, eigenvalues: int | None = None) -> NumpyOps | TorchOps | NumbaOps:
-    """The back end for ``backend``; ``auto`` is CUDA when a device is there and the spectrum has at least
-    :data:`CUDA_MIN_EIGENVALUES` distinct ``eigenvalues`` (any size when not given), else numba, else numpy."""
+def choose(backend: str, eigenvalues: int | None = None) -> NumpyOps | TorchOps | FusedOps:
+    """The back end for ``backend`` (one of :data:`BACKENDS`); ``auto`` is CUDA when a device is there and the
+    spectrum has at least :data:`CUDA_MIN_EIGENVALUES` distinct ``eigenvalues`` (any size when not given), else
+    the C kernels where a C compiler is, else numba, else numpy."""
     if backend == "auto" and eigenvalues is not None and eigenvalues < CUDA_MIN_EIGENVALUES:
-        return NumbaOps() if w2_kernel.available() else NumpyOps()
+        return _cpu_default()
     if backend == "numpy":
         return NumpyOps()
+    if backend == "c":
+        return COps()  # a missing compiler is reported when a kernel is needed and not in the cache
     if backend == "numba":
         if not w2_kernel.available():
             raise ValueError("backend numba needs the numba package (pip install numba)")
@@ -88,10 +125,10 @@ def choose(backend: str, eigenvalues: int | None = None) -> NumpyOps | TorchOps 
     if backend == "auto":
         if torch.cuda.is_available():
             return TorchOps(torch.device("cuda"))
-        return NumbaOps() if w2_kernel.available() else NumpyOps()
+        return _cpu_default()
     if backend in ("torch", "cuda"):
         return TorchOps(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    raise ValueError(f"unknown backend {backend!r}: use auto, numpy, numba or torch")
+    raise ValueError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
 
 
 def threads() -> int:

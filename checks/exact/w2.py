@@ -38,6 +38,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -45,10 +46,9 @@ import numpy as np
 from derivations.core import cache
 from derivations.core.step_vocabulary import RAISED, churn_gamma, step_values
 
-from checks.exact import kernel as w2_kernel
 from checks.exact import backends
 from checks.exact.backends import compose_affine, monomial, threads  # noqa: F401  threads: the table's workers
-from checks.exact.forms import PRECISION_NAMES, Layout, compiled_full, compiled_step, layouts
+from checks.exact.forms import PRECISION_NAMES, Layout, compiled_full, compiled_step, layouts, source_files
 from checks.exact.data import validate_eigenvalues
 
 # The catalogue's columns load on first use, not with this module: the table runs from the
@@ -243,34 +243,120 @@ def _run_grid(specs: Iterable[Layout], g: Grid, lam: np.ndarray, ops: Any) -> di
     """For each column on grid ``g``: (prod_k a_k^2, sum_k b_k prod_{j>k} a_j^2) per eigenvalue. The steps
     before the last run on the array back end; the last step, with the column's last-step map, in numpy."""
     specs = list(specs)
+    if isinstance(ops, backends.FusedOps):
+        return _run_planned(grid_plan(tuple(s.label for s in specs), g.eps, g.n_points, g.spacing), lam, ops)
     with np.errstate(all="ignore"):  # divergent cells become inf/nan
-        before = _run_fused(specs, g, lam) if isinstance(ops, backends.NumbaOps) else _run_arrays(specs, g, lam, ops)
+        before = _run_arrays(specs, g, lam, ops)
         out = {}
         for spec in specs:
             gain_sq, tail = before[spec.label]
-            last_sq, last_noise = _final_step(spec, g, lam)
+            last_sq, last_noise = _apply_last(_last_step(spec, g), lam)
             out[spec.label] = (last_sq * gain_sq, last_sq * tail + last_noise)
     return out
 
 
-def _final_step(spec: Layout, g: Grid, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(a^2, b) of the grid's last step for every eigenvalue."""
+@dataclass(frozen=True)
+class LastStep:
+    """A column's last step on a grid, free of the eigenvalues: its gain's monomials (powers, coefficient), B at
+    the points whose precisions they read, and the injected noise (None: none; added before or after the gain)."""
+
+    monomials: tuple[tuple[tuple[int, ...], Any], ...]
+    B_at: tuple[Any, ...]
+    noise: Any
+    noise_before: bool
+
+
+def _last_step(spec: Layout, g: Grid) -> LastStep:
     # onto v = 0 at eps = 0 on the SDE (no level of the reference's chain is noise-free)
     step = compiled_step(spec.label, last=True, clean=bool(g.B_points[-1] == 0) and not spec.chain)
     values = {name: np.asarray(v, dtype=np.float64).reshape(-1)[-1] for name, v in g.values(spec).items()}
     B_hat = g.raised(spec.churn)[1][-1] if spec.churn else np.inf  # no raised level: its precision is never read
     B_at = (g.B_points[-2], g.B_points[-1], g.B_mid[-1], B_hat, *(b[-1] for b in g.B_thirds))
+    return LastStep(tuple((powers, fn(**values)) for powers, fn in step.monomials), B_at,
+                    None if step.noise_var is None else step.noise_var(**values), step.noise_before)
+
+
+def _apply_last(step: LastStep, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a^2, b) of the grid's last step for every eigenvalue."""
     used = sorted({i for powers, _ in step.monomials for i, e in enumerate(powers) if e})
-    precisions = {i: 1.0 / (1.0 + np.exp(-2 * B_at[i]) * (lam - 1.0)) for i in used}  # only the points read
+    precisions = {i: 1.0 / (1.0 + np.exp(-2 * step.B_at[i]) * (lam - 1.0)) for i in used}  # only the points read
     gain = np.zeros_like(lam)
-    for powers, fn in step.monomials:
+    for powers, coef in step.monomials:
         factor = np.ones_like(lam)
         for i, e in enumerate(powers):
             if e:
                 factor = factor * precisions[i] ** e
-        gain = gain + fn(**values) * factor
-    noise = np.zeros_like(lam) if step.noise_var is None else np.full_like(lam, step.noise_var(**values))
+        gain = gain + coef * factor
+    noise = np.zeros_like(lam) if step.noise is None else np.full_like(lam, step.noise)
     return gain * gain, noise * gain * gain if step.noise_before else noise
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    """What the fused kernels need for a group of columns on one grid, free of the eigenvalues: the kernel's
+    inputs for the steps before the last (:func:`_fused_inputs`; None when there are none) and for the last
+    step of each column (:func:`_last_inputs`), and those last steps themselves. Numbers only: a stored plan
+    loads without the step maps."""
+
+    labels: tuple[str, ...]
+    fused: tuple | None
+    last: tuple
+    last_steps: tuple[LastStep, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def grid_plan(labels: tuple[str, ...], eps: float, n_points: int, spacing: str = "time") -> GridPlan:
+    """The :class:`GridPlan` of the columns ``labels`` on the ``n_points`` grid to ``eps``."""
+    g = {"time": grid, "lambda": lambda_grid}[spacing](eps, n_points)
+    fused = _fused_inputs(labels, eps, n_points, spacing) if n_points > 2 else None
+    last_steps = tuple(_last_step(layouts()[label], g) for label in labels)
+    return GridPlan(labels, fused, _last_inputs(last_steps), last_steps)
+
+
+def _last_inputs(steps: tuple[LastStep, ...]) -> tuple:
+    """The last steps of a group's columns as the fused kernel's inputs on a grid of one step: its ends'
+    :math:`e^{-2B}`, a row of ``e_extra`` for each further point some column reads (told apart by its B: the
+    raised level is each column's own), the structures, coefficients and noises. The kernel's composed map of
+    that one step is (:math:`a^2`, b) of :func:`_apply_last`."""
+    rows: dict[tuple[int, str], float] = {}
+    for step in steps:
+        for powers, _ in step.monomials:
+            rows.update({(i, repr(float(step.B_at[i]))): float(step.B_at[i]) for i, e in enumerate(powers) if e and i >= 2})
+    keys = sorted(rows)
+    structures = tuple(
+        (tuple(p[:2] + tuple(p[i] if repr(float(step.B_at[i])) == b else 0 for i, b in keys) for p, _ in step.monomials),
+         step.noise is not None, step.noise_before) for step in steps)
+    coefs = np.zeros((len(steps), max(len(step.monomials) for step in steps), 1))
+    for s, step in enumerate(steps):
+        coefs[s, :len(step.monomials), 0] = [coef for _, coef in step.monomials]
+    noises = np.array([[0.0 if step.noise is None else step.noise] for step in steps], dtype=np.float64)
+    ends = np.exp(-2 * np.array([steps[0].B_at[0], steps[0].B_at[1]], dtype=np.float64))
+    e_extra = np.array([np.exp(-2 * rows[key]) for key in keys], dtype=np.float64).reshape(len(keys), 1)
+    return structures, coefs, noises, ends, e_extra
+
+
+def _table_plans(groups: tuple[tuple[float, int, tuple[str, ...]], ...]) -> dict[tuple[float, int], GridPlan]:
+    """The plans of a whole table's groups (eps, points, labels), stored on disk as one entry: a warm process reads
+    it instead of loading every step map and evaluating their coefficients on every grid."""
+    import hashlib
+
+    name = "w2.plans." + hashlib.sha256(repr(groups).encode()).hexdigest()[:16]
+    compute = lambda: {(eps, n): grid_plan(labels, eps, n) for eps, n, labels in groups}  # noqa: E731
+    return cache.memo(name, compute, files=source_files() + (Path(__file__).resolve(),))
+
+
+def _run_planned(plan: GridPlan, lam: np.ndarray, ops: backends.FusedOps) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`_run_grid` by the fused kernel of ``ops``: one generated kernel per group structure."""
+    with np.errstate(all="ignore"):  # divergent cells become inf/nan
+        if plan.fused is None:  # no step before the last
+            gain_sq, tail = np.ones((len(plan.labels), lam.size)), np.zeros((len(plan.labels), lam.size))
+        else:
+            gain_sq, tail = ops.run(*plan.fused, lam - 1.0)
+        if ops.fuse_last_step:
+            last_sq, last_noise = ops.run(*plan.last, lam - 1.0)
+        else:
+            last_sq, last_noise = (np.array(part) for part in zip(*(_apply_last(step, lam) for step in plan.last_steps)))
+        return {label: (last_sq[i] * gain_sq[i], last_sq[i] * tail[i] + last_noise[i]) for i, label in enumerate(plan.labels)}
 
 
 def _run_arrays(specs: list[Layout], g: Grid, lam: np.ndarray, ops: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -387,16 +473,6 @@ def _fused_inputs(labels: tuple[str, ...], eps: float, n_points: int, spacing: s
     return tuple(structures), coefs, np.array(noise_rows), np.exp(-2 * g.B_points[:-1]), e_extra
 
 
-def _run_fused(specs: list[Layout], g: Grid, lam: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """:func:`_run_arrays` by one generated kernel per group structure (:mod:`checks.exact.kernel`)."""
-    labels = tuple(s.label for s in specs)
-    if g.n_points == 2:  # no step before the last
-        return {label: (np.ones_like(lam), np.zeros_like(lam)) for label in labels}
-    structures, coefs, noises, e_points, e_extra = _fused_inputs(labels, g.eps, g.n_points, g.spacing)
-    gain_sq, tail = w2_kernel.run(structures, coefs, noises, e_points, e_extra, lam - 1.0)
-    return {label: (gain_sq[i], tail[i]) for i, label in enumerate(labels)}
-
-
 def initial_variance(lam: np.ndarray, init: str) -> np.ndarray:
     """Variance the backward process starts from: p_T = N(0, Sigma_T) or N(0, I)."""
     if init == "N0":
@@ -482,8 +558,13 @@ def table(eigenvalues: np.ndarray, nfes: Iterable[int] = NFES, eps_values: Itera
                 for nfe in nfes:
                     by_grid.setdefault((eps, n_of(nfe)), []).append(spec)
         results = {}
+        plans = _table_plans(tuple((eps, n, tuple(s.label for s in group)) for (eps, n), group in by_grid.items())) \
+            if isinstance(ops, backends.FusedOps) else None
+        if plans:
+            ops.prepare([p.fused[0] for p in plans.values() if p.fused] + [p.last[0] for p in plans.values()])
         for (eps, n_points), group in by_grid.items():
-            for label, value in _run_grid(group, grid(eps, n_points), lam, ops).items():
+            run = _run_planned(plans[(eps, n_points)], lam, ops) if plans else _run_grid(group, grid(eps, n_points), lam, ops)
+            for label, value in run.items():
                 results[(label, eps, n_points)] = value
         for spec in specs:
             n_of = points.get(spec.label, spec.points)

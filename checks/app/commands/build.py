@@ -52,15 +52,17 @@ def _build_parts(derivation_id: str) -> bool:
 
 
 def build_exact_w2() -> None:
-    """The exact W2 table's compiled step maps, and its fused kernels compiled on a few eigenvalues."""
+    """The exact W2 table's compiled step maps, the stored inputs of its default table, and its fused kernels
+    compiled on a few eigenvalues (by the C compiler where there is one, else by numba: what ``auto`` runs)."""
     from derivations.core import cache
 
     from checks.exact import w2
 
-    cache.memo("build.exact_w2", _build_exact_w2, tuple(s.derivation_id for s in w2.SCHEMES), _code())
+    cache.memo("build.exact_w2", build_exact_w2_parts, tuple(s.derivation_id for s in w2.SCHEMES), _code())
 
 
-def _build_exact_w2() -> bool:
+def build_exact_w2_parts() -> bool:
+    """What :func:`build_exact_w2` stores the fact of: the step maps, and the default table on a few eigenvalues."""
     import numpy as np
 
     from checks.exact import w2

@@ -22,6 +22,10 @@ if TYPE_CHECKING:  # numpy and the evaluator load when the command runs, not whe
     from checks.exact import w2 as exact_w2
 
 
+# checks.exact.backends.BACKENDS, written here so that building the parser imports no numpy (a test compares them)
+BACKENDS = ("auto", "c", "numba", "numpy", "torch")
+
+
 def _arguments(parser: argparse.ArgumentParser) -> None:
     from checks.exact.data import SPECTRA
 
@@ -30,7 +34,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"a shipped spectrum ({shipped}), or a .npy file (or a text file, one number per "
                              "line) holding a 1-D array of finite non-negative eigenvalues")
     parser.add_argument("--format", choices=("markdown", "csv"), default="markdown")
-    parser.add_argument("--backend", type=w2_backend, choices=("auto", "numpy", "numba", "torch"), default="auto")
+    parser.add_argument("--backend", type=w2_backend, choices=BACKENDS, default="auto",
+                        help="auto: CUDA for large spectra when a device is there, else compiled C kernels where a "
+                             "C compiler is, else numba, else numpy")
 
 
 def format_w2(value: float) -> str:
