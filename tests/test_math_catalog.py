@@ -70,6 +70,9 @@ def test_the_catalog_form_is_accepted_and_its_misprint_rejected(row):
     assert not misprint.equivalent and misprint.counterexample, row["misprint"]
 
 
+HEADER = "id\tclaim\tassume\tformat\tlabel"
+
+
 def _file_line(row: dict[str, str], claim: str) -> str:
     return f"{row['id']}\t{claim}\t{row['assume']}\t{row['format']}\t{row['entry']}"
 
@@ -78,12 +81,22 @@ def _file_line(row: dict[str, str], claim: str) -> str:
 # each format and the first row with assumptions; every row's claim and misprint are proved one by one above.
 RULES = {"plain": lambda r: r["format"] != "latex", "latex": lambda r: r["format"] == "latex",
          "assumptions": lambda r: bool(r["assume"])}
-FILE_ROWS = list({id(row): row for row in (next(r for r in ROWS if rule(r)) for rule in RULES.values())}.values())
+
+
+def _file_rows() -> list[dict[str, str]]:
+    chosen: list[dict[str, str]] = []
+    for rule in RULES.values():
+        first = next(r for r in ROWS if rule(r))
+        if first not in chosen:
+            chosen.append(first)
+    return chosen
+
+
+FILE_ROWS = _file_rows()
 
 
 def test_every_catalog_row_reads_as_a_claims_file_line(tmp_path):
-    header = "id\tclaim\tassume\tformat\tlabel"
-    (tmp_path / "all.tsv").write_text("\n".join([header, *(_file_line(r, r["claim"]) for r in ROWS)]) + "\n",
+    (tmp_path / "all.tsv").write_text("\n".join([HEADER, *(_file_line(r, r["claim"]) for r in ROWS)]) + "\n",
                                       encoding="utf-8")
     read = verify_command.read_claims(tmp_path / "all.tsv")
     assert [(r.derivation_id, r.quantity, r.label) for r in read] == [
@@ -93,16 +106,15 @@ def test_every_catalog_row_reads_as_a_claims_file_line(tmp_path):
 
 
 def test_the_catalog_runs_as_a_claims_file(tmp_path, capsys):
-    header = "id\tclaim\tassume\tformat\tlabel"
     good = [_file_line(r, r["claim"]) for r in FILE_ROWS]
     bad = [_file_line(r, r["misprint"]) for r in FILE_ROWS]
     n = len(FILE_ROWS)
-    (tmp_path / "good.tsv").write_text("\n".join([header, *good]) + "\n", encoding="utf-8")
+    (tmp_path / "good.tsv").write_text("\n".join([HEADER, *good]) + "\n", encoding="utf-8")
     assert main(["verify", "--file", str(tmp_path / "good.tsv")]) == 0
     out = capsys.readouterr().out
     assert f"{n} claims: {n} equivalent, 0 not equivalent" in out
     assert all(f"| {r['entry']} |" in out for r in FILE_ROWS)  # the label column
-    (tmp_path / "mixed.tsv").write_text("\n".join([header, *good, *bad]) + "\n", encoding="utf-8")
+    (tmp_path / "mixed.tsv").write_text("\n".join([HEADER, *good, *bad]) + "\n", encoding="utf-8")
     assert main(["verify", "--file", str(tmp_path / "mixed.tsv")]) == 1
     out = capsys.readouterr().out
     assert f"{2 * n} claims: {n} equivalent, {n} not equivalent" in out
