@@ -18,6 +18,13 @@ torch.set_num_threads(1)
 keep_freed_memory()
 
 
+@pytest.fixture(autouse=True)
+def _one_intra_op_thread():
+    """The thread count above, again before every test: numba's parallel kernels (the exact W2 table's
+    default CPU path) set the OpenMP thread count of the process that runs them, and torch shares it."""
+    torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from checks.app import report
+from checks.app.cli import main
 from derivations.core import config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +32,13 @@ KILLS = 2
 pytestmark = pytest.mark.xdist_group("faults")
 
 
-def _command(out: Path) -> list[str]:
+def _arguments(out: Path) -> list[str]:
     only = [arg for page in PAGES for arg in ("--only", page)]
-    return [sys.executable, "-m", "checks.app.cli", "report", "--no-checks", *only, "--out", str(out), "--jobs", "1"]
+    return ["report", "--no-checks", *only, "--out", str(out), "--jobs", "1"]
+
+
+def _command(out: Path) -> list[str]:
+    return [sys.executable, "-m", "checks.app.cli", *_arguments(out)]
 
 
 def _env() -> dict[str, str]:
@@ -128,14 +133,17 @@ def test_an_interrupted_write_keeps_the_old_page(tmp_path, monkeypatch):
     assert [p.name for p in page.parent.iterdir()] == ["x.md"]  # the temporary file removed too
 
 
-def test_a_second_report_into_a_locked_folder_is_refused_in_one_line(reference, tmp_path):
+def test_a_second_report_into_a_locked_folder_is_refused_in_one_line(reference, tmp_path, capsys):
+    """The CLI's entry point in this process: ``flock`` refuses a second descriptor of the folder even in
+    the process that holds it (across processes: the two-reports and killed-holder tests)."""
     new, _ = reference
     out = tmp_path / "out"
     _old_folder(out, new)
     with report.locked(out):
-        done = subprocess.run(_command(out), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2
-    assert len(done.stderr.strip().splitlines()) == 1 and "another report is writing to" in done.stderr
+        code = main(_arguments(out))
+    printed = capsys.readouterr()
+    assert code == 2 and printed.out == ""
+    assert len(printed.err.strip().splitlines()) == 1 and "another report is writing to" in printed.err
     assert all(text == OLD for text in _pages(out).values())
 
 

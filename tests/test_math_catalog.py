@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from checks.app.cli import main
+from checks.app.commands import verify as verify_command
 from derivations.core import claims
 
 CATALOG = Path(__file__).parent / "data" / "math_catalog.tsv"
@@ -69,15 +70,52 @@ def test_the_catalog_form_is_accepted_and_its_misprint_rejected(row):
     assert not misprint.equivalent and misprint.counterexample, row["misprint"]
 
 
-@pytest.mark.slow
+HEADER = "id\tclaim\tassume\tformat\tlabel"
+
+
+def _file_line(row: dict[str, str], claim: str) -> str:
+    return f"{row['id']}\t{claim}\t{row['assume']}\t{row['format']}\t{row['entry']}"
+
+
+# The claims-file path (header, columns, formats, assumptions, the table, exit codes) on the first row of
+# each format and the first row with assumptions; every row's claim and misprint are proved one by one above.
+RULES = {"plain": lambda r: r["format"] != "latex", "latex": lambda r: r["format"] == "latex",
+         "assumptions": lambda r: bool(r["assume"])}
+
+
+def _file_rows() -> list[dict[str, str]]:
+    chosen: list[dict[str, str]] = []
+    for rule in RULES.values():
+        first = next(r for r in ROWS if rule(r))
+        if first not in chosen:
+            chosen.append(first)
+    return chosen
+
+
+FILE_ROWS = _file_rows()
+
+
+def test_every_catalog_row_reads_as_a_claims_file_line(tmp_path):
+    (tmp_path / "all.tsv").write_text("\n".join([HEADER, *(_file_line(r, r["claim"]) for r in ROWS)]) + "\n",
+                                      encoding="utf-8")
+    read = verify_command.read_claims(tmp_path / "all.tsv")
+    assert [(r.derivation_id, r.quantity, r.label) for r in read] == [
+        (row["id"], row["claim"].partition("=")[0].strip(), row["entry"]) for row in ROWS]
+    assert [len(r.assumptions) for r in read] == [len([a for a in row["assume"].split(";") if a.strip()])
+                                                  for row in ROWS]
+
+
 def test_the_catalog_runs_as_a_claims_file(tmp_path, capsys):
-    header = "id\tclaim\tassume\tformat\tlabel"
-    good = [f"{r['id']}\t{r['claim']}\t{r['assume']}\t{r['format']}\t{r['entry']}" for r in ROWS]
-    bad = [f"{r['id']}\t{r['misprint']}\t{r['assume']}\t{r['format']}\t{r['entry']}" for r in ROWS[:5]]
-    (tmp_path / "good.tsv").write_text("\n".join([header, *good]) + "\n", encoding="utf-8")
+    good = [_file_line(r, r["claim"]) for r in FILE_ROWS]
+    bad = [_file_line(r, r["misprint"]) for r in FILE_ROWS]
+    n = len(FILE_ROWS)
+    (tmp_path / "good.tsv").write_text("\n".join([HEADER, *good]) + "\n", encoding="utf-8")
     assert main(["verify", "--file", str(tmp_path / "good.tsv")]) == 0
     out = capsys.readouterr().out
-    assert f"{len(ROWS)} claims: {len(ROWS)} equivalent, 0 not equivalent" in out
-    (tmp_path / "mixed.tsv").write_text("\n".join([header, *good[:3], *bad]) + "\n", encoding="utf-8")
+    assert f"{n} claims: {n} equivalent, 0 not equivalent" in out
+    assert all(f"| {r['entry']} |" in out for r in FILE_ROWS)  # the label column
+    (tmp_path / "mixed.tsv").write_text("\n".join([HEADER, *good, *bad]) + "\n", encoding="utf-8")
     assert main(["verify", "--file", str(tmp_path / "mixed.tsv")]) == 1
-    assert "8 claims: 3 equivalent, 5 not equivalent" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{2 * n} claims: {n} equivalent, {n} not equivalent" in out
+    assert out.count("**NOT EQUIVALENT**") == n
