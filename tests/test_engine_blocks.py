@@ -50,7 +50,7 @@ def test_callback_sees_the_whole_state():
 
 
 def test_a_block_drawing_more_than_the_first_is_refused():
-    noise = steps._BlockNoise(torch.Generator().manual_seed(0), 4)
+    noise = steps.BlockNoise(torch.Generator().manual_seed(0), 4)
     noise.block(0).normal_like(torch.zeros(2, 1))
     noise.block(2).normal_like(torch.zeros(2, 1))
     with pytest.raises(ValueError, match="not row-wise"):

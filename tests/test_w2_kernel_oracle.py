@@ -18,6 +18,7 @@ from derivations.core import config
 
 from checks.exact import kernel as w2_kernel
 from checks.exact import kernel_c
+from checks.exact import w2
 
 # Both compilations of the generated source, each skipped where it cannot run.
 KERNELS = [pytest.param(w2_kernel.run, marks=pytest.mark.skipif(not w2_kernel.available(), reason="numba not installed"),
@@ -111,3 +112,18 @@ def test_c_and_numba_sources_share_their_statements():
     assert "ex1 = e_extra[(1) * n + k];" in c and "c1_2 = coefs[((1) * rows + 2) * n + k];" in c
     assert "z0 = noises[(0) * n + k];" in c and "z1 =" not in c  # THIRDS injects no noise
     assert "double *restrict out_A" in c and '"marker"' in c
+
+
+@pytest.mark.skipif(not w2_kernel.available(), reason="needs numba")
+def test_the_numba_kernels_leave_torch_on_its_thread_count():
+    import torch
+
+    from checks.exact.data import spectrum
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        w2.table(spectrum("cifar10")[:64], nfes=(50,), eps_values=(1e-3,), backend="numba")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -237,9 +237,17 @@ def run(structures: tuple[Structure, ...], coefs: np.ndarray, noises: np.ndarray
     point, or one row as a vector); ``coefs`` is (schemes, monomials, steps)."""
     schemes, size = len(structures), lam_minus_one.shape[0]
     out_A, out_B = np.empty((schemes, size)), np.empty((schemes, size))
-    compiled(structures)(np.ascontiguousarray(lam_minus_one, dtype=np.float64),
-                         np.ascontiguousarray(e_points, dtype=np.float64),
-                         np.ascontiguousarray(np.atleast_2d(e_extra), dtype=np.float64),
-                         np.ascontiguousarray(coefs, dtype=np.float64),
-                         np.ascontiguousarray(noises, dtype=np.float64), out_A, out_B)
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    try:
+        compiled(structures)(np.ascontiguousarray(lam_minus_one, dtype=np.float64),
+                             np.ascontiguousarray(e_points, dtype=np.float64),
+                             np.ascontiguousarray(np.atleast_2d(e_extra), dtype=np.float64),
+                             np.ascontiguousarray(coefs, dtype=np.float64),
+                             np.ascontiguousarray(noises, dtype=np.float64), out_A, out_B)
+    finally:
+        # numba's OpenMP layer sets the process's OpenMP thread count, which torch shares: a process that
+        # ran its checks on one thread would run every later simulation on all cores (and pay for it)
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
     return out_A, out_B

@@ -142,7 +142,7 @@ def cache_rows(x: torch.Tensor) -> int:
     return max(1, CACHE_BLOCK_BYTES // row_bytes)
 
 
-class _BlockNoise:
+class BlockNoise:
     """The noise of one step run block by block, drawn as the whole batch would draw it.
 
     The first block's ``k``-th draw takes the whole batch's ``k``-th draw from the source
@@ -153,7 +153,7 @@ class _BlockNoise:
         self.source, self.rows, self.draws = source, rows, []
         self.start, self.used = 0, 0
 
-    def block(self, start: int) -> "_BlockNoise":
+    def block(self, start: int) -> "BlockNoise":
         self.start, self.used = start, 0
         return self
 
@@ -175,7 +175,7 @@ def walk(rule: Callable[..., Any], options: dict, model: Model, grid, x: torch.T
 
     ``block_rows``: on the CPU, run each step on blocks of that many rows (:func:`cache_rows`), for a
     ``model`` that treats rows independently (no per-row conditioning captured with the batch's shape);
-    the noise is drawn for the whole batch (:class:`_BlockNoise`), so the result is the unblocked one. Blocks
+    the noise is drawn for the whole batch (:class:`BlockNoise`), so the result is the unblocked one. Blocks
     run on one intra-op thread: a block is too small to share between threads profitably."""
     rows = x.shape[0] if x.dim() else 1
     blocked = block_rows is not None and x.device.type == "cpu" and x.dim() and 0 < block_rows < rows
@@ -189,7 +189,7 @@ def _walk(rule: Callable[..., Any], options: dict, model: Model, grid, x: torch.
     blocked = block_rows is not None
     for k, (t, t_next) in enumerate(grid.pairs(), start=1):
         if blocked:
-            noise = _BlockNoise(generator, rows)
+            noise = BlockNoise(generator, rows)
             ops = TorchOps(grid.process, model, t, t_next, k == grid.steps, noise, grid.steps)
             out = torch.empty_like(x)
             for start in range(0, rows, block_rows):

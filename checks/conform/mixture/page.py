@@ -4,6 +4,7 @@ study pages' section."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -123,11 +124,10 @@ def section(library: str) -> list[str]:
     report runs the Monte Carlo again only when one of them changed."""
     if not installed(library):
         return []
+    import checks
     from derivations.core import cache
 
-    from checks.app.commands.show import CHECKS_ROOT
-
-    code = cache.tree_files(cache.ROOT) + cache.tree_files(CHECKS_ROOT)
+    code = cache.tree_files(cache.ROOT) + cache.tree_files(Path(checks.__file__).parent)
     return cache.memo(f"study.mixture.{library}-{version(library)}.torch-{torch.__version__}",
                       lambda: computed_section(library), files=code)
 
