@@ -17,7 +17,7 @@ import torch
 from checks.conform import mixture
 from checks.core import stats
 from checks.core.registry import seed_for
-from derivations.core import cache
+from derivations.core import cache, config
 
 HAS_DIFFUSERS = importlib.util.find_spec("diffusers") is not None
 HAS_KDIFFUSION = importlib.util.find_spec("k_diffusion") is not None
@@ -181,7 +181,7 @@ def test_study_page_section(monkeypatch, kdiffusion_results):
 
 @needs_kdiffusion
 def test_study_page_section_is_computed_once_for_the_same_code_and_versions(monkeypatch, tmp_path):
-    monkeypatch.setenv("DIFFVERIFY_CACHE", str(tmp_path))
+    monkeypatch.setenv(config.CACHE, str(tmp_path))
     calls = []
     monkeypatch.setattr(mixture.page, "computed_section", lambda library: calls.append(library) or ["a line"])
     assert mixture.page.section("k-diffusion") == mixture.page.section("k-diffusion") == ["a line"]

@@ -99,10 +99,11 @@ def test_every_catalog_row_reads_as_a_claims_file_line(tmp_path):
     (tmp_path / "all.tsv").write_text("\n".join([HEADER, *(_file_line(r, r["claim"]) for r in ROWS)]) + "\n",
                                       encoding="utf-8")
     read = verify_command.read_claims(tmp_path / "all.tsv")
-    assert [(r.derivation_id, r.quantity, r.label) for r in read] == [
+    assert [(r.derivation_id, r.claim.partition("=")[0].strip(), r.label) for r in read] == [
         (row["id"], row["claim"].partition("=")[0].strip(), row["entry"]) for row in ROWS]
-    assert [len(r.assumptions) for r in read] == [len([a for a in row["assume"].split(";") if a.strip()])
-                                                  for row in ROWS]
+    assert [len(r.assume) for r in read] == [len([a for a in row["assume"].split(";") if a.strip()])
+                                             for row in ROWS]
+    assert [r.request().latex for r in read] == [row["format"] == "latex" for row in ROWS]
 
 
 def test_the_catalog_runs_as_a_claims_file(tmp_path, capsys):
