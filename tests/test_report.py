@@ -65,13 +65,15 @@ def canned_result(check_id: str, device: str = "auto", samples: int | None = Non
 class RecordingStudy:
     """A study that records the context it renders from; ``needs`` names a check it asks the context for."""
 
-    def __init__(self, id: str, needs: str | None = None):
-        self.id, self.title, self.derivation_ids, self.needs = id, f"Study {id}", (), needs
+    def __init__(self, id: str, needs: str | None = None, warm: tuple[str, ...] = ()):
+        self.id, self.title, self.derivation_ids, self.needs, self.warm = id, f"Study {id}", (), needs, warm
         self.page = f"studies/{id}.md"
         self.contexts: list[plugins.StudyContext] = []
+        self.warm_found: list[str] = []
 
     def render(self, context: plugins.StudyContext) -> plugins.StudyPage:
         self.contexts.append(context)
+        self.warm_found = [Path(name.split(":", 2)[2]).read_text() for name in self.warm]
         if self.needs:
             context.result(self.needs)
         return plugins.StudyPage(f"# {self.title}")
@@ -115,6 +117,20 @@ def test_studies_never_run_a_check_themselves():
                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
         assert not ({"run", "run_variants"} & (called | imported)), f"{path.name} runs checks: read context.result"
+
+
+def mark_warm(path: str) -> None:
+    """A study's cached part, for the test below: one mark per computation."""
+    with open(path, "a") as out:
+        out.write("x")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_studys_warm_parts_are_computed_once_before_it_renders(small_report, tmp_path, jobs):
+    _, _, studies = small_report
+    studies[0].warm = (f"tests.test_report:mark_warm:{tmp_path / 'part'}",)
+    report.build(run_checks=False, out=tmp_path / "out", jobs=jobs)
+    assert studies[0].warm_found == ["x"], "computed once, by the pool, before the page rendered"
 
 
 def test_no_checks_keeps_the_evidence_and_lists_the_studies(small_report, tmp_path):

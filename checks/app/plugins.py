@@ -79,6 +79,9 @@ class Study:
     derivation_ids: tuple[str, ...]
     render: Callable[[StudyContext], StudyPage]
     path: str = ""  # the page, relative to the report folder; default studies/<id>.md
+    # Parts of the page kept in the derivation cache that a full report computes in its worker pool, beside
+    # the checks, before the page renders: "module:function" or "module:function:argument" (one string)
+    warm: tuple[str, ...] = ()
 
     @property
     def page(self) -> str:
@@ -99,12 +102,13 @@ def command(name: str, help: str, add_arguments: Callable[[argparse.ArgumentPars
     return register
 
 
-def study(id: str, title: str, derivation_ids: tuple[str, ...] = (), path: str = "") -> Callable:
+def study(id: str, title: str, derivation_ids: tuple[str, ...] = (), path: str = "",
+          warm: tuple[str, ...] = ()) -> Callable:
     """Register ``render(context) -> StudyPage`` as the report page ``studies/<id>.md`` (or ``path``, one
-    folder deep like ``studies/``; its figures go next to it)."""
+    folder deep like ``studies/``; its figures go next to it). ``warm``: see :class:`Study`."""
 
     def register(render: Callable[[StudyContext], StudyPage]) -> Callable:
-        _STUDIES.add(id, Study(id, title, tuple(derivation_ids), render, path))
+        _STUDIES.add(id, Study(id, title, tuple(derivation_ids), render, path, tuple(warm)))
         return render
 
     return register
@@ -127,3 +131,11 @@ def studies() -> list[Study]:
 
     _discover(package)
     return _STUDIES.all()
+
+
+def run_warm(name: str) -> None:
+    """Compute the part ``name`` (``module:function`` or ``module:function:argument``) of :attr:`Study.warm`."""
+    import importlib
+
+    module, function, *argument = name.split(":", 2)
+    getattr(importlib.import_module(module), function)(*argument)

@@ -235,6 +235,9 @@ class CheckOutput:
 
 def _compute(item: tuple[str, str], device: str, samples: int | None) -> "CheckOutput | PageParts":
     kind, key = item
+    if kind == "warm":
+        plugins.run_warm(key)
+        return None
     if kind == "check":
         import checks
 
@@ -250,20 +253,22 @@ def _note(item: tuple[str, str], value) -> str:
 
 def compute(check_ids: list[str], derivation_ids: list[str], device: str = "auto", samples: int | None = None,
             jobs: int = 1, expected_time: dict[str, float] | None = None, cluster=None,
-            figures: dict[str, bytes] | None = None,
+            figures: dict[str, bytes] | None = None, warm: Sequence[str] = (),
             ) -> tuple[dict[str, "CheckResult"], dict[str, PageParts]]:
     """Run each check exactly once and build each derivation's page parts, over ``jobs`` processes.
 
     ``expected_time`` (seconds by check id, from the last report) starts the longest checks
     first, so that no long one runs alone at the end. ``cluster``: run them as its Ray tasks instead.
     ``figures``, when given, receives each check's z-score figure (PNG bytes by check id), drawn
-    by the process that ran the check, in parallel like the checks.
+    by the process that ran the check, in parallel like the checks. ``warm``: the studies' cached parts
+    (:attr:`checks.app.plugins.Study.warm`), computed first, each in one process, beside the checks.
     """
     from checks.core.batch import map_in_processes
 
     expected_time = expected_time or {}
     ordered = sorted(check_ids, key=lambda check_id: -expected_time.get(check_id, 0.0))
-    items = [("check", cid) for cid in ordered] + [("page", did) for did in derivation_ids]
+    items = ([("warm", name) for name in warm] + [("check", cid) for cid in ordered]
+             + [("page", did) for did in derivation_ids])
     done = map_in_processes(functools.partial(_compute, device=device, samples=samples), items, jobs,
                             "checks and pages", _note, cluster)
     if figures is not None:
@@ -297,8 +302,10 @@ def build(device: str = "auto", samples: int | None = None, run_checks: bool = T
     previous = load_evidence(out)
     expected = {cid: r.wall_time_s for cid, r in previous.items()}
     figures: dict[str, bytes] = {}
+    # A cluster's workers keep their own cache folders: the studies' parts are computed here then.
+    warm = [] if only or cluster is not None else [name for s in plugins.studies() for name in s.warm]
     results, parts = compute(registered if run_checks else [], [d.id for d in chosen], device, samples, jobs,
-                             expected, cluster, figures)
+                             expected, cluster, figures, warm)
     pending = Pending(ran_checks=run_checks, partial=bool(only))
     if run_checks:
         pending.results = results

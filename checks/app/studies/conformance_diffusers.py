@@ -14,6 +14,7 @@ import importlib.util
 import itertools
 import os
 from collections import defaultdict
+from pathlib import Path
 
 import matplotlib
 
@@ -308,7 +309,9 @@ def render_rows(rows, version: str, sigma_rows=None, fits=()) -> StudyPage:
 
 
 @study("conformance-diffusers", "Conformance of diffusers' schedulers to the derivations",
-       derivation_ids=("ddpm.posterior", "ddim.family", "score.reparameterizations", "gauss_exact.w2"), path=PAGE)
+       derivation_ids=("ddpm.posterior", "ddim.family", "score.reparameterizations", "gauss_exact.w2"), path=PAGE,
+       warm=tuple(f"{__name__}:{part}" for part in ("grid_rows", "sigma_rows", "order_fits")) +
+       ("checks.conform.mixture.page:section:diffusers",) if importlib.util.find_spec("diffusers") else ())
 def render(context: StudyContext) -> StudyPage:
     if importlib.util.find_spec("diffusers") is None:
         raise MissingExtra("diffusers")
@@ -322,23 +325,42 @@ def render(context: StudyContext) -> StudyPage:
 
 
 def sweep() -> tuple[list, list, list]:
-    """The rows of both grids and the order fits. The sweep is exact arithmetic on the schedulers (no
-    sampling): the same code, diffusers and torch give the same rows, so they are kept in the derivation
-    cache under those (the sources of both packages and the two versions) and a report recomputes them
-    only when one changed."""
+    """The rows of both grids and the order fits (each part computed over the cores when not yet cached)."""
+    jobs = max(1, min(4, os.cpu_count() or 1))
+    return grid_rows(jobs), sigma_rows(jobs), order_fits(jobs)
+
+
+def _cached(part: str, compute):
+    """The sweep is exact arithmetic on the schedulers (no sampling): the same code, diffusers and torch give
+    the same rows, so each part is kept in the derivation cache under those (the sources of both packages and
+    the two versions) and a report recomputes it only when one changed."""
     import torch
 
+    import checks
     from derivations.core import cache
-
-    from checks.app.commands.show import CHECKS_ROOT
     from checks.conform import diffusers_grid as g
+
+    code = cache.tree_files(cache.ROOT) + cache.tree_files(Path(checks.__file__).parent)
+    return cache.memo(f"study.conformance-diffusers.{part}.diffusers-{g.version()}.torch-{torch.__version__}",
+                      compute, files=code)
+
+
+def grid_rows(jobs: int = 1) -> list:
+    """The DDPM/DDIM grid's rows (``jobs`` processes when computed)."""
+    from checks.conform import diffusers_grid as g
+
+    return _cached("grid", lambda: g.run_grid(g.grid(), jobs=jobs))
+
+
+def sigma_rows(jobs: int = 1) -> list:
+    """The sigma and multistep schedulers' rows."""
     from checks.conform import diffusers_sigma
 
-    def compute() -> tuple[list, list, list]:
-        jobs = max(1, min(4, os.cpu_count() or 1))
-        return (g.run_grid(g.grid(), jobs=jobs), diffusers_sigma.run_grid(diffusers_sigma.grid(), jobs=jobs),
-                diffusers_sigma.fit_orders(diffusers_sigma.order_configs(), jobs=jobs))
+    return _cached("sigma", lambda: diffusers_sigma.run_grid(diffusers_sigma.grid(), jobs=jobs))
 
-    code = cache.tree_files(cache.ROOT) + cache.tree_files(CHECKS_ROOT)
-    return cache.memo(f"study.conformance-diffusers.diffusers-{g.version()}.torch-{torch.__version__}", compute,
-                      files=code)
+
+def order_fits(jobs: int = 1) -> list:
+    """The fitted orders of the sigma and multistep schedulers."""
+    from checks.conform import diffusers_sigma
+
+    return _cached("orders", lambda: diffusers_sigma.fit_orders(diffusers_sigma.order_configs(), jobs=jobs))

@@ -189,7 +189,7 @@ def render_rows(rows, fits, version: str, cross=None, diffusers_version: str = "
 
 
 @study("conformance-k-diffusion", "Conformance of k-diffusion's samplers to the derivations",
-       derivation_ids=("gauss_exact.w2",), path=PAGE)
+       derivation_ids=("gauss_exact.w2",), path=PAGE, warm=("checks.conform.mixture.page:section:k-diffusion",))
 def render(context: StudyContext) -> StudyPage:
     if importlib.util.find_spec("k_diffusion") is None:
         raise MissingExtra("k-diffusion")
