@@ -331,18 +331,12 @@ def sweep() -> tuple[list, list, list]:
 
 
 def _cached(part: str, compute):
-    """The sweep is exact arithmetic on the schedulers (no sampling): the same code, diffusers and torch give
-    the same rows, so each part is kept in the derivation cache under those (the sources of both packages and
-    the two versions) and a report recomputes it only when one changed."""
-    import torch
-
-    import checks
-    from derivations.core import cache
+    """The sweep is exact arithmetic on the schedulers (no sampling): each part is kept under the code and the
+    diffusers and torch versions (:func:`checks.core.code_memo.kept`)."""
     from checks.conform import diffusers_grid as g
+    from checks.core.code_memo import kept
 
-    code = cache.tree_files(cache.ROOT) + cache.tree_files(Path(checks.__file__).parent)
-    return cache.memo(f"study.conformance-diffusers.{part}.diffusers-{g.version()}.torch-{torch.__version__}",
-                      compute, files=code)
+    return kept(f"study.conformance-diffusers.{part}", compute, [f"diffusers-{g.version()}"])
 
 
 def grid_rows(jobs: int = 1) -> list:

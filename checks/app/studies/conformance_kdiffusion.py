@@ -43,14 +43,21 @@ def _figure(fits) -> Figure:
     return fig
 
 
-def _cross_rows():
-    """diffusers' sigma schedulers against k-diffusion on diffusers' grids, where diffusers is installed."""
+def cross_rows():
+    """diffusers' sigma schedulers against k-diffusion on diffusers' grids, where diffusers is installed (exact
+    arithmetic: kept under the code and both libraries' versions)."""
     if importlib.util.find_spec("diffusers") is None:
         return None, ""
     from checks.conform import diffusers_sigma as d
+    from checks.conform import kdiffusion_grid as g
+    from checks.core.code_memo import kept
 
-    configs = [c for c in d.grid(steps=(10, 25, 50), spacings=("linspace",)) if c.kdiffusion is not None]
-    return d.run_grid(configs), d.version()
+    def compute():
+        configs = [c for c in d.grid(steps=(10, 25, 50), spacings=("linspace",)) if c.kdiffusion is not None]
+        return d.run_grid(configs)
+
+    return kept("study.conformance-k-diffusion.cross", compute,
+                [f"diffusers-{d.version()}", f"k-diffusion-{g.version()}"]), d.version()
 
 
 # Why a sweep fits below its advertised order, where the cause is known (shown only for sweeps that do).
@@ -189,7 +196,8 @@ def render_rows(rows, fits, version: str, cross=None, diffusers_version: str = "
 
 
 @study("conformance-k-diffusion", "Conformance of k-diffusion's samplers to the derivations",
-       derivation_ids=("gauss_exact.w2",), path=PAGE, warm=("checks.conform.mixture.page:section:k-diffusion",))
+       derivation_ids=("gauss_exact.w2",), path=PAGE,
+       warm=(f"{__name__}:cross_rows", "checks.conform.mixture.page:section:k-diffusion"))
 def render(context: StudyContext) -> StudyPage:
     if importlib.util.find_spec("k_diffusion") is None:
         raise MissingExtra("k-diffusion")
@@ -199,7 +207,7 @@ def render(context: StudyContext) -> StudyPage:
     configs = g.grid()
     rows = g.run_grid(configs, jobs=jobs)
     fits = g.fit_orders(configs, jobs=jobs)
-    cross, diffusers_version = _cross_rows()
+    cross, diffusers_version = cross_rows()
     page = render_rows(rows, fits, g.version(), cross, diffusers_version, amended_fits())
     from checks.conform import mixture
 

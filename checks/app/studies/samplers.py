@@ -36,10 +36,24 @@ def _figure(fit: OrderFit) -> Figure:
     return fig
 
 
+def order_fits() -> dict[str, OrderFit]:
+    """Each ordered variant's fitted weak order, by its label (exact laws of the step maps: kept under the
+    code, :func:`checks.core.code_memo.kept`)."""
+    from checks.core.code_memo import kept
+
+    def compute() -> dict[str, OrderFit]:
+        return {variant_label(s, o): fit_order(s, o, order_process(s), label=variant_label(s, o))
+                for s, o in variants() if s.weak_order is not None}
+
+    return kept("study.samplers.orders", compute)
+
+
 @study("samplers", "Reverse samplers: output laws, detectable errors and convergence orders",
-       derivation_ids=("mixture.noised_score", "ddpm.marginal", "sde.vp", "sde.ve", "sde.subvp"))
+       derivation_ids=("mixture.noised_score", "ddpm.marginal", "sde.vp", "sde.ve", "sde.subvp"),
+       warm=(f"{__name__}:order_fits",))
 def render(context: StudyContext) -> StudyPage:
     rows, order_rows, figures = [], [], {}
+    fits = order_fits()
     for sampler, options in variants():
         label = variant_label(sampler, options)
         result = context.result(check_id(sampler, options))
@@ -48,7 +62,7 @@ def render(context: StudyContext) -> StudyPage:
                     f"{detectable:.1e} | {result.verdict} |")
         if sampler.weak_order is not None:
             process = order_process(sampler)
-            fit = fit_order(sampler, options, process, label=label)
+            fit = fits[label]
             name = f"samplers_order_{check_id(sampler, options).removeprefix('samplers.')}.png"
             figures[name] = _figure(fit)
             order_rows.append(f"| `{label}` | {process.name} | {fit.declared:g} | {fit.slope:.3f} ± {fit.slope_se:.3f} | "

@@ -4,7 +4,6 @@ study pages' section."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -124,12 +123,9 @@ def section(library: str) -> list[str]:
     report runs the Monte Carlo again only when one of them changed."""
     if not installed(library):
         return []
-    import checks
-    from derivations.core import cache
+    from checks.core.code_memo import kept
 
-    code = cache.tree_files(cache.ROOT) + cache.tree_files(Path(checks.__file__).parent)
-    return cache.memo(f"study.mixture.{library}-{version(library)}.torch-{torch.__version__}",
-                      lambda: computed_section(library), files=code)
+    return kept("study.mixture", lambda: computed_section(library), [f"{library}-{version(library)}"])
 
 
 def computed_section(library: str) -> list[str]:
