@@ -74,7 +74,7 @@ def _number(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1e6 else "diverged"
 
 
-def repaint_rows() -> list[dict]:
+def repaint_laws() -> list[dict]:
     """RePaint's exact output laws on the plane data (exact arithmetic: kept under the code,
     :func:`checks.core.code_memo.kept`)."""
     from checks.core.code_memo import kept
@@ -86,7 +86,7 @@ def repaint_rows() -> list[dict]:
        derivation_ids=("guidance.bayes_score", "guidance.tilted", "guidance.flow_variance", "inpaint.conditional",
                        "inpaint.replacement_step", "inverse.posterior", "inverse.posterior_2d", "inverse.likelihood_score",
                        "inverse.step_dps", "inverse.step_pigdm", "bridge.brownian", "bridge.ou", "bridge.conditional_ou"),
-       warm=(f"{__name__}:repaint_rows",))
+       warm=(f"{__name__}:repaint_laws",))
 def render(context: StudyContext) -> StudyPage:
     data = guided.ClassData()
     tables = {name: guided.guidance_table(name, data=data) for name in GUIDED_SAMPLERS}
@@ -97,7 +97,7 @@ def render(context: StudyContext) -> StudyPage:
                                f"{r['target_mean']:.4f} | {r['target_var']:.4f} | {r['limit_var']:.4f} | {r['w2']:.4f} |")
     plane = inpaint.PlaneData()
     target = inpaint.true_conditional(plane)
-    repaint_rows_data = repaint_rows()
+    repaint_rows_data = repaint_laws()
     repaint_rows = [f"| {r['steps']} | {r['U']} | {r['j']} | {r['nfe']} | {r['mean']:.4f} | {r['var']:.4f} | "
                     f"{r['w2']:.4f} |" for r in repaint_rows_data]
     problem = inverse.Problem()
