@@ -7,6 +7,7 @@ import torch
 
 import checks
 import derivations
+from derivations.core import cache, config
 from checks.core.memory import keep_freed_memory
 
 # One intra-op thread per test process: pytest -n auto already runs one process
@@ -56,3 +57,12 @@ DERIVATION_IDS = [d.id for d in derivations.all()]
 CHECK_IDS = [c.id for c in checks.all()]
 BY_DERIVATION = _grouped(DERIVATION_IDS)
 BY_CHECK = _grouped(CHECK_IDS)
+
+
+@pytest.fixture
+def tmp_cache(tmp_path, monkeypatch):
+    """An empty cache folder for the test; the process's cache state is forgotten before and after."""
+    monkeypatch.setenv(config.CACHE, str(tmp_path))
+    cache.refresh()
+    yield tmp_path
+    cache.refresh()

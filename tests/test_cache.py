@@ -27,15 +27,6 @@ CHEAP_ID = "ddpm.marginal"  # derived in a hundredth of a second
 
 
 @pytest.fixture
-def tmp_cache(tmp_path, monkeypatch):
-    """An empty cache folder for the test; the process's cache state is forgotten before and after."""
-    monkeypatch.setenv(config.CACHE, str(tmp_path))
-    cache.refresh()
-    yield tmp_path
-    cache.refresh()
-
-
-@pytest.fixture
 def counted():
     """The cheap derivation with a builder that counts its calls, and nothing of it in memory."""
     d = derivations.get(CHEAP_ID)

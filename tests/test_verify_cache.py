@@ -28,15 +28,6 @@ CASES = {
 
 
 @pytest.fixture
-def tmp_cache(tmp_path, monkeypatch):
-    """An empty cache folder for the test; the process's cache state is forgotten before and after."""
-    monkeypatch.setenv(config.CACHE, str(tmp_path))
-    cache.refresh()
-    yield tmp_path
-    cache.refresh()
-
-
-@pytest.fixture
 def proofs(monkeypatch):
     """Counts the claims proved afresh (by the CLI, one claim or a file)."""
     calls = []
