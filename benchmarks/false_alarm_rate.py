@@ -27,12 +27,16 @@ labels from the statistics' names (a table of regular expressions), and every ch
 same label either way (each label's set of statistics compared, check by check, when the change was made).
 
 Usage: python benchmarks/false_alarm_rate.py [--offsets 200] [--budget-s 30] [--prefix ''] [--contains '']
-       [--device cpu] [--out PATH] [--deadline-s S] [--resume [--extend] | --rerun] [--note TEXT]
+       [--device cpu] [--out PATH] [--deadline-s S] [--resume [--extend] | --rerun] [--note TEXT] [--workers N]
+
+``--workers N`` runs N checks at once, each in a spawned process with one torch thread; a check's
+numbers depend only on its id and offsets, so they are the same as with one worker.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import math
@@ -45,7 +49,7 @@ from statistics import NormalDist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checks.core import stats  # noqa: E402
+from checks.core import batch, stats  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "false_alarm.json"
 TAIL_CUTS = (2.0, 3.0, 4.0)
@@ -182,6 +186,15 @@ def sweep_check(check_id: str, offsets: int, budget_s: float, device: str,
             "seconds_per_run": elapsed / runs}, z_by_kind
 
 
+def sweep_task(item: tuple[str, int], offsets: int, budget_s: float, device: str,
+               deadline: float) -> tuple[dict, dict[str, list[float]]] | None:
+    """:func:`sweep_check` of ``item = (check id, first offset)``; None once ``deadline`` (epoch seconds) has passed."""
+    if time.time() > deadline:
+        return None
+    check_id, first = item
+    return sweep_check(check_id, offsets, budget_s, device, first)
+
+
 def merged(earlier: dict, later: dict) -> dict:
     """One record of a check from two sweeps over consecutive offsets."""
     runs = earlier["runs"] + later["runs"]
@@ -262,6 +275,8 @@ def main(argv=None) -> int:
     parser.add_argument("--deadline-s", type=float, default=math.inf,
                         help="wall seconds for the whole sweep: no check starts after them (the rest are listed as "
                              "not swept)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="checks run at once, each in its own process with one torch thread (same numbers)")
     parser.add_argument("--resume", action="store_true", help="keep the checks already in --out, run the others")
     parser.add_argument("--extend", action="store_true",
                         help="with --resume: give the checks already there more offsets (from where they stopped)")
@@ -271,8 +286,8 @@ def main(argv=None) -> int:
                         help="how this invocation ran (its budget, the load), added to the results' note, which the "
                              "reliability page prints")
     args = parser.parse_args(argv)
-    if args.offsets < 1 or args.budget_s <= 0:
-        print("--offsets must be >= 1 and --budget-s > 0", file=sys.stderr)
+    if args.offsets < 1 or args.budget_s <= 0 or args.workers < 1:
+        print("--offsets and --workers must be >= 1 and --budget-s > 0", file=sys.stderr)
         return 2
     import checks
     import torch
@@ -297,21 +312,27 @@ def main(argv=None) -> int:
         settings["note"] = "; ".join(filter(None, [settings.get("note", ""), args.note]))
     done = {r["id"] for r in records}
     order = {c.id: k for k, c in enumerate(checks.all())}
-    started = time.perf_counter()
     # Cheapest first (by the last report's simulation times), so a deadline cuts the slowest checks.
     selected.sort(key=lambda cid: last_wall_times().get(cid, math.inf))
     if args.extend:  # the checks with the fewest runs first
         previous_runs = {r["id"]: r["runs"] for r in records}
         selected.sort(key=lambda cid: previous_runs.get(cid, 0))
-    for number, check_id in enumerate(selected, 1):
+    todo = []  # (check id, first offset)
+    for check_id in selected:
         earlier = next((r for r in records if r["id"] == check_id), None)
-        if earlier is not None and not (args.extend and earlier["runs"] < args.offsets):
+        if earlier is None or (args.extend and earlier["runs"] < args.offsets):
+            todo.append((check_id, earlier["runs"] if earlier is not None else 0))
+    # A check's runs depend only on its id and offsets, so the workers change no number; each check
+    # is saved as it finishes, so an interrupted sweep resumes from there.
+    deadline = time.time() + args.deadline_s
+    task = functools.partial(sweep_task, offsets=args.offsets, budget_s=args.budget_s, device=args.device,
+                             deadline=deadline)
+    for number, ((check_id, _first), outcome) in enumerate(batch.completed(task, todo, args.workers), 1):
+        if outcome is None:
+            print(f"deadline reached before {check_id}", flush=True)
             continue
-        if time.perf_counter() - started > args.deadline_s:
-            print("deadline reached", flush=True)
-            break
-        first = earlier["runs"] if earlier is not None else 0
-        record, z_new = sweep_check(check_id, args.offsets, args.budget_s, args.device, first)
+        record, z_new = outcome
+        earlier = next((r for r in records if r["id"] == check_id), None)
         if earlier is not None:
             record = merged(earlier, record)
             for kind, values in z_new.items():
@@ -321,7 +342,7 @@ def main(argv=None) -> int:
         records = sorted([r for r in records if r["id"] != check_id] + [record],
                          key=lambda r: order.get(r["id"], len(order)))
         save(args.out, records, z_by_check, settings)
-        print(f"[{number}/{len(selected)}] {check_id}: {record['runs']} runs, {record['false_alarms']} false alarms "
+        print(f"[{number}/{len(todo)}] {check_id}: {record['runs']} runs, {record['false_alarms']} false alarms "
               f"({record['seconds_per_run']:.2f} s/run)", flush=True)
     swept = {r["id"] for r in records}
     settings["not_swept"] = [c.id for c in checks.all() if c.id not in swept]

@@ -44,7 +44,7 @@ def map_in_processes(task: Callable[[Item], Value], items: list[Item], jobs: int
     ``cluster`` (a :class:`checks.core.cluster.Cluster`): the items run as its tasks instead, set up alike.
     """
     done: dict[Item, Value] = {}
-    results = (_results(task, items, jobs) if cluster is None
+    results = (completed(task, items, jobs) if cluster is None
                else ((items[k], value) for k, value in cluster.completed(task, items)))
     with Progress(len(items), label) as bar, progress.quiet():
         for item, value in results:
@@ -53,7 +53,12 @@ def map_in_processes(task: Callable[[Item], Value], items: list[Item], jobs: int
     return {item: done[item] for item in items}
 
 
-def _results(task: Callable, items: list, jobs: int) -> Iterator[tuple]:
+def completed(task: Callable[[Item], Value], items: list[Item], jobs: int) -> Iterator[tuple[Item, Value]]:
+    """``(item, task(item))`` for every item, as each finishes, in ``jobs`` spawned processes (1: here).
+
+    For callers that keep partial results (a long sweep saves after each item); the same
+    one-thread rule as :func:`map_in_processes`, and a task that raises raises :class:`TaskFailed`.
+    """
     if jobs <= 1 or len(items) <= 1:
         from checks.core.device import one_thread  # torch only once checks run
 
