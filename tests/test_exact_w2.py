@@ -85,9 +85,14 @@ def test_torch_backend_agrees_with_numpy(cifar):
 
 @pytest.mark.parametrize("backend", FUSED)
 def test_fused_kernels_agree_with_numpy(cifar_table, cifar, backend):
-    """The generated kernels (C or numba: the default CPU path) give the numpy path's table, divergent cells included."""
-    fused = exact_w2.table(cifar, nfes=(50, 250, 500, 1000), backend=backend)
-    assert len(fused) == len(cifar_table)
+    """The generated kernels (C or numba: the default CPU path) give the numpy path's table, divergent cells included.
+
+    numba (the fallback without a C compiler) runs one NFE: every column's statements, in four of the seven
+    group structures, since each structure costs numba seconds to compile in a fresh cache; the kernels of
+    both are written by one generator (``test_w2_kernel_oracle``)."""
+    nfes = (50, 250, 500, 1000) if backend == "c" else (50,)
+    fused = exact_w2.table(cifar, nfes=nfes, backend=backend)
+    assert len(fused) == sum(1 for c in cifar_table.values() if c.nfe in nfes + (exact_w2.CONTINUOUS,))
     for cell in fused:
         expected = cifar_table[cell.key].w2
         if math.isfinite(expected):

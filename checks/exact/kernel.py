@@ -7,7 +7,7 @@ columns reads (its midpoint, the raised level of EDM's churn, the thirds of DPM-
 coefficients :math:`\kappa_{m,k}` evaluated on the grid from the lambdified SymPy forms. For one grid and a
 group of schemes this module writes the source of one kernel from that structure (which monomials each
 scheme has, and whether and where it injects noise), compiles it once per structure, and runs it over
-blocks of eigenvalues: per step, the precisions are computed once and every scheme's composed map
+blocks of eigenvalues, ranges of blocks on threads (:func:`over_threads`): per step, the precisions are computed once and every scheme's composed map
 
 .. math:: A \leftarrow a_k^2 A, \qquad b \leftarrow a_k^2 b + n_k
     \quad (\text{noise before the gain, EDM's churn: } b \leftarrow a_k^2 b + a_k^2 n_k)
@@ -26,8 +26,9 @@ import hashlib
 import importlib.util
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -124,12 +125,10 @@ def kernel_source(structures: Sequence[Structure]) -> str:
     The statements are :func:`step_reads` and :func:`element_step`, shared with the C kernels
     (:func:`c_source`)."""
     lines = [
-        "def kernel(lm, e_pts, e_extra, coefs, noises, out_A, out_B):",
-        "    L = lm.shape[0]",
+        "def kernel(start, stop, lm, e_pts, e_extra, coefs, noises, out_A, out_B):",
         "    n = e_pts.shape[0] - 1",
-        f"    for blk in prange((L + {BLOCK} - 1) // {BLOCK}):",
-        f"        i0 = blk * {BLOCK}",
-        f"        m = min({BLOCK}, L - i0)",
+        f"    for i0 in range(start, stop, {BLOCK}):",
+        f"        m = min({BLOCK}, stop - i0)",
         "        x = lm[i0:i0 + m].copy()",
         *[f"        A{s} = np.ones(m)" for s in range(len(structures))],
         *[f"        B{s} = np.zeros(m)" for s, st in enumerate(structures) if st[1]],
@@ -214,8 +213,11 @@ def cache_dir() -> Path:
 def compiled(structures: tuple[Structure, ...]):
     """The kernel for ``structures``. Its source is written to a file named by its hash so that numba's
     on-disk cache applies: the first process compiles (seconds), later ones load the machine code."""
-    source = "import numpy as np\nfrom numba import njit, prange\n\n\n" + \
-        "@njit(parallel=True, error_model='numpy', fastmath=False, nogil=True, cache=True)\n" + kernel_source(structures)
+    # Serial (no prange): the blocks run on Python threads (:func:`over_threads`, the kernel releases the GIL).
+    # numba's parallel compile takes half again as long, and its OpenMP layer would set the thread count
+    # of the whole process, which torch shares.
+    source = "import numpy as np\nfrom numba import njit\n\n\n" + \
+        "@njit(error_model='numpy', fastmath=False, nogil=True, cache=True)\n" + kernel_source(structures)
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"w2_kernel_{hashlib.sha256(source.encode()).hexdigest()[:16]}.py"
@@ -230,6 +232,26 @@ def compiled(structures: tuple[Structure, ...]):
     return module.kernel
 
 
+@functools.lru_cache(maxsize=1)
+def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
+    # keyed by the process: a forked child inherits the pool but not its threads, and would wait on it forever
+    return ThreadPoolExecutor(workers, thread_name_prefix="w2-kernel")
+
+
+def over_threads(call: Callable[[int, int], None], size: int, block: int) -> None:
+    """``call(start, stop)`` over ``[0, size)`` in contiguous ranges of whole blocks, one range per thread
+    (:func:`derivations.core.config.threads`). The kernels release the GIL, and every eigenvalue is computed
+    alone, so the split changes no number."""
+    blocks = -(-size // block)
+    workers = max(1, min(config.threads(), blocks))
+    per_worker = -(-blocks // workers) * block
+    bounds = [(start, min(start + per_worker, size)) for start in range(0, size, per_worker)]
+    if len(bounds) <= 1:
+        call(0, size)
+    else:
+        list(_pool(workers, os.getpid()).map(lambda b: call(*b), bounds))
+
+
 def run(structures: tuple[Structure, ...], coefs: np.ndarray, noises: np.ndarray, e_points: np.ndarray,
         e_extra: np.ndarray, lam_minus_one: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""Composed maps (A, b), each (schemes, eigenvalues), for the grid given by :math:`e^{-2B}` at its
@@ -237,17 +259,8 @@ def run(structures: tuple[Structure, ...], coefs: np.ndarray, noises: np.ndarray
     point, or one row as a vector); ``coefs`` is (schemes, monomials, steps)."""
     schemes, size = len(structures), lam_minus_one.shape[0]
     out_A, out_B = np.empty((schemes, size)), np.empty((schemes, size))
-    torch = sys.modules.get("torch")
-    torch_threads = torch.get_num_threads() if torch is not None else None
-    try:
-        compiled(structures)(np.ascontiguousarray(lam_minus_one, dtype=np.float64),
-                             np.ascontiguousarray(e_points, dtype=np.float64),
-                             np.ascontiguousarray(np.atleast_2d(e_extra), dtype=np.float64),
-                             np.ascontiguousarray(coefs, dtype=np.float64),
-                             np.ascontiguousarray(noises, dtype=np.float64), out_A, out_B)
-    finally:
-        # numba's OpenMP layer sets the process's OpenMP thread count, which torch shares: a process that
-        # ran its checks on one thread would run every later simulation on all cores (and pay for it)
-        if torch_threads is not None:
-            torch.set_num_threads(torch_threads)
+    kernel = compiled(structures)
+    arrays = [np.ascontiguousarray(a, dtype=np.float64)
+              for a in (lam_minus_one, e_points, np.atleast_2d(e_extra), coefs, noises)]
+    over_threads(lambda start, stop: kernel(start, stop, *arrays, out_A, out_B), size, BLOCK)
     return out_A, out_B

@@ -9,8 +9,8 @@ arithmetic of the numpy path: no ``-ffast-math``, and ``-ffp-contract=off`` so t
 fuse into one rounding. Where the processor can be named (Linux: its model and feature flags), the
 library is compiled for it (``-march=native``: AVX-512 halves the time, and with no fused multiply-add the
 results are the same to the bit) and the name hashes that processor too, so that a cache folder shared by
-different machines never hands one a library for another. Blocks of eigenvalues run on :func:`derivations.core.config.threads` threads
-(ctypes releases the GIL during the call).
+different machines never hands one a library for another. Ranges of blocks of eigenvalues run on threads (:func:`checks.exact.kernel.over_threads`;
+ctypes releases the GIL during the call).
 
 A library is written under a temporary name and renamed into place, so that a process never loads half a
 file; one whose embedded marker is not its name's (a stale or damaged file), or that does not load, is
@@ -170,12 +170,6 @@ def prepare(structure_sets: list[tuple]) -> None:
             list(pool.map(compiled, missing))
 
 
-@functools.lru_cache(maxsize=1)
-def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
-    # keyed by the process: a forked child inherits the pool but not its threads, and would wait on it forever
-    return ThreadPoolExecutor(workers, thread_name_prefix="w2-kernel")
-
-
 def _address(array: np.ndarray) -> int:
     return array.__array_interface__["data"][0]
 
@@ -190,12 +184,6 @@ def run(structures: tuple, coefs: np.ndarray, noises: np.ndarray, e_points: np.n
               for a in (lam_minus_one, e_points, np.atleast_2d(e_extra), coefs, noises)]
     n, rows = arrays[1].shape[0] - 1, arrays[3].shape[1]
     pointers = [_address(a) for a in (*arrays, out_A, out_B)]
-    blocks = -(-size // w2_kernel.C_BLOCK)
-    workers = max(1, min(config.threads(), blocks))
-    per_worker = -(-blocks // workers) * w2_kernel.C_BLOCK
-    bounds = [(start, min(start + per_worker, size)) for start in range(0, size, per_worker)]
-    if len(bounds) == 1:
-        function(0, size, size, n, rows, *pointers)
-    else:
-        list(_pool(workers, os.getpid()).map(lambda b: function(b[0], b[1], size, n, rows, *pointers), bounds))
+    w2_kernel.over_threads(lambda start, stop: function(start, stop, size, n, rows, *pointers), size,
+                           w2_kernel.C_BLOCK)
     return out_A, out_B
