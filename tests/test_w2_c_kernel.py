@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -218,3 +219,13 @@ def test_a_compiler_that_cannot_target_the_processor_compiles_generic_code(fresh
     coefs, noises, e_points, e_mid, lm = _inputs()
     gain_sq, tail = kernel_c.run((STRUCTURE,), coefs, noises, e_points, e_mid, lm)
     assert np.all(np.isfinite(gain_sq)) and len(list(fresh_folder.glob("*.so"))) == 1
+
+
+def test_the_processor_is_read_from_tab_aligned_cpuinfo():
+    """/proc/cpuinfo aligns its colons with tabs: the model and flags are found, so x86-64 compiles for them."""
+    cpuinfo = ("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\n"
+               "flags\t\t: fpu sse2 avx2 avx512f\n\nprocessor\t: 1\nvendor_id\t: Other\n")
+    assert kernel_c.first_processor(cpuinfo) == "AuthenticAMD|AMD EPYC|fpu sse2 avx2 avx512f||"
+    assert kernel_c.first_processor("") == ""
+    if platform.machine() == "x86_64" and Path("/proc/cpuinfo").exists():
+        assert "-march=native" in kernel_c.flags()

@@ -59,21 +59,28 @@ def available() -> bool:
     return compiler() is not None
 
 
+def first_processor(cpuinfo: str) -> str:
+    """The model and feature flags of the first processor listed in ``cpuinfo`` (``/proc/cpuinfo``'s text),
+    joined by ``|``, or "" where it names none."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            break
+        if ":" in line:
+            name, value = line.split(":", 1)
+            fields[name.strip()] = value.strip()  # "vendor_id\t: AuthenticAMD": tabs align the colons
+    named = [fields.get(k, "") for k in ("vendor_id", "model name", "flags", "Features", "CPU part")]
+    return "|".join(named) if any(named) else ""
+
+
 @functools.lru_cache(maxsize=1)
 def processor() -> str:
-    """The processor's model and feature flags (the first processor of ``/proc/cpuinfo``), or "" where unknown."""
+    """This machine's :func:`first_processor`, or "" where unknown (no ``/proc/cpuinfo``)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
-            first = []
-            for line in info:
-                if not line.strip():
-                    break
-                first.append(line)
+            return first_processor(info.read())
     except OSError:
         return ""
-    fields = dict(line.split(":", 1) for line in first if ":" in line)
-    named = [fields.get(k, "").strip() for k in ("vendor_id", "model name", "flags", "Features", "CPU part")]
-    return "|".join(named) if any(named) else ""
 
 
 def flags() -> tuple[str, ...]:
