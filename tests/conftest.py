@@ -21,9 +21,18 @@ keep_freed_memory()
 
 @pytest.fixture(autouse=True)
 def _one_intra_op_thread():
-    """The thread count above, again before every test: numba's parallel kernels (the exact W2 table's
-    default CPU path) set the OpenMP thread count of the process that runs them, and torch shares it."""
+    """The thread count above, again before every test: a library a test calls may change the
+    process's thread count, and every later simulation in that worker would run with it."""
     torch.set_num_threads(1)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker per core by the suite's own count (the affinity capped by the CPU quota,
+    :func:`derivations.core.config.cores`); xdist's count ignores a container's quota and would start a
+    worker per processor of the host, each with torch's memory."""
+    from derivations.core import config as settings
+
+    return settings.cores()
 
 
 def pytest_collection_modifyitems(config, items):

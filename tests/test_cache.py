@@ -3,6 +3,8 @@ stored derivation is the derivation built afresh."""
 
 from __future__ import annotations
 
+import re
+
 import dataclasses
 import hashlib
 import os
@@ -438,6 +440,21 @@ def test_build_fills_the_cache_and_is_then_a_no_op(tmp_cache, capsys):
     assert {"body.pickle", "verdicts.pickle"} <= parts
     assert any(p.startswith("function.") and p.endswith(".torch.pickle") for p in parts)
     assert any(p.name.startswith(f"show.{CHEAP_ID}-") for p in (tmp_cache / "derivations" / f"v{cache.FORMAT}" / "memo").iterdir())
+
+
+def test_build_in_spawned_workers_reports_its_progress_off_a_terminal(tmp_cache, capsys, monkeypatch):
+    """Two workers (spawned: a forked one may inherit a lock held by a thread of this process), and
+    progress lines on stderr where there is no terminal, as in a CI log."""
+    from checks.app.commands import build
+
+    monkeypatch.setattr(build._Progress, "LINE_EVERY_S", 0.0)
+    ids = [CHEAP_ID, "ve.marginal"]
+    assert main(["build", *ids, "--jobs", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "2 derivations built or read" in captured.out
+    assert re.findall(r"^build: (\d)/3 after", captured.err, re.M) == ["1", "2", "3"]
+    for i in ids:  # stored by the workers, read here
+        assert any(p.name.startswith(f"show.{i}-") for p in (tmp_cache / "derivations" / f"v{cache.FORMAT}" / "memo").iterdir())
 
 
 def test_build_refuses_an_unknown_id(capsys):

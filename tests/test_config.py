@@ -74,3 +74,28 @@ def test_a_bad_variable_is_one_line_and_exit_2(monkeypatch, capsys):
     assert main(["list"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("diffverify: error: ") and err.count("\n") == 1 and config.THREADS in err
+
+
+@pytest.mark.parametrize("files, quota", [
+    ({"cpu.max": "200000 100000\n"}, 2),  # cgroup v2: two cores' worth
+    ({"cpu.max": "150000 100000\n"}, 2),  # a core and a half rounds up
+    ({"cpu.max": "max 100000\n"}, None),  # no quota
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),  # cgroup v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({"cpu.max": "garbage"}, None),
+    ({}, None),
+])
+def test_cgroup_quota(tmp_path, files, quota):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert config._cgroup_quota(tmp_path) == quota
+
+
+def test_cores_are_capped_by_the_quota(monkeypatch):
+    visible = config.cores()
+    assert visible >= 1
+    monkeypatch.setattr(config, "_cgroup_quota", lambda: 1)
+    assert config.cores() == 1
+    monkeypatch.setattr(config, "_cgroup_quota", lambda: visible + 10)
+    assert config.cores() == visible

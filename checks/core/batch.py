@@ -25,11 +25,10 @@ Value = TypeVar("Value")
 
 
 def default_jobs() -> int:
-    """The cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    """The cores this process may use (:func:`derivations.core.config.cores`: affinity and CPU quota)."""
+    from derivations.core import config
+
+    return config.cores()
 
 
 def map_in_processes(task: Callable[[Item], Value], items: list[Item], jobs: int, label: str,

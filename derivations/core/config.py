@@ -42,15 +42,44 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("diffverify", appauthor=False))
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def cores() -> int:
+    """The cores this process may use: the processors it may run on (its affinity), capped by the
+    CPU quota of its control group where one is set.
+
+    In a container the affinity often lists every processor of the host while the quota allows
+    two: a pool sized by the affinity alone starts dozens of workers that share two cores and
+    the memory of two.
+    """
+    visible = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(visible, quota) if quota else visible)
+
+
+def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """``ceil(quota / period)`` of the CPU controller (cgroup v2 ``cpu.max``, else v1
+    ``cpu.cfs_quota_us``), or None where no quota is set or none can be read."""
+    import math
+
+    for quota_file, period_file in ((root / "cpu.max", None),
+                                    (root / "cpu" / "cpu.cfs_quota_us", root / "cpu" / "cpu.cfs_period_us"),
+                                    (root / "cpu,cpuacct" / "cpu.cfs_quota_us", root / "cpu,cpuacct" / "cpu.cfs_period_us")):
+        try:
+            fields = quota_file.read_text().split()
+            if period_file is not None:
+                fields.append(period_file.read_text().strip())
+            quota, period = int(fields[0]), int(fields[1])
+        except (OSError, ValueError, IndexError):  # absent, "max" (no quota), unreadable
+            continue
+        if quota > 0 and period > 0:
+            return max(1, math.ceil(quota / period))
+    return None
 
 
 def threads() -> int:
     """``$DIFFVERIFY_THREADS`` (a positive integer), or the cores this process may run on."""
     value = os.environ.get(THREADS, "").strip()
     if not value:
-        return max(1, _cores())
+        return cores()
     try:
         count = int(value)
     except ValueError:

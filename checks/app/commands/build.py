@@ -11,9 +11,10 @@ is built by whichever worker needs it first and read from the cache by the other
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import sys
 import time
+from typing import Iterator
 
 from checks.app.options import derivation_id, worker_count
 from checks.app.plugins import command
@@ -82,40 +83,113 @@ def _code() -> tuple:
     return cache.tree_files(cache.ROOT) + cache.tree_files(CHECKS_ROOT)
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+# A cold build takes one to two minutes on two cores; one that is still running after this long is
+# stuck, and the stacks of every thread say where (in a CI log, where nothing else would).
+STUCK_AFTER_S = 900
+
+
+def _built(ids: list[str], jobs: int) -> Iterator[str]:
+    """Each id as its derivation is built or read, in ``jobs`` spawned processes (1: here)."""
+    if jobs <= 1 or len(ids) <= 1:
+        yield from map(build_one, ids)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: a forked worker inherits the locks of any thread this process has started
+    # (an import that opens a pool, a monitor thread) and can wait on them forever.
+    with ProcessPoolExecutor(min(jobs, len(ids)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker) as pool:
+        yield from pool.map(build_one, ids)
+
+
+def _start_worker() -> None:
+    _arm_watchdog()
+
+
+def _arm_watchdog() -> bool:
+    """Print every thread's stack to the process's stderr every :data:`STUCK_AFTER_S` seconds;
+    False where that stream is not a file (captured by a caller)."""
+    import faulthandler
+
+    try:
+        faulthandler.dump_traceback_later(STUCK_AFTER_S, repeat=True, file=sys.__stderr__)
+    except (AttributeError, OSError, ValueError):  # no stream, or one without a descriptor
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _watchdog() -> Iterator[None]:
+    """The stacks of this process while the build runs (:func:`_arm_watchdog`)."""
+    import faulthandler
+
+    armed = _arm_watchdog()
+    try:
+        yield
+    finally:
+        if armed:
+            faulthandler.cancel_dump_traceback_later()
+
+
+class _Progress:
+    """A bar on a terminal; elsewhere (make in CI, a log) a line every :data:`LINE_EVERY_S` seconds
+    and at the end, so that a log shows how far a slow build got."""
+
+    LINE_EVERY_S = 20.0
+
+    def __init__(self, total: int):
+        self.total, self.count, self.start = total, 0, time.perf_counter()
+        self.last_line = self.start
+        self.bar = None
+        if sys.stderr.isatty():
+            import tqdm
+
+            tqdm.tqdm.monitor_interval = 0  # no monitor thread
+            self.bar = tqdm.tqdm(total=total, desc="build", unit="step", file=sys.stderr, leave=False,
+                                 dynamic_ncols=True)
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def advance(self, name: str) -> None:
+        self.count += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(name, refresh=False)
+            self.bar.update()
+            return
+        now = time.perf_counter()
+        if now - self.last_line >= self.LINE_EVERY_S:
+            self.last_line = now
+            print(f"build: {self.count}/{self.total} after {now - self.start:.0f} s (last: {name})",
+                  file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @command("build", "derive and prove every identity once and store it in the cache that later commands read",
          _arguments)
 def run(args: argparse.Namespace) -> int:
-    from derivations.core import cache
+    from derivations.core import cache, config
 
     from checks.core.errors import UsageError
 
     start = time.perf_counter()
     ids = [cache.summary(i).id for i in args.ids] if args.ids else [s.id for s in cache.summaries()]
-    jobs = args.jobs or _cores()
+    jobs = args.jobs or config.cores()
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     # Identities that others use first, so that a worker more often reads them than builds them.
     catalog = cache.catalog()
     ids.sort(key=lambda i: (len(catalog.covered_ids(i)), i))
-    from concurrent.futures import ProcessPoolExecutor
-    from contextlib import nullcontext
-
-    import tqdm
-
-    tqdm.tqdm.monitor_interval = 0  # no monitor thread in a process that forks the workers
-    with ProcessPoolExecutor(min(jobs, len(ids))) if jobs > 1 else nullcontext() as pool, \
-            tqdm.tqdm(total=len(ids) + 1, desc="build", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True,
-                 disable=not sys.stderr.isatty()) as bar:
-        for done in (pool.map(build_one, ids) if pool else map(build_one, ids)):
-            bar.set_postfix_str(done, refresh=False)
-            bar.update()
+    with _watchdog(), _Progress(len(ids) + 1) as progress:
+        for done in _built(ids, jobs):
+            progress.advance(done)
         if not args.ids:
             build_exact_w2()
-        bar.update()
+        progress.advance("exact W2 kernels")
     removed = 0 if args.no_prune or args.ids else cache.prune()
     print(f"{len(ids)} derivations built or read in {time.perf_counter() - start:.1f} s; cache: {cache.folder()}"
           + (f" ({removed} stale entries removed)" if removed else ""))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -22,6 +21,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
 from checks.app.plugins import MissingResult, StudyContext, StudyPage, study  # noqa: E402
+from checks.core.batch import default_jobs  # noqa: E402
 
 PAGE = "conformance/diffusers.md"
 FIGURE = "conformance_diffusers_w2.png"
@@ -326,7 +326,7 @@ def render(context: StudyContext) -> StudyPage:
 
 def sweep() -> tuple[list, list, list]:
     """The rows of both grids and the order fits (each part computed over the cores when not yet cached)."""
-    jobs = max(1, min(4, os.cpu_count() or 1))
+    jobs = min(4, default_jobs())
     return grid_rows(jobs), sigma_rows(jobs), order_fits(jobs)
 
 

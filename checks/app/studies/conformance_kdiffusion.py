@@ -11,7 +11,6 @@ page is kept.
 from __future__ import annotations
 
 import importlib.util
-import os
 
 import matplotlib
 
@@ -20,6 +19,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from checks.app.plugins import StudyContext, StudyPage, study  # noqa: E402
 from checks.app.studies.conformance_diffusers import MissingExtra  # noqa: E402
+from checks.core.batch import default_jobs  # noqa: E402
 
 PAGE = "conformance/k-diffusion.md"
 FIGURE = "conformance_kdiffusion_orders.png"
@@ -203,7 +203,7 @@ def render(context: StudyContext) -> StudyPage:
         raise MissingExtra("k-diffusion")
     from checks.conform import kdiffusion_grid as g
 
-    jobs = max(1, min(4, os.cpu_count() or 1))
+    jobs = min(4, default_jobs())
     configs = g.grid()
     rows = g.run_grid(configs, jobs=jobs)
     fits = g.fit_orders(configs, jobs=jobs)
