@@ -447,7 +447,7 @@ def test_build_in_spawned_workers_reports_its_progress_off_a_terminal(tmp_cache,
     progress lines on stderr where there is no terminal, as in a CI log."""
     from checks.app.commands import build
 
-    monkeypatch.setattr(build._Progress, "LINE_EVERY_S", 0.0)
+    monkeypatch.setattr(build, "LINE_EVERY_S", 0.0)
     ids = [CHEAP_ID, "ve.marginal"]
     assert main(["build", *ids, "--jobs", "2"]) == 0
     captured = capsys.readouterr()

@@ -85,17 +85,17 @@ def test_a_bad_variable_is_one_line_and_exit_2(monkeypatch, capsys):
     ({"cpu.max": "garbage"}, None),
     ({}, None),
 ])
-def test_cgroup_quota(tmp_path, files, quota):
+def testcgroup_quota(tmp_path, files, quota):
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    assert config._cgroup_quota(tmp_path) == quota
+    assert config.cgroup_quota(tmp_path) == quota
 
 
 def test_cores_are_capped_by_the_quota(monkeypatch):
     visible = config.cores()
     assert visible >= 1
-    monkeypatch.setattr(config, "_cgroup_quota", lambda: 1)
+    monkeypatch.setattr(config, "cgroup_quota", lambda: 1)
     assert config.cores() == 1
-    monkeypatch.setattr(config, "_cgroup_quota", lambda: visible + 10)
+    monkeypatch.setattr(config, "cgroup_quota", lambda: visible + 10)
     assert config.cores() == visible

@@ -51,11 +51,11 @@ def cores() -> int:
     the memory of two.
     """
     visible = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    quota = _cgroup_quota()
+    quota = cgroup_quota()
     return max(1, min(visible, quota) if quota else visible)
 
 
-def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+def cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> int | None:
     """``ceil(quota / period)`` of the CPU controller (cgroup v2 ``cpu.max``, else v1
     ``cpu.cfs_quota_us``), or None where no quota is set or none can be read."""
     import math

@@ -86,6 +86,8 @@ def _code() -> tuple:
 # A cold build takes one to two minutes on two cores; one that is still running after this long is
 # stuck, and the stacks of every thread say where (in a CI log, where nothing else would).
 STUCK_AFTER_S = 900
+# Off a terminal, a progress line at most this often: enough to see where a slow build is.
+LINE_EVERY_S = 20.0
 
 
 def _built(ids: list[str], jobs: int) -> Iterator[str]:
@@ -133,10 +135,8 @@ def _watchdog() -> Iterator[None]:
 
 
 class _Progress:
-    """A bar on a terminal; elsewhere (make in CI, a log) a line every :data:`LINE_EVERY_S` seconds
-    and at the end, so that a log shows how far a slow build got."""
-
-    LINE_EVERY_S = 20.0
+    """A bar on a terminal; elsewhere (make in CI, a log) a line at most every :data:`LINE_EVERY_S`
+    seconds, so that a log shows how far a slow build got."""
 
     def __init__(self, total: int):
         self.total, self.count, self.start = total, 0, time.perf_counter()
@@ -159,7 +159,7 @@ class _Progress:
             self.bar.update()
             return
         now = time.perf_counter()
-        if now - self.last_line >= self.LINE_EVERY_S:
+        if now - self.last_line >= LINE_EVERY_S:
             self.last_line = now
             print(f"build: {self.count}/{self.total} after {now - self.start:.0f} s (last: {name})",
                   file=sys.stderr, flush=True)
