@@ -195,9 +195,10 @@ def sweep_section(sweep: dict | None) -> tuple[list[str], dict[str, Figure]]:
         f"the derived closed forms under seed offsets 0, 1, ... (seed from the check id and the offset), up to "
         f"{settings['offsets']} offsets or until its time budget was spent ({settings['budget_s']:g} s where the "
         "note above names no other). "
-        f"{full} of {len(runs)} checks had all {settings['offsets']} runs; the others had between {min(runs)} and "
-        f"{max(r for r in runs if r < settings['offsets']) if full < len(runs) else settings['offsets']} "
-        "(the column runs says how many; the list after the table says why).",
+        + (f"Every check had all {settings['offsets']} runs." if full == len(runs) else
+           f"{full} of {len(runs)} checks had all {settings['offsets']} runs; the others had between {min(runs)} and "
+           f"{max(r for r in runs if r < settings['offsets'])} "
+           "(the column runs says how many; the list after the table says why)."),
         "",
         f"Over {total['checks']} checks and {total['runs']} runs: **{total['false_alarms']} false alarms**, against "
         f"{total['expected']:.2g} expected under the stated probabilities (the probability of at least that many "
@@ -302,7 +303,11 @@ def mutation_section(audit: dict | None) -> list[str]:
     tool = audit.get("tool")
     if tool:
         lines += ["", f"Automatic mutation ({tool['name']}) on {', '.join(f'`{t}`' for t in tool['targets'])}: "
-                  f"{tool['killed']} killed, {tool['survived']} survived, {tool['timeout']} timed out."]
+                  f"{tool['killed']} killed, {tool['survived']} survived, {tool['timeout']} timed out"
+                  + (f", {tool['no_tests']} in code that the tool's test selection never runs (for the catalogue "
+                     "rule: the claims and wrong variants, read when a derivation is built, which the planted bugs "
+                     "above cover)" if tool.get("no_tests") else "")
+                  + f". A second opinion: the survivors are not yet listed one by one."]
     return lines + [""]
 
 
