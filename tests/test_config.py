@@ -85,7 +85,7 @@ def test_a_bad_variable_is_one_line_and_exit_2(monkeypatch, capsys):
     ({"cpu.max": "garbage"}, None),
     ({}, None),
 ])
-def testcgroup_quota(tmp_path, files, quota):
+def test_cgroup_quota(tmp_path, files, quota):
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)

@@ -307,7 +307,7 @@ def mutation_section(audit: dict | None) -> list[str]:
                   + (f", {tool['no_tests']} in code that the tool's test selection never runs (for the catalogue "
                      "rule: the claims and wrong variants, read when a derivation is built, which the planted bugs "
                      "above cover)" if tool.get("no_tests") else "")
-                  + f". A second opinion: the survivors are not yet listed one by one."]
+                  + ". A second opinion: the survivors are not yet listed one by one."]
     return lines + [""]
 
 
