@@ -20,8 +20,12 @@ Which :math:`\tau_{i-1}` a scheduler uses is bookkeeping, not mathematics:
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 import sympy as sp
+
+if TYPE_CHECKING:  # numpy is imported where a function needs it: proving a claim needs none
+    import numpy as np
 
 from derivations.families.ddpm import marginal_form
 from derivations.families.gaussian import condition, push_forward, shown_push_forward
@@ -60,6 +64,8 @@ def scheduler_timesteps(spacing: str, train_steps: int, inference_steps: int, st
     * ``leading``: :math:`k \lfloor T/n \rfloor + \text{offset}`, :math:`k = 0..n-1`;
     * ``trailing``: :math:`\mathrm{round}(T - k T/n) - 1`, :math:`k = 0..n-1`.
     """
+    import numpy as np
+
     if spacing == "linspace":
         timesteps = np.linspace(0, train_steps - 1, inference_steps).round()[::-1].astype(np.int64)
     elif spacing == "leading":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
@@ -87,7 +86,12 @@ class Backend:
         if name not in ("sympy", "numpy"):
             raise ValueError(f"unknown back end {name!r}; known: sympy, numpy")
         self.name = name
-        self.sqrt, self.log, self.pi = (sp.sqrt, sp.log, sp.pi) if name == "sympy" else (np.sqrt, np.log, np.pi)
+        if name == "sympy":
+            self.sqrt, self.log, self.pi = sp.sqrt, sp.log, sp.pi
+        else:
+            import numpy as np  # here, not at the top: proving a claim of this module needs no numpy
+
+            self.sqrt, self.log, self.pi = np.sqrt, np.log, np.pi
 
     def closed_form(self, derivation_id: str, result: str) -> Callable[..., Any]:
         """The derived ``result``, called with keyword values by notation name."""
