@@ -11,7 +11,6 @@ weight :math:`\lambda(\sigma) = 1/c_{\rm out}^2` gives every noise level a unit-
 from __future__ import annotations
 
 import sympy as sp
-from sympy import stats
 
 from derivations.core import work
 from derivations.core.notation import sigma_data_edm, sigma_edm
@@ -36,6 +35,8 @@ KARRAS_2022 = ("T. Karras, M. Aittala, T. Aila, S. Laine, Elucidating the Design
     references=(KARRAS_2022,),
 )
 def preconditioning() -> Body:
+    from sympy import stats
+
     data = stats.Normal("y", 0, sigma_data_edm)  # only its variance enters
     noise = stats.Normal("n", 0, sigma_edm)
     c_in, c_skip, c_out = sp.symbols("c_in c_skip c_out", positive=True)
@@ -237,6 +238,7 @@ def ode_sde() -> Body:
     references=(KARRAS_2022.replace("eq. (7), Table 1 and appendix B.6", "section 4 and Algorithm 2"),),
 )
 def churn() -> Body:
+    from sympy import stats
     from derivations.core.notation import gamma_churn, level_churn
 
     data = stats.Normal("y", 0, sigma_data_edm)
@@ -295,6 +297,7 @@ def churn() -> Body:
     references=(KARRAS_2022,),
 )
 def c_noise() -> Body:
+    from sympy import stats
     from derivations.core.notation import c_noise_edm, p_mean_edm, p_std_edm
 
     scale = sp.Rational(1, 4)  # the convention of Karras et al., Table 1 (not derived)

@@ -24,7 +24,6 @@ code name          LaTeX       meaning
 from __future__ import annotations
 
 import sympy as sp
-from sympy import stats
 
 from derivations.core.notation import (
     diffusion_ito,
@@ -94,6 +93,8 @@ def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr
     Each monomial factorizes; :math:`E[Z^p]` for :math:`Z \sim \mathcal N(0, v)` is
     :math:`v^{p/2} E[N(0,1)^p]`, the standard moment computed by ``sympy.stats``.
     """
+    from sympy import stats
+
     standard = stats.Normal("Z", 0, 1)
     poly = sp.Poly(sp.expand(polynomial), *variances)
     total = sp.Integer(0)
@@ -118,6 +119,8 @@ def gaussian_expectation(polynomial: sp.Expr, variances: dict[sp.Symbol, sp.Expr
     references=(OKSENDAL + ", Thm. 4.1.2", KLOEDEN_PLATEN + ", §3.3"),
 )
 def formula() -> Body:
+    from sympy import stats
+
     f = sp.Function("f")(time, x_sde)
     drift, diffusion = ito_differential(f, time, x_sde, drift_ito, diffusion_ito)
     increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
@@ -189,6 +192,8 @@ def formula() -> Body:
     references=(OKSENDAL + ", Lemma 3.1.5 and Cor. 3.1.7",),
 )
 def isometry() -> Body:
+    from sympy import stats
+
     increments = [stats.Normal(f"dW_{k}", 0, sp.sqrt(h_sde)) for k in range(4)]  # independent N(0, h)
     # Four increments with arbitrary deterministic weights f(t_k): only the diagonal of the double sum survives.
     f = sp.Function("f")
@@ -269,6 +274,8 @@ def _lambda_step() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
     references=(OKSENDAL + ", Example 3.1.9 and Exercise 3.1", KLOEDEN_PLATEN + ", §3.1"),
 )
 def lambda_integral() -> Body:
+    from sympy import stats
+
     step_mean, step_second, difference_mean, difference_var = _lambda_step()
     # Pathwise identity (W + A)(A + B) = ((W + A + B)^2 - W^2)/2 + (A^2 - B^2)/2: the sum telescopes.
     w, a, b = (stats.Normal(name, 0, 1) for name in ("W_{t_k}", "A_k", "B_k"))
@@ -334,6 +341,8 @@ def lambda_integral() -> Body:
 def exponential_expectation(expr: sp.Expr, w: sp.Symbol, var: sp.Expr) -> sp.Expr:
     r""":math:`E[C e^{a W}] = C\,M_W(a)` for :math:`W \sim \mathcal N(0, \text{var})`, with the
     moment generating function :math:`M_W` from ``sympy.stats``; ``expr`` must be log-linear in ``w``."""
+    from sympy import stats
+
     log_expr = sp.expand_log(sp.log(expr), force=True)
     if sp.diff(log_expr, w, 2) != 0:
         raise ValueError("exponential_expectation needs C * exp(a * w)")
@@ -360,6 +369,8 @@ def gbm_solution() -> sp.Expr:
     references=(OKSENDAL + ", Example 5.1.1", KLOEDEN_PLATEN + ", §4.4 and §9.1"),
 )
 def gbm() -> Body:
+    from sympy import stats
+
     solution = gbm_solution()
     drift, diffusion = ito_differential(solution, time, w_ito, 0, 1)
     mean = exponential_expectation(solution, w_ito, time)
@@ -421,6 +432,8 @@ def stratonovich_correction(coefficient: sp.Expr, x: sp.Symbol, state_diffusion:
     :math:`E[g(X + \tfrac12\Delta X)\Delta W] = \tfrac12 g'\sigma h + o(h)`, which the
     Itô form must carry as drift.
     """
+    from sympy import stats
+
     sigma = coefficient if state_diffusion is None else state_diffusion
     increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
     drift = sp.Symbol("b_strat", real=True)
@@ -440,6 +453,8 @@ def stratonovich_correction(coefficient: sp.Expr, x: sp.Symbol, state_diffusion:
     references=(OKSENDAL + ", eq. (6.1.3)", KLOEDEN_PLATEN + ", §3.3, eq. (3.3.10)"),
 )
 def stratonovich() -> Body:
+    from sympy import stats
+
     sigma = sp.Function("sigma")(x_sde)
     increment = stats.Normal("dW", 0, sp.sqrt(h_sde))
     strat_drift_symbol = sp.Symbol("b_strat", real=True)
@@ -500,6 +515,8 @@ def stratonovich() -> Body:
     references=(OKSENDAL + ", Exercise 3.1", KLOEDEN_PLATEN + ", §3.1"),
 )
 def lambda_summand() -> Body:
+    from sympy import stats
+
     point = sp.Symbol("tau")  # solved for
     (eval_point,) = sp.solve(sp.Eq(point - t_grid, lam_ito * ((t_grid + h_sde) - t_grid)), point)
     w_k, a_k, b_k = (stats.Normal(name, 0, sp.sqrt(var)) for name, var in

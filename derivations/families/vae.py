@@ -17,7 +17,6 @@ bound with a fixed encoder, the forward chain.
 from __future__ import annotations
 
 import sympy as sp
-from sympy import stats
 
 from derivations.core.notation import (
     gain, hvae_gain_2, hvae_mean_1, hvae_mean_2, hvae_prior_gain, hvae_prior_var, hvae_var_1, hvae_var_2, mu_x, offset,
@@ -54,6 +53,8 @@ def tidy_logs(expr: sp.Expr) -> sp.Expr:
                 "C. M. Bishop, Pattern Recognition and Machine Learning (2006), §10.1"),
 )
 def _elbo() -> Body:
+    from sympy import stats
+
     encoder_var = vae_std**2
     latent = stats.Normal("X", vae_mean, vae_std)  # x ~ q(x | y)
     expected_log_lik = tidy_logs(stats.E(log_density(y, gain * latent + offset, var_noise)))
@@ -130,6 +131,8 @@ LUO_2022 = "C. Luo, Understanding Diffusion Models: A Unified Perspective, arXiv
     references=(SONDERBY_2016, LUO_2022, KINGMA_WELLING + ", eq. (3)"),
 )
 def hierarchical() -> Body:
+    from sympy import stats
+
     c, u, m_1, w_1, k, m_2, w_2 = (hvae_prior_gain, hvae_prior_var, hvae_mean_1, hvae_var_1, hvae_gain_2, hvae_mean_2,
                                    hvae_var_2)
     z_1, z_2 = sp.symbols("z_1 z_2", real=True)  # integrated out: no displayed form keeps them free

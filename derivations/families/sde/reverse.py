@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import sympy as sp
 
-from sympy import stats
 
 from derivations.core.notation import (
     T_rev, beta_max, beta_min, f_fp, g_fp, h_sde, s_rev, score_fp, time, var_data, x_sde,
@@ -55,6 +54,8 @@ def linear_schedule(at_time: sp.Expr) -> sp.Expr:
     references=(SONG_2021,),
 )
 def reverse_time_argument() -> Body:
+    from sympy import stats
+
     back = T_rev - s_rev  # the forward time that reverse time s reads
     schedule_integral = sp.integrate(linear_schedule(_u), (_u, 0, time))
     vp = get("sde.vp")
