@@ -111,21 +111,18 @@ def imports_of(args: list[str]) -> list[str]:
 
 def verify_formulas(ids: list[str]) -> dict[str, str]:
     """For each id, a formula that ``verify`` accepts: a claim from the literature when one parses
-    in the suite's notation, else the first closed form as ``show`` prints it (its named intermediates
-    written out; EQUIVALENT either way)."""
+    in the suite's notation, else the first closed form with its named intermediates written out
+    (EQUIVALENT either way)."""
     import sympy as sp
 
     import derivations
     from derivations.core import claims
 
-    from checks.app import render
-
     chosen = {}
     for derivation_id in ids:
         d = derivations.get(derivation_id)
-        shown = [f.text for f in render.show_formulas(d) if f.where.startswith("closed form ") and f.syntax == "text"]
         candidates = [f"{c.result} = {sp.sstr(c.expr)}" for c in d.body.claims]
-        candidates += [f"{r.name} = {text}" for r, text in zip(d.body.results, shown)]
+        candidates += [f"{r.name} = {sp.sstr(d.result(r.name))}" for r in d.body.results]
         for text in candidates:
             try:
                 claims.parse_claim(derivation_id, text)
