@@ -168,15 +168,24 @@ def run_tool(minutes: float, only: str = "", earlier: dict | None = None) -> dic
                 pass  # what finished is kept in mutmut's own files; the rest is "not checked"
             listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=tree, env=env, capture_output=True,
                                     text=True).stdout
+            survivors = [{"name": name, "change": survivor_change(mutmut, name, tree, env)}
+                         for name, status in _TOOL_LINE.findall(listed) if status == "survived"]
         found = dict.fromkeys(("killed", "survived", "timeout", "no_tests", "not_checked"), 0)
         for _, status in _TOOL_LINE.findall(listed):
             key = {"killed": "killed", "survived": "survived", "timeout": "timeout", "no tests": "no_tests"}.get(status, "not_checked")
             found[key] += 1
         print(f"mutmut {target}: " + ", ".join(f"{v} {k}" for k, v in found.items()), flush=True)
-        per_target[target] = found | {"minutes": minutes, "tests": tests}
+        per_target[target] = found | {"minutes": minutes, "tests": tests, "survivors": survivors}
     keys = ("killed", "survived", "timeout", "no_tests", "not_checked")
     return {"name": "mutmut", "targets": list(per_target), **{k: sum(t[k] for t in per_target.values()) for k in keys},
             "per_target": per_target}
+
+
+def survivor_change(mutmut: list[str], name: str, tree: Path, env: dict) -> list[str]:
+    """The lines a surviving mutant removes (``-``) and adds (``+``), from ``mutmut show``'s diff."""
+    shown = subprocess.run([*mutmut, "show", name], cwd=tree, env=env, capture_output=True, text=True).stdout
+    return [line.rstrip() for line in shown.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---")) and line[1:].strip()]
 
 
 def summary(mutants: list[dict]) -> str:
