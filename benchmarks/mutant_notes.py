@@ -15,3 +15,9 @@ KILLED_AFTER = {
                                "recompiles every kernel group; tests/test_w2_kernel_oracle.py (one small kernel "
                                "against a plain loop) was added and kills it and every other kernel mutant",
 }
+
+
+# Why a survivor of mutmut (``mutation_audit.py --tool``) survives, by mutmut's name for it: an equivalent
+# mutant (no input tells it apart), or what a test would need to kill it. A name belongs to one state of
+# its target's source; after an edit there, run the tool again and re-examine.
+TOOL_EXPLANATIONS: dict[str, str] = {}

@@ -43,7 +43,7 @@ def step_map_tests(*schemes: str) -> str:
     return proof_tests(*(f"gauss_exact.step_{s}" for s in schemes))
 
 
-STATS_TESTS = ("tests/test_statistics_rule.py "
+STATS_TESTS = ("tests/test_statistics_rule.py tests/test_stats_exact.py "
                "tests/test_samplers.py::test_whole_law_moments_reject_a_non_gaussian_law_with_the_right_variance "
                "tests/test_samplers.py::test_proportions_need_a_binomial_variance_for_the_normal_approximation "
                "tests/test_samplers.py::test_loglog_slope_recovers_a_power_law")

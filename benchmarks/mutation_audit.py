@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from derivations.core import config  # noqa: E402
 from benchmarks.mutants import MUTANTS, STATS_TESTS, Mutant, proof_tests  # noqa: E402
-from benchmarks.mutant_notes import EXPLANATIONS, KILLED_AFTER  # noqa: E402
+from benchmarks.mutant_notes import EXPLANATIONS, KILLED_AFTER, TOOL_EXPLANATIONS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "mutation_audit.json"
 FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
@@ -168,7 +168,8 @@ def run_tool(minutes: float, only: str = "", earlier: dict | None = None) -> dic
                 pass  # what finished is kept in mutmut's own files; the rest is "not checked"
             listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=tree, env=env, capture_output=True,
                                     text=True).stdout
-            survivors = [{"name": name, "change": survivor_change(mutmut, name, tree, env)}
+            survivors = [{"name": name, "change": survivor_change(mutmut, name, tree, env),
+                          "explanation": TOOL_EXPLANATIONS.get(name, "")}
                          for name, status in _TOOL_LINE.findall(listed) if status == "survived"]
         found = dict.fromkeys(("killed", "survived", "timeout", "no_tests", "not_checked"), 0)
         for _, status in _TOOL_LINE.findall(listed):
@@ -216,6 +217,9 @@ def main(argv=None) -> int:
         results = load()
         for m in results["mutants"]:
             m["explanation"] = KILLED_AFTER.get(m["id"]) if m["killed"] else EXPLANATIONS.get(m["id"], m["explanation"])
+        for counts in results.get("tool", {}).get("per_target", {}).values():
+            for survivor in counts.get("survivors", []):
+                survivor["explanation"] = TOOL_EXPLANATIONS.get(survivor["name"], survivor.get("explanation", ""))
         RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
         print(summary(results["mutants"]))
         return 0

@@ -307,8 +307,26 @@ def mutation_section(audit: dict | None) -> list[str]:
                   + (f", {tool['no_tests']} in code that the tool's test selection never runs (for the catalogue "
                      "rule: the claims and wrong variants, read when a derivation is built, which the planted bugs "
                      "above cover)" if tool.get("no_tests") else "")
-                  + ". A second opinion: the survivors are not yet listed one by one."]
+                  + ". A second opinion, its survivors listed below by target."]
+        for target, counts in tool.get("per_target", {}).items():
+            lines += tool_survivor_lines(target, counts)
     return lines + [""]
+
+
+def tool_survivor_lines(target: str, counts: dict) -> list[str]:
+    """One target's surviving automatic mutants: each one's change (the line removed, the line put in its
+    place) and why it survives, where that was worked out."""
+    survivors = counts.get("survivors")
+    if survivors is None:
+        return ["", f"`{target}`: {counts['survived']} survived; this run did not record which."]
+    lines = ["", f"`{target}` ({counts['killed']} killed, {counts['survived']} survived):" if survivors
+             else f"`{target}`: no survivor.", ""]
+    for survivor in survivors:
+        removed = " ".join(line[1:].strip() for line in survivor["change"] if line.startswith("-"))
+        added = " ".join(line[1:].strip() for line in survivor["change"] if line.startswith("+"))
+        why = survivor.get("explanation") or "Not yet examined."
+        lines.append(f"- `{survivor['name'].rpartition('.')[2]}`: `{removed}` became `{added}`. {why}")
+    return lines
 
 
 def fuzzing_section(fuzzing: dict | None) -> list[str]:
