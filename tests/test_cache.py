@@ -457,6 +457,20 @@ def test_build_in_spawned_workers_reports_its_progress_off_a_terminal(tmp_cache,
         assert any(p.name.startswith(f"show.{i}-") for p in (tmp_cache / "derivations" / f"v{cache.FORMAT}" / "memo").iterdir())
 
 
+def test_build_writes_the_bytecode_of_both_packages_where_python_would_not(monkeypatch):
+    """Under PYTHONDONTWRITEBYTECODE an editable install compiles every module from source in every
+    process; the build writes the bytecode (atomically: a process importing meanwhile reads the old or the new)."""
+    import importlib.util
+
+    from checks.app.commands import build, list as list_command
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    compiled = Path(importlib.util.cache_from_source(list_command.__file__))
+    compiled.unlink(missing_ok=True)
+    build.compile_bytecode()
+    assert compiled.is_file() and compiled.stat().st_size > 0
+
+
 def test_build_refuses_an_unknown_id(capsys):
     assert main(["build", "ddpm.posteriro"]) == 2
     assert "ddpm.posterior" in capsys.readouterr().err
