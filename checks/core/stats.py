@@ -258,13 +258,18 @@ def regression(
 
 
 def studentized_tail(c: float, skewness: float, excess_kurtosis: float, count: int) -> float:
-    r""":math:`P(|T| > c)` for the studentized mean :math:`T` of ``count`` i.i.d. summands of the given
-    skewness :math:`\gamma` and excess kurtosis :math:`\kappa`, to order :math:`1/n` (Edgeworth; Hall 1992,
-    *The Bootstrap and Edgeworth Expansion*, sec. 2.6): the :math:`n^{-1/2}` term is even in :math:`c` and
-    cancels in the two-sided tail, leaving
+    r""":math:`P(|T| > c)` for the studentized mean :math:`T = \sqrt n(\bar x - \mu)/s` of ``count`` i.i.d.
+    summands of the given skewness :math:`\gamma` and excess kurtosis :math:`\kappa`, to order :math:`1/n`
+    (Edgeworth; Hall 1992, *The Bootstrap and Edgeworth Expansion*, sec. 2.6): the :math:`n^{-1/2}` term is
+    even in :math:`c` and cancels in the two-sided tail, leaving
     :math:`2\Phi(-c) - 2 q_2(c)\,\varphi(c)/n`,
-    :math:`q_2(c) = c\,[\kappa (c^2 - 3)/12 - \gamma^2 (c^4 + 2c^2 - 3)/18 - (c^2 + 3)/4]`."""
-    q2 = c * (excess_kurtosis * (c * c - 3) / 12 - skewness**2 * (c**4 + 2 * c * c - 3) / 18 - (c * c + 3) / 4)
+    :math:`q_2(c) = c\,[\kappa (c^2 - 3)/12 - \gamma^2 (c^4 + 2c^2 - 3)/18 - (c^2 + 1)/4]`.
+
+    Hall's :math:`q_2` ends in :math:`(c^2 + 3)/4` for :math:`s^2` with divisor :math:`n`; the estimators here
+    divide by :math:`n - 1` (``std()``), which scales :math:`T` by :math:`\sqrt{(n-1)/n}` and adds
+    :math:`c/2` to :math:`q_2`. For normal summands :math:`T` is Student's t with :math:`n - 1` degrees of
+    freedom, whose tail this matches to order :math:`1/n^2` (``tests/test_stats_exact.py``)."""
+    q2 = c * (excess_kurtosis * (c * c - 3) / 12 - skewness**2 * (c**4 + 2 * c * c - 3) / 18 - (c * c + 1) / 4)
     density = math.exp(-c * c / 2) / math.sqrt(2 * math.pi)
     return 2 * NormalDist().cdf(-c) - 2 * q2 * density / count
 
