@@ -57,6 +57,10 @@ TOOL_EXPLANATIONS: dict[str, str] = {
     "checks.core.stats.x_proportion_estimates__mutmut_9": _SAME_DTYPE,
     "checks.core.stats.x_standard_normal_moment_estimates__mutmut_2": _SAME_DTYPE,
     "checks.core.stats.x_standard_normal_moment_estimates__mutmut_5": _SAME_DTYPE,
+    "derivations.catalogue.schemes.ancestral.x_ancestral__mutmut_14": (
+        "Equivalent in law: the noise is a centred normal draw, so subtracting it instead of adding it "
+        "leaves every step's law, and so every check's statistic in distribution, unchanged (the numbers "
+        "of one seed change, not their law)"),
     "checks.core.stats.x_loglog_slope__mutmut_23": (
         "Equivalent: the centred log step sizes sum to zero, so adding the mean of y instead of subtracting "
         "it changes the slope by rounding only"),
