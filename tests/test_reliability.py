@@ -278,3 +278,22 @@ def test_every_planted_bug_of_the_mutation_audit_still_applies_exactly_once():
     stale = {m.id: (ROOT / m.file).read_text().count(m.old) for m in MUTANTS.values()
              if (ROOT / m.file).read_text().count(m.old) != 1}
     assert not stale, f"planted bugs that do not apply exactly once (id: occurrences): {stale}"
+
+
+def test_the_page_lists_every_mutmut_survivor_with_its_change_and_why():
+    tool = {"name": "mutmut", "targets": ["checks/core/stats.py", "derivations/x.py"], "killed": 5, "survived": 3,
+            "timeout": 0, "no_tests": 0,
+            "per_target": {
+                "checks/core/stats.py": {"killed": 5, "survived": 2, "survivors": [
+                    {"name": "checks.core.stats.x_loglog_slope__mutmut_23",
+                     "change": ["-    slope = (xc @ (y - y.mean())) / sxx", "+    slope = (xc @ (y + y.mean())) / sxx"],
+                     "explanation": "Equivalent: the centred steps sum to zero"},
+                    {"name": "checks.core.stats.x\u01c1RunningMoments\u01c1update__mutmut_16",
+                     "change": ["-        a = 4", "+        a = 5"], "explanation": ""}]},
+                "derivations/x.py": {"killed": 0, "survived": 1}}}
+    text = "\n".join(reliability.mutation_section({"mutants": [], "tool": tool}))
+    assert ("- `loglog_slope #23`: `slope = (xc @ (y - y.mean())) / sxx` became "
+            "`slope = (xc @ (y + y.mean())) / sxx`. Equivalent: the centred steps sum to zero") in text
+    assert "- `RunningMoments.update #16`: `a = 4` became `a = 5`. Not yet examined." in text
+    assert "`derivations/x.py`: 1 survived; this run did not record which." in text
+    assert "\u01c1" not in text

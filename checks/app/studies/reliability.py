@@ -325,8 +325,15 @@ def tool_survivor_lines(target: str, counts: dict) -> list[str]:
         removed = " ".join(line[1:].strip() for line in survivor["change"] if line.startswith("-"))
         added = " ".join(line[1:].strip() for line in survivor["change"] if line.startswith("+"))
         why = survivor.get("explanation") or "Not yet examined."
-        lines.append(f"- `{survivor['name'].rpartition('.')[2]}`: `{removed}` became `{added}`. {why}")
+        lines.append(f"- `{mutant_label(survivor['name'])}`: `{removed}` became `{added}`. {why}")
     return lines
+
+
+def mutant_label(name: str) -> str:
+    """mutmut's name of a mutant as a reader names the code: ``pkg.mod.x_func__mutmut_3`` is ``func #3``,
+    ``pkg.mod.x\u01c1Class\u01c1method__mutmut_3`` is ``Class.method #3``."""
+    function, _, number = name.rpartition(".")[2].partition("__mutmut_")
+    return f"{function.removeprefix('x').replace(chr(0x1C1), '.').strip('._')} #{number}"
 
 
 def fuzzing_section(fuzzing: dict | None) -> list[str]:
