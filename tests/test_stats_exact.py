@@ -346,3 +346,54 @@ def test_a_slope_needs_three_points_and_three_suffice():
     fitted, residuals, *_ = np.polyfit(x, y, 1, full=True)
     assert slope == pytest.approx(fitted[0], rel=1e-12)
     assert se == pytest.approx(math.sqrt(residuals[0] / 1 / ((x - x.mean()) @ (x - x.mean()))), rel=1e-10)
+
+
+# --- batch means, bias allowances, detectable errors ---------------------------------------------------
+
+def test_batch_means_is_the_mean_of_the_batch_values_with_a_t_reference():
+    x = _sample(n=1_003, dim=1)[:, 0]  # three samples left over: the remainder is left out
+    e = stats.batch_means("b", torch.from_numpy(x), 5.6, batches=10, bias_allowance=0.01)
+    values = x[:1_000].reshape(10, 100).mean(axis=1)
+    assert (e.name, e.expected, e.dof, e.bias_allowance, e.kind) == ("b", 5.6, 9, 0.01, stats.MEAN)
+    assert e.estimate == pytest.approx(values.mean(), rel=RTOL)
+    assert e.std_error == pytest.approx(values.std(ddof=1) / math.sqrt(10), rel=1e-10)
+
+
+def test_batch_variance_is_the_mean_of_the_batches_unbiased_variances():
+    x = _sample(n=2_000, dim=1)
+    e = stats.batch_variance("bv", torch.from_numpy(x), 0.18, batches=20)
+    values = x[:, 0].reshape(20, 100).var(axis=1, ddof=1)
+    assert (e.name, e.expected, e.dof, e.kind) == ("bv", 0.18, 19, stats.SECOND_MOMENT)
+    assert e.estimate == pytest.approx(values.mean(), rel=RTOL)
+    assert e.std_error == pytest.approx(values.std(ddof=1) / math.sqrt(20), rel=1e-10)
+    assert stats.batch_variance("d", torch.from_numpy(x), 0.18).dof == stats.BATCHES - 1
+
+
+@pytest.mark.parametrize("n, batches", [(100, 1), (3, 2)])
+def test_batch_means_needs_two_batches_of_two(n, batches):
+    with pytest.raises(ValueError, match=rf"^b: {n} samples cannot make {batches} batches of at least 2$"):
+        stats.batch_means("b", torch.zeros(n, dtype=torch.float64), 0.0, batches=batches)
+    stats.batch_means("ok", torch.arange(4, dtype=torch.float64), 0.0, batches=2)  # two batches of two suffice
+
+
+def test_a_bias_allowance_in_standard_errors_scales_each_estimate():
+    estimates = [stats.Estimate("a", 0.0, 0.0, 0.5, skewness=0.3, count=10), stats.Estimate("b", 1.0, 1.0, 2.0)]
+    allowed = stats.allow_bias(estimates, 1.5)
+    assert [e.bias_allowance for e in allowed] == [0.75, 3.0]
+    assert [(e.name, e.std_error, e.skewness, e.count) for e in allowed] == [("a", 0.5, 0.3, 10), ("b", 2.0, 0.0, 0)]
+
+
+def test_the_detectable_multiple_is_the_critical_value_plus_the_power_quantile():
+    for k in (1, 16):
+        expected = NormalDist().inv_cdf(1 - ALARM / (2 * k)) + NormalDist().inv_cdf(stats.POWER)
+        assert stats.detectable_multiple(k) == pytest.approx(expected, rel=1e-12)
+        assert stats.detectable_multiple(k, 1e-3) < stats.detectable_multiple(k)
+
+
+def test_the_relative_detectable_error_and_z_of_a_verdict():
+    (s,) = stats.test([stats.Estimate("r", 2.5, 2.0, 0.1)], ALARM)
+    assert s.z == pytest.approx(5.0, rel=1e-12)
+    assert s.relative_detectable_error == pytest.approx(s.detectable_error / 2.0, rel=RTOL)
+    (zero,) = stats.test([stats.Estimate("r0", 0.1, 0.0, 0.1)], ALARM)
+    assert zero.relative_detectable_error == math.inf
+    assert s.as_dict()["z"] == s.z
