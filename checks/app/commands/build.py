@@ -2,8 +2,9 @@
 
 Fills the derivation cache (:mod:`derivations.core.cache`) with each derivation's body, proof
 verdicts and compiled closed forms (numpy and torch), the text ``diffverify show`` prints, the symbolic
-part of its report page, and the compiled step maps and kernels of the exact W2 table; then removes the entries of other sources
-that are a week old. Later commands and test runs read these instead of running SymPy.
+part of its report page, and the compiled step maps and kernels of the exact W2 table; writes both
+packages' bytecode (:func:`compile_bytecode`); then removes the entries of other sources that are a
+week old. Later commands and test runs read these instead of running SymPy.
 Derivations are built in parallel over the cores (``--jobs``); a derivation that another one uses
 is built by whichever worker needs it first and read from the cache by the others. ``make`` runs it.
 """
