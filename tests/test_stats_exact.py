@@ -366,7 +366,16 @@ def test_batch_variance_is_the_mean_of_the_batches_unbiased_variances():
     assert (e.name, e.expected, e.dof, e.kind) == ("bv", 0.18, 19, stats.SECOND_MOMENT)
     assert e.estimate == pytest.approx(values.mean(), rel=RTOL)
     assert e.std_error == pytest.approx(values.std(ddof=1) / math.sqrt(20), rel=1e-10)
-    assert stats.batch_variance("d", torch.from_numpy(x), 0.18).dof == stats.BATCHES - 1
+    default = stats.batch_variance("d", torch.from_numpy(x), 0.18)
+    assert (default.dof, default.bias_allowance) == (stats.BATCHES - 1, 0.0)
+
+
+def test_batch_means_of_single_precision_samples_are_computed_in_double():
+    x = _sample(n=2_000, dim=1)[:, 0].astype(np.float32)
+    e = stats.batch_means("f32", torch.from_numpy(x), 5.6, batches=20)
+    values = x.astype(np.float64).reshape(20, 100).mean(axis=1)
+    assert e.estimate == pytest.approx(values.mean(), rel=1e-13)
+    assert e.std_error == pytest.approx(values.std(ddof=1) / math.sqrt(20), rel=1e-11)
 
 
 @pytest.mark.parametrize("n, batches", [(100, 1), (3, 2)])
