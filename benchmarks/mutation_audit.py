@@ -129,7 +129,6 @@ TOOL_TARGETS = (
     # built once, unmutated, in mutmut's first run of the tests (a fresh cache), then forked.
     ("derivations/catalogue/schemes/ancestral.py",
      "tests/test_samplers.py::test_ancestral_step_is_the_derived_ddpm_posterior "
-     "tests/test_samplers.py::test_ancestral_step_with_the_forward_variance_adds_beta_t "
      "tests/test_samplers.py::test_ddim_eta_1_is_ancestral_with_posterior_variance", "fork"),
 )
 _TOOL_LINE = re.compile(r"^\s*(\S+__mutmut_\d+): (.+?)\s*$", re.M)

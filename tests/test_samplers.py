@@ -93,9 +93,11 @@ def test_ddim_eta_1_is_ancestral_with_posterior_variance():
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_ancestral_step_is_the_derived_ddpm_posterior():
-    """One step t -> t-1 of the ancestral sampler from a point mass: mean and variance of ddpm.posterior
-    with x_0 replaced by Tweedie's estimate (Gaussian data: a linear function of x_t)."""
+@pytest.mark.parametrize("variance", ["beta_tilde", "beta"])
+def test_ancestral_step_is_the_derived_ddpm_posterior(variance):
+    """One step t -> t-1 of the ancestral sampler from a point mass: the mean of ddpm.posterior with x_0
+    replaced by Tweedie's estimate (Gaussian data: a linear function of x_t), and the posterior's variance
+    (``beta_tilde``) or the forward step's beta_t (``beta``, Ho et al.'s sigma_t^2 = beta_t)."""
     import derivations
     from derivations.core import schedules
 
@@ -103,32 +105,16 @@ def test_ancestral_step_is_the_derived_ddpm_posterior():
     process = processes.named("ddpm")
     data = GaussianData(torch.tensor([0.0], dtype=torch.float64), torch.tensor([1e-12], dtype=torch.float64))
     x_t = torch.tensor([0.7], dtype=torch.float64)
-    mean, var = exact.output_law(get_sampler("ddpm_ancestral"), {"variance": "beta_tilde"}, data.score(process),
+    mean, var = exact.output_law(get_sampler("ddpm_ancestral"), {"variance": variance}, data.score(process),
                                  Grid(process, (float(t), float(t - 1))), x_t, torch.zeros(1, dtype=torch.float64))
     at = {k: torch.tensor(v, dtype=torch.float64) for k, v in sched.at(t).items()}
     posterior = derivations.get("ddpm.posterior")
     # Data x_0 = 0 exactly: Tweedie's estimate is 0 and the posterior mean is coef_xt * x_t.
     torch.testing.assert_close(mean, posterior.function("coef_xt", "torch")(**at) * x_t, rtol=1e-6, atol=1e-9)
-    torch.testing.assert_close(var, posterior.function("var", "torch")(**at).reshape(1), rtol=1e-9, atol=0)
-
-
-def test_ancestral_step_with_the_forward_variance_adds_beta_t():
-    """The same step with ``variance="beta"`` (Ho et al.'s sigma_t^2 = beta_t): the mean of ddpm.posterior,
-    the forward step's variance beta_t in place of the posterior's."""
-    import derivations
-    from derivations.core import schedules
-
-    sched, t = schedules.make("linear", 1000), 500
-    process = processes.named("ddpm")
-    data = GaussianData(torch.tensor([0.0], dtype=torch.float64), torch.tensor([1e-12], dtype=torch.float64))
-    x_t = torch.tensor([0.7], dtype=torch.float64)
-    mean, var = exact.output_law(get_sampler("ddpm_ancestral"), {"variance": "beta"}, data.score(process),
-                                 Grid(process, (float(t), float(t - 1))), x_t, torch.zeros(1, dtype=torch.float64))
-    at = {k: torch.tensor(v, dtype=torch.float64) for k, v in sched.at(t).items()}
-    posterior = derivations.get("ddpm.posterior")
-    torch.testing.assert_close(mean, posterior.function("coef_xt", "torch")(**at) * x_t, rtol=1e-6, atol=1e-9)
-    torch.testing.assert_close(var, at["beta_t"].reshape(1), rtol=1e-9, atol=0)
-    assert not torch.allclose(var, posterior.function("var", "torch")(**at).reshape(1), rtol=1e-5)  # 9e-4 apart here
+    posterior_var = posterior.function("var", "torch")(**at).reshape(1)
+    expected = posterior_var if variance == "beta_tilde" else at["beta_t"].reshape(1)
+    torch.testing.assert_close(var, expected, rtol=1e-9, atol=0)
+    assert not torch.allclose(posterior_var, at["beta_t"].reshape(1), rtol=1e-5)  # 9e-4 apart: the two differ
 
 
 def test_reverse_sde_em_is_lambda_family_at_1():
